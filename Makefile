@@ -1,0 +1,52 @@
+# Funnel: `make run` serves the demo shop, `make test` runs the test suite.
+PYTHON ?= python3
+PORT ?= 5000
+HOST ?= 127.0.0.1
+DEMO_PRODUCTS ?= 200
+UV_VERSION := 0.13.9
+
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app funnel
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test lint format stories e2e browser clean
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.installed ## create the environment and install the locked dependencies
+
+run: install ## migrate the SQLite database, load demo data when empty, serve the shop
+	$(FLASK) db upgrade
+	$(FLASK) demo --products $(DEMO_PRODUCTS) --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install ## the whole test suite (SQLite always; PostgreSQL/MariaDB when their URLs are set)
+	$(BIN)/pytest
+
+lint: install ## ruff (lint + format) and the import-linter contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+stories: install ## run the tests and print which user stories they prove
+	$(BIN)/python -m tests.support.stories
+
+browser: ## install Debian's Chromium for the browser tests (needs root)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
+
+e2e: install ## only the browser tests
+	$(BIN)/pytest -m e2e
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Account tables (placeholder until the accounts domain lands)."""

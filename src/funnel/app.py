@@ -1,0 +1,78 @@
+"""The application factory: the only place where an app is built."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from funnel import config as settings
+from funnel.core.database import configure_engine
+from funnel.core.http import add_security_headers, register_error_handlers
+from funnel.core.money import Money
+from funnel.extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build a configured Funnel application.
+
+    ``overrides`` replace settings read from the environment (tests use it).
+    """
+    app = Flask(__name__, instance_path=settings.instance_path(), instance_relative_config=True)
+    app.config.update(settings.load_settings(app.instance_path))
+    if overrides:
+        app.config.update(overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_cli(app)
+    register_templates(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=settings.migrations_directory(), render_as_batch=True, compare_type=True
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def register_blueprints(app: Flask) -> None:
+    from funnel.accounts import auth as accounts_auth
+    from funnel.accounts.views import bp as accounts_bp
+    from funnel.catalog.views import bp as catalog_bp
+    from funnel.catalog.views import media_bp
+    from funnel.staff.views import bp as staff_bp
+
+    accounts_auth.init_app(app)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(media_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(staff_bp)
+
+
+def register_errors(app: Flask) -> None:
+    register_error_handlers(app)
+    app.after_request(add_security_headers)
+
+
+def register_cli(app: Flask) -> None:
+    from funnel.cli import register_commands
+
+    register_commands(app)
+
+
+def register_templates(app: Flask) -> None:
+    def format_money(amount: int, currency: str) -> str:
+        return Money(amount, currency).format()
+
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.globals["shop_name"] = app.config["SHOP_NAME"]

@@ -1,0 +1,1 @@
+"""Catalogue tables (placeholder until the catalogue domain lands)."""

@@ -1,0 +1,125 @@
+"""Settings, read from the environment (prefix ``FUNNEL_``).
+
+This is the only module that reads the environment. Everything else receives its settings
+through ``app.config``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PREFIX = "FUNNEL_"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment asks for something Funnel cannot run with."""
+
+
+def _env(environ: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    value = environ.get(PREFIX + name)
+    return default if value in (None, "") else value
+
+
+def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = _env(environ, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{PREFIX}{name} must be an integer, not {raw!r}") from error
+
+
+def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _env(environ, name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """Generate once, then reuse, a secret key kept in the instance folder (development only)."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask configuration mapping from the environment.
+
+    Raises ConfigurationError when production lacks a secret key or a value is malformed.
+    """
+    environ = os.environ if environ is None else environ
+    instance = Path(instance_path)
+    environment = _env(environ, "ENV", "development")
+    is_development = environment in {"development", "test"}
+
+    secret_key = _env(environ, "SECRET_KEY")
+    if secret_key is None:
+        if not is_development:
+            raise ConfigurationError(
+                f"{PREFIX}SECRET_KEY must be set when {PREFIX}ENV is {environment!r}"
+            )
+        secret_key = _development_secret_key(instance)
+
+    database_url = _env(environ, "DATABASE_URL", f"sqlite:///{instance / 'funnel.db'}")
+    redis_url = _env(environ, "REDIS_URL")
+
+    return {
+        "FUNNEL_ENV": environment,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_ENABLED": _env_bool(environ, "RATELIMIT_ENABLED", True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "SESSION_COOKIE_NAME": "funnel_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool(environ, "SECURE_COOKIES", not is_development),
+        "REMEMBER_COOKIE_SECURE": _env_bool(environ, "SECURE_COOKIES", not is_development),
+        "PERMANENT_SESSION_LIFETIME": timedelta(
+            minutes=_env_int(environ, "SESSION_ABSOLUTE_MINUTES", 12 * 60)
+        ),
+        "SESSION_IDLE_MINUTES": _env_int(environ, "SESSION_IDLE_MINUTES", 30),
+        "SESSION_ABSOLUTE_MINUTES": _env_int(environ, "SESSION_ABSOLUTE_MINUTES", 12 * 60),
+        "PASSWORD_RESET_MINUTES": _env_int(environ, "PASSWORD_RESET_MINUTES", 60),
+        "WTF_CSRF_ENABLED": _env_bool(environ, "CSRF_ENABLED", True),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAIL_HOST": _env(environ, "MAIL_HOST"),
+        "MAIL_PORT": _env_int(environ, "MAIL_PORT", 25),
+        "MAIL_USERNAME": _env(environ, "MAIL_USERNAME"),
+        "MAIL_PASSWORD": _env(environ, "MAIL_PASSWORD"),
+        "MAIL_USE_TLS": _env_bool(environ, "MAIL_USE_TLS", False),
+        "MAIL_SENDER": _env(environ, "MAIL_SENDER", "Funnel <shop@localhost>"),
+        "MAIL_OUTBOX": str(instance / "outbox"),
+        "MEDIA_ROOT": _env(environ, "MEDIA_ROOT", str(instance / "media")),
+        "CURRENCY": (_env(environ, "CURRENCY", "USD") or "USD").upper(),
+        "SHOP_NAME": _env(environ, "SHOP_NAME", "Funnel"),
+        "BASE_URL": _env(environ, "BASE_URL", "http://127.0.0.1:5000"),
+        "PAGE_SIZE": _env_int(environ, "PAGE_SIZE", 24),
+        "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
+    }
+
+
+def instance_path(environ: Mapping[str, str] | None = None) -> str:
+    """The instance folder (database, media, outbox, generated secret): ``FUNNEL_INSTANCE_PATH``
+    or ``instance/`` in the working directory."""
+    environ = os.environ if environ is None else environ
+    return str(Path(_env(environ, "INSTANCE_PATH", "instance") or "instance").resolve())
+
+
+def migrations_directory() -> str:
+    """Alembic scripts ship inside the package so that an installed Funnel can migrate."""
+    return str(Path(__file__).parent / "migrations")

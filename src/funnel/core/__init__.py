@@ -1,0 +1,1 @@
+"""Infrastructure that knows no business domain: models base, transactions, errors, money."""

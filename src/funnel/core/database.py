@@ -1,0 +1,104 @@
+"""Transactions and engine set-up.
+
+Services own transactions: ``with transaction():`` opens one (nested calls join it), commits
+at the end, rolls back on error, and then runs what was scheduled with ``on_commit``.
+
+On SQLite a write transaction begins ``IMMEDIATE`` (SQLite ignores ``FOR UPDATE``, so a
+deferred transaction could read, then fail to upgrade its lock); reads stay deferred, and WAL
+lets them run beside a writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from funnel.extensions import db
+
+_DEPTH_KEY = "funnel.transaction_depth"
+_CALLBACKS_KEY = "funnel.on_commit"
+_write_transaction: ContextVar[bool] = ContextVar("funnel_write_transaction", default=False)
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Run the block in one database transaction; nested calls join the outer one.
+
+    Side effects: commits (or rolls back on any exception), then runs ``on_commit`` callbacks in
+    the order they were scheduled, only after a successful commit of the outermost block.
+    """
+    session = db.session()
+    depth = session.info.get(_DEPTH_KEY, 0)
+    if depth:
+        session.info[_DEPTH_KEY] = depth + 1
+        try:
+            yield session
+        finally:
+            session.info[_DEPTH_KEY] = depth
+        return
+
+    if session.in_transaction():
+        # A read-only transaction opened by the request so far: end it, so that the write
+        # transaction begins afresh (IMMEDIATE on SQLite) and sees the latest data.
+        session.commit()
+    token = _write_transaction.set(True)
+    session.info[_DEPTH_KEY] = 1
+    session.info[_CALLBACKS_KEY] = []
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        session.info[_CALLBACKS_KEY] = []
+        raise
+    finally:
+        session.info[_DEPTH_KEY] = 0
+        _write_transaction.reset(token)
+    callbacks: list[Callable[[], Any]] = session.info.pop(_CALLBACKS_KEY, [])
+    for callback in callbacks:
+        callback()
+
+
+def on_commit(callback: Callable[[], Any]) -> None:
+    """Schedule ``callback`` to run after the current transaction commits.
+
+    Raises RuntimeError outside ``transaction()``: work scheduled there could never be tied to
+    a commit.
+    """
+    session = db.session()
+    if not session.info.get(_DEPTH_KEY):
+        raise RuntimeError("on_commit() called outside transaction()")
+    session.info[_CALLBACKS_KEY].append(callback)
+
+
+def in_transaction() -> bool:
+    """Whether a ``transaction()`` block is open in this context."""
+    return bool(db.session().info.get(_DEPTH_KEY))
+
+
+def configure_engine(engine: Engine) -> None:
+    """Dialect set-up: SQLite gets WAL, a busy timeout, foreign keys and IMMEDIATE writes."""
+    if engine.dialect.name != "sqlite" or getattr(engine, "_funnel_configured", False):
+        return
+    engine._funnel_configured = True  # type: ignore[attr-defined]
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred only).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_transaction.get() else "BEGIN")

@@ -1,0 +1,48 @@
+"""Domain errors: each has a stable ``code`` and an HTTP status, mapped once at the edge."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Base of every business error. Subclasses set ``code``, ``status`` and ``title``."""
+
+    code: ClassVar[str] = "domain_error"
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "The request could not be completed"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        self.detail = detail or self.title
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+    title = "You do not have permission to do this"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    title = "The request conflicts with the current state"
+
+
+class ValidationFailed(DomainError):
+    """Input that breaks a rule; ``fields`` maps a field name to its messages."""
+
+    code = "validation_failed"
+    status = 422
+    title = "Some fields are not valid"
+
+    def __init__(self, detail: str | None = None, fields: dict[str, list[str]] | None = None):
+        super().__init__(detail, fields=fields or {})
+        self.fields = fields or {}

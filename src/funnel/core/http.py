@@ -1,0 +1,97 @@
+"""HTTP plumbing shared by every blueprint: error pages, problem+json, security headers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from funnel.core.errors import DomainError, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
+)
+
+
+def wants_json() -> bool:
+    """API paths, and clients that prefer JSON over HTML, get problem+json errors."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json", PROBLEM_JSON])
+    return best in {"application/json", PROBLEM_JSON}
+
+
+def problem_response(
+    status: int, title: str, detail: str, code: str, **extra: Any
+) -> tuple[Response, int]:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body["code"] = code
+    body.update({key: value for key, value in extra.items() if value is not None})
+    response = jsonify(body)
+    response.mimetype = PROBLEM_JSON
+    return response, status
+
+
+def error_response(
+    status: int, title: str, detail: str, code: str, **extra: Any
+) -> tuple[Response | str, int]:
+    if wants_json():
+        return problem_response(status, title, detail, code, **extra)
+    return render_template("errors/error.html", status=status, title=title, detail=detail), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError) -> tuple[Response | str, int]:
+        fields = error.fields if isinstance(error, ValidationFailed) else None
+        return error_response(error.status, error.title, error.detail, error.code, fields=fields)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        if error.code is None or error.code < 400:
+            return error
+        status = error.code
+        code = (error.name or "error").lower().replace(" ", "_")
+        detail = error.description or error.name
+        if status == 429:
+            detail = "Too many attempts in a short time. Please wait a little and try again."
+        response, status = error_response(status, error.name, detail, code)
+        return response, status, _passed_on_headers(error)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Response | str, int]:
+        log.exception("unhandled error", exc_info=error)
+        return error_response(
+            500,
+            "Something went wrong",
+            "An unexpected error happened on our side. It has been logged.",
+            "internal_error",
+        )
+
+
+def _passed_on_headers(error: HTTPException) -> dict[str, str]:
+    """Keep the headers the original error carried (Allow on 405, Retry-After on 429)."""
+    response = error.get_response()
+    headers: dict[str, str] = {}
+    for name in ("Retry-After", "Allow", "RateLimit-Limit", "X-RateLimit-Limit"):
+        if name in response.headers:
+            headers[name] = response.headers[name]
+    return headers
+
+
+def add_security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response

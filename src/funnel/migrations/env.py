@@ -1,0 +1,52 @@
+"""Alembic environment: the schema is made only by these migrations."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+import funnel.accounts.models
+import funnel.catalog.models  # noqa: F401  (every domain's tables belong to the metadata)
+
+config = context.config
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+database = current_app.extensions["migrate"].db
+config.set_main_option(
+    "sqlalchemy.url", database.engine.url.render_as_string(hide_password=False).replace("%", "%%")
+)
+
+
+def run_migrations_offline() -> None:
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"),
+        target_metadata=database.metadata,
+        literal_binds=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    def skip_empty_autogenerate(context, revision, directives):
+        if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
+
+    configure_args = dict(current_app.extensions["migrate"].configure_args)
+    configure_args.setdefault("process_revision_directives", skip_empty_autogenerate)
+    with database.engine.connect() as connection:
+        context.configure(
+            connection=connection, target_metadata=database.metadata, **configure_args
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

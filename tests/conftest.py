@@ -1,0 +1,126 @@
+"""Fixtures shared by every test: an app per database backend, a real SMTP server, clients.
+
+Tests that use ``app`` (or ``client``, ``db_session``...) run once per backend: SQLite always,
+PostgreSQL and MariaDB when ``FUNNEL_TEST_POSTGRES_URL`` / ``FUNNEL_TEST_MYSQL_URL`` are set.
+Locally a missing backend is a visible skip; under ``CI=true`` it is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from funnel import create_app
+from funnel.extensions import db
+from tests.support.databases import BACKENDS, DatabaseProvider
+from tests.support.mailbox import Mailbox, SmtpServer
+
+IS_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "config(**settings): app settings for this test")
+    config.addinivalue_line("markers", "backends(*names): only run on these database backends")
+
+
+def missing_service(reason: str) -> None:
+    """Skip locally, fail under CI: a service CI was promised must be there."""
+    if IS_CI:
+        pytest.fail(f"{reason} (CI=true: every service must be reachable)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def database_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseProvider]:
+    provider = DatabaseProvider(tmp_path_factory.mktemp("databases"))
+    yield provider
+    provider.drop_all()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: SmtpServer) -> Mailbox:
+    """The messages the app sent during this test, received over real SMTP."""
+    smtp_server.mailbox.clear()
+    return smtp_server.mailbox
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    only = request.node.get_closest_marker("backends")
+    if only and request.param not in only.args:
+        pytest.skip(f"this test runs on {', '.join(only.args)} only")
+    return request.param
+
+
+@pytest.fixture
+def app(
+    request: pytest.FixtureRequest,
+    backend: str,
+    database_provider: DatabaseProvider,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+) -> Iterator[Flask]:
+    url = database_provider.url_for(backend)
+    if url is None:
+        missing_service(database_provider.missing_reason(backend))
+    settings: dict[str, Any] = {
+        "TESTING": True,
+        "FUNNEL_ENV": "test",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "MAIL_HOST": smtp_server.host,
+        "MAIL_PORT": smtp_server.port,
+        "MAIL_OUTBOX": str(tmp_path / "outbox"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "SERVER_NAME": None,
+    }
+    marker = request.node.get_closest_marker("config")
+    if marker:
+        settings.update(marker.kwargs)
+    application = create_app(settings)
+    with application.app_context():
+        database_provider.ensure_migrated(backend, application)
+        try:
+            yield application
+        finally:
+            db.session.remove()
+            database_provider.empty(backend, db.engine)
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def sql_statements(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements the app runs while the test runs (to prove a constant query count)."""
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)", statement, re.I):
+            statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    yield statements
+    sa.event.remove(db.engine, "before_cursor_execute", record)
