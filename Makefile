@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 install: $(VENV)/.installed ## create the environment and install the locked dependencies
 
 run: install ## migrate the SQLite database, load demo data when empty, serve the shop
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 	$(FLASK) demo --products $(DEMO_PRODUCTS) --if-empty
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

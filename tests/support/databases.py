@@ -67,7 +67,7 @@ class DatabaseProvider:
 
     def ensure_migrated(self, backend: str, app: Flask) -> None:
         if backend not in self.migrated:
-            upgrade(directory=app.extensions["migrate"].directory)
+            upgrade(directory=app.extensions["migrate"].directory, revision="heads")
             self.migrated.add(backend)
 
     def empty(self, backend: str, engine: Engine) -> None:
