@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
 from funnel.core.database import configure_engine
@@ -24,6 +25,11 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings.load_settings(app.instance_path))
     if overrides:
         app.config.update(overrides)
+    proxies = app.config["TRUSTED_PROXIES"]
+    if proxies:
+        # Behind nginx: trust X-Forwarded-For/-Proto/-Host from that many proxies, so that
+        # rate limits key on the client's address and links use the public scheme.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     register_extensions(app)
     register_blueprints(app)
