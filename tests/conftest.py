@@ -124,3 +124,50 @@ def sql_statements(app: Flask) -> Iterator[list[str]]:
     sa.event.listen(db.engine, "before_cursor_execute", record)
     yield statements
     sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+# --- accounts: users, and clients signed in as them ------------------------------------------
+
+
+@pytest.fixture
+def customer(app: Flask) -> Any:
+    """A customer whose password is ``tests.factories.accounts.KNOWN_PASSWORD``."""
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(email="customer@example.com")
+
+
+@pytest.fixture
+def staff_user(app: Flask) -> Any:
+    from funnel.accounts.models import Role
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(email="staff@example.com", role=Role.STAFF, is_email_verified=True)
+
+
+@pytest.fixture
+def admin_user(app: Flask) -> Any:
+    from funnel.accounts.models import Role
+    from tests.factories.accounts import UserFactory
+
+    return UserFactory(email="admin@example.com", role=Role.ADMIN, is_email_verified=True)
+
+
+@pytest.fixture
+def signed_in(app: Flask) -> Any:
+    """``signed_in(user, client=None)``: a test client with a live server-side session for
+    ``user`` (no password check, so no hashing: fast). A new client unless one is given."""
+    from funnel.accounts import services
+    from funnel.accounts.auth import SESSION_TOKEN_KEY
+
+    def sign_in(user: Any, client: FlaskClient | None = None) -> FlaskClient:
+        client = client or app.test_client()
+        token = services.start_session(user.id, user_agent="pytest", ip="127.0.0.1")
+        with client.session_transaction() as flask_session:
+            flask_session.clear()
+            flask_session["_user_id"] = str(user.id)
+            flask_session["_fresh"] = True
+            flask_session[SESSION_TOKEN_KEY] = token
+        return client
+
+    return sign_in

@@ -1,23 +1,314 @@
-from flask import Blueprint
+"""Account pages: registration, sign-in and out, passwords, email verification, addresses."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from funnel.accounts import auth, queries, services
+from funnel.accounts.countries import COUNTRIES
+from funnel.accounts.errors import (
+    AddressNotFound,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidEmail,
+    PasswordRejected,
+    TokenInvalid,
+)
+from funnel.accounts.forms import (
+    AddressForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    RegisterForm,
+    ResetPasswordForm,
+    SignInForm,
+)
+from funnel.accounts.models import Address
+from funnel.core.errors import DomainError, ValidationFailed
+from funnel.extensions import limiter
 
 bp = Blueprint("accounts", __name__)
 
+# Database integer ids fit in 32 bits; a larger number in a URL is a 404, not a driver error.
+ADDRESS_ID = "<int(max=2147483647):address_id>"
+INVALID = 422
+
+
+def _email_rate_key() -> str:
+    return "sign-in-email:" + request.form.get("email", "").strip().lower()[:254]
+
+
+def _user_rate_key() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+def _failed(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code != 302
+
+
+def _show_errors(form: FlaskForm, error: DomainError, rename: dict[str, str] | None = None) -> None:
+    """Put a domain error's messages beside the fields they concern (or atop the form)."""
+    if isinstance(error, ValidationFailed) and error.fields:
+        messages = error.fields
+    else:
+        messages = {getattr(error, "field", None) or "": [error.detail]}
+    for name, field_messages in messages.items():
+        field = form._fields.get((rename or {}).get(name, name)) if name else None
+        if field is None:
+            form.form_errors.extend(field_messages)
+        else:
+            field.errors = [*field.errors, *field_messages]
+
+
+def _safe_next() -> str | None:
+    """The ``next`` target when it stays on this site; None otherwise (no open redirect)."""
+    target = request.args.get("next", "")
+    if not target or len(target) > 2048 or any(char in target for char in "\\\r\n\t"):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        if parts.scheme not in {"http", "https"} or parts.netloc != request.host:
+            return None
+        return urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    if not parts.path.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def _render(template: str, form: FlaskForm, **context: object) -> ResponseReturnValue:
+    status = INVALID if form.is_submitted() else 200
+    return render_template(template, form=form, **context), status
+
+
+# --- registration and sign-in ---------------------------------------------------------------
+
+
+@bp.route("/account/register", methods=["GET", "POST"])
+@limiter.limit("5/hour", methods=["POST"])
+def register() -> ResponseReturnValue:
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("accounts.profile"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            signed_in = services.register(
+                form.email.data, form.password.data, **auth.client_details()
+            )
+        except (InvalidEmail, PasswordRejected, EmailTaken) as error:
+            _show_errors(form, error)
+        else:
+            auth.establish(signed_in.user, signed_in.token)
+            flash(
+                "Welcome! We have sent you an email with a link to confirm your address.",
+                "success",
+            )
+            return redirect(url_for("accounts.profile"))
+    return _render("accounts/register.html", form)
+
+
+@bp.route("/account/sign-in", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
+@limiter.limit("5/minute", key_func=_email_rate_key, methods=["POST"], deduct_when=_failed)
+def sign_in() -> ResponseReturnValue:
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_safe_next() or url_for("accounts.profile"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            signed_in = services.sign_in(
+                form.email.data,
+                form.password.data,
+                previous_token=auth.current_session_token(),
+                **auth.client_details(),
+            )
+        except InvalidCredentials as error:
+            _show_errors(form, error)
+        else:
+            auth.establish(signed_in.user, signed_in.token)
+            return redirect(_safe_next() or url_for("accounts.profile"))
+    return _render("accounts/sign_in.html", form)
+
+
+@bp.post("/account/sign-out")
+def sign_out() -> ResponseReturnValue:
+    services.end_session(auth.current_session_token())
+    auth.end()
+    flash("You have signed out.", "info")
+    return redirect(url_for("catalog.home"))
+
+
+# --- profile and email verification ---------------------------------------------------------
+
 
 @bp.get("/account")
-def profile() -> str:
-    return "account"
+@login_required
+def profile() -> ResponseReturnValue:
+    return render_template("accounts/profile.html", user=current_user)
 
 
-@bp.get("/sign-in")
-def sign_in() -> str:
-    return "sign in"
+@bp.post("/account/verify/resend")
+@login_required
+@limiter.limit("5/hour", key_func=_user_rate_key)
+def resend_verification() -> ResponseReturnValue:
+    if services.resend_verification_email(current_user.id):
+        flash(f"We have sent a new confirmation link to {current_user.email}.", "success")
+    else:
+        flash("Your email address is already verified.", "info")
+    return redirect(url_for("accounts.profile"))
 
 
-@bp.get("/register")
-def register() -> str:
-    return "register"
+@bp.route("/account/verify/<token>", methods=["GET", "POST"])
+def verify_email(token: str) -> ResponseReturnValue:
+    """GET shows a confirm button (no state change on GET); POST verifies."""
+    try:
+        if request.method == "POST":
+            user = services.verify_email(token)
+            return render_template("accounts/email_verified.html", user=user)
+        user = services.check_verification_token(token)
+    except TokenInvalid as error:
+        return render_template("accounts/link_invalid.html", error=error), error.status
+    return render_template("accounts/verify_email.html", user=user, token=token)
 
 
-@bp.post("/sign-out")
-def sign_out() -> str:
-    return "signed out"
+# --- passwords ------------------------------------------------------------------------------
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            token = services.change_password(
+                current_user.id,
+                form.current_password.data,
+                form.new_password.data,
+                **auth.client_details(),
+            )
+        except DomainError as error:
+            _show_errors(form, error, rename={"password": "new_password"})
+        else:
+            auth.establish(current_user._get_current_object(), token)
+            flash("Your password has been changed. Every other session has been signed out.")
+            return redirect(url_for("accounts.profile"))
+    return _render("accounts/change_password.html", form)
+
+
+@bp.route("/account/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5/hour", methods=["POST"])
+def forgot_password() -> ResponseReturnValue:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.request_password_reset(form.email.data)
+        except InvalidEmail as error:
+            _show_errors(form, error)
+        else:
+            return render_template("accounts/reset_requested.html", email=form.email.data)
+    return _render("accounts/forgot_password.html", form)
+
+
+@bp.route("/account/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> ResponseReturnValue:
+    form = ResetPasswordForm()
+    try:
+        if form.validate_on_submit():
+            try:
+                services.reset_password(token, form.password.data)
+            except PasswordRejected as error:
+                _show_errors(form, error)
+            else:
+                auth.end()
+                flash("Your password has been reset. Sign in with your new password.", "success")
+                return redirect(url_for("accounts.sign_in"))
+        else:
+            services.check_reset_token(token)
+    except TokenInvalid as error:
+        return render_template("accounts/link_invalid.html", error=error), error.status
+    return _render("accounts/reset_password.html", form, token=token)
+
+
+# --- address book ---------------------------------------------------------------------------
+
+
+def _address_data(form: AddressForm) -> services.AddressData:
+    return services.AddressData(
+        full_name=form.full_name.data or "",
+        company=form.company.data or "",
+        line1=form.line1.data or "",
+        line2=form.line2.data or "",
+        city=form.city.data or "",
+        region=form.region.data or "",
+        postal_code=form.postal_code.data or "",
+        country_code=form.country_code.data or "",
+        phone=form.phone.data or "",
+        is_default_shipping=bool(form.is_default_shipping.data),
+    )
+
+
+def _own_address(address_id: int) -> Address:
+    address = queries.find_address(current_user.id, address_id)
+    if address is None:
+        raise AddressNotFound()
+    return address
+
+
+@bp.get("/account/addresses")
+@login_required
+def addresses() -> ResponseReturnValue:
+    return render_template(
+        "accounts/addresses.html",
+        addresses=queries.list_addresses(current_user.id),
+        countries=COUNTRIES,
+    )
+
+
+@bp.route("/account/addresses/new", methods=["GET", "POST"])
+@login_required
+def add_address() -> ResponseReturnValue:
+    form = AddressForm()
+    if form.validate_on_submit():
+        try:
+            services.add_address(current_user.id, _address_data(form))
+        except ValidationFailed as error:
+            _show_errors(form, error)
+        else:
+            flash("The address has been added.", "success")
+            return redirect(url_for("accounts.addresses"))
+    return _render("accounts/address_form.html", form, address=None)
+
+
+@bp.route(f"/account/addresses/{ADDRESS_ID}/edit", methods=["GET", "POST"])
+@login_required
+def edit_address(address_id: int) -> ResponseReturnValue:
+    address = _own_address(address_id)
+    form = AddressForm(obj=address if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            services.update_address(current_user.id, address_id, _address_data(form))
+        except ValidationFailed as error:
+            _show_errors(form, error)
+        else:
+            flash("The address has been saved.", "success")
+            return redirect(url_for("accounts.addresses"))
+    return _render("accounts/address_form.html", form, address=address)
+
+
+@bp.post(f"/account/addresses/{ADDRESS_ID}/delete")
+@login_required
+def delete_address(address_id: int) -> ResponseReturnValue:
+    services.delete_address(current_user.id, address_id)
+    flash("The address has been deleted.", "success")
+    return redirect(url_for("accounts.addresses"))
+
+
+@bp.post(f"/account/addresses/{ADDRESS_ID}/default")
+@login_required
+def make_default_address(address_id: int) -> ResponseReturnValue:
+    services.set_default_shipping_address(current_user.id, address_id)
+    flash("The default shipping address has been changed.", "success")
+    return redirect(url_for("accounts.addresses"))

@@ -1,0 +1,67 @@
+"""The account emails: rendered from templates, with absolute links built from BASE_URL.
+
+Services schedule these with ``on_commit``; they run after the commit, outside any request
+when a worker sends them, which is why links come from the ``BASE_URL`` setting rather than
+from the current request.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+
+from funnel.core.mail import send_email
+
+log = logging.getLogger(__name__)
+
+
+def absolute_url(endpoint: str, **values: object) -> str:
+    """An absolute URL for ``endpoint`` on the shop's public address (the BASE_URL setting)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path.rstrip("/") or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def _deliver(to: str, subject: str, template: str, **context: object) -> None:
+    context = {"shop_name": current_app.config["SHOP_NAME"], **context}
+    text = render_template(f"emails/accounts/{template}.txt", **context)
+    html = render_template(f"emails/accounts/{template}.html", **context)
+    try:
+        send_email(to, subject, text, html)
+    except (OSError, smtplib.SMTPException):
+        # The account change is committed; a lost email is recoverable (resend, new reset)
+        # and must not turn the page into an error.
+        log.exception("could not send the %s email", template)
+
+
+def send_verification_email(to: str, token: str) -> None:
+    _deliver(
+        to,
+        f"Confirm your email address for {current_app.config['SHOP_NAME']}",
+        "verify_email",
+        link=absolute_url("accounts.verify_email", token=token),
+    )
+
+
+def send_password_reset_email(to: str, token: str, minutes: int) -> None:
+    _deliver(
+        to,
+        f"Reset your {current_app.config['SHOP_NAME']} password",
+        "password_reset",
+        link=absolute_url("accounts.reset_password", token=token),
+        minutes=minutes,
+    )
+
+
+def send_password_changed_email(to: str) -> None:
+    _deliver(
+        to,
+        f"Your {current_app.config['SHOP_NAME']} password was changed",
+        "password_changed",
+        forgot_link=absolute_url("accounts.forgot_password"),
+    )

@@ -1,0 +1,77 @@
+"""Account errors, each with a stable ``code``.
+
+``field`` names the form field an error belongs beside (None: the form as a whole); errors that
+can concern several fields at once are ``ValidationFailed`` with a ``fields`` mapping.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from funnel.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+
+
+class InvalidEmail(ValidationFailed):
+    code = "email_invalid"
+    title = "This email address is not valid"
+
+    def __init__(self, detail: str | None = None) -> None:
+        message = detail or self.title
+        super().__init__(message, fields={"email": [message]})
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    title = "An account with this email already exists"
+    field: ClassVar[str | None] = "email"
+
+
+class PasswordRejected(ValidationFailed):
+    """The password breaks the policy (length, common-password list)."""
+
+    code = "password_rejected"
+    title = "This password cannot be used"
+
+    def __init__(self, detail: str | None = None) -> None:
+        message = detail or self.title
+        super().__init__(message, fields={"password": [message]})
+
+
+class InvalidCredentials(DomainError):
+    """Wrong password or unknown email: deliberately the same error for both."""
+
+    code = "invalid_credentials"
+    status = 401
+    title = "Email or password is incorrect"
+    field: ClassVar[str | None] = None
+
+
+class CurrentPasswordIncorrect(DomainError):
+    code = "current_password_incorrect"
+    status = 422
+    title = "Your current password is incorrect"
+    field: ClassVar[str | None] = "current_password"
+
+
+class TokenInvalid(DomainError):
+    """A reset or verification link that is unknown, tampered with, used or expired."""
+
+    code = "token_invalid"
+    status = 400
+    title = "This link is invalid or has expired"
+    field: ClassVar[str | None] = None
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    title = "No such account"
+
+
+class AddressNotFound(NotFound):
+    code = "address_not_found"
+    title = "Address not found"
+
+
+class AddressInvalid(ValidationFailed):
+    code = "address_invalid"
+    title = "Some address fields are not valid"

@@ -1,0 +1,120 @@
+"""HTML forms of the accounts pages (Flask-WTF: every form carries a CSRF token).
+
+The forms check presence, shape and size; the business rules (password policy, email syntax
+and uniqueness, address rules) live in the services, whose errors the views put beside the
+fields, so a rule is written once.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length
+
+from funnel.accounts.countries import country_choices
+from funnel.accounts.models import EMAIL_MAX_LENGTH
+
+# Generous caps on what is even looked at; the services state the real rules.
+PASSWORD_INPUT_MAX = 1024
+_EMAIL_LENGTH = Length(
+    max=EMAIL_MAX_LENGTH, message=f"An email address has at most {EMAIL_MAX_LENGTH} characters."
+)
+_PASSWORD_LENGTH = Length(max=PASSWORD_INPUT_MAX, message="Use between 8 and 128 characters.")
+
+
+def _email_field() -> EmailField:
+    return EmailField(
+        "Email",
+        validators=[InputRequired("Enter your email address."), _EMAIL_LENGTH],
+        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX_LENGTH},
+    )
+
+
+def _new_password_field(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[InputRequired("Enter a password."), _PASSWORD_LENGTH],
+        render_kw={"autocomplete": "new-password", "minlength": 8, "maxlength": 128},
+        description="Between 8 and 128 characters; spaces, accents and emoji are welcome.",
+    )
+
+
+def _confirmation_field(label: str, of: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired("Enter the password again."),
+            EqualTo(of, message="The two passwords do not match."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class RegisterForm(FlaskForm):
+    email = _email_field()
+    password = _new_password_field("Password")
+    confirm_password = _confirmation_field("Confirm password", "password")
+
+
+class SignInForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[InputRequired("Enter your email address."), _EMAIL_LENGTH],
+        render_kw={"autocomplete": "username"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired("Enter your password."), _PASSWORD_LENGTH],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[InputRequired("Enter your current password."), _PASSWORD_LENGTH],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = _new_password_field("New password")
+    confirm_password = _confirmation_field("Confirm new password", "new_password")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email_field()
+
+
+class ResetPasswordForm(FlaskForm):
+    password = _new_password_field("New password")
+    confirm_password = _confirmation_field("Confirm new password", "password")
+
+
+def _text(label: str, max_length: int, *, required: str | None = None, **render: object):
+    validators = [InputRequired(required)] if required else []
+    validators.append(Length(max=max_length, message=f"Use at most {max_length} characters."))
+    return StringField(label, validators=validators, render_kw={"maxlength": max_length, **render})
+
+
+class AddressForm(FlaskForm):
+    full_name = _text("Full name", 200, required="Enter the full name.", autocomplete="name")
+    company = _text("Company (optional)", 200, autocomplete="organization")
+    line1 = _text(
+        "Address line 1",
+        200,
+        required="Enter the first address line.",
+        autocomplete="address-line1",
+    )
+    line2 = _text("Address line 2 (optional)", 200, autocomplete="address-line2")
+    city = _text("City", 100, required="Enter the city.", autocomplete="address-level2")
+    region = _text("State, province or region (optional)", 100, autocomplete="address-level1")
+    postal_code = _text(
+        "Postal code", 20, required="Enter the postal code.", autocomplete="postal-code"
+    )
+    country_code = SelectField(
+        "Country",
+        choices=[("", "Choose a country"), *country_choices()],
+        validators=[InputRequired("Choose a country.")],
+        validate_choice=False,  # the service checks the code and says so beside the field
+        render_kw={"autocomplete": "country"},
+    )
+    phone = _text("Phone (optional)", 32, autocomplete="tel", type="tel")
+    is_default_shipping = BooleanField("Use as my default shipping address")

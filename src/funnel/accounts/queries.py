@@ -1,0 +1,98 @@
+"""Read queries of the accounts domain."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy.orm import joinedload
+
+from funnel.accounts.errors import InvalidEmail
+from funnel.accounts.models import (
+    Address,
+    PasswordResetToken,
+    Role,
+    User,
+    UserSession,
+    normalise_email,
+)
+from funnel.extensions import db
+
+
+def find_user_by_email(email: str) -> User | None:
+    """The account for ``email`` in any letter case, or None (also for a malformed address)."""
+    try:
+        normalised = normalise_email(email)
+    except InvalidEmail:
+        return None
+    return db.session.scalar(sa.select(User).where(User.email == normalised))
+
+
+def get_user(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def find_session(token_hash: str) -> UserSession | None:
+    """The session row for a token hash, with its user, in one statement."""
+    return db.session.scalar(
+        sa.select(UserSession)
+        .options(joinedload(UserSession.user))
+        .where(UserSession.token_hash == token_hash)
+    )
+
+
+def count_open_sessions(user_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    )
+
+
+def find_reset_token(token_hash: str) -> PasswordResetToken | None:
+    return db.session.scalar(
+        sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == token_hash)
+    )
+
+
+def list_addresses(user_id: int) -> list[Address]:
+    """The user's addresses: the default shipping address first, then newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Address)
+            .where(Address.user_id == user_id)
+            .order_by(
+                Address.is_default_shipping.desc(), Address.created_at.desc(), Address.id.desc()
+            )
+        )
+    )
+
+
+def find_address(user_id: int, address_id: int) -> Address | None:
+    """The address if it exists *and* belongs to ``user_id``; None otherwise."""
+    return db.session.scalar(
+        sa.select(Address).where(Address.id == address_id, Address.user_id == user_id)
+    )
+
+
+def search_users(email_contains: str, page: int, per_page: int) -> Pagination:
+    """Accounts whose email contains the text (any case), newest first, one page."""
+    statement = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    term = email_contains.strip().lower()
+    if term:
+        statement = statement.where(User.email.contains(term, autoescape=True))
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False, max_per_page=100)
+
+
+def count_users_by_role() -> dict[Role, int]:
+    rows = db.session.execute(sa.select(User.role, sa.func.count()).group_by(User.role))
+    counts = dict.fromkeys(Role, 0)
+    counts.update(dict(rows.tuples()))
+    return counts
+
+
+def count_unverified_customers() -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(User)
+        .where(User.role == Role.CUSTOMER, User.is_email_verified.is_(False))
+    )

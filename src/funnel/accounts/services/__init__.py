@@ -1,0 +1,59 @@
+"""Account use cases: the only code that writes account data.
+
+Split by subject: ``users`` (registration, verification, roles), ``sessions`` (sign-in, session
+lifetime), ``credentials`` (password change and reset), ``addresses`` (address book).
+"""
+
+from funnel.accounts.services.addresses import (
+    AddressData,
+    add_address,
+    delete_address,
+    set_default_shipping_address,
+    update_address,
+)
+from funnel.accounts.services.credentials import (
+    change_password,
+    check_reset_token,
+    request_password_reset,
+    reset_password,
+)
+from funnel.accounts.services.sessions import (
+    SignedIn,
+    end_all_sessions,
+    end_session,
+    resume_session,
+    sign_in,
+    start_session,
+)
+from funnel.accounts.services.users import (
+    change_role,
+    check_verification_token,
+    create_user,
+    register,
+    resend_verification_email,
+    verify_email,
+)
+
+__all__ = [
+    "AddressData",
+    "SignedIn",
+    "add_address",
+    "change_password",
+    "change_role",
+    "check_reset_token",
+    "check_verification_token",
+    "create_user",
+    "delete_address",
+    "end_all_sessions",
+    "end_session",
+    "register",
+    "request_password_reset",
+    "resend_verification_email",
+    "reset_password",
+    "resume_session",
+    "set_default_shipping_address",
+    "sign_in",
+    "start_session",
+    "update_address",
+    "verify_email",
+]

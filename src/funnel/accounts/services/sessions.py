@@ -1,0 +1,166 @@
+"""Signing in and the lifetime of server-side sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from funnel.accounts import passwords, queries
+from funnel.accounts.errors import InvalidCredentials, InvalidEmail
+from funnel.accounts.models import User, UserSession, normalise_email
+from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, new_token
+from funnel.core import clock
+from funnel.core.database import transaction
+from funnel.extensions import db
+
+# last_seen_at is refreshed at most this often: the idle timeout needs minutes, not
+# milliseconds, and a write per request would be a write per page view.
+TOUCH_INTERVAL = timedelta(minutes=1)
+USER_AGENT_MAX_LENGTH = 512
+IP_MAX_LENGTH = 45
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A started session: the user, and the token the client must present (kept secret)."""
+
+    user: User
+    token: str
+
+
+def sign_in(
+    email: str,
+    password: str,
+    *,
+    user_agent: str | None = None,
+    ip: str | None = None,
+    previous_token: str | None = None,
+) -> SignedIn:
+    """Check the credentials and start a new session for the account.
+
+    Raises InvalidCredentials for an unknown email and a wrong password alike (an unknown email
+    still costs one hash verification, so timing tells them apart no better than the message).
+    Side effects: rehashes the password if the hashing parameters changed, records the time of
+    sign-in, ends ``previous_token``'s session (signing in again never keeps two), and creates a
+    ``UserSession`` row.
+    """
+    try:
+        normalised = normalise_email(email)
+    except InvalidEmail:
+        passwords.spend_verification_time()
+        raise InvalidCredentials() from None
+    if not password or len(passwords.normalise_password(password)) > passwords.MAX_LENGTH:
+        # No account has such a password; refusing before hashing bounds the work per attempt.
+        passwords.spend_verification_time()
+        raise InvalidCredentials()
+    user = queries.find_user_by_email(normalised)
+    if user is None:
+        passwords.spend_verification_time()
+        raise InvalidCredentials()
+    if not passwords.verify_password(user.password_hash, password):
+        raise InvalidCredentials()
+    # Hash outside the transaction: on SQLite a write transaction holds the database lock.
+    new_hash = (
+        passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
+    )
+    with transaction():
+        if new_hash is not None:
+            user.password_hash = new_hash
+        user.last_sign_in_at = clock.utcnow()
+        if previous_token:
+            _end_by_token(previous_token)
+        token = _start(user.id, user_agent, ip)
+    return SignedIn(user=user, token=token)
+
+
+def start_session(user_id: int, *, user_agent: str | None = None, ip: str | None = None) -> str:
+    """Start a session for ``user_id`` without checking a password; return its token.
+
+    For flows that have already proven who the user is (registration, password change).
+    Side effect: creates a ``UserSession`` row.
+    """
+    with transaction():
+        return _start(user_id, user_agent, ip)
+
+
+def resume_session(token: str | None) -> User | None:
+    """The user whose session ``token`` is, while the session is valid; else None.
+
+    Valid means: the row exists and has not ended, was seen within SESSION_IDLE_MINUTES and
+    began within SESSION_ABSOLUTE_MINUTES. Side effects: refreshes ``last_seen_at`` when it is
+    older than a minute; ends a session found past either timeout.
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    row = queries.find_session(hash_token(token))
+    if row is None or row.ended_at is not None:
+        return None
+    user = row.user
+    now = clock.utcnow()
+    config = current_app.config
+    idle_limit = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
+    absolute_limit = timedelta(minutes=config["SESSION_ABSOLUTE_MINUTES"])
+    if now - row.last_seen_at >= idle_limit or now - row.created_at >= absolute_limit:
+        _end_where(UserSession.id == row.id)
+        return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL:
+        with transaction() as session:
+            session.execute(
+                sa.update(UserSession)
+                .where(UserSession.id == row.id, UserSession.ended_at.is_(None))
+                .values(last_seen_at=now)
+            )
+    return user
+
+
+def end_session(token: str | None) -> None:
+    """End the session ``token`` belongs to (sign-out). Unknown or ended tokens are ignored.
+
+    Side effect: sets ``ended_at``, so that a replayed cookie is no longer signed in.
+    """
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return
+    with transaction():
+        _end_by_token(token)
+
+
+def end_all_sessions(user_id: int) -> int:
+    """End every open session of the account; return how many were ended."""
+    with transaction():
+        return _end_all(user_id)
+
+
+def _start(user_id: int, user_agent: str | None, ip: str | None) -> str:
+    token, token_hash = new_token()
+    db.session.add(
+        UserSession(
+            user_id=user_id,
+            token_hash=token_hash,
+            user_agent=(user_agent or "")[:USER_AGENT_MAX_LENGTH] or None,
+            ip=(ip or "")[:IP_MAX_LENGTH] or None,
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def _end_by_token(token: str) -> None:
+    _end_where(UserSession.token_hash == hash_token(token))
+
+
+def _end_all(user_id: int) -> int:
+    return _end_where(UserSession.user_id == user_id)
+
+
+def _end_where(condition: sa.ColumnElement[bool]) -> int:
+    with transaction() as session:
+        result = session.execute(
+            sa.update(UserSession)
+            .where(condition, UserSession.ended_at.is_(None))
+            .values(ended_at=clock.utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
