@@ -1,14 +1,201 @@
-from flask import Blueprint, render_template
+"""Storefront pages: home, category, product, search; and uploaded media.
+
+Each view parses the query string (bad values raise domain errors, shown as 4xx pages), calls
+one read, and renders. The category tree is read once per request (``g``), for the page and
+the navigation menu alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from werkzeug.datastructures import MultiDict
+
+from funnel.catalog.errors import InvalidListingParameters
+from funnel.catalog.listing import ListingFilters, ListingSort, option_name
+from funnel.catalog.queries import (
+    CategoryTree,
+    active_product_by_slug,
+    category_by_slug,
+    category_listing,
+    category_tree,
+    featured_products,
+    newest_products,
+)
+from funnel.catalog.search import search_products
+from funnel.core.errors import NotFound
+from funnel.core.money import Money, MoneyError
+from funnel.core.pagination import page_number
 
 bp = Blueprint("catalog", __name__)
 media_bp = Blueprint("media", __name__)
 
+HOME_SECTION_SIZE = 8
+RESERVED_PARAMETERS = frozenset({"q", "sort", "page", "min_price", "max_price", "variant"})
+IGNORED_PREFIXES = ("utm_",)
+IGNORED_PARAMETERS = frozenset({"fbclid", "gclid", "ref"})
+MAX_OPTION_NAMES = 8
+MAX_OPTION_VALUES = 20
+LISTING_SORTS = [sort for sort in ListingSort if sort is not ListingSort.RELEVANCE]
+
+
+def current_category_tree() -> CategoryTree:
+    if "category_tree" not in g:
+        g.category_tree = category_tree()
+    return g.category_tree
+
+
+@bp.app_context_processor
+def navigation() -> dict[str, Any]:
+    """The top-level categories for the menu in base.html (read lazily, once per request)."""
+    return {"navigation_categories": lambda: current_category_tree().roots}
+
+
+def _price(args: MultiDict[str, str], name: str, label: str) -> int | None:
+    raw = args.get(name, "").strip()
+    if raw == "":
+        return None
+    message = f"{label} must be an amount such as 12.50, from 0."
+    if len(raw) > 20:
+        raise InvalidListingParameters(message, fields={name: [message]})
+    try:
+        amount = Money.parse(raw, current_app.config["CURRENCY"]).amount
+    except MoneyError as error:
+        raise InvalidListingParameters(message, fields={name: [message]}) from error
+    if not 0 <= amount <= 10**12:
+        raise InvalidListingParameters(message, fields={name: [message]})
+    return amount
+
+
+def parse_listing(
+    args: MultiDict[str, str], *, default_sort: ListingSort
+) -> tuple[ListingFilters, ListingSort, int]:
+    """Filters, sort and page number from a listing's query string.
+
+    An unknown sort falls back to the default. Raises InvalidPage (400) and
+    InvalidListingParameters (422) for a bad page number or price range.
+    """
+    number = page_number(args.get("page"))
+    try:
+        sort = ListingSort(args.get("sort", default_sort.value))
+    except ValueError:
+        sort = default_sort
+    if sort is ListingSort.RELEVANCE and default_sort is not ListingSort.RELEVANCE:
+        sort = default_sort
+    min_price = _price(args, "min_price", "Minimum price")
+    max_price = _price(args, "max_price", "Maximum price")
+    if min_price is not None and max_price is not None and min_price > max_price:
+        message = "The minimum price is above the maximum price."
+        raise InvalidListingParameters(message, fields={"min_price": [message]})
+    options: dict[str, tuple[str, ...]] = {}
+    for key in args:
+        if (
+            key in RESERVED_PARAMETERS
+            or key in IGNORED_PARAMETERS
+            or key.startswith(IGNORED_PREFIXES)
+        ):
+            continue
+        name = option_name(key)[:50]
+        values = tuple(
+            dict.fromkeys(value.strip()[:100] for value in args.getlist(key) if value.strip())
+        )[:MAX_OPTION_VALUES]
+        if name and values:
+            options[name] = values
+        if len(options) > MAX_OPTION_NAMES:
+            raise InvalidListingParameters("Too many filters at once.")
+    filters = ListingFilters(min_price=min_price, max_price=max_price, options=options)
+    return filters, sort, number
+
+
+def _page_size() -> int:
+    return current_app.config["PAGE_SIZE"]
+
+
+def _ensure_page_exists(number: int, pages: int) -> None:
+    if number > pages:
+        raise NotFound(f"There is no page {number}; the last page is {pages}.")
+
+
+@bp.app_template_global()
+def listing_url(page: int | None = None) -> str:
+    """The current listing's URL with every filter kept and ``page`` changed."""
+    params = request.args.to_dict(flat=False)
+    params.pop("page", None)
+    if page is not None and page > 1:
+        params["page"] = [str(page)]
+    return url_for(request.endpoint or "catalog.home", **(request.view_args or {}), **params)
+
 
 @bp.get("/")
 def home() -> str:
-    return render_template("errors/error.html", title="Funnel", detail="Welcome", status=200)
+    tree = current_category_tree()
+    return render_template(
+        "catalog/home.html",
+        featured=featured_products(HOME_SECTION_SIZE),
+        newest=newest_products(HOME_SECTION_SIZE),
+        categories=tree.roots,
+    )
+
+
+@bp.get("/c/<slug>")
+def category(slug: str) -> str:
+    tree = current_category_tree()
+    current = category_by_slug(tree, slug)
+    filters, sort, number = parse_listing(request.args, default_sort=ListingSort.NEWEST)
+    listing = category_listing(tree, current, filters, sort, number, _page_size())
+    _ensure_page_exists(number, listing.page.pages)
+    return render_template(
+        "catalog/category.html",
+        category=current,
+        ancestors=tree.ancestors(current),
+        subcategories=tree.subcategories(current),
+        listing=listing,
+        sorts=LISTING_SORTS,
+    )
+
+
+@bp.get("/p/<slug>")
+def product(slug: str) -> str:
+    item = active_product_by_slug(slug)
+    tree = current_category_tree()
+    category_ = tree.by_id.get(item.category_id)
+    breadcrumbs = [*tree.ancestors(category_), category_] if category_ else []
+    selected = item.variants[0] if item.variants else None
+    raw_variant = request.args.get("variant", "")
+    for variant in item.variants:
+        if raw_variant == str(variant.id):
+            selected = variant
+    return render_template(
+        "catalog/product.html", product=item, breadcrumbs=breadcrumbs, selected=selected
+    )
 
 
 @bp.get("/search")
 def search() -> str:
-    return "search"
+    filters, sort, number = parse_listing(request.args, default_sort=ListingSort.RELEVANCE)
+    result = search_products(request.args.get("q"), filters, sort, number, _page_size())
+    if result.listing is not None:
+        _ensure_page_exists(number, result.listing.page.pages)
+    return render_template(
+        "catalog/search.html",
+        result=result,
+        listing=result.listing,
+        sorts=list(ListingSort),
+        categories=current_category_tree().roots,
+    )
+
+
+@media_bp.get("/media/<path:filename>")
+def media(filename: str) -> Response:
+    """Uploaded files from MEDIA_ROOT; paths leaving it answer 404 (werkzeug's safe_join)."""
+    return send_from_directory(current_app.config["MEDIA_ROOT"], filename, max_age=86_400)

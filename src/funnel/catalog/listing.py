@@ -1,0 +1,231 @@
+"""Product listings shared by category pages and search: filters, sort orders and facets.
+
+A listing is a set of conditions on active products (a category subtree, a search match), plus
+the visitor's filters (price range on the denormalised ``min_price_amount``; option values,
+matched on one variant), a sort with the id as tie-break (stable paging), and facet counts
+computed in SQL. The number of statements depends on the query string only, never on how many
+products match: one COUNT, one page, one per loader option, and ``1 + selected option names``
+for the facets.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, Subquery, distinct, exists, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from funnel.catalog.models import Product, ProductStatus, Variant, VariantOptionValue
+from funnel.core.pagination import Page, paginate
+
+
+class ListingSort(enum.StrEnum):
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    PRICE_LOW_HIGH = "price-asc"
+    PRICE_HIGH_LOW = "price-desc"
+    NAME = "name"
+
+    @property
+    def label(self) -> str:
+        return _SORT_LABELS[self]
+
+
+_SORT_LABELS = {
+    ListingSort.RELEVANCE: "Relevance",
+    ListingSort.NEWEST: "Newest",
+    ListingSort.PRICE_LOW_HIGH: "Price: low to high",
+    ListingSort.PRICE_HIGH_LOW: "Price: high to low",
+    ListingSort.NAME: "Name",
+}
+
+
+def option_key(name: str) -> str:
+    """The query-string parameter of an option name: ``"Size"`` -> ``"size"``."""
+    return name.lower()
+
+
+def option_name(key: str) -> str:
+    """The stored option name of a query-string parameter: ``"size"`` -> ``"Size"``."""
+    return key.strip().capitalize()
+
+
+@dataclass(frozen=True)
+class ListingFilters:
+    """What the visitor narrowed the listing to. Prices are minor units, bounds included."""
+
+    min_price: int | None = None
+    max_price: int | None = None
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def is_selected(self, name: str, value: str) -> bool:
+        return value in self.options.get(name, ())
+
+    @property
+    def is_empty(self) -> bool:
+        return self.min_price is None and self.max_price is None and not self.options
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    value: str
+    count: int
+    is_selected: bool
+
+
+@dataclass(frozen=True)
+class Facet:
+    name: str
+    values: list[FacetValue]
+
+    @property
+    def key(self) -> str:
+        return option_key(self.name)
+
+
+@dataclass(frozen=True)
+class Listing:
+    page: Page[Product]
+    facets: list[Facet]
+    sort: ListingSort
+    filters: ListingFilters
+
+
+def card_options() -> list[Any]:
+    """Loader options for product cards (first image): one extra statement per page."""
+    return [selectinload(Product.images)]
+
+
+def _variant_has_options(
+    variant_id: Any, options: Mapping[str, tuple[str, ...]]
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for name, values in options.items():
+        # An alias per option: the facet query selects from the same table, and an unaliased
+        # subquery would correlate with it instead of looking at the variant's other rows.
+        option = aliased(VariantOptionValue)
+        conditions.append(
+            exists().where(
+                option.variant_id == variant_id, option.name == name, option.value.in_(values)
+            )
+        )
+    return conditions
+
+
+def _price_conditions(filters: ListingFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.min_price is not None:
+        conditions.append(Product.min_price_amount >= filters.min_price)
+    if filters.max_price is not None:
+        conditions.append(Product.min_price_amount <= filters.max_price)
+    return conditions
+
+
+def _option_condition(options: Mapping[str, tuple[str, ...]]) -> list[ColumnElement[bool]]:
+    if not options:
+        return []
+    return [
+        exists().where(Variant.product_id == Product.id, *_variant_has_options(Variant.id, options))
+    ]
+
+
+def _order(sort: ListingSort, rank: Any | None) -> list[Any]:
+    if sort is ListingSort.RELEVANCE and rank is not None:
+        return [rank.desc(), Product.id.asc()]
+    if sort is ListingSort.PRICE_LOW_HIGH:
+        return [Product.min_price_amount.asc(), Product.id.asc()]
+    if sort is ListingSort.PRICE_HIGH_LOW:
+        return [Product.min_price_amount.desc(), Product.id.desc()]
+    if sort is ListingSort.NAME:
+        return [Product.title.asc(), Product.id.asc()]
+    return [Product.created_at.desc(), Product.id.desc()]
+
+
+def run_listing(
+    session: Session,
+    *,
+    conditions: Sequence[ColumnElement[bool]],
+    filters: ListingFilters,
+    sort: ListingSort,
+    number: int,
+    size: int,
+    ranked: Subquery | None = None,
+) -> Listing:
+    """One page of the active products meeting ``conditions`` and ``filters``, with facets.
+
+    ``ranked`` is an optional subquery of (product_id, rank) that both restricts the listing
+    to its products and gives the relevance order (search).
+    """
+    base = [Product.status == ProductStatus.ACTIVE, *conditions]
+    statement: Select[Any] = select(Product)
+    if ranked is not None:
+        statement = statement.join(ranked, ranked.c.product_id == Product.id)
+    statement = statement.where(
+        *base, *_price_conditions(filters), *_option_condition(filters.options)
+    ).order_by(*_order(sort, ranked.c.rank if ranked is not None else None))
+    page = paginate(session, statement, number, size, options=card_options())
+    facets = _facets(session, base, filters, ranked) if page.total or filters.options else []
+    return Listing(page=page, facets=facets, sort=sort, filters=filters)
+
+
+def _facets(
+    session: Session,
+    base: Sequence[ColumnElement[bool]],
+    filters: ListingFilters,
+    ranked: Subquery | None,
+) -> list[Facet]:
+    """Count, per option value, the products that would match if it were chosen.
+
+    Within one option, values are alternatives, so an option's own selection is left out when
+    counting its values; every other filter applies. One statement for the options nobody
+    chose, plus one per chosen option.
+    """
+    product_ids = select(Product.id)
+    if ranked is not None:
+        product_ids = product_ids.join(ranked, ranked.c.product_id == Product.id)
+    product_ids = product_ids.where(*base, *_price_conditions(filters))
+
+    def counts(name_condition: ColumnElement[bool], options: Mapping[str, tuple[str, ...]]):
+        statement = (
+            select(
+                VariantOptionValue.name,
+                VariantOptionValue.value,
+                func.count(distinct(Variant.product_id)),
+            )
+            .join(Variant, Variant.id == VariantOptionValue.variant_id)
+            .where(
+                Variant.product_id.in_(product_ids),
+                name_condition,
+                *_variant_has_options(Variant.id, options),
+            )
+            .group_by(VariantOptionValue.name, VariantOptionValue.value)
+            .order_by(
+                func.min(VariantOptionValue.position),
+                VariantOptionValue.name,
+                func.min(Variant.position),
+                VariantOptionValue.value,
+            )
+        )
+        return session.execute(statement).all()
+
+    selected = dict(filters.options)
+    rows = list(counts(VariantOptionValue.name.not_in(list(selected)), selected))
+    for name in selected:
+        others = {other: values for other, values in selected.items() if other != name}
+        rows.extend(counts(VariantOptionValue.name == name, others))
+
+    facets: dict[str, list[FacetValue]] = {}
+    for name, value, count in rows:
+        facets.setdefault(name, []).append(
+            FacetValue(value=value, count=count, is_selected=filters.is_selected(name, value))
+        )
+    # Chosen values that no product has any more still show, with 0, so they can be unticked.
+    for name, values in selected.items():
+        present = {facet_value.value for facet_value in facets.get(name, [])}
+        for value in values:
+            if value not in present:
+                facets.setdefault(name, []).append(FacetValue(value, 0, True))
+    return [Facet(name=name, values=values) for name, values in facets.items()]

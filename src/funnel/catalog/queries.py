@@ -1,0 +1,148 @@
+"""Catalogue reads for the storefront, each in a fixed number of statements.
+
+The category tree is small (tens to a few hundred rows): it is read whole in one statement and
+walked in Python for breadcrumbs, subcategories and descendants, instead of one query per level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from funnel.catalog.errors import CategoryNotFound, ProductNotFound
+from funnel.catalog.listing import Listing, ListingFilters, ListingSort, card_options, run_listing
+from funnel.catalog.models import Category, Product, ProductStatus, Variant
+from funnel.extensions import db
+
+
+@dataclass
+class CategoryTree:
+    categories: list[Category]
+    by_id: dict[int, Category] = field(init=False)
+    by_slug: dict[str, Category] = field(init=False)
+    children: dict[int | None, list[Category]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {category.id: category for category in self.categories}
+        self.by_slug = {category.slug: category for category in self.categories}
+        self.children = {}
+        for category in self.categories:
+            self.children.setdefault(category.parent_id, []).append(category)
+
+    @property
+    def roots(self) -> list[Category]:
+        return self.children.get(None, [])
+
+    def subcategories(self, category: Category) -> list[Category]:
+        return self.children.get(category.id, [])
+
+    def ancestors(self, category: Category) -> list[Category]:
+        """From the root down to the parent of ``category``."""
+        chain: list[Category] = []
+        seen = {category.id}
+        parent_id = category.parent_id
+        while parent_id is not None and parent_id not in seen and parent_id in self.by_id:
+            seen.add(parent_id)
+            parent = self.by_id[parent_id]
+            chain.append(parent)
+            parent_id = parent.parent_id
+        return list(reversed(chain))
+
+    def descendant_ids(self, category: Category) -> list[int]:
+        """``category`` and every category below it."""
+        ids: list[int] = []
+        stack = [category]
+        while stack:
+            current = stack.pop()
+            if current.id in ids:
+                continue
+            ids.append(current.id)
+            stack.extend(self.children.get(current.id, []))
+        return ids
+
+
+def category_tree() -> CategoryTree:
+    """Every category, in display order (position, then name), in one statement."""
+    categories = db.session.scalars(
+        select(Category).order_by(Category.position, Category.name, Category.id)
+    ).all()
+    return CategoryTree(list(categories))
+
+
+def category_by_slug(tree: CategoryTree, slug: str) -> Category:
+    """Raises CategoryNotFound."""
+    category = tree.by_slug.get(slug)
+    if category is None:
+        raise CategoryNotFound(f"There is no category at {slug[:100]!r}.")
+    return category
+
+
+def featured_products(limit: int) -> Sequence[Product]:
+    statement = (
+        select(Product)
+        .where(Product.status == ProductStatus.ACTIVE, Product.is_featured.is_(True))
+        .order_by(Product.created_at.desc(), Product.id.desc())
+        .limit(limit)
+        .options(*card_options())
+    )
+    return db.session.scalars(statement).all()
+
+
+def newest_products(limit: int) -> Sequence[Product]:
+    statement = (
+        select(Product)
+        .where(Product.status == ProductStatus.ACTIVE)
+        .order_by(Product.created_at.desc(), Product.id.desc())
+        .limit(limit)
+        .options(*card_options())
+    )
+    return db.session.scalars(statement).all()
+
+
+def category_listing(
+    tree: CategoryTree,
+    category: Category,
+    filters: ListingFilters,
+    sort: ListingSort,
+    number: int,
+    size: int,
+) -> Listing:
+    """Active products of ``category`` and its descendants, filtered, sorted, one page."""
+    return run_listing(
+        db.session,
+        conditions=[Product.category_id.in_(tree.descendant_ids(category))],
+        filters=filters,
+        sort=sort,
+        number=number,
+        size=size,
+    )
+
+
+def active_product_by_slug(slug: str) -> Product:
+    """An active product with its variants, their option values and its images loaded.
+
+    Raises ProductNotFound for unknown slugs and for draft or archived products.
+    """
+    statement = (
+        select(Product)
+        .where(Product.slug == slug[:220], Product.status == ProductStatus.ACTIVE)
+        .options(
+            selectinload(Product.variants).selectinload(Variant.option_values),
+            selectinload(Product.images),
+        )
+    )
+    product = db.session.scalars(statement).one_or_none()
+    if product is None:
+        raise ProductNotFound("This product does not exist or is no longer sold.")
+    return product
+
+
+def product_count() -> int:
+    return db.session.scalar(select(func.count(Product.id))) or 0
+
+
+def product_by_id(product_id: int) -> Product | None:
+    return db.session.get(Product, product_id)
