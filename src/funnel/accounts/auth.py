@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, request, session
+from flask import Flask, abort, g, request, session
 from flask_login import current_user, login_user, logout_user
 
 from funnel.accounts import services
@@ -25,6 +25,17 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Please sign in to see this page."
     login_manager.login_message_category = "info"
     login_manager.user_loader(_load_user)
+    app.before_request(_forget_cached_user)
+
+
+def _forget_cached_user() -> None:
+    """Authenticate every request afresh.
+
+    Flask-Login caches the user in ``g``, which lives as long as the application context. A
+    request normally gets its own context, but one pushed around several requests (tests, a
+    worker) would otherwise carry the previous request's user into the next one.
+    """
+    g.pop("_login_user", None)
 
 
 def _load_user(user_id: str) -> User | None:
