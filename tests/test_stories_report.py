@@ -94,6 +94,12 @@ def test_story_ids_gathers_every_id_of_every_story_marker() -> None:
     assert story_ids(item) == ("US-01", "US-03", "US-08")  # type: ignore[arg-type]
 
 
+def test_a_story_marker_without_an_id_cites_an_unknown_story() -> None:
+    item = FakeItem("tests/x.py::test_y", pytest.mark.story())
+
+    assert story_ids(item) == ("(no id)",)  # type: ignore[arg-type]
+
+
 def test_function_id_drops_the_parameters() -> None:
     assert function_id(FakeItem("tests/x.py::test_y[sqlite]")) == "tests/x.py::test_y"  # type: ignore[arg-type]
     assert function_id(FakeItem("tests/x.py::Case::test_y")) == "tests/x.py::Case::test_y"  # type: ignore[arg-type]

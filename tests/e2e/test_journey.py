@@ -137,3 +137,26 @@ def test_distinctive_word_prefers_the_rarest_word() -> None:
     titles = ["Classic Cotton Shirt", "Classic Linen Shirt", "Rugged Cotton Boots"]
 
     assert distinctive_word(titles) == ("Boots", "Rugged Cotton Boots")
+
+
+def test_the_problem_collector_sees_a_csp_violation(
+    page: Page, page_problems: PageProblems
+) -> None:
+    # given a page of the shop's origin whose inline script breaks the shop's CSP
+    page.route(
+        "**/csp-probe",
+        lambda route: route.fulfill(
+            status=200,
+            headers={"Content-Type": "text/html", "Content-Security-Policy": "script-src 'self'"},
+            body="<!doctype html><title>probe</title><script>document.title = 'ran'</script>",
+        ),
+    )
+
+    # when it is opened
+    with page.expect_console_message(lambda message: message.type == "error"):
+        page.goto("/csp-probe")
+
+    # then the violation was collected (so the journey's empty list means something)
+    assert len(page_problems.console_errors) == 1
+    assert "Content Security Policy" in page_problems.console_errors[0]
+    assert page.title() == "probe"

@@ -132,9 +132,17 @@ def render(rows: Sequence[StoryRow], unknown: Mapping[str, Sequence[str]]) -> st
     return "\n".join(lines)
 
 
+MISSING_ID = "(no id)"
+
+
 def story_ids(item: pytest.Item) -> tuple[str, ...]:
-    """Every id the item's ``story`` markers name (from the function, class or module)."""
-    return tuple(str(story) for marker in item.iter_markers("story") for story in marker.args)
+    """Every id the item's ``story`` markers name (from the function, class or module); a
+    marker naming none yields ``MISSING_ID``, which no document defines."""
+    return tuple(
+        str(story)
+        for marker in item.iter_markers("story")
+        for story in (marker.args or (MISSING_ID,))
+    )
 
 
 def function_id(item: pytest.Item) -> str:
