@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 PREFIX = "FUNNEL_"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
 class ConfigurationError(RuntimeError):
@@ -39,18 +41,30 @@ def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raw = _env(environ, name)
     if raw is None:
         return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    # A typo must not silently turn a security setting off.
+    raise ConfigurationError(f"{PREFIX}{name} must be true or false, not {raw!r}")
 
 
 def _development_secret_key(instance_path: Path) -> str:
     """Generate once, then reuse, a secret key kept in the instance folder (development only)."""
     key_file = instance_path / "secret_key"
     if key_file.exists():
-        return key_file.read_text().strip()
+        key = key_file.read_text().strip()
+        if key:
+            return key
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    key_file.write_text(key)
-    key_file.chmod(0o600)
+    # Write a private temporary file, then rename: a crash never leaves an empty key behind.
+    temporary = key_file.with_name(f".secret_key.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    os.replace(temporary, key_file)
     return key
 
 

@@ -34,6 +34,8 @@ _EXPONENTS = {
 }
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
+# Plain decimals only: exponents ("1e999999") would overflow or build enormous integers.
+_PLAIN_DECIMAL = re.compile(r"^[+-]?[0-9]{1,18}(\.[0-9]{1,6})?$")
 
 
 class MoneyError(ValueError):
@@ -63,12 +65,12 @@ class Money:
     @classmethod
     def parse(cls, text: str, currency: str) -> Money:
         """Parse a decimal string in major units ("19.99") into exact minor units."""
+        if not isinstance(text, str) or not _PLAIN_DECIMAL.match(text.strip()):
+            raise MoneyError(f"{text!r} is not an amount")
         try:
             value = Decimal(text.strip())
-        except (InvalidOperation, AttributeError) as error:
+        except InvalidOperation as error:
             raise MoneyError(f"{text!r} is not an amount") from error
-        if not value.is_finite():
-            raise MoneyError(f"{text!r} is not an amount")
         minor = value.scaleb(exponent(currency))
         if minor != minor.to_integral_value():
             raise MoneyError(f"{text!r} has more decimals than {currency} allows")
