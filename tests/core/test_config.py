@@ -67,9 +67,8 @@ def test_development_keys_differ_between_instances(tmp_path: Path) -> None:
 
 
 def test_an_empty_key_file_is_not_a_secret_key(tmp_path: Path) -> None:
-    """Known bug: the key file is written non-atomically; a crash or full disk between creating
-    and writing it leaves an empty file, and from then on the secret key is "" (Flask then
-    refuses every session). An empty file must be replaced by a new key (or refused)."""
+    """A crash or a full disk between creating and writing the key file can leave it empty; the
+    secret key must then not be "" (Flask would refuse every session)."""
     # given an instance folder whose key file is empty
     (tmp_path / "secret_key").write_text("")
 
@@ -124,9 +123,8 @@ def test_false_booleans(tmp_path: Path, raw: str) -> None:
 
 @pytest.mark.parametrize("raw", ["ture", "enabled", "2"])
 def test_a_malformed_boolean_is_a_clear_error(tmp_path: Path, raw: str) -> None:
-    """Known bug: anything but 1/true/yes/on silently reads as False, so a typo such as
-    FUNNEL_SECURE_COOKIES=ture turns a security setting off. load_settings' docstring promises
-    ConfigurationError for a malformed value, as it does for integers."""
+    """A typo must not read as False: FUNNEL_SECURE_COOKIES=ture would turn a security setting
+    off. Booleans are as strict as integers."""
     with pytest.raises(ConfigurationError, match="FUNNEL_SECURE_COOKIES"):
         load_settings(
             str(tmp_path),
