@@ -182,8 +182,14 @@ def normalise_options(options: Mapping[str, str] | None) -> list[tuple[str, str]
 
 
 def build_search_document(title: str, description: str, skus: list[str]) -> str:
-    """The text full-text search indexes for a product: title, description and SKUs."""
-    return "\n".join([title, description, " ".join(skus)])
+    """The text full-text search indexes for a product: title, description and SKUs.
+
+    Each SKU is also written with its separators as spaces (``TSH-001-M`` -> ``TSH 001 M``):
+    PostgreSQL's parser reads ``-001`` as a negative number, so without the split form a
+    search for ``TSH-001`` would not find ``TSH-001-M`` there.
+    """
+    split_skus = [re.sub(r"[^0-9A-Za-z]+", " ", sku).strip() for sku in skus]
+    return "\n".join([title, description, " ".join(skus), " ".join(split_skus)])
 
 
 def refresh_product(product: Product) -> None:

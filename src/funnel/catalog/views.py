@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     current_app,
-    g,
     render_template,
     request,
     send_from_directory,
@@ -50,9 +49,13 @@ LISTING_SORTS = [sort for sort in ListingSort if sort is not ListingSort.RELEVAN
 
 
 def current_category_tree() -> CategoryTree:
-    if "category_tree" not in g:
-        g.category_tree = category_tree()
-    return g.category_tree
+    """The category tree, read at most once per request (kept on the request object, not on
+    ``g``: an app context can outlive one request, as in tests, and must not serve stale data)."""
+    tree = getattr(request, "funnel_category_tree", None)
+    if tree is None:
+        tree = category_tree()
+        request.funnel_category_tree = tree  # type: ignore[attr-defined]
+    return tree
 
 
 @bp.app_context_processor
