@@ -22,9 +22,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     ``overrides`` replace settings read from the environment (tests use it).
     """
     app = Flask(__name__, instance_path=settings.instance_path(), instance_relative_config=True)
-    app.config.update(settings.load_settings(app.instance_path))
-    if overrides:
-        app.config.update(overrides)
+    app.config.update(settings.load_settings(app.instance_path, overrides=overrides))
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # Behind nginx: trust X-Forwarded-For/-Proto/-Host from that many proxies, so that

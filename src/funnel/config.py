@@ -68,8 +68,12 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
-def load_settings(instance_path: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Build the Flask configuration mapping from the environment.
+def load_settings(
+    instance_path: str,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the Flask configuration mapping from the environment, then apply ``overrides``.
 
     Raises ConfigurationError when production lacks a secret key or a value is malformed.
     """
@@ -78,7 +82,8 @@ def load_settings(instance_path: str, environ: Mapping[str, str] | None = None) 
     environment = _env(environ, "ENV", "development")
     is_development = environment in {"development", "test"}
 
-    secret_key = _env(environ, "SECRET_KEY")
+    overrides = overrides or {}
+    secret_key = overrides.get("SECRET_KEY") or _env(environ, "SECRET_KEY")
     if secret_key is None:
         if not is_development:
             raise ConfigurationError(
@@ -89,7 +94,7 @@ def load_settings(instance_path: str, environ: Mapping[str, str] | None = None) 
     database_url = _env(environ, "DATABASE_URL", f"sqlite:///{instance / 'funnel.db'}")
     redis_url = _env(environ, "REDIS_URL")
 
-    return {
+    settings = {
         "FUNNEL_ENV": environment,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -125,6 +130,8 @@ def load_settings(instance_path: str, environ: Mapping[str, str] | None = None) 
         "PAGE_SIZE": _env_int(environ, "PAGE_SIZE", 24),
         "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
     }
+    settings.update(overrides)
+    return settings
 
 
 def instance_path(environ: Mapping[str, str] | None = None) -> str:

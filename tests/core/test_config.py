@@ -169,3 +169,12 @@ def test_instance_path_comes_from_the_mapping_and_is_absolute(tmp_path: Path) ->
     assert instance_path({"FUNNEL_INSTANCE_PATH": str(tmp_path / "shop")}) == str(tmp_path / "shop")
     assert Path(instance_path({})).is_absolute()
     assert Path(instance_path({})).name == "instance"
+
+
+def test_a_secret_key_given_as_an_override_generates_no_key_file(tmp_path: Path) -> None:
+    # given development and a key passed by the caller (as tests and embedders do)
+    settings = load_settings(str(tmp_path), {}, overrides={"SECRET_KEY": "given"})
+
+    # then that key is used and nothing is written to the instance folder
+    assert settings["SECRET_KEY"] == "given"
+    assert list(tmp_path.iterdir()) == []

@@ -275,3 +275,26 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app: Flask) 
         "busy_timeout": 15000,
         "synchronous": 1,  # NORMAL
     }
+
+
+def test_a_failing_callback_is_logged_and_the_others_still_run(
+    scratch: sa.Table, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a transaction whose first follow-up fails (an SMTP server down, say)
+    ran: list[str] = []
+
+    def failing() -> None:
+        raise Boom
+
+    # when it commits
+    with transaction():
+        insert(scratch, "kept")
+        on_commit(failing)
+        on_commit(lambda: ran.append("second"))
+
+    # then the data stands, the second callback ran, and the failure was logged
+    assert committed_values(scratch) == ["kept"]
+    assert ran == ["second"]
+    assert [record.message for record in caplog.records if record.levelname == "ERROR"] == [
+        f"on_commit callback {failing!r} failed"
+    ]

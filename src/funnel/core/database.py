@@ -10,6 +10,7 @@ lets them run beside a writer.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from funnel.extensions import db
 
+log = logging.getLogger(__name__)
+
 _DEPTH_KEY = "funnel.transaction_depth"
 _CALLBACKS_KEY = "funnel.on_commit"
 _write_transaction: ContextVar[bool] = ContextVar("funnel_write_transaction", default=False)
@@ -31,7 +34,8 @@ def transaction() -> Iterator[Session]:
     """Run the block in one database transaction; nested calls join the outer one.
 
     Side effects: commits (or rolls back on any exception), then runs ``on_commit`` callbacks in
-    the order they were scheduled, only after a successful commit of the outermost block.
+    the order they were scheduled, only after a successful commit of the outermost block. A
+    callback that raises is logged and the others still run: the commit stands.
     """
     session = db.session()
     depth = session.info.get(_DEPTH_KEY, 0)
@@ -62,7 +66,12 @@ def transaction() -> Iterator[Session]:
         _write_transaction.reset(token)
     callbacks: list[Callable[[], Any]] = session.info.pop(_CALLBACKS_KEY, [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            # The data is committed: a failing follow-up (an SMTP server down) must not turn the
+            # user's completed action into an error page, nor stop the other callbacks.
+            log.exception("on_commit callback %r failed", callback)
 
 
 def on_commit(callback: Callable[[], Any]) -> None:
