@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from funnel import config as settings
 from funnel.core.database import configure_engine
 from funnel.core.http import add_security_headers, register_error_handlers
+from funnel.core.jobs import init_celery
 from funnel.core.money import Money
 from funnel.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -45,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    init_celery(app)
     with app.app_context():
         configure_engine(db.engine)
 

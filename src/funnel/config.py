@@ -129,6 +129,7 @@ def load_settings(
         "BASE_URL": _env(environ, "BASE_URL", "http://127.0.0.1:5000"),
         "PAGE_SIZE": _env_int(environ, "PAGE_SIZE", 24),
         "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
+        "CELERY_BROKER_URL": _env(environ, "CELERY_BROKER_URL"),
     }
     settings.update(overrides)
     return settings
