@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -15,23 +13,11 @@ from funnel.accounts import passwords, services
 from funnel.accounts.auth import SESSION_TOKEN_KEY
 from funnel.accounts.errors import InvalidCredentials
 from funnel.accounts.models import User, UserSession
-from funnel.core import clock
 from funnel.extensions import db
+from tests.accounts.helpers import SESSION_COOKIE, Clock
 from tests.factories.accounts import KNOWN_PASSWORD, UserFactory
 
-START = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
-COOKIE = "funnel_session"
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, now: datetime = START) -> None:
-        self.now = now
-        monkeypatch.setattr(clock, "utcnow", lambda: self.now)
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+COOKIE = SESSION_COOKIE
 
 
 def sign_in(client: FlaskClient, email: str, password: str, next_url: str | None = None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from funnel.accounts.countries import country_choices
@@ -111,7 +112,10 @@ class AddressForm(FlaskForm):
     )
     country_code = SelectField(
         "Country",
-        choices=[("", "Choose a country"), *country_choices()],
+        choices=[
+            SelectChoice("", "Choose a country"),
+            *(SelectChoice(code, name) for code, name in country_choices()),
+        ],
         validators=[InputRequired("Choose a country.")],
         validate_choice=False,  # the service checks the code and says so beside the field
         render_kw={"autocomplete": "country"},

@@ -77,7 +77,8 @@ def find_address(user_id: int, address_id: int) -> Address | None:
 def search_users(email_contains: str, page: int, per_page: int) -> Pagination:
     """Accounts whose email contains the text (any case), newest first, one page."""
     statement = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
-    term = email_contains.strip().lower()
+    # Control characters cannot be in an address; NUL would even break the query on PostgreSQL.
+    term = "".join(char for char in email_contains if char.isprintable()).strip().lower()
     if term:
         statement = statement.where(User.email.contains(term, autoescape=True))
     return db.paginate(statement, page=page, per_page=per_page, error_out=False, max_per_page=100)
@@ -86,7 +87,8 @@ def search_users(email_contains: str, page: int, per_page: int) -> Pagination:
 def count_users_by_role() -> dict[Role, int]:
     rows = db.session.execute(sa.select(User.role, sa.func.count()).group_by(User.role))
     counts = dict.fromkeys(Role, 0)
-    counts.update(dict(rows.tuples()))
+    for role, number in rows.tuples():
+        counts[role] = number
     return counts
 
 

@@ -31,7 +31,6 @@ _MAX_LENGTHS = {
     "city": 100,
     "region": 100,
     "postal_code": 20,
-    "country_code": 2,
     "phone": 32,
 }
 
@@ -145,7 +144,7 @@ def clean_address(data: AddressData) -> AddressData:
             errors[name] = ["Remove the control characters from this field."]
         elif name in _REQUIRED and not value:
             errors[name] = [_REQUIRED[name]]
-        elif len(value) > _MAX_LENGTHS[name]:
+        elif name != "country_code" and len(value) > _MAX_LENGTHS[name]:
             errors[name] = [f"Use at most {_MAX_LENGTHS[name]} characters."]
     if "country_code" not in errors and not is_country_code(values["country_code"]):
         errors["country_code"] = ["Choose a country from the list (a two-letter ISO code)."]
