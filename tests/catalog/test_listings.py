@@ -1,0 +1,312 @@
+"""US-09 and US-11: sorting, filtering, facets and paging of listings, in constant queries."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from funnel.catalog.models import Category
+from tests.factories.catalog import CategoryFactory, ProductFactory
+
+
+def titles(client: FlaskClient, url: str) -> list[str]:
+    response = client.get(url)
+    assert response.status_code == 200
+    return re.findall(r'<h3><a href="/p/[^"]+">([^<]+)</a></h3>', response.get_data(as_text=True))
+
+
+def facet_counts(client: FlaskClient, url: str) -> dict[str, int]:
+    html = client.get(url).get_data(as_text=True)
+    found = re.findall(
+        r'name="([^"]+)" value="([^"]+)"[^>]*>\s*[^<]+<span class="facet-count">\((\d+)\)', html
+    )
+    return {f"{name}={value}": int(count) for name, value, count in found}
+
+
+@pytest.fixture
+def clothing(app: Flask) -> Category:
+    """Tees in sizes and colours at several prices (one variant per size/colour pair)."""
+    category = CategoryFactory(name="Clothing")
+    rows = [
+        ("Alpha tee", 1500, [("S", "Red"), ("M", "Red")]),
+        ("Bravo tee", 2500, [("M", "Blue"), ("L", "Blue")]),
+        ("Charlie tee", 1000, [("M", "Blue"), ("L", "Red")]),
+        ("Delta tee", 4000, [("L", "Green")]),
+    ]
+    for title, price, pairs in rows:
+        code = title.split()[0].upper()
+        ProductFactory(
+            title=title,
+            category_id=category.id,
+            variants=[
+                {
+                    "sku": f"{code}-{size}-{colour}",
+                    "price": price,
+                    "options": {"Size": size, "Colour": colour},
+                }
+                for size, colour in pairs
+            ],
+        )
+    return category
+
+
+@pytest.mark.story("US-09")
+def test_newest_is_the_default_order(client: FlaskClient, clothing: Category) -> None:
+    assert titles(client, "/c/clothing") == ["Delta tee", "Charlie tee", "Bravo tee", "Alpha tee"]
+
+
+@pytest.mark.story("US-09")
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("price-asc", ["Charlie tee", "Alpha tee", "Bravo tee", "Delta tee"]),
+        ("price-desc", ["Delta tee", "Bravo tee", "Alpha tee", "Charlie tee"]),
+        ("name", ["Alpha tee", "Bravo tee", "Charlie tee", "Delta tee"]),
+        ("newest", ["Delta tee", "Charlie tee", "Bravo tee", "Alpha tee"]),
+        ("no-such-order", ["Delta tee", "Charlie tee", "Bravo tee", "Alpha tee"]),
+    ],
+)
+def test_listings_sort_by_price_name_and_newest(
+    client: FlaskClient, clothing: Category, sort: str, expected: list[str]
+) -> None:
+    assert titles(client, f"/c/clothing?sort={sort}") == expected
+
+
+@pytest.mark.story("US-09")
+def test_a_price_range_in_major_units_filters_exactly(
+    client: FlaskClient, clothing: Category
+) -> None:
+    # bounds are included, and 15 means 1500 minor units exactly
+    assert titles(client, "/c/clothing?min_price=15&max_price=25.00&sort=price-asc") == [
+        "Alpha tee",
+        "Bravo tee",
+    ]
+    assert titles(client, "/c/clothing?min_price=15.01&sort=price-asc") == [
+        "Bravo tee",
+        "Delta tee",
+    ]
+
+
+@pytest.mark.story("US-09")
+@pytest.mark.parametrize(
+    "query",
+    [
+        "min_price=abc",
+        "max_price=-5",
+        "min_price=1.005",
+        "min_price=NaN",
+        "min_price=1e400",
+        "max_price=99999999999999999999",
+        "min_price=30&max_price=10",
+    ],
+)
+def test_a_bad_price_is_a_clear_422_page(
+    client: FlaskClient, clothing: Category, query: str
+) -> None:
+    response = client.get(f"/c/clothing?{query}")
+
+    assert response.status_code == 422
+    assert "The filters are not valid" in response.get_data(as_text=True)
+
+
+@pytest.mark.story("US-09")
+def test_option_filters_match_one_variant_and_combine(
+    client: FlaskClient, clothing: Category
+) -> None:
+    # one option narrows the listing
+    assert titles(client, "/c/clothing?size=L&sort=name") == [
+        "Bravo tee",
+        "Charlie tee",
+        "Delta tee",
+    ]
+    # two values of one option are alternatives
+    assert titles(client, "/c/clothing?colour=Green&colour=Red&sort=name") == [
+        "Alpha tee",
+        "Charlie tee",
+        "Delta tee",
+    ]
+    # two options must hold for the same variant: Charlie has M/Blue and L/Red, not M/Red
+    assert titles(client, "/c/clothing?size=M&colour=Red&sort=name") == ["Alpha tee"]
+    # an option nobody has narrows to nothing, with a message
+    response = client.get("/c/clothing?material=Silk")
+    assert response.status_code == 200
+    assert "No products found with these filters" in response.get_data(as_text=True)
+
+
+@pytest.mark.story("US-09")
+def test_each_option_value_shows_how_many_products_match(
+    client: FlaskClient, clothing: Category
+) -> None:
+    # without filters: products per value
+    assert facet_counts(client, "/c/clothing") == {
+        "size=S": 1,
+        "size=M": 3,
+        "size=L": 3,
+        "colour=Red": 2,
+        "colour=Blue": 2,
+        "colour=Green": 1,
+    }
+    # with size=M chosen: other sizes still count without it; colours count within size M
+    assert facet_counts(client, "/c/clothing?size=M") == {
+        "size=S": 1,
+        "size=M": 3,
+        "size=L": 3,
+        "colour=Red": 1,
+        "colour=Blue": 2,
+    }
+
+
+@pytest.mark.story("US-09")
+def test_facets_follow_the_price_filter(client: FlaskClient, clothing: Category) -> None:
+    assert facet_counts(client, "/c/clothing?min_price=30") == {"size=L": 1, "colour=Green": 1}
+
+
+@pytest.mark.story("US-09")
+def test_filters_and_sort_survive_paging_in_the_query_string(
+    client: FlaskClient, app: Flask
+) -> None:
+    # given 30 products of one size at the same price
+    category = CategoryFactory(name="Socks")
+    for number in range(30):
+        ProductFactory(
+            title=f"Sock {number:02d}",
+            category_id=category.id,
+            variants=[{"sku": f"SOCK-{number}", "price": 500, "options": {"Size": "M"}}],
+        )
+
+    # when the first page is sorted by price and filtered by size
+    html = client.get("/c/socks?sort=price-asc&size=M").get_data(as_text=True)
+
+    # then the link to the next page keeps the sort and the filter
+    assert 'href="/c/socks?sort=price-asc&amp;size=M&amp;page=2" rel="next"' in html
+
+
+@pytest.mark.story("US-09")
+def test_pages_hold_24_products_and_show_each_product_once(client: FlaskClient, app: Flask) -> None:
+    # given 50 products with the same price and the same name stem
+    category = CategoryFactory(name="Socks")
+    for number in range(50):
+        ProductFactory(
+            title="Sock",
+            category_id=category.id,
+            variants=[{"sku": f"SOCK-{number}", "price": 500}],
+        )
+
+    for sort in ("price-asc", "price-desc", "name", "newest"):
+        # when every page is read in this order
+        pages = [
+            re.findall(
+                r'href="/p/([^"]+)"',
+                client.get(f"/c/socks?sort={sort}&page={page}").get_data(as_text=True),
+            )
+            for page in (1, 2, 3)
+        ]
+
+        # then the pages hold 24, 24 and 2 products, each product exactly once
+        assert [len(page) for page in pages] == [24, 24, 2]
+        assert len({slug for page in pages for slug in page}) == 50
+
+
+@pytest.mark.story("US-09")
+def test_paging_links_lead_to_previous_and_next_pages(client: FlaskClient, app: Flask) -> None:
+    category = CategoryFactory(name="Socks")
+    for number in range(30):
+        ProductFactory(title=f"Sock {number}", category_id=category.id)
+
+    first = client.get("/c/socks").get_data(as_text=True)
+    second = client.get("/c/socks?page=2").get_data(as_text=True)
+
+    assert 'href="/c/socks?page=2" rel="next"' in first
+    assert 'rel="prev"' not in first
+    assert 'href="/c/socks" rel="prev"' in second
+    assert 'rel="next"' not in second
+
+
+@pytest.mark.story("US-09")
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("page=abc", 400), ("page=0", 400), ("page=-1", 400), ("page=1.5", 400), ("page=7", 404)],
+)
+def test_a_bad_page_number_is_a_client_error(
+    client: FlaskClient, clothing: Category, query: str, status: int
+) -> None:
+    assert client.get(f"/c/clothing?{query}").status_code == status
+
+
+def _add_products(category_id: int, count: int, start: int) -> None:
+    for number in range(start, start + count):
+        ProductFactory(
+            title=f"Lamp {number}",
+            category_id=category_id,
+            is_featured=True,
+            variants=[
+                {"sku": f"LAMP-{number}-{colour}", "options": {"Colour": colour}}
+                for colour in ("Red", "Blue", "Green")
+            ],
+        )
+
+
+@pytest.mark.story("US-11")
+def test_listing_pages_run_the_same_number_of_queries_for_5_or_40_products(
+    client: FlaskClient, app: Flask, sql_statements: list[str]
+) -> None:
+    # given a category tree with 5 products (3 variants each, with options)
+    parent = CategoryFactory(name="Home")
+    category = CategoryFactory(name="Lamps", parent_id=parent.id)
+    _add_products(category.id, 5, 0)
+    urls = [
+        "/",
+        "/c/home",
+        "/c/lamps?colour=Red&sort=price-asc",
+        "/search?q=lamp",
+        "/search?q=lamp&colour=Blue&min_price=1",
+    ]
+
+    def counts() -> list[int]:
+        numbers = []
+        for url in urls:
+            sql_statements.clear()
+            assert client.get(url).status_code == 200
+            numbers.append(len(sql_statements))
+        return numbers
+
+    # when the pages are read with 5 products, then with 40
+    with_5 = counts()
+    _add_products(category.id, 35, 5)
+    with_40 = counts()
+
+    # then each page ran the same, small number of statements
+    assert with_5 == with_40
+    assert max(with_40) <= 8
+
+
+@pytest.mark.story("US-11")
+def test_the_product_page_runs_the_same_queries_for_1_or_many_variants(
+    client: FlaskClient, app: Flask, sql_statements: list[str]
+) -> None:
+    # given a product with one variant and one with eight variants of two options each
+    category = CategoryFactory(name="Shoes")
+    ProductFactory(title="Plain", category_id=category.id, variants=[{"sku": "PLAIN-1"}])
+    ProductFactory(
+        title="Many",
+        category_id=category.id,
+        variants=[
+            {"sku": f"MANY-{size}-{colour}", "options": {"Size": size, "Colour": colour}}
+            for size in ("40", "41", "42", "43")
+            for colour in ("Black", "White")
+        ],
+    )
+
+    # when both pages are read
+    sql_statements.clear()
+    assert client.get("/p/plain").status_code == 200
+    plain = len(sql_statements)
+    sql_statements.clear()
+    assert client.get("/p/many").status_code == 200
+    many = len(sql_statements)
+
+    # then they ran the same number of statements
+    assert plain == many == 5
