@@ -254,3 +254,13 @@ def test_a_blank_title_is_refused(app: Flask) -> None:
     with pytest.raises(InvalidCatalogInput) as raised:
         services.create_product("   ", category_id=category.id)
     assert raised.value.fields == {"title": ["This field is required."]}
+
+
+def test_an_unknown_status_is_refused(app: Flask) -> None:
+    product = ProductFactory()
+
+    with pytest.raises(InvalidCatalogInput) as raised:
+        services.update_product(product.id, status="published")  # type: ignore[arg-type]
+
+    assert raised.value.fields == {"status": ["Choose draft, active or archived."]}
+    assert db.session.get(Product, product.id).status is ProductStatus.ACTIVE

@@ -338,8 +338,8 @@ def update_product(
 ) -> Product:
     """Change a product's fields; a new title gives a new slug.
 
-    Raises ProductNotFound, CategoryNotFound, InvalidCatalogInput, ProductHasNoVariants
-    (making active a product without variants), SlugTaken.
+    Raises ProductNotFound, CategoryNotFound, InvalidCatalogInput (also for an unknown status),
+    ProductHasNoVariants (making active a product without variants), SlugTaken.
     Side effects: keeps the search document in step.
     """
     with transaction():
@@ -359,7 +359,12 @@ def update_product(
         if is_featured is not None:
             product.is_featured = is_featured
         if status is not None:
-            status = ProductStatus(status)
+            try:
+                status = ProductStatus(status)
+            except ValueError as error:
+                raise InvalidCatalogInput(
+                    fields={"status": ["Choose draft, active or archived."]}
+                ) from error
             if status is ProductStatus.ACTIVE:
                 has_variant = db.session.scalar(
                     select(Variant.id).where(Variant.product_id == product.id).limit(1)
