@@ -1,8 +1,8 @@
 """Full-text search of active products, the same behaviour on SQLite, PostgreSQL and MariaDB.
 
 ``search_products`` is the one entry point. The visitor's text never reaches a search syntax:
-it is cut to word tokens (letters and digits), and each token becomes a quoted prefix term that
-every result must contain:
+it is cut to word tokens (letters and digits), and each token becomes a quoted term that every
+result must contain, matched by prefix when it has two letters or more:
 
 - SQLite: FTS5 external-content table ``products_fts`` (kept by triggers), ``"word"*`` terms,
   ranked by ``bm25`` (its ``rank`` column);
@@ -32,6 +32,7 @@ MAX_QUERY_LENGTH = 200
 MAX_TOKENS = 12
 MAX_TOKEN_LENGTH = 40
 EXACT_SKU_RANK = 1.0e9
+MIN_PREFIX_LENGTH = 2
 _WORD = re.compile(r"[^\W_]+")
 _SKU = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
 _INNODB_MIN_TOKEN = 3
@@ -70,10 +71,15 @@ def query_tokens(query: str) -> list[str]:
     return tokens
 
 
+def _prefix(token: str, operator: str) -> str:
+    """Words match by prefix, except one-letter words (a prefix of nearly every document)."""
+    return operator if len(token) >= MIN_PREFIX_LENGTH else ""
+
+
 def _text_matches(dialect: str, tokens: list[str]):
     """A select of (product_id, rank) for the products containing every token, or None."""
     if dialect == "sqlite":
-        expression = " ".join(f'"{token}"*' for token in tokens)
+        expression = " ".join(f'"{token}"{_prefix(token, "*")}' for token in tokens)
         return (
             select(
                 literal_column("products_fts.rowid").label("product_id"),
@@ -85,7 +91,7 @@ def _text_matches(dialect: str, tokens: list[str]):
             .where(text("products_fts MATCH :fts_query").bindparams(fts_query=expression))
         )
     if dialect == "postgresql":
-        expression = " & ".join(f"'{token}':*" for token in tokens)
+        expression = " & ".join(f"'{token}'{_prefix(token, ':*')}" for token in tokens)
         vector = func.to_tsvector(literal_column("'simple'"), Product.search_document)
         tsquery = func.to_tsquery(literal_column("'simple'"), expression)
         return select(
