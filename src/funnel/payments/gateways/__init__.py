@@ -1,0 +1,63 @@
+"""Payment gateways and the registry that picks them from ``PAYMENT_GATEWAYS``.
+
+Settings read (with their defaults until ``config.py`` provides them):
+
+- ``PAYMENT_GATEWAYS``: names, in the order checkout offers them (``"test,manual"``);
+- ``TEST_GATEWAY_WEBHOOK_SECRET``: derived from ``SECRET_KEY`` when unset;
+- ``TEST_GATEWAY_SETTLE_SECONDS``: how long a ``processing`` test payment waits (5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app
+
+from funnel.payments.errors import GatewayNotEnabled
+from funnel.payments.gateways.base import PaymentGateway
+from funnel.payments.gateways.manual import ManualGateway
+from funnel.payments.gateways.test import SandboxGateway, derive_webhook_secret
+
+DEFAULT_GATEWAYS = ("test", "manual")
+
+
+def _test_gateway() -> PaymentGateway:
+    config = current_app.config
+    secret = config.get("TEST_GATEWAY_WEBHOOK_SECRET") or derive_webhook_secret(
+        config["SECRET_KEY"]
+    )
+    return SandboxGateway(
+        webhook_secret=secret,
+        base_url=config.get("BASE_URL") or "http://127.0.0.1:5000",
+        settle_seconds=int(config.get("TEST_GATEWAY_SETTLE_SECONDS", 5)),
+    )
+
+
+_FACTORIES: dict[str, Callable[[], PaymentGateway]] = {
+    "test": _test_gateway,
+    "manual": ManualGateway,
+}
+
+
+def enabled_gateway_names() -> tuple[str, ...]:
+    """The configured gateway names (a comma-separated string or a sequence), known ones only."""
+    configured = current_app.config.get("PAYMENT_GATEWAYS", DEFAULT_GATEWAYS)
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    names = [name.strip().lower() for name in configured if name and name.strip()]
+    return tuple(dict.fromkeys(name for name in names if name in _FACTORIES))
+
+
+def get_gateway(name: str) -> PaymentGateway:
+    """The gateway called ``name``. Raises GatewayNotEnabled when it is unknown or disabled."""
+    if name not in enabled_gateway_names():
+        raise GatewayNotEnabled(f"The payment method {name[:32]!r} is not available.")
+    return _FACTORIES[name]()
+
+
+def enabled_gateways() -> list[PaymentGateway]:
+    """Every enabled gateway, in the configured order."""
+    return [_FACTORIES[name]() for name in enabled_gateway_names()]
+
+
+__all__ = ["PaymentGateway", "enabled_gateway_names", "enabled_gateways", "get_gateway"]

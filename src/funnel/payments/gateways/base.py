@@ -1,0 +1,146 @@
+"""The gateway interface, shaped for asynchronous payment flows as real gateways are.
+
+A gateway is the client of a remote payment service. It never touches our ``payments`` tables:
+the payments services call it outside any database transaction (a network call must not hold
+row locks) and record what it answers. Every call that moves money carries our own idempotency
+key, so that a retry after a timeout returns the first answer instead of charging twice.
+
+``create_payment`` answers one of the ``OutcomeStatus`` values:
+
+- ``succeeded``: the money is taken (or, with ``capture_method="manual"``, ``authorized``);
+- ``requires_action``: the customer must visit ``next_action_url`` (3-D Secure), after which the
+  payments service asks the gateway again (``confirm_action``) or a webhook tells the outcome;
+- ``processing``: the gateway decides later and tells us by a signed webhook;
+- ``pending``: offline methods (bank transfer, cash): staff confirm the funds later;
+- ``failed``: with a stable ``failure_code`` and a ``failure_message`` a customer can read.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from funnel.core.money import Money
+
+
+class OutcomeStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    AUTHORIZED = "authorized"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    PENDING = "pending"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, repr=False)
+class CardDetails:
+    """Card input, held in memory for one gateway call only: never stored, logged or repeated.
+
+    ``repr`` (and so any log line or traceback that formats it) shows no digit of it.
+    """
+
+    number: str
+    expiry: str
+    cvc: str
+
+    def __repr__(self) -> str:
+        return "CardDetails(<redacted>)"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    amount: Money
+    idempotency_key: str
+    description: str
+    return_url: str
+    payment_method: CardDetails | None = None
+    capture_method: str = "automatic"
+    # Our own ids, echoed back in webhooks so that an event can find its payment even before
+    # the gateway's payment id is stored (``payment_public_id``).
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GatewayOutcome:
+    status: OutcomeStatus
+    gateway_payment_id: str
+    next_action_url: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    card_brand: str | None = None
+    card_last4: str | None = None
+
+
+@dataclass(frozen=True)
+class OperationOutcome:
+    """The answer to capture, void and refund."""
+
+    is_successful: bool
+    gateway_reference: str
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewayEvent:
+    """A verified webhook event. ``status`` is the payment status the event reports, if any."""
+
+    event_id: str
+    type: str
+    gateway_payment_id: str
+    payment_public_id: str | None
+    status: OutcomeStatus | None
+    occurred_at: datetime
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+class PaymentGateway(ABC):
+    """A payment service. Subclasses set ``name`` (the config and URL name) and ``label``."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    takes_card_details: ClassVar[bool] = False
+
+    @abstractmethod
+    def create_payment(self, request: PaymentRequest) -> GatewayOutcome:
+        """Create (or, for a key seen before, return) the gateway's payment for ``request``.
+
+        Raises InvalidCard for malformed card details (nothing is created) and
+        GatewayUnavailable when the gateway cannot answer (retry with the same key).
+        """
+
+    @abstractmethod
+    def confirm_action(self, gateway_payment_id: str) -> GatewayOutcome:
+        """The payment's current outcome, after the customer's confirmation step."""
+
+    @abstractmethod
+    def capture(
+        self, gateway_payment_id: str, amount: Money, idempotency_key: str
+    ) -> OperationOutcome:
+        """Take the money of an authorised payment."""
+
+    @abstractmethod
+    def void(self, gateway_payment_id: str, idempotency_key: str) -> OperationOutcome:
+        """Cancel a payment that has not taken money (authorised, pending or awaiting action)."""
+
+    @abstractmethod
+    def refund(
+        self, gateway_payment_id: str, amount: Money, idempotency_key: str
+    ) -> OperationOutcome:
+        """Give back ``amount`` of a succeeded payment, once per key."""
+
+    @abstractmethod
+    def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        """Verify the signature on the raw body and parse the event.
+
+        Raises WebhookSignatureInvalid (bad, missing or expired signature) or
+        WebhookPayloadInvalid (not an event this gateway sends).
+        """

@@ -1,0 +1,103 @@
+"""Reads of payments (no writes): for checkout, staff pages and jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from funnel.core import clock
+from funnel.extensions import db
+from funnel.payments.errors import PaymentNotFound
+from funnel.payments.models import (
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    PaymentTransaction,
+)
+
+DEFAULT_MANUAL_PAYMENT_DAYS = 7
+
+
+def get_payment(payment_id: int) -> Payment:
+    """Raises PaymentNotFound."""
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+def payment_by_public_id(public_id: str) -> Payment:
+    """Raises PaymentNotFound."""
+    payment = db.session.scalar(
+        select(Payment)
+        .where(Payment.public_id == public_id[:32])
+        .execution_options(populate_existing=True)
+    )
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+def payments_for(payable_reference: str) -> list[Payment]:
+    """Every payment attempt for a payable, oldest first."""
+    return list(
+        db.session.scalars(
+            select(Payment)
+            .where(Payment.payable_reference == payable_reference)
+            .order_by(Payment.created_at, Payment.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def live_payment_for(payable_reference: str) -> Payment | None:
+    """The payable's payment that is paid or may still be paid (at most one), if any."""
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.active_payable_reference == payable_reference)
+        .execution_options(populate_existing=True)
+    )
+
+
+def payment_history(payment_id: int) -> list[PaymentEvent]:
+    return list(
+        db.session.scalars(
+            select(PaymentEvent)
+            .where(PaymentEvent.payment_id == payment_id)
+            .order_by(PaymentEvent.id)
+        )
+    )
+
+
+def payment_transactions(payment_id: int) -> list[PaymentTransaction]:
+    return list(
+        db.session.scalars(
+            select(PaymentTransaction)
+            .where(PaymentTransaction.payment_id == payment_id)
+            .order_by(PaymentTransaction.id)
+        )
+    )
+
+
+def manual_payment_days() -> int:
+    return int(current_app.config.get("MANUAL_PAYMENT_DAYS", DEFAULT_MANUAL_PAYMENT_DAYS))
+
+
+def overdue_manual_payments(at: datetime | None = None, limit: int = 500) -> list[Payment]:
+    """Manual payments still pending after ``MANUAL_PAYMENT_DAYS``, oldest first: checkout
+    cancels their payables (and ``void_payment`` cancels each payment)."""
+    cutoff = (at or clock.utcnow()) - timedelta(days=manual_payment_days())
+    return list(
+        db.session.scalars(
+            select(Payment)
+            .where(
+                Payment.gateway == "manual",
+                Payment.status == PaymentStatus.PENDING,
+                Payment.created_at < cutoff,
+            )
+            .order_by(Payment.created_at, Payment.id)
+            .limit(limit)
+        )
+    )

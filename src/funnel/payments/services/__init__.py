@@ -1,0 +1,46 @@
+"""Payment use cases: the only code that writes payments.
+
+For checkout (see each function's docstring for errors and side effects):
+
+- ``create_payment(...) -> Payment``: record a pending payment (joins your transaction);
+- ``submit_payment(payment_id, card) -> PaymentResult``: send it to the gateway;
+- ``start_payment(...) -> PaymentResult``: both at once;
+- ``confirm_payment_action(payment_id) -> PaymentResult``: after 3-D Secure, at the return URL;
+- ``apply_gateway_webhook(gateway, raw_body, headers) -> PaymentResult | None``: the webhook
+  endpoint's one call (None: a replay);
+- ``capture_payment``, ``void_payment``, ``refund_payment``, ``mark_manual_payment_received``.
+
+Functions that call a gateway run outside ``transaction()`` (no lock is held over the network).
+"""
+
+from funnel.payments.services.payments import (
+    capture_payment,
+    confirm_payment_action,
+    create_payment,
+    mark_manual_payment_received,
+    start_payment,
+    submit_payment,
+    void_payment,
+)
+from funnel.payments.services.refunds import refund_payment
+from funnel.payments.services.results import (
+    PaymentChange,
+    PaymentResult,
+    RefundResult,
+)
+from funnel.payments.services.webhooks import apply_gateway_webhook
+
+__all__ = [
+    "PaymentChange",
+    "PaymentResult",
+    "RefundResult",
+    "apply_gateway_webhook",
+    "capture_payment",
+    "confirm_payment_action",
+    "create_payment",
+    "mark_manual_payment_received",
+    "refund_payment",
+    "start_payment",
+    "submit_payment",
+    "void_payment",
+]
