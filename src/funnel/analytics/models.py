@@ -1,0 +1,68 @@
+"""Funnel events: one row per step a visitor takes towards an order.
+
+``user_id`` and ``product_id`` are plain integers without foreign keys: analytics knows no
+other domain, and events outlive deleted accounts and products. ``dedupe_key`` (unique,
+nullable) makes an event that must happen once (a visit per visitor and day, an order paid)
+safe to record from concurrent requests.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Enum, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from funnel.core.models import now
+from funnel.extensions import db
+
+VISITOR_ID_LENGTH = 64
+ORDER_REFERENCE_LENGTH = 64
+DEDUPE_KEY_LENGTH = 160
+
+
+class FunnelStage(enum.StrEnum):
+    """The stages of the sales funnel, in funnel order."""
+
+    VISIT = "visit"
+    PRODUCT_VIEW = "product_view"
+    ADD_TO_CART = "add_to_cart"
+    CHECKOUT_STARTED = "checkout_started"
+    PAYMENT_ATTEMPTED = "payment_attempted"
+    ORDER_PAID = "order_paid"
+
+
+_STAGE_VALUES = ", ".join(f"'{stage.value}'" for stage in FunnelStage)
+
+
+class FunnelEvent(db.Model):
+    __tablename__ = "funnel_events"
+    __table_args__ = (
+        CheckConstraint(f"stage IN ({_STAGE_VALUES})", name="stage"),
+        Index(None, "stage", "occurred_at"),
+        Index(None, "occurred_at"),
+    )
+
+    # 64-bit where the database has it; SQLite's INTEGER primary key is 64-bit already.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    stage: Mapped[FunnelStage] = mapped_column(
+        Enum(
+            FunnelStage,
+            native_enum=False,
+            length=32,
+            values_callable=lambda members: [member.value for member in members],
+            validate_strings=True,
+        )
+    )
+    visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    product_id: Mapped[int | None] = mapped_column(Integer)
+    order_reference: Mapped[str | None] = mapped_column(String(ORDER_REFERENCE_LENGTH))
+    occurred_at: Mapped[datetime] = mapped_column(default=now)
+    dedupe_key: Mapped[str | None] = mapped_column(String(DEDUPE_KEY_LENGTH), unique=True)
+
+    def __repr__(self) -> str:
+        return f"<FunnelEvent {self.stage.value} {self.visitor_id}>"
