@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from funnel import create_app
@@ -97,6 +97,7 @@ def app(
     if marker:
         settings.update(marker.kwargs)
     application = create_app(settings)
+    application.test_client_class = IsolatedClient
     with application.app_context():
         database_provider.ensure_migrated(backend, application)
         try:
@@ -105,6 +106,25 @@ def app(
             db.session.remove()
             database_provider.empty(backend, db.engine)
             db.engine.dispose()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in an application context of its own.
+
+    The ``app`` fixture holds a context open for the test's own setup and assertions; without
+    this, requests would reuse it and share ``g`` and the database session with the test and
+    with each other, which real requests never do.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        outer = db.session() if has_app_context() else None
+        if outer is not None:
+            outer.commit()  # end the test's read transaction: its snapshot would hide the request
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        if outer is not None:
+            outer.commit()  # and expire what the test holds, so it reads what the request wrote
+        return response
 
 
 @pytest.fixture

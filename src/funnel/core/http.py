@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from funnel.core.errors import DomainError, ValidationFailed
+from funnel.extensions import limiter
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def register_error_handlers(app: Flask) -> None:
         code = (error.name or "error").lower().replace(" ", "_")
         detail = error.description or error.name
         if status == 429:
-            detail = "Too many attempts in a short time. Please wait a little and try again."
+            detail = _too_many_requests_detail()
         response, status = error_response(status, error.name, detail, code)
         return response, status, _passed_on_headers(error)
 
@@ -74,6 +76,16 @@ def register_error_handlers(app: Flask) -> None:
             "An unexpected error happened on our side. It has been logged.",
             "internal_error",
         )
+
+
+def _too_many_requests_detail() -> str:
+    """Say when to try again, in words, from the limit that was hit (its window's reset)."""
+    current = limiter.current_limit
+    if current is None:
+        return "Too many attempts in a short time. Please wait a little and try again."
+    seconds = max(1, int(current.reset_at - time.time()))
+    wait = f"{seconds} seconds" if seconds < 120 else f"about {(seconds + 59) // 60} minutes"
+    return f"Too many attempts in a short time. Please try again in {wait}."
 
 
 def _passed_on_headers(error: HTTPException) -> dict[str, str]:

@@ -6,15 +6,17 @@ FULLTEXT index on MariaDB/MySQL. These objects are not in the models' metadata: 
 comparison ignores them by name (``products_fts*`` and ``ix_products_search_document_*``).
 
 Revision ID: 0002_catalog
-Revises: 0000_baseline
+Revises: 0001_accounts
 Create Date: 2026-11-26
 """
 
 import sqlalchemy as sa
 from alembic import op
 
+from funnel.core.models import UTCDateTime
+
 revision = "0002_catalog"
-down_revision = "0000_baseline"
+down_revision = "0001_accounts"
 branch_labels = None
 depends_on = None
 
@@ -83,8 +85,8 @@ def upgrade() -> None:
         sa.Column("min_price_amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("search_document", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
             "status IN ('draft', 'active', 'archived')", name=op.f("ck_products_status")
         ),
@@ -134,7 +136,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("stock_quantity", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint("price_amount >= 0", name=op.f("ck_variants_price_amount_non_negative")),
         sa.CheckConstraint(
             "stock_quantity >= 0", name=op.f("ck_variants_stock_quantity_non_negative")
