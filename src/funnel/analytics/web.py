@@ -77,9 +77,11 @@ def init_app(app: Flask, *, is_excluded: Callable[[], bool] | None = None) -> No
     ``is_excluded`` is asked (at most once per request, and only when an event is about to be
     recorded) whether this request must not be counted, e.g. a signed-in staff member's.
     """
+    registered = _EXTENSION_KEY in app.extensions
     app.extensions[_EXTENSION_KEY] = {"is_excluded": is_excluded}
-    app.before_request(_identify_visitor)
-    app.after_request(_remember_visit)
+    if not registered:  # calling it again only replaces the hook
+        app.before_request(_identify_visitor)
+        app.after_request(_remember_visit)
 
 
 def is_bot(user_agent: str) -> bool:
