@@ -31,6 +31,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     register_extensions(app)
+    register_models()
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
@@ -51,11 +52,22 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
 
 
+def register_models() -> None:
+    """Load every domain's models, so that the metadata (migrations, tests) holds all tables."""
+    import funnel.accounts.models
+    import funnel.analytics.models
+    import funnel.catalog.models
+    import funnel.inventory.models
+    import funnel.payments.gateways.sandbox
+    import funnel.payments.models  # noqa: F401
+
+
 def register_blueprints(app: Flask) -> None:
     from funnel.accounts import auth as accounts_auth
     from funnel.accounts.views import bp as accounts_bp
     from funnel.catalog.views import bp as catalog_bp
     from funnel.catalog.views import media_bp
+    from funnel.payments.views import bp as test_gateway_bp
     from funnel.staff.views import bp as staff_bp
 
     accounts_auth.init_app(app)
@@ -63,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(test_gateway_bp)
 
 
 def register_errors(app: Flask) -> None:

@@ -91,6 +91,14 @@ def load_settings(
             )
         secret_key = _development_secret_key(instance)
 
+    default_gateways = "test,manual" if is_development else "manual"
+    payment_gateways = _env(environ, "PAYMENT_GATEWAYS", default_gateways) or default_gateways
+    if not is_development and "test" in {name.strip() for name in payment_gateways.split(",")}:
+        # The test gateway takes fake cards as payment: never in a shop that ships goods.
+        raise ConfigurationError(
+            f"{PREFIX}PAYMENT_GATEWAYS must not include the test gateway when {PREFIX}ENV is "
+            f"{environment!r}"
+        )
     database_url = _env(environ, "DATABASE_URL", f"sqlite:///{instance / 'funnel.db'}")
     redis_url = _env(environ, "REDIS_URL")
 
@@ -130,6 +138,11 @@ def load_settings(
         "PAGE_SIZE": _env_int(environ, "PAGE_SIZE", 24),
         "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
         "CELERY_BROKER_URL": _env(environ, "CELERY_BROKER_URL"),
+        "PAYMENT_GATEWAYS": payment_gateways,
+        "TEST_GATEWAY_WEBHOOK_SECRET": _env(environ, "TEST_GATEWAY_WEBHOOK_SECRET"),
+        "TEST_GATEWAY_SETTLE_SECONDS": _env_int(environ, "TEST_GATEWAY_SETTLE_SECONDS", 5),
+        "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
+        "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
     }
     settings.update(overrides)
     return settings

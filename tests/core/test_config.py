@@ -178,3 +178,24 @@ def test_a_secret_key_given_as_an_override_generates_no_key_file(tmp_path: Path)
     # then that key is used and nothing is written to the instance folder
     assert settings["SECRET_KEY"] == "given"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_production_refuses_the_test_gateway(tmp_path: Path) -> None:
+    environ = {
+        "FUNNEL_ENV": "production",
+        "FUNNEL_SECRET_KEY": "k",
+        "FUNNEL_PAYMENT_GATEWAYS": "manual, test",
+    }
+
+    with pytest.raises(ConfigurationError, match="must not include the test gateway"):
+        load_settings(str(tmp_path), environ)
+
+
+def test_payment_gateways_default_to_test_and_manual_in_development_only(tmp_path: Path) -> None:
+    development = load_settings(str(tmp_path), {})
+    production = load_settings(
+        str(tmp_path), {"FUNNEL_ENV": "production", "FUNNEL_SECRET_KEY": "k"}
+    )
+
+    assert development["PAYMENT_GATEWAYS"] == "test,manual"
+    assert production["PAYMENT_GATEWAYS"] == "manual"

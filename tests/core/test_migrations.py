@@ -27,8 +27,6 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 
-import funnel.accounts.models
-import funnel.catalog.models  # noqa: F401  (every domain's tables belong to the metadata)
 from funnel import create_app
 from funnel.extensions import db
 

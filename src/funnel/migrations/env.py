@@ -6,9 +6,6 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-import funnel.accounts.models
-import funnel.catalog.models  # noqa: F401  (every domain's tables belong to the metadata)
-
 config = context.config
 if config.config_file_name is not None:
     fileConfig(config.config_file_name, disable_existing_loggers=False)

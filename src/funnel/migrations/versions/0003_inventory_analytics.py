@@ -8,6 +8,8 @@ Create Date: 2026-11-27
 import sqlalchemy as sa
 from alembic import op
 
+from funnel.core.models import UTCDateTime
+
 revision = "0003_inventory_analytics"
 down_revision = "0002_catalog"
 branch_labels = None
@@ -55,7 +57,7 @@ def upgrade() -> None:
         sa.Column("order_reference", sa.String(length=64), nullable=True),
         sa.Column("note", sa.String(length=500), nullable=False),
         sa.Column("opening_variant_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(_in("reason", MOVEMENT_REASONS), name=op.f("ck_stock_movements_reason")),
         sa.CheckConstraint(
             "balance_after >= 0", name=op.f("ck_stock_movements_balance_after_non_negative")
@@ -83,8 +85,8 @@ def upgrade() -> None:
         sa.Column("variant_id", sa.Integer(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("holder", sa.String(length=128), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint("quantity > 0", name=op.f("ck_stock_reservations_quantity_positive")),
         sa.ForeignKeyConstraint(
             ["variant_id"],
@@ -115,7 +117,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("product_id", sa.Integer(), nullable=True),
         sa.Column("order_reference", sa.String(length=64), nullable=True),
-        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", UTCDateTime(), nullable=False),
         sa.Column("dedupe_key", sa.String(length=160), nullable=True),
         sa.CheckConstraint(_in("stage", FUNNEL_STAGES), name=op.f("ck_funnel_events_stage")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_funnel_events")),

@@ -2,7 +2,7 @@
 gateway's own records (``test_gateway_*``: the pretend remote service's side).
 
 Revision ID: 0004_payments
-Revises: 0002_catalog
+Revises: 0003_inventory_analytics
 Create Date: 2026-11-27
 
 Hand-checked to match ``funnel.payments.models`` and ``funnel.payments.gateways.sandbox`` on
@@ -14,8 +14,10 @@ reference, and an actor by a plain user id (the accounts tables are on another b
 import sqlalchemy as sa
 from alembic import op
 
+from funnel.core.models import UTCDateTime
+
 revision = "0004_payments"
-down_revision = "0002_catalog"
+down_revision = "0003_inventory_analytics"
 branch_labels = None
 depends_on = None
 
@@ -82,8 +84,8 @@ def upgrade() -> None:
         sa.Column("failure_message", sa.String(length=255), nullable=True),
         sa.Column("refunded_minor", sa.BigInteger(), nullable=False),
         sa.Column("refund_pending_minor", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
             "capture_method IN ('automatic', 'manual')", name=op.f("ck_payments_capture_method")
         ),
@@ -139,9 +141,9 @@ def upgrade() -> None:
         sa.Column("failure_code", sa.String(length=64), nullable=True),
         sa.Column("failure_message", sa.String(length=255), nullable=True),
         sa.Column("refunded_minor", sa.BigInteger(), nullable=False),
-        sa.Column("settles_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("settles_at", UTCDateTime(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_test_gateway_charges")),
         sa.UniqueConstraint(
             "challenge_token", name=op.f("uq_test_gateway_charges_challenge_token")
@@ -162,7 +164,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=255), nullable=False),
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("actor_user_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["payment_id"], ["payments.id"], name=op.f("fk_payment_events_payment_id_payments")
         ),
@@ -206,8 +208,8 @@ def upgrade() -> None:
         sa.Column("failure_code", sa.String(length=64), nullable=True),
         sa.Column("reason", sa.String(length=255), nullable=False),
         sa.Column("actor_user_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(
             "kind IN ('charge', 'capture', 'void', 'refund')",
             name=op.f("ck_payment_transactions_kind"),
@@ -245,7 +247,7 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(length=40), nullable=False),
         sa.Column("is_successful", sa.Boolean(), nullable=False),
         sa.Column("failure_code", sa.String(length=64), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["charge_id"],
             ["test_gateway_charges.id"],
@@ -268,8 +270,8 @@ def upgrade() -> None:
         sa.Column("charge_id", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("due_at", UTCDateTime(), nullable=False),
+        sa.Column("delivered_at", UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.String(length=255), nullable=True),
         sa.ForeignKeyConstraint(
@@ -292,7 +294,7 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=255), nullable=False),
         sa.Column("type", sa.String(length=100), nullable=False),
         sa.Column("payment_id", sa.Integer(), nullable=True),
-        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("received_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["payment_id"], ["payments.id"], name=op.f("fk_webhook_events_payment_id_payments")
         ),
