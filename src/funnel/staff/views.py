@@ -45,3 +45,6 @@ def customers() -> ResponseReturnValue:
     page = min(max(page, 1), 1_000_000)
     pagination = account_queries.search_users(search, page=page, per_page=CUSTOMERS_PER_PAGE)
     return render_template("staff/customers.html", pagination=pagination, search=search)
+
+
+from funnel.staff import orders as _orders  # noqa: E402, F401  (routes on this blueprint)

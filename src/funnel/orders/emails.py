@@ -1,0 +1,102 @@
+"""Order emails: confirmation (paid), awaiting a bank transfer (placed), cancelled, refunded.
+
+Services call ``schedule_order_email(kind, order_id)``: inside a transaction the email is
+enqueued after the commit (a rolled-back order sends nothing), outside one at once. The
+``send_order_email`` job renders the text and HTML templates from the committed order and
+sends them over SMTP; a failed delivery is retried with back-off.
+
+Links are absolute, from ``BASE_URL`` (a worker has no request): a customer's order links to
+their account page, a guest's to the signed guest page.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from typing import Any
+
+from celery import shared_task
+from flask import current_app, render_template
+
+from funnel.accounts.emails import absolute_url
+from funnel.core.database import in_transaction, on_commit
+from funnel.core.mail import send_email
+from funnel.orders import queries
+from funnel.orders.access import access_key
+from funnel.orders.models import Order
+
+log = logging.getLogger(__name__)
+
+SEND_ORDER_EMAIL = "funnel.orders.send_order_email"
+DEFAULT_BANK_TRANSFER_DETAILS = (
+    "Our bank details are on the order page; write to us if you cannot find them."
+)
+SUBJECTS = {
+    "confirmation": "Order {number} confirmed",
+    "placed": "Order {number}: awaiting your bank transfer",
+    "cancelled": "Order {number} cancelled",
+    "refunded": "Order {number}: refund issued",
+}
+
+
+def order_link(order: Order) -> str:
+    """The absolute link to the order's page: the account page, or the guest's signed link."""
+    if order.user_id is not None:
+        return absolute_url("orders.account_order", number=order.number)
+    return absolute_url("orders.guest_order", number=order.number, key=access_key(order.number))
+
+
+def bank_transfer_details() -> str:
+    return str(current_app.config.get("BANK_TRANSFER_DETAILS", DEFAULT_BANK_TRANSFER_DETAILS))
+
+
+def render_order_email(kind: str, order_id: int, **extra: Any) -> tuple[str, str, str, str]:
+    """``(to, subject, text, html)`` of the ``kind`` email for an order."""
+    order = queries.order_with_lines(order_id)
+    events = queries.order_events(order)
+    context = {
+        "shop_name": current_app.config["SHOP_NAME"],
+        "order": order,
+        "lines": order.lines,
+        "link": order_link(order),
+        "bank_transfer_details": bank_transfer_details(),
+        "last_note": events[-1].note if events else "",
+        **extra,
+    }
+    subject = SUBJECTS[kind].format(number=order.number)
+    text = render_template(f"emails/orders/{kind}.txt", **context)
+    html = render_template(f"emails/orders/{kind}.html", **context)
+    return order.email, subject, text, html
+
+
+@shared_task(
+    name=SEND_ORDER_EMAIL,
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def send_order_email(kind: str, order_id: int, refund_minor: int | None = None) -> None:
+    """Send the ``kind`` email of order ``order_id`` now (retried when SMTP fails)."""
+    if kind not in SUBJECTS:
+        raise ValueError(f"unknown order email {kind!r}")
+    extra: dict[str, Any] = {}
+    if refund_minor is not None:
+        extra["refund_minor"] = refund_minor
+    to, subject, text, html = render_order_email(kind, order_id, **extra)
+    send_email(to, subject, text, html)
+    log.info("sent the %s email of order %s", kind, order_id)
+
+
+def schedule_order_email(kind: str, order_id: int, *, refund_minor: int | None = None) -> None:
+    """Enqueue the email after the current transaction commits (at once outside one)."""
+    if kind not in SUBJECTS:
+        raise ValueError(f"unknown order email {kind!r}")
+
+    def enqueue() -> None:
+        send_order_email.delay(kind, order_id, refund_minor)
+
+    if in_transaction():
+        on_commit(enqueue)
+    else:
+        enqueue()

@@ -1,0 +1,48 @@
+"""Order errors, each with a stable ``code`` (mapped once to an HTML page or problem+json)."""
+
+from __future__ import annotations
+
+from funnel.core.errors import Conflict, NotFound, ValidationFailed
+
+
+class OrderNotFound(NotFound):
+    """No such order, or one the caller may not see (someone else's order is the same 404)."""
+
+    code = "order_not_found"
+    title = "Order not found"
+
+
+class InvalidOrderTransition(Conflict):
+    """The order's status does not allow this step (e.g. delivering an unpaid order)."""
+
+    code = "invalid_order_transition"
+    title = "The order cannot change to that status"
+
+
+class InvalidOrder(ValidationFailed):
+    """``place_order`` input that breaks a rule: no lines, totals that do not add up, mixed
+    currencies, a missing address field. ``fields`` names what is wrong."""
+
+    code = "invalid_order"
+    title = "The order is not valid"
+
+
+class InvalidOrderInput(ValidationFailed):
+    """A staff or customer action's input is not valid (an amount, a reason)."""
+
+    code = "invalid_order_input"
+    title = "Some fields are not valid"
+
+
+class OrderPaymentMissing(Conflict):
+    """The step needs a payment the order does not have (or not of the right kind)."""
+
+    code = "order_payment_missing"
+    title = "This order has no payment for that"
+
+
+class OrderPaymentReceived(Conflict):
+    """Cancelling an unpaid order found its payment already taken: refund it instead."""
+
+    code = "order_payment_received"
+    title = "The payment for this order has already been received"

@@ -1,0 +1,178 @@
+"""Reads of orders (no writes): for the customer's pages, staff pages, emails and jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import selectinload
+
+from funnel.core.pagination import Page, paginate
+from funnel.extensions import db
+from funnel.orders.errors import InvalidOrderInput, OrderNotFound
+from funnel.orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus
+from funnel.orders.numbers import normalise_number
+from funnel.payments import queries as payment_queries
+from funnel.payments.gateways import enabled_gateways
+from funnel.payments.models import Payment, PaymentStatus
+
+CUSTOMER_PAGE_SIZE = 20
+STAFF_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    """Everything an order page shows: the order, its lines, its history and its payments."""
+
+    order: Order
+    lines: list[OrderLine]
+    events: list[OrderEvent]
+    payments: list[Payment]
+    live_payment: Payment | None
+    payment_method: str
+
+    @property
+    def staff_actions(self) -> frozenset[str]:
+        """The staff steps the order's status (and payment) allow now: ``record_payment``,
+        ``fulfil``, ``deliver``, ``cancel``, ``refund``."""
+        status = self.order.status
+        allowed = TRANSITIONS[status]
+        payment = self.live_payment
+        actions = set()
+        if (
+            status == OrderStatus.PENDING_PAYMENT
+            and payment is not None
+            and payment.gateway == "manual"
+            and payment.status == PaymentStatus.PENDING
+        ):
+            actions.add("record_payment")
+        if OrderStatus.FULFILLED in allowed:
+            actions.add("fulfil")
+        if OrderStatus.DELIVERED in allowed:
+            actions.add("deliver")
+        if OrderStatus.CANCELLED in allowed:
+            actions.add("cancel")
+        if (
+            OrderStatus.REFUNDED in allowed
+            and payment is not None
+            and payment.status in {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED}
+        ):
+            actions.add("refund")
+        return frozenset(actions)
+
+
+def find_order(number: str) -> Order | None:
+    """The order with ``number`` (as typed: case and look-alikes forgiven), if any."""
+    canonical = normalise_number(number)
+    if canonical is None:
+        return None
+    return db.session.scalar(select(Order).where(Order.number == canonical))
+
+
+def get_order(number: str) -> Order:
+    """Raises OrderNotFound."""
+    order = find_order(number)
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def get_order_of_user(number: str, user_id: int) -> Order:
+    """The user's own order. Raises OrderNotFound, also when it is someone else's order (the
+    same answer as for a number that does not exist, so that numbers cannot be probed)."""
+    order = find_order(number)
+    if order is None or order.user_id is None or order.user_id != user_id:
+        raise OrderNotFound()
+    return order
+
+
+def order_lines(order: Order) -> list[OrderLine]:
+    return list(
+        db.session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.id)
+        )
+    )
+
+
+def order_events(order: Order) -> list[OrderEvent]:
+    """The order's history, oldest first."""
+    return list(
+        db.session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+        )
+    )
+
+
+def payment_method_label(gateway: str) -> str:
+    for enabled in enabled_gateways():
+        if enabled.name == gateway:
+            return str(enabled.label)
+    return {"manual": "Bank transfer or cash on delivery", "test": "Card"}.get(gateway, gateway)
+
+
+def order_details(order: Order) -> OrderDetails:
+    return OrderDetails(
+        order=order,
+        lines=order_lines(order),
+        events=order_events(order),
+        payments=payment_queries.payments_for(order.number),
+        live_payment=payment_queries.live_payment_for(order.number),
+        payment_method=payment_method_label(order.payment_gateway),
+    )
+
+
+def _newest_first(statement: Select[tuple[Order]]) -> Select[tuple[Order]]:
+    return statement.order_by(Order.placed_at.desc(), Order.id.desc())
+
+
+def orders_of_user(user_id: int, page: int, size: int = CUSTOMER_PAGE_SIZE) -> Page[Order]:
+    """The user's orders, newest first."""
+    statement = _newest_first(select(Order).where(Order.user_id == user_id))
+    return paginate(db.session, statement, page, size)
+
+
+def parse_status(raw: str | None) -> OrderStatus | None:
+    """A status filter from a query string; None for all. Raises InvalidOrderInput."""
+    if raw is None or raw == "":
+        return None
+    try:
+        return OrderStatus(raw)
+    except ValueError:
+        choices = ", ".join(status.value for status in OrderStatus)
+        raise InvalidOrderInput(fields={"status": [f"Choose one of: {choices}."]}) from None
+
+
+def search_orders(
+    *,
+    status: OrderStatus | None = None,
+    search: str = "",
+    page: int = 1,
+    size: int = STAFF_PAGE_SIZE,
+) -> Page[Order]:
+    """Orders for staff, newest first: optionally of one status, and matching ``search``
+    (an order number, exactly, or a part of the customer's email address)."""
+    statement = select(Order)
+    if status is not None:
+        statement = statement.where(Order.status == status)
+    text = search.strip()[:254]
+    if text:
+        number = normalise_number(text)
+        pattern = "%" + text.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+        conditions = [Order.email.like(pattern)]
+        if number is not None:
+            conditions.append(Order.number == number)
+        statement = statement.where(or_(*conditions))
+    return paginate(db.session, _newest_first(statement), page, size)
+
+
+def order_with_lines(order_id: int) -> Order:
+    """The order with its lines loaded (for emails). Raises OrderNotFound."""
+    order = db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.lines))
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise OrderNotFound()
+    return order

@@ -1,0 +1,49 @@
+"""Order use cases: the only code that writes orders (see each docstring for errors and
+side effects).
+
+For the checkout (inside its own transaction):
+
+- ``place_order(...) -> Order``: the order, ``pending_payment``, with its lines;
+- ``mark_paid(order) -> OrderChange``: when its payment succeeds (idempotent);
+- ``send_order_placed_email(order)``: "awaiting your bank transfer", after the commit.
+
+For staff and jobs (outside any transaction: they may call the payment gateway):
+``record_manual_payment``, ``fulfil_order``, ``mark_delivered``, ``cancel_order``,
+``refund_order``, ``cancel_overdue_manual_orders``.
+
+Every status change is a conditional UPDATE on a locked row and writes an OrderEvent; a step
+the status does not allow raises InvalidOrderTransition; repeating a step already taken
+returns ``changed`` False.
+"""
+
+from funnel.orders.services.cancellation import cancel_order, cancel_overdue_manual_orders
+from funnel.orders.services.placing import place_order, send_order_placed_email
+from funnel.orders.services.refunds import refund_order
+from funnel.orders.services.results import (
+    OrderChange,
+    OrderLineInput,
+    OrderRefund,
+    ShippingAddress,
+)
+from funnel.orders.services.workflow import (
+    fulfil_order,
+    mark_delivered,
+    mark_paid,
+    record_manual_payment,
+)
+
+__all__ = [
+    "OrderChange",
+    "OrderLineInput",
+    "OrderRefund",
+    "ShippingAddress",
+    "cancel_order",
+    "cancel_overdue_manual_orders",
+    "fulfil_order",
+    "mark_delivered",
+    "mark_paid",
+    "place_order",
+    "record_manual_payment",
+    "refund_order",
+    "send_order_placed_email",
+]

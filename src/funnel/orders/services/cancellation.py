@@ -1,0 +1,173 @@
+"""Cancelling orders: by staff (or later the customer), and unpaid bank transfers by a job.
+
+Payments' gateway calls (void, refund) run outside any transaction, so the order of steps is:
+first settle the money at the gateway (void the live payment of an unpaid order, refund a paid
+one in full), then, in one transaction, cancel the order, give back its stock and schedule the
+email. Money first: the other way round, a payment that succeeds after the order was cancelled
+would take money for goods put back on the shelf. A void that finds the payment already taken
+stops the cancellation (``OrderPaymentReceived``: refund instead).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from funnel.core.database import in_transaction
+from funnel.core.errors import DomainError
+from funnel.inventory.models import MovementReason
+from funnel.orders import queries
+from funnel.orders.emails import schedule_order_email
+from funnel.orders.errors import (
+    InvalidOrderInput,
+    OrderPaymentMissing,
+    OrderPaymentReceived,
+)
+from funnel.orders.models import NOTE_LENGTH, Order, OrderStatus
+from funnel.orders.services.results import OrderChange
+from funnel.orders.services.state import (
+    change_result,
+    change_status,
+    lock_order,
+    order_transaction,
+    read_order,
+    transition_error,
+)
+from funnel.orders.services.stock import return_held_stock
+from funnel.payments import errors as payment_errors
+from funnel.payments import queries as payment_queries
+from funnel.payments import services as payments
+from funnel.payments.models import PaymentStatus
+
+log = logging.getLogger(__name__)
+
+CANCELLABLE = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID})
+TAKEN = frozenset(
+    {PaymentStatus.SUCCEEDED, PaymentStatus.AUTHORIZED, PaymentStatus.PARTIALLY_REFUNDED}
+)
+
+
+def _checked_reason(reason: str) -> str:
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text or len(text) > NOTE_LENGTH:
+        raise InvalidOrderInput(
+            fields={"reason": [f"Give a reason, at most {NOTE_LENGTH} characters."]}
+        )
+    return text
+
+
+def _void_live_payment(order: Order, reason: str, actor_user_id: int | None) -> None:
+    payment = payment_queries.live_payment_for(order.number)
+    if payment is None:
+        return
+    try:
+        payments.void_payment(payment.id, reason=reason, actor_user_id=actor_user_id)
+    except payment_errors.InvalidTransition as error:
+        if payment_queries.get_payment(payment.id).status in TAKEN:
+            raise OrderPaymentReceived(
+                f"The payment for order {order.number} has been received: refund the order "
+                "instead of cancelling it."
+            ) from error
+        raise
+
+
+def _refund_in_full(order: Order, reason: str, actor_user_id: int | None) -> None:
+    payment = payment_queries.live_payment_for(order.number)
+    if payment is None:
+        return  # marked paid without a payment here: no money to give back
+    if payment.status == PaymentStatus.AUTHORIZED:
+        payments.void_payment(payment.id, reason=reason, actor_user_id=actor_user_id)
+        return
+    left = payment.refundable
+    if left.amount > 0:
+        payments.refund_payment(
+            payment.id,
+            left,
+            f"order-{order.number}-cancel-{left.amount}",
+            reason=reason,
+            actor_user_id=actor_user_id,
+        )
+    if payment_queries.get_payment(payment.id).status != PaymentStatus.REFUNDED:
+        raise OrderPaymentMissing(
+            f"The payment for order {order.number} is not refunded in full yet; try again."
+        )
+
+
+def cancel_order(
+    order: Order | int | str, *, reason: str, actor_user_id: int | None = None
+) -> OrderChange:
+    """Cancel an order that is awaiting payment or paid (not yet shipped).
+
+    Awaiting payment: its live payment, if any, is voided at the gateway. Paid: its payment is
+    refunded in full first (a paid order is cancelled only together with a full refund).
+    Then the order becomes ``cancelled`` and every unit of stock it holds goes back.
+    Cancelling a cancelled order changes nothing (``changed`` False). Call outside
+    ``transaction()`` (gateway calls).
+    Raises InvalidOrderInput (no reason), OrderNotFound, InvalidOrderTransition (shipped,
+    delivered or refunded), OrderPaymentReceived (the unpaid order's payment went through
+    meanwhile: refund instead), payments' errors of ``void_payment``/``refund_payment``
+    (GatewayUnavailable: retry). Side effects: a void or refund, status, ``cancelled_at``, an
+    OrderEvent, ``cancellation_return`` stock movements, the cancellation email after commit.
+    """
+    if in_transaction():
+        raise RuntimeError(
+            "cancel_order() calls the payment gateway: call it outside transaction()"
+        )
+    reason = _checked_reason(reason)
+    current = read_order(order)
+    if current.status == OrderStatus.CANCELLED:
+        return change_result(current, current.status, changed=False)
+    if current.status not in CANCELLABLE:
+        raise transition_error(current, OrderStatus.CANCELLED)
+    if current.status == OrderStatus.PENDING_PAYMENT:
+        _void_live_payment(current, reason, actor_user_id)
+    else:
+        _refund_in_full(current, reason, actor_user_id)
+
+    with order_transaction():
+        locked = lock_order(current.id)
+        previous = locked.status
+        if previous == OrderStatus.CANCELLED:
+            return change_result(locked, previous, changed=False)
+        if previous != current.status:
+            # It moved while the gateway was called (paid by a path that needs no payment
+            # row, or shipped): nothing is cancelled.
+            raise transition_error(locked, OrderStatus.CANCELLED)
+        changed = change_status(
+            locked, OrderStatus.CANCELLED, actor_user_id=actor_user_id, note=reason
+        )
+        if changed:
+            return_held_stock(
+                locked,
+                reason=MovementReason.CANCELLATION_RETURN,
+                actor_user_id=actor_user_id,
+                note=f"order cancelled: {reason}",
+            )
+            schedule_order_email("cancelled", locked.id)
+        return change_result(locked, previous, changed)
+
+
+def cancel_overdue_manual_orders() -> int:
+    """Cancel the orders whose bank transfer (``manual`` payment) is still not received after
+    ``MANUAL_PAYMENT_DAYS``: payment voided, stock returned, customer emailed. A pending manual
+    payment whose order has moved on (or is not an order) is voided so that it stops counting.
+    Returns how many orders were cancelled. One failure is logged and the others go on.
+    """
+    days = payment_queries.manual_payment_days()
+    cancelled = 0
+    for payment in payment_queries.overdue_manual_payments():
+        order = queries.find_order(payment.payable_reference)
+        try:
+            if order is not None and order.status == OrderStatus.PENDING_PAYMENT:
+                change = cancel_order(
+                    order.id,
+                    reason=f"Bank transfer not received within {days} days",
+                    actor_user_id=None,
+                )
+                cancelled += int(change.changed)
+            else:
+                payments.void_payment(payment.id, reason="the order no longer awaits payment")
+        except DomainError:
+            log.exception("could not cancel the overdue order %s", payment.payable_reference)
+    if cancelled:
+        log.info("cancelled %d orders whose bank transfer did not arrive", cancelled)
+    return cancelled

@@ -1,0 +1,124 @@
+"""Refunding an order, in full or in part, through the gateway that took its payment."""
+
+from __future__ import annotations
+
+from funnel.core.database import in_transaction
+from funnel.core.money import Money
+from funnel.inventory.models import MovementReason
+from funnel.orders.emails import schedule_order_email
+from funnel.orders.errors import InvalidOrderInput, OrderPaymentMissing
+from funnel.orders.models import NOTE_LENGTH, Order, OrderStatus
+from funnel.orders.services.results import OrderRefund
+from funnel.orders.services.state import (
+    change_result,
+    change_status,
+    lock_order,
+    order_transaction,
+    read_order,
+    record_event,
+    transition_error,
+)
+from funnel.orders.services.stock import return_held_stock
+from funnel.orders.services.workflow import check_staff
+from funnel.payments import queries as payment_queries
+from funnel.payments import services as payments
+from funnel.payments.models import PaymentStatus
+
+REFUNDABLE = frozenset(
+    {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED, OrderStatus.REFUNDED}
+)
+
+
+def refund_order(
+    order: Order | int | str,
+    amount: Money | None = None,
+    *,
+    idempotency_key: str,
+    actor_user_id: int | None,
+    reason: str = "",
+    return_items: bool = False,
+) -> OrderRefund:
+    """Refund ``amount`` of a paid (shipped, delivered) order; None refunds all that is left.
+
+    The refund goes through ``payments.refund_payment`` (outside any transaction) under
+    ``idempotency_key``: a double submit or a retry with the same key refunds once (the replay
+    returns ``amount`` zero and changes nothing). When the payment is refunded in full the
+    order becomes ``refunded``; a partial refund leaves the status and records an event.
+    ``return_items`` gives back to stock every unit the order still holds.
+    Call outside ``transaction()``.
+    Raises OrderNotFound, InvalidOrderTransition (not paid, or cancelled), InvalidOrderInput
+    (amount in another currency, not positive, reason too long), OrderPaymentMissing (no
+    payment that took money), PermissionDenied (the actor is not staff), and payments'
+    RefundExceedsPayment, RefundFailed, GatewayUnavailable (retry with the same key),
+    IdempotencyKeyReused.
+    Side effects: a refund at the gateway, an OrderEvent, maybe the status and
+    ``refunded_at``, ``refund_return`` stock movements, the refund email after commit.
+    """
+    if in_transaction():
+        raise RuntimeError(
+            "refund_order() calls the payment gateway: call it outside transaction()"
+        )
+    check_staff(actor_user_id)
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    if len(reason) > NOTE_LENGTH:
+        raise InvalidOrderInput(fields={"reason": [f"At most {NOTE_LENGTH} characters."]})
+    current = read_order(order)
+    if current.status not in REFUNDABLE:
+        raise transition_error(current, OrderStatus.REFUNDED)
+    if amount is not None and (
+        not isinstance(amount, Money) or amount.currency != current.currency or amount.amount <= 0
+    ):
+        raise InvalidOrderInput(
+            fields={"amount": [f"Give an amount above zero, in {current.currency}."]}
+        )
+    payment = payment_queries.live_payment_for(current.number)
+    if payment is None or payment.status not in {
+        PaymentStatus.SUCCEEDED,
+        PaymentStatus.PARTIALLY_REFUNDED,
+        PaymentStatus.REFUNDED,
+    }:
+        raise OrderPaymentMissing(f"Order {current.number} has no payment that took money.")
+    to_refund = amount if amount is not None else payment.refundable
+    if to_refund.amount <= 0:
+        raise InvalidOrderInput(fields={"amount": ["Nothing is left to refund."]})
+    result = payments.refund_payment(
+        payment.id, to_refund, idempotency_key, reason=reason, actor_user_id=actor_user_id
+    )
+    is_full = result.payment_status == PaymentStatus.REFUNDED
+    refunded_now = result.amount if result.changed else Money.zero(current.currency)
+    note = f"refund of {result.amount.format()}" + (f": {reason}" if reason else "")
+
+    with order_transaction():
+        locked = lock_order(current.id)
+        previous = locked.status
+        changed = False
+        if is_full and previous in {
+            OrderStatus.PAID,
+            OrderStatus.FULFILLED,
+            OrderStatus.DELIVERED,
+        }:
+            changed = change_status(
+                locked, OrderStatus.REFUNDED, actor_user_id=actor_user_id, note=note
+            )
+        elif result.changed:
+            # A partial refund is no transition, but the history shows who gave what back.
+            record_event(locked, previous, previous, actor_user_id=actor_user_id, note=note)
+        returned = False
+        if return_items and (changed or result.changed):
+            returned = bool(
+                return_held_stock(
+                    locked,
+                    reason=MovementReason.REFUND_RETURN,
+                    actor_user_id=actor_user_id,
+                    note=note,
+                )
+            )
+        if result.changed:
+            schedule_order_email("refunded", locked.id, refund_minor=result.amount.amount)
+        return OrderRefund(
+            change=change_result(locked, previous, changed),
+            amount=refunded_now,
+            refunded_total=result.refunded,
+            is_full=is_full,
+            stock_returned=returned,
+        )

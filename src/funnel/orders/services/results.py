@@ -1,0 +1,64 @@
+"""What the orders services take and return: small immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from funnel.core.money import Money
+from funnel.orders.models import OrderStatus
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    """One line to place, priced by the caller from the catalogue (never from the client).
+
+    ``product_title`` and ``variant_label`` (e.g. ``"M / Red"``) are copied into the order, so
+    that it reads the same after the catalogue changes. ``unit_price`` times ``quantity`` is
+    the line total.
+    """
+
+    variant_id: int | None
+    sku: str
+    product_title: str
+    variant_label: str
+    unit_price: Money
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ShippingAddress:
+    """Where the order goes; copied into the order (a snapshot, not a link to an address)."""
+
+    full_name: str
+    line1: str
+    city: str
+    postal_code: str
+    country_code: str
+    company: str | None = None
+    line2: str | None = None
+    region: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """An order after a workflow step. ``changed`` is False when the step had already been
+    taken (a repeated or concurrent call): nothing was written, no email was sent."""
+
+    order_id: int
+    number: str
+    previous_status: OrderStatus
+    status: OrderStatus
+    changed: bool
+
+
+@dataclass(frozen=True)
+class OrderRefund:
+    """``refund_order``'s outcome: the amount refunded by this call (zero for a replay of the
+    same idempotency key), what the payment has refunded in all, and the order's change."""
+
+    change: OrderChange
+    amount: Money
+    refunded_total: Money
+    is_full: bool
+    stock_returned: bool

@@ -1,0 +1,151 @@
+"""The order's way forward: paid, shipped, delivered; and staff-recorded bank transfers."""
+
+from __future__ import annotations
+
+from funnel.accounts import queries as account_queries
+from funnel.analytics import services as analytics
+from funnel.analytics.models import FunnelStage
+from funnel.core.errors import PermissionDenied
+from funnel.core.money import Money
+from funnel.orders.emails import schedule_order_email
+from funnel.orders.errors import OrderPaymentMissing
+from funnel.orders.models import Order, OrderStatus
+from funnel.orders.services.results import OrderChange
+from funnel.orders.services.state import (
+    change_result,
+    change_status,
+    lock_order,
+    order_transaction,
+    transition_error,
+)
+from funnel.payments import queries as payment_queries
+from funnel.payments import services as payments
+
+OrderReference = Order | int | str
+
+
+def check_staff(actor_user_id: int | None) -> None:
+    """Staff steps name a staff member or admin (None: the system). Raises PermissionDenied."""
+    if actor_user_id is None:
+        return
+    user = account_queries.get_user(actor_user_id)
+    if user is None or not user.is_staff:
+        raise PermissionDenied("Only shop staff can do this.")
+
+
+def mark_paid(
+    order_number_or_id: OrderReference, *, actor_user_id: int | None = None, note: str = ""
+) -> OrderChange:
+    """Move an order from ``pending_payment`` to ``paid`` (once: idempotent).
+
+    The checkout calls it when the payment succeeds (its confirm page or its webhook, perhaps
+    both at once): only one call changes the order. An order already paid (or past paid)
+    returns ``changed`` False and writes nothing. Joins the caller's transaction.
+    Raises OrderNotFound, InvalidOrderTransition (a cancelled order: refund the payment).
+    Side effects: status, ``paid_at``, an OrderEvent; after the commit the confirmation
+    email; the ``order_paid`` funnel event (with the order's visitor id, once per order).
+    """
+    with order_transaction():
+        order = lock_order(order_number_or_id)
+        previous = order.status
+        if order.paid_at is not None:
+            return change_result(order, previous, changed=False)
+        if previous != OrderStatus.PENDING_PAYMENT:
+            raise transition_error(order, OrderStatus.PAID)
+        changed = change_status(
+            order, OrderStatus.PAID, actor_user_id=actor_user_id, note=note or "payment received"
+        )
+        if changed:
+            schedule_order_email("confirmation", order.id)
+            analytics.record_event(
+                FunnelStage.ORDER_PAID,
+                order.visitor_id,
+                user_id=order.user_id,
+                order_reference=order.number,
+                dedupe_key=f"order_paid:{order.number}",
+            )
+        return change_result(order, previous, changed)
+
+
+def _advance(
+    reference: OrderReference,
+    from_status: OrderStatus,
+    to_status: OrderStatus,
+    *,
+    actor_user_id: int | None,
+    note: str,
+) -> OrderChange:
+    check_staff(actor_user_id)
+    with order_transaction():
+        order = lock_order(reference)
+        previous = order.status
+        if previous == to_status:
+            return change_result(order, previous, changed=False)
+        if previous != from_status:
+            raise transition_error(order, to_status)
+        changed = change_status(order, to_status, actor_user_id=actor_user_id, note=note)
+        return change_result(order, previous, changed)
+
+
+def fulfil_order(
+    order: OrderReference, *, actor_user_id: int | None = None, note: str = ""
+) -> OrderChange:
+    """Mark a ``paid`` order shipped (``fulfilled``); ``note`` can carry the carrier and
+    tracking number. Shipping it again changes nothing (``changed`` False).
+    Raises OrderNotFound, InvalidOrderTransition (not paid), PermissionDenied (the actor is
+    not staff). Side effects: status, ``fulfilled_at``, an OrderEvent.
+    """
+    return _advance(
+        order, OrderStatus.PAID, OrderStatus.FULFILLED, actor_user_id=actor_user_id, note=note
+    )
+
+
+def mark_delivered(
+    order: OrderReference, *, actor_user_id: int | None = None, note: str = ""
+) -> OrderChange:
+    """Mark a shipped (``fulfilled``) order ``delivered``; again changes nothing.
+    Raises OrderNotFound, InvalidOrderTransition, PermissionDenied.
+    Side effects: status, ``delivered_at``, an OrderEvent.
+    """
+    return _advance(
+        order,
+        OrderStatus.FULFILLED,
+        OrderStatus.DELIVERED,
+        actor_user_id=actor_user_id,
+        note=note,
+    )
+
+
+def record_manual_payment(
+    order: OrderReference,
+    *,
+    actor_user_id: int,
+    amount_received: Money | None = None,
+    note: str = "",
+) -> OrderChange:
+    """Staff record the bank transfer (or cash) of an order paid with the ``manual`` gateway:
+    the payment succeeds and the order is paid, in one transaction. Recording it twice
+    changes nothing the second time (``changed`` False).
+    Raises OrderNotFound, InvalidOrderTransition (cancelled), OrderPaymentMissing (no live
+    manual payment), ManualAmountMismatch (``amount_received`` is not the amount due),
+    PermissionDenied. Side effects: those of ``mark_manual_payment_received`` and ``mark_paid``.
+    """
+    if actor_user_id is None:
+        raise PermissionDenied("A staff member records a payment received.")
+    check_staff(actor_user_id)
+    with order_transaction():
+        locked = lock_order(order)
+        previous = locked.status
+        if locked.paid_at is not None:
+            return change_result(locked, previous, changed=False)
+        if previous != OrderStatus.PENDING_PAYMENT:
+            raise transition_error(locked, OrderStatus.PAID)
+        payment = payment_queries.live_payment_for(locked.number)
+        if payment is None or payment.gateway != "manual":
+            raise OrderPaymentMissing(
+                f"Order {locked.number} has no bank transfer or cash payment awaiting funds."
+            )
+        payments.mark_manual_payment_received(
+            payment.id, actor_user_id, amount_received=amount_received, note=note
+        )
+        return mark_paid(locked.id, actor_user_id=actor_user_id, note=note or "funds received")

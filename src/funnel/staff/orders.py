@@ -1,0 +1,158 @@
+"""Staff order pages on the staff blueprint (its ``require_staff`` check applies to them).
+
+Each POST parses its form, calls one orders service and redirects to the order (303) with a
+message; a refused step (an invalid transition, bad input) shows the order page again with the
+reason, at the error's status (409, 422), and changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from funnel.accounts.countries import COUNTRIES
+from funnel.core.errors import DomainError
+from funnel.core.money import Money, MoneyError
+from funnel.core.pagination import page_number
+from funnel.orders import queries, services
+from funnel.orders.errors import InvalidOrderInput
+from funnel.orders.models import OrderStatus
+from funnel.staff.views import bp
+
+NOTE_FIELD_LENGTH = 500
+
+
+@bp.get("/orders")
+def orders() -> ResponseReturnValue:
+    status = queries.parse_status(request.args.get("status"))
+    search = request.args.get("q", "")[:254]
+    page = queries.search_orders(
+        status=status, search=search, page=page_number(request.args.get("page"))
+    )
+    return render_template(
+        "staff/orders/list.html",
+        page=page,
+        status=status,
+        search=search,
+        statuses=list(OrderStatus),
+    )
+
+
+@bp.get("/orders/<number>")
+def order(number: str) -> ResponseReturnValue:
+    return _detail(number)
+
+
+def _detail(number: str, error: DomainError | None = None) -> ResponseReturnValue:
+    details = queries.order_details(queries.get_order(number))
+    page = render_template(
+        "staff/orders/detail.html",
+        details=details,
+        countries=COUNTRIES,
+        error=error,
+        refund_key=secrets.token_urlsafe(18),
+    )
+    return page, (error.status if error else 200)
+
+
+def _text(name: str) -> str:
+    value = request.form.get(name, "").strip()
+    if len(value) > NOTE_FIELD_LENGTH:
+        raise InvalidOrderInput(fields={name: [f"At most {NOTE_FIELD_LENGTH} characters."]})
+    return value
+
+
+def _amount(name: str, currency: str) -> Money | None:
+    """An amount in major units ("19.99"), or None when the field is blank."""
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return Money.parse(raw, currency)
+    except MoneyError:
+        raise InvalidOrderInput(
+            f"{raw[:20]!r} is not an amount in {currency}.",
+            fields={name: [f"Give an amount in {currency}, such as 19.99."]},
+        ) from None
+
+
+def _act(number: str, step: Callable[[str], str]) -> ResponseReturnValue:
+    """Run one step on the order; its message on success, the order page with the reason if
+    refused."""
+    order = queries.get_order(number)
+    try:
+        message = step(order.currency)
+    except DomainError as error:
+        return _detail(order.number, error)
+    flash(message, "success")
+    return redirect(url_for("staff.order", number=order.number), code=303)
+
+
+@bp.post("/orders/<number>/payment-received")
+def order_record_payment(number: str) -> ResponseReturnValue:
+    def step(currency: str) -> str:
+        change = services.record_manual_payment(
+            number,
+            actor_user_id=current_user.id,
+            amount_received=_amount("amount_received", currency),
+            note=_text("note"),
+        )
+        return "Payment recorded: the order is paid." if change.changed else "Already paid."
+
+    return _act(number, step)
+
+
+@bp.post("/orders/<number>/fulfil")
+def order_fulfil(number: str) -> ResponseReturnValue:
+    def step(_currency: str) -> str:
+        change = services.fulfil_order(number, actor_user_id=current_user.id, note=_text("note"))
+        return "The order is marked shipped." if change.changed else "Already shipped."
+
+    return _act(number, step)
+
+
+@bp.post("/orders/<number>/deliver")
+def order_deliver(number: str) -> ResponseReturnValue:
+    def step(_currency: str) -> str:
+        change = services.mark_delivered(number, actor_user_id=current_user.id, note=_text("note"))
+        return "The order is marked delivered." if change.changed else "Already delivered."
+
+    return _act(number, step)
+
+
+@bp.post("/orders/<number>/cancel")
+def order_cancel(number: str) -> ResponseReturnValue:
+    def step(_currency: str) -> str:
+        change = services.cancel_order(
+            number, reason=_text("reason"), actor_user_id=current_user.id
+        )
+        return "The order is cancelled." if change.changed else "The order was already cancelled."
+
+    return _act(number, step)
+
+
+@bp.post("/orders/<number>/refund")
+def order_refund(number: str) -> ResponseReturnValue:
+    def step(currency: str) -> str:
+        key = request.form.get("idempotency_key", "").strip()
+        if not 16 <= len(key) <= 64 or not key.isascii() or not key.isprintable():
+            raise InvalidOrderInput(fields={"idempotency_key": ["Reload the page and retry."]})
+        refund = services.refund_order(
+            number,
+            _amount("amount", currency),
+            idempotency_key=f"order-refund-{key}",
+            actor_user_id=current_user.id,
+            reason=_text("reason"),
+            return_items=request.form.get("return_items") == "yes",
+        )
+        if not refund.amount.amount:
+            return "This refund was already made."
+        return f"Refunded {refund.amount.format()}." + (
+            " The items are back in stock." if refund.stock_returned else ""
+        )
+
+    return _act(number, step)
