@@ -58,6 +58,7 @@ def register_models() -> None:
     import funnel.analytics.models
     import funnel.catalog.models
     import funnel.inventory.models
+    import funnel.orders.models
     import funnel.payments.gateways.sandbox
     import funnel.payments.models  # noqa: F401
 
@@ -67,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     from funnel.accounts.views import bp as accounts_bp
     from funnel.catalog.views import bp as catalog_bp
     from funnel.catalog.views import media_bp
+    from funnel.orders.views import bp as orders_bp
     from funnel.payments.views import bp as test_gateway_bp
     from funnel.staff.views import bp as staff_bp
 
@@ -74,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
 
