@@ -1,0 +1,33 @@
+"""Orders in each status, reached through the services (as the shop reaches them)."""
+
+from __future__ import annotations
+
+from funnel.orders import queries, services
+from funnel.orders.models import Order, OrderStatus
+from tests.factories.orders import pay_by_card, place
+
+
+def order_in(status: OrderStatus, staff_id: int, **place_arguments) -> Order:
+    """A card-paid order (or one awaiting payment) brought to ``status``."""
+    order = place(**place_arguments)
+    if status == OrderStatus.PENDING_PAYMENT:
+        return order
+    if status == OrderStatus.CANCELLED:
+        services.cancel_order(order.number, reason="changed my mind", actor_user_id=staff_id)
+        return queries.get_order(order.number)
+    pay_by_card(order)
+    if status in {OrderStatus.FULFILLED, OrderStatus.DELIVERED}:
+        services.fulfil_order(order.number, actor_user_id=staff_id)
+    if status == OrderStatus.DELIVERED:
+        services.mark_delivered(order.number, actor_user_id=staff_id)
+    if status == OrderStatus.REFUNDED:
+        services.refund_order(
+            order.number, idempotency_key=f"{order.number}-refund", actor_user_id=staff_id
+        )
+    order = queries.get_order(order.number)
+    assert order.status == status
+    return order
+
+
+def statuses(order: Order) -> list[tuple[str | None, str]]:
+    return [(event.from_status, event.to_status) for event in queries.order_events(order)]
