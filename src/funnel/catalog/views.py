@@ -20,8 +20,10 @@ from flask import (
 )
 from werkzeug.datastructures import MultiDict
 
+from funnel.analytics.web import track
 from funnel.catalog.errors import InvalidListingParameters
 from funnel.catalog.listing import ListingFilters, ListingSort, option_name
+from funnel.catalog.models import Product, Variant
 from funnel.catalog.queries import (
     CategoryTree,
     active_product_by_slug,
@@ -170,16 +172,36 @@ def category(slug: str) -> str:
 @bp.get("/p/<slug>")
 def product(slug: str) -> str:
     item = active_product_by_slug(slug)
-    tree = current_category_tree()
-    category_ = tree.by_id.get(item.category_id)
-    breadcrumbs = [*tree.ancestors(category_), category_] if category_ else []
     selected = item.variants[0] if item.variants else None
     raw_variant = request.args.get("variant", "")
     for variant in item.variants:
         if raw_variant == str(variant.id):
             selected = variant
+    page = render_product_page(item, selected)
+    # After rendering: recording commits, which would expire the product loaded for the page.
+    track("product_view", product_id=item.id)
+    return page
+
+
+def render_product_page(
+    item: Product,
+    selected: Variant | None,
+    *,
+    add_to_cart_error: str | None = None,
+    quantity: str = "1",
+) -> str:
+    """The product page of ``item`` with ``selected`` chosen; the cart's add form re-renders it
+    with the error of a refused add (and the quantity that was typed)."""
+    tree = current_category_tree()
+    category_ = tree.by_id.get(item.category_id)
+    breadcrumbs = [*tree.ancestors(category_), category_] if category_ else []
     return render_template(
-        "catalog/product.html", product=item, breadcrumbs=breadcrumbs, selected=selected
+        "catalog/product.html",
+        product=item,
+        breadcrumbs=breadcrumbs,
+        selected=selected,
+        add_to_cart_error=add_to_cart_error,
+        quantity=quantity,
     )
 
 

@@ -1,0 +1,252 @@
+"""Cart use cases: the only code that writes carts and their lines.
+
+Every function runs in ``with transaction():`` (joining the caller's, as the checkout's
+``clear_cart`` does) and touches the cart's ``updated_at``. A change first locks the cart's row
+(``SELECT ... FOR UPDATE``; SQLite's IMMEDIATE write transaction holds the whole database), so
+that two requests changing one cart run one after the other.
+
+Quantities are whole numbers from 1 to what the inventory says is available (stock minus other
+customers' unexpired reservations). The cart does not hold stock: the checkout reserves it, and
+the availability shown here can still change before then.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from funnel.cart import queries
+from funnel.cart.errors import CartLineNotFound, CartNotFound, InsufficientStock
+from funnel.cart.models import Cart, CartLine
+from funnel.cart.queries import reservation_holder
+from funnel.catalog.models import Product, ProductStatus, Variant
+from funnel.core import clock
+from funnel.core.database import transaction
+from funnel.extensions import db
+from funnel.inventory.queries import available_quantities
+
+DEFAULT_RETENTION_DAYS = 30
+DELETE_BATCH_SIZE = 500
+
+
+def _locked_cart(cart_id: int) -> Cart:
+    if not queries.is_valid_id(cart_id):
+        raise CartNotFound()
+    cart = db.session.scalars(
+        select(Cart).where(Cart.id == cart_id).with_for_update()
+    ).one_or_none()
+    if cart is None:
+        raise CartNotFound()
+    return cart
+
+
+def _touch(cart: Cart) -> None:
+    cart.updated_at = clock.utcnow()
+
+
+def _line(cart_id: int, line_id: object) -> CartLine:
+    if not queries.is_valid_id(line_id):
+        raise CartLineNotFound()
+    line = db.session.scalars(
+        select(CartLine).where(CartLine.id == line_id, CartLine.cart_id == cart_id)
+    ).one_or_none()
+    if line is None:
+        raise CartLineNotFound()
+    return line
+
+
+def create_cart(user_id: int | None = None) -> Cart:
+    """A new guest cart (``user_id`` None), or the account's cart, made if it has none yet.
+
+    An account has at most one cart (a unique constraint): two requests creating it at once
+    both get the same one. Side effects: inserts a ``carts`` row.
+    """
+    with transaction():
+        if user_id is None:
+            cart = Cart()
+            db.session.add(cart)
+            db.session.flush()
+            return cart
+        existing = db.session.scalars(select(Cart).where(Cart.user_id == user_id)).one_or_none()
+        if existing is not None:
+            return existing
+        try:
+            with db.session.begin_nested():
+                cart = Cart(user_id=user_id)
+                db.session.add(cart)
+        except IntegrityError:
+            # Another request made the account's cart between our read and our insert.
+            return db.session.scalars(select(Cart).where(Cart.user_id == user_id)).one()
+        return cart
+
+
+def add_item(cart_id: int, variant_id: int, quantity: int) -> CartLine:
+    """Add ``quantity`` units of a variant; a line already holding it grows instead.
+
+    Raises InvalidQuantity (not a whole number of at least 1), VariantNotFound,
+    ProductUnavailable (draft or archived product), InsufficientStock (the line would hold more
+    than is available; the message gives the quantity left), CartNotFound. Nothing changes on
+    error. Side effects: locks the cart's row; touches ``updated_at``.
+    """
+    quantity = queries.checked_quantity(quantity)
+    with transaction():
+        cart = _locked_cart(cart_id)
+        variant = queries.sellable_variant(variant_id)
+        line = db.session.scalars(
+            select(CartLine).where(CartLine.cart_id == cart.id, CartLine.variant_id == variant.id)
+        ).one_or_none()
+        held = line.quantity if line is not None else 0
+        queries.check_stock_for(queries.available_for_cart(cart.id, variant.id), held, quantity)
+        if line is None:
+            line = CartLine(cart_id=cart.id, variant_id=variant.id, quantity=quantity)
+            db.session.add(line)
+        else:
+            line.quantity = held + quantity
+        _touch(cart)
+        db.session.flush()
+        return line
+
+
+def change_quantity(cart_id: int, line_id: int, quantity: int) -> CartLine:
+    """Set a line's quantity (1 to what is available; removing is ``remove_line``).
+
+    Lowering the quantity of a line whose product is no longer sold is allowed (the line stays
+    flagged); raising it is not. Raises InvalidQuantity, CartLineNotFound (also for another
+    cart's line), ProductUnavailable, InsufficientStock, CartNotFound. Side effects: touches
+    ``updated_at``.
+    """
+    quantity = queries.checked_quantity(quantity)
+    with transaction():
+        cart = _locked_cart(cart_id)
+        line = _line(cart.id, line_id)
+        if quantity != line.quantity:
+            if quantity > line.quantity:
+                queries.sellable_variant(line.variant_id)
+            available = queries.available_for_cart(cart.id, line.variant_id)
+            if quantity > available:
+                raise InsufficientStock(available)
+            line.quantity = quantity
+            _touch(cart)
+        return line
+
+
+def remove_line(cart_id: int, line_id: int) -> None:
+    """Remove one line. Raises CartLineNotFound (also for another cart's line), CartNotFound."""
+    with transaction():
+        cart = _locked_cart(cart_id)
+        line = _line(cart.id, line_id)
+        db.session.delete(line)
+        _touch(cart)
+
+
+def clear_cart(cart_id: int) -> None:
+    """Remove every line (the cart itself stays). Joins the caller's transaction: the checkout
+    calls it while placing the order, so that both commit or neither does.
+
+    An unknown cart is nothing to clear. Side effects: touches ``updated_at``.
+    """
+    with transaction():
+        cart = db.session.scalars(
+            select(Cart).where(Cart.id == cart_id).with_for_update()
+        ).one_or_none()
+        if cart is None:
+            return
+        db.session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
+        _touch(cart)
+
+
+def merge_guest_cart(guest_cart_id: int, user_id: int) -> int:
+    """Move a guest cart's lines into the account's cart (made if needed); returns its id.
+
+    Lines for the same variant add their quantities, capped by what is available; a guest line
+    of a product no longer sold, or with nothing available, is dropped. The guest cart is then
+    deleted. A cart that is not a guest cart (another account's) is left alone, and an unknown
+    one (already merged by a concurrent request) is nothing to merge.
+    Side effects: locks both carts' rows (in id order).
+    """
+    with transaction():
+        user_cart = create_cart(user_id)
+        carts = {
+            cart.id: cart
+            for cart in db.session.scalars(
+                select(Cart)
+                .where(Cart.id.in_({guest_cart_id, user_cart.id}))
+                .order_by(Cart.id)
+                .with_for_update()
+            )
+        }
+        guest = carts.get(guest_cart_id)
+        if guest is None or guest.id == user_cart.id or guest.user_id is not None:
+            return user_cart.id
+        # Locking reads: on MariaDB they see the latest lines, not the snapshot of the first read.
+        guest_lines = list(
+            db.session.scalars(
+                select(CartLine).where(CartLine.cart_id == guest.id).with_for_update()
+            )
+        )
+        own_lines = {
+            line.variant_id: line
+            for line in db.session.scalars(
+                select(CartLine).where(CartLine.cart_id == user_cart.id).with_for_update()
+            )
+        }
+        variant_ids = [line.variant_id for line in guest_lines]
+        active = set(
+            db.session.scalars(
+                select(Variant.id)
+                .join(Product, Product.id == Variant.product_id)
+                .where(Variant.id.in_(variant_ids), Product.status == ProductStatus.ACTIVE)
+            )
+        )
+        available = available_quantities(
+            variant_ids, excluding_holder=reservation_holder(user_cart.id)
+        )
+        for guest_line in guest_lines:
+            variant_id = guest_line.variant_id
+            own = own_lines.get(variant_id)
+            held = own.quantity if own is not None else 0
+            wanted = min(held + guest_line.quantity, available.get(variant_id, 0))
+            if variant_id not in active or wanted <= held:
+                continue
+            if own is None:
+                db.session.add(
+                    CartLine(cart_id=user_cart.id, variant_id=variant_id, quantity=wanted)
+                )
+            else:
+                own.quantity = wanted
+        db.session.execute(delete(CartLine).where(CartLine.cart_id == guest.id))
+        db.session.delete(guest)
+        _touch(user_cart)
+        return user_cart.id
+
+
+def delete_stale_carts(days: int = DEFAULT_RETENTION_DAYS) -> int:
+    """Delete carts (guests' and accounts') untouched for ``days`` days, with their lines.
+
+    Works in batches, each in its own transaction, locking the batch's carts first so that a
+    request cannot touch one halfway through. Returns how many carts were deleted. Raises
+    ValueError for ``days`` < 1.
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise ValueError("days must be a whole number of 1 or more")
+    cutoff = clock.utcnow() - timedelta(days=days)
+    deleted = 0
+    while True:
+        with transaction():
+            ids = list(
+                db.session.scalars(
+                    select(Cart.id)
+                    .where(Cart.updated_at < cutoff)
+                    .order_by(Cart.id)
+                    .limit(DELETE_BATCH_SIZE)
+                    .with_for_update()
+                )
+            )
+            if ids:
+                db.session.execute(delete(CartLine).where(CartLine.cart_id.in_(ids)))
+                db.session.execute(delete(Cart).where(Cart.id.in_(ids)))
+                deleted += len(ids)
+        if len(ids) < DELETE_BATCH_SIZE:
+            return deleted
