@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
@@ -47,19 +49,35 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    init_celery(app)
+    register_jobs(app)
     with app.app_context():
         configure_engine(db.engine)
+
+
+# Each domain's tasks module: importing it registers its Celery tasks; its BEAT_SCHEDULE (if
+# any) lists the periodic ones.
+TASK_MODULES = (
+    "funnel.analytics.tasks",
+    "funnel.inventory.tasks",
+    "funnel.payments.tasks",
+)
+
+
+def register_jobs(app: Flask) -> None:
+    schedule: dict[str, Any] = {}
+    for name in TASK_MODULES:
+        module = importlib.import_module(name)
+        schedule.update(getattr(module, "BEAT_SCHEDULE", {}))
+    app.config.setdefault("CELERY_BEAT_SCHEDULE", schedule)
+    init_celery(app)
 
 
 def register_models() -> None:
     """Load every domain's models, so that the metadata (migrations, tests) holds all tables."""
     import funnel.accounts.models
     import funnel.analytics.models
-    import funnel.cart.models
     import funnel.catalog.models
     import funnel.inventory.models
-    import funnel.orders.models
     import funnel.payments.gateways.sandbox
     import funnel.payments.models  # noqa: F401
 
@@ -67,23 +85,24 @@ def register_models() -> None:
 def register_blueprints(app: Flask) -> None:
     from funnel.accounts import auth as accounts_auth
     from funnel.accounts.views import bp as accounts_bp
-    from funnel.cart import web as cart_web
-    from funnel.cart.views import bp as cart_bp
+    from funnel.analytics import web as analytics_web
     from funnel.catalog.views import bp as catalog_bp
     from funnel.catalog.views import media_bp
-    from funnel.orders.views import bp as orders_bp
     from funnel.payments.views import bp as test_gateway_bp
     from funnel.staff.views import bp as staff_bp
 
     accounts_auth.init_app(app)
-    cart_web.init_app(app)
+    analytics_web.init_app(app, is_excluded=_is_staff_request)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(accounts_bp)
-    app.register_blueprint(cart_bp)
-    app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
+
+
+def _is_staff_request() -> bool:
+    """Staff browsing their own shop are not customers: their visits are not counted."""
+    return bool(current_user.is_authenticated and current_user.is_staff)
 
 
 def register_errors(app: Flask) -> None:

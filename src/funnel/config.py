@@ -106,7 +106,7 @@ def load_settings(
         "FUNNEL_ENV": environment,
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": _env_bool(environ, "RATELIMIT_ENABLED", True),
@@ -143,9 +143,20 @@ def load_settings(
         "TEST_GATEWAY_SETTLE_SECONDS": _env_int(environ, "TEST_GATEWAY_SETTLE_SECONDS", 5),
         "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
         "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
+        "ANALYTICS_RETENTION_DAYS": _env_int(environ, "ANALYTICS_RETENTION_DAYS", 396),
     }
     settings.update(overrides)
     return settings
+
+
+def engine_options(database_url: str) -> dict[str, Any]:
+    """MariaDB/MySQL run READ COMMITTED, as PostgreSQL does by default: a transaction that
+    locks a row then reads it sees the latest committed data, and gap locks cannot deadlock
+    concurrent checkouts."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith(("mysql", "mariadb")):
+        options["isolation_level"] = "READ COMMITTED"
+    return options
 
 
 def instance_path(environ: Mapping[str, str] | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -35,10 +36,23 @@ def problem_response(
 ) -> tuple[Response, int]:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body["code"] = code
-    body.update({key: value for key, value in extra.items() if value is not None})
+    body.update({key: _jsonable(value) for key, value in extra.items() if value is not None})
     response = jsonify(body)
     response.mimetype = PROBLEM_JSON
     return response, status
+
+
+def _jsonable(value: Any) -> Any:
+    """Domain errors may carry dataclasses (short stock lines...): plain JSON for clients."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {key: _jsonable(item) for key, item in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 def error_response(
@@ -52,8 +66,10 @@ def error_response(
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError) -> tuple[Response | str, int]:
-        fields = error.fields if isinstance(error, ValidationFailed) else None
-        return error_response(error.status, error.title, error.detail, error.code, fields=fields)
+        extra = dict(error.extra)
+        if isinstance(error, ValidationFailed):
+            extra["fields"] = error.fields
+        return error_response(error.status, error.title, error.detail, error.code, **extra)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:

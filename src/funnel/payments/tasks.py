@@ -49,6 +49,15 @@ def deliver_test_webhook(webhook: sandbox.SandboxWebhook) -> bool:
     return error is None
 
 
+BEAT_SCHEDULE = {
+    # The test gateway's "remote side" settles processing payments and sends their webhooks.
+    "payments-deliver-test-webhooks": {
+        "task": "funnel.payments.deliver_due_test_webhooks",
+        "schedule": 5.0,
+    },
+}
+
+
 @shared_task(name="funnel.payments.deliver_due_test_webhooks")
 def deliver_due_test_webhooks() -> int:
     """Settle due test payments and deliver the events owed; returns how many were accepted."""
