@@ -76,8 +76,10 @@ def register_models() -> None:
     """Load every domain's models, so that the metadata (migrations, tests) holds all tables."""
     import funnel.accounts.models
     import funnel.analytics.models
+    import funnel.cart.models
     import funnel.catalog.models
     import funnel.inventory.models
+    import funnel.orders.models
     import funnel.payments.gateways.sandbox
     import funnel.payments.models  # noqa: F401
 
@@ -86,16 +88,22 @@ def register_blueprints(app: Flask) -> None:
     from funnel.accounts import auth as accounts_auth
     from funnel.accounts.views import bp as accounts_bp
     from funnel.analytics import web as analytics_web
+    from funnel.cart import web as cart_web
+    from funnel.cart.views import bp as cart_bp
     from funnel.catalog.views import bp as catalog_bp
     from funnel.catalog.views import media_bp
+    from funnel.orders.views import bp as orders_bp
     from funnel.payments.views import bp as test_gateway_bp
     from funnel.staff.views import bp as staff_bp
 
     accounts_auth.init_app(app)
+    cart_web.init_app(app)
     analytics_web.init_app(app, is_excluded=_is_staff_request)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(orders_bp)
+    app.register_blueprint(cart_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
 
