@@ -143,3 +143,20 @@ def test_the_transition_table_allows_exactly_the_workflow(app: Flask) -> None:
         ("fulfilled", "refunded"),
         ("delivered", "refunded"),
     }
+
+
+@pytest.mark.story("US-25")
+def test_a_customer_may_cancel_their_own_order_but_not_anothers(app: Flask, customer: User) -> None:
+    from tests.factories.accounts import UserFactory
+
+    mine = order_in(S.PENDING_PAYMENT, customer.id, email=customer.email, user_id=customer.id)
+    other = UserFactory()
+    theirs = order_in(S.PENDING_PAYMENT, other.id, email=other.email, user_id=other.id)
+
+    with pytest.raises(PermissionDenied):
+        services.cancel_order(theirs.number, reason="not mine", actor_user_id=customer.id)
+    change = services.cancel_order(mine.number, reason="changed my mind", actor_user_id=customer.id)
+
+    assert queries.get_order(theirs.number).status == S.PENDING_PAYMENT
+    assert (change.changed, change.status) == (True, S.CANCELLED)
+    assert queries.order_events(mine)[-1].actor_user_id == customer.id

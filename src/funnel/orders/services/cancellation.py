@@ -33,6 +33,7 @@ from funnel.orders.services.state import (
     transition_error,
 )
 from funnel.orders.services.stock import return_held_stock
+from funnel.orders.services.workflow import check_staff
 from funnel.payments import errors as payment_errors
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
@@ -53,6 +54,13 @@ def _checked_reason(reason: str) -> str:
             fields={"reason": [f"Give a reason, at most {NOTE_LENGTH} characters."]}
         )
     return text
+
+
+def _check_may_cancel(order: Order, actor_user_id: int | None) -> None:
+    """Staff, the order's own customer, or the system (None). Raises PermissionDenied."""
+    if actor_user_id is None or actor_user_id == order.user_id:
+        return
+    check_staff(actor_user_id)
 
 
 def _void_live_payment(order: Order, reason: str, actor_user_id: int | None) -> None:
@@ -102,11 +110,13 @@ def cancel_order(
     Then the order becomes ``cancelled`` and every unit of stock it holds goes back.
     Cancelling a cancelled order changes nothing (``changed`` False). Call outside
     ``transaction()`` (gateway calls).
-    Raises InvalidOrderInput (no reason), OrderNotFound, InvalidOrderTransition (shipped,
-    delivered or refunded), OrderPaymentReceived (the unpaid order's payment went through
-    meanwhile: refund instead), payments' errors of ``void_payment``/``refund_payment``
-    (GatewayUnavailable: retry). Side effects: a void or refund, status, ``cancelled_at``, an
-    OrderEvent, ``cancellation_return`` stock movements, the cancellation email after commit.
+    ``actor_user_id`` is a staff member, the order's own customer, or None (the system).
+    Raises InvalidOrderInput (no reason), OrderNotFound, PermissionDenied (another customer),
+    InvalidOrderTransition (shipped, delivered or refunded), OrderPaymentReceived (the unpaid
+    order's payment went through meanwhile: refund instead), the errors of ``void_payment``
+    and ``refund_payment`` (GatewayUnavailable: retry).
+    Side effects: a void or refund, status, ``cancelled_at``, an OrderEvent,
+    ``cancellation_return`` stock movements, the cancellation email after the commit.
     """
     if in_transaction():
         raise RuntimeError(
@@ -114,6 +124,7 @@ def cancel_order(
         )
     reason = _checked_reason(reason)
     current = read_order(order)
+    _check_may_cancel(current, actor_user_id)
     if current.status == OrderStatus.CANCELLED:
         return change_result(current, current.status, changed=False)
     if current.status not in CANCELLABLE:
