@@ -58,7 +58,9 @@ def register_extensions(app: Flask) -> None:
 # any) lists the periodic ones.
 TASK_MODULES = (
     "funnel.analytics.tasks",
+    "funnel.cart.tasks",
     "funnel.inventory.tasks",
+    "funnel.orders.tasks",
     "funnel.payments.tasks",
 )
 

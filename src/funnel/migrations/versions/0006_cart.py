@@ -1,7 +1,7 @@
 """Carts: guests' (by token) and accounts' (one each), and their lines.
 
 Revision ID: 0006_cart
-Revises: 0004_payments
+Revises: 0005_orders
 Create Date: 2026-11-28
 
 Hand-checked to match ``funnel.cart.models``; names follow
@@ -15,7 +15,7 @@ from alembic import op
 from funnel.core.models import UTCDateTime
 
 revision = "0006_cart"
-down_revision = "0004_payments"
+down_revision = "0005_orders"
 branch_labels = None
 depends_on = None
 
