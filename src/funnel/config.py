@@ -144,7 +144,17 @@ def load_settings(
         "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
         "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
         "ANALYTICS_RETENTION_DAYS": _env_int(environ, "ANALYTICS_RETENTION_DAYS", 396),
+        "SHIPPING_METHODS": _env(
+            environ, "SHIPPING_METHODS", "standard:Standard:4.99,express:Express:14.99"
+        ),
+        "FREE_SHIPPING_THRESHOLD": _env(environ, "FREE_SHIPPING_THRESHOLD", "50.00"),
+        "FREE_SHIPPING_METHODS": _env(environ, "FREE_SHIPPING_METHODS", "standard"),
+        "TAX_RATES": _env(environ, "TAX_RATES", "GB:2000,DE:1900,FR:2000,US:0"),
+        "DEFAULT_TAX_RATE": _env_int(environ, "DEFAULT_TAX_RATE", 0),
     }
+    bank_transfer_details = _env(environ, "BANK_TRANSFER_DETAILS")
+    if bank_transfer_details:
+        settings["BANK_TRANSFER_DETAILS"] = bank_transfer_details
     settings.update(overrides)
     return settings
 
