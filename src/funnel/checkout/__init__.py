@@ -1,0 +1,1 @@
+"""Checkout: orchestrates cart -> inventory -> orders -> payments, and owns gateway webhooks."""

@@ -1,0 +1,93 @@
+"""The checkout: server-side state of one customer's way from cart to order.
+
+Nothing the client sends is trusted for money: the lines and totals are always computed again
+from the cart and the catalogue. The address is a snapshot (like an order's), the email the
+one typed (or the account's). ``submit_token_hash`` is the SHA-256 of the pay form's one-time
+token (the token itself is never stored); it is emptied in the transaction that places the
+order, so a second submission of the same form finds it used.
+
+``status``: ``open`` while the customer goes through the steps (and while the payment of its
+order is under way: ``order_id`` is set), ``completed`` once the order is paid or its payment
+is being confirmed (the cart is then emptied), ``abandoned`` when the job gives up on it.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+import funnel.cart.models
+import funnel.orders.models  # noqa: F401  (carts and orders: foreign keys refer to them)
+from funnel.core.models import now
+from funnel.extensions import db
+
+TOKEN_LENGTH = 64
+EMAIL_LENGTH = 254
+VISITOR_ID_LENGTH = 64
+
+
+class CheckoutStatus(enum.StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+
+
+_STATUS_VALUES = ", ".join(f"'{status.value}'" for status in CheckoutStatus)
+
+
+class Checkout(db.Model):
+    __tablename__ = "checkouts"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUS_VALUES})", name="status"),
+        CheckConstraint("reviewed_total_minor IS NULL OR reviewed_total_minor >= 0", name="total"),
+        Index("ix_checkouts_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(TOKEN_LENGTH), unique=True)
+    cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    ship_full_name: Mapped[str | None] = mapped_column(String(200))
+    ship_company: Mapped[str | None] = mapped_column(String(200))
+    ship_line1: Mapped[str | None] = mapped_column(String(200))
+    ship_line2: Mapped[str | None] = mapped_column(String(200))
+    ship_city: Mapped[str | None] = mapped_column(String(100))
+    ship_region: Mapped[str | None] = mapped_column(String(100))
+    ship_postal_code: Mapped[str | None] = mapped_column(String(20))
+    ship_country_code: Mapped[str | None] = mapped_column(String(2))
+    ship_phone: Mapped[str | None] = mapped_column(String(40))
+    shipping_method_code: Mapped[str | None] = mapped_column(String(32))
+    reviewed_total_minor: Mapped[int | None] = mapped_column(BigInteger)
+    submit_nonce: Mapped[str | None] = mapped_column(String(64))
+    submit_token_hash: Mapped[str | None] = mapped_column(String(64))
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    payment_attempts: Mapped[int] = mapped_column(default=0)
+    visitor_id: Mapped[str | None] = mapped_column(String(VISITOR_ID_LENGTH))
+    status: Mapped[CheckoutStatus] = mapped_column(
+        Enum(
+            CheckoutStatus,
+            native_enum=False,
+            create_constraint=False,
+            length=16,
+            values_callable=lambda members: [member.value for member in members],
+        ),
+        default=CheckoutStatus.OPEN,
+    )
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+    expires_at: Mapped[datetime]
+
+    @property
+    def has_address(self) -> bool:
+        return self.ship_line1 is not None
+
+    def __repr__(self) -> str:
+        return f"Checkout(id={self.id!r}, status={self.status!r}, order_id={self.order_id!r})"

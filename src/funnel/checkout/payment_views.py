@@ -1,0 +1,232 @@
+"""The checkout's last pages: review, pay, the return from 3-D Secure, the confirmation.
+
+Registered on the ``checkout`` blueprint by ``views.register``. The pay form carries a
+one-time token: a second submission of the same form (double click, back and resubmit, two
+tabs) is sent to the first one's order, never places a second.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from funnel.accounts.countries import COUNTRIES
+from funnel.analytics.web import current_visitor_id
+from funnel.cart.web import current_cart_id
+from funnel.checkout import queries, services
+from funnel.checkout.errors import (
+    CheckoutNotFound,
+    StepMissing,
+    SubmitTokenInvalid,
+    TotalsChanged,
+)
+from funnel.checkout.forms import PayForm, ReviewForm
+from funnel.checkout.models import Checkout
+from funnel.checkout.pages import (
+    CART_ERRORS,
+    SESSION_KEY,
+    cart_refusal,
+    may_see,
+    open_checkout,
+    remember_order,
+    render_step,
+    step_redirect,
+)
+from funnel.checkout.services import CheckoutOutcome, OutcomeKind
+from funnel.core import clock
+from funnel.core.errors import DomainError
+from funnel.extensions import db, limiter
+from funnel.orders import queries as order_queries
+from funnel.orders.emails import bank_transfer_details
+from funnel.orders.models import Order
+from funnel.payments.errors import GatewayNotEnabled, GatewayUnavailable, InvalidCard
+from funnel.payments.gateways import enabled_gateways, get_gateway
+from funnel.payments.gateways.base import CardDetails
+from funnel.payments.gateways.cards import check_card
+
+CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/review", "review", review, methods=["GET"])
+    bp.add_url_rule("/review", "confirm_review", confirm_review, methods=["POST"])
+    bp.add_url_rule("/pay", "pay", pay, methods=["GET"])
+    bp.add_url_rule("/pay", "submit_payment", limiter.limit("20/minute")(submit), methods=["POST"])
+    bp.add_url_rule("/return/<number>", "payment_return", payment_return, methods=["GET"])
+    bp.add_url_rule("/complete/<number>", "complete", complete, methods=["GET"])
+
+
+# -- review -----------------------------------------------------------------------------------
+
+
+def _reviewable() -> Checkout:
+    checkout = open_checkout()
+    if checkout.order_id is not None:
+        raise StepMissing("complete")
+    if checkout.shipping_method_code is None:
+        raise StepMissing("shipping" if checkout.has_address else "address")
+    return checkout
+
+
+def review(status: int = 200, message: str | None = None) -> ResponseReturnValue:
+    try:
+        checkout = _reviewable()
+    except (CheckoutNotFound, StepMissing) as error:
+        return step_redirect(error)
+    return render_step("review.html", checkout, status, form=ReviewForm(), message=message)
+
+
+def confirm_review() -> ResponseReturnValue:
+    try:
+        services.confirm_review(session.get(SESSION_KEY), current_cart_id())
+    except CART_ERRORS as error:
+        return cart_refusal(error)
+    except (CheckoutNotFound, StepMissing) as error:
+        return step_redirect(error)
+    return redirect(url_for("checkout.pay"), 303)
+
+
+# -- pay --------------------------------------------------------------------------------------
+
+
+def _order_in_progress(checkout: Checkout) -> Response | None:
+    if checkout.order_id is None:
+        return None
+    order = db.session.get(Order, checkout.order_id)
+    return redirect(url_for("checkout.complete", number=order.number), 303) if order else None
+
+
+def _pay_page(checkout: Checkout, form: PayForm, status: int = 200) -> ResponseReturnValue:
+    gateways = enabled_gateways()
+    form.payment_method.choices = [(gateway.name, gateway.label) for gateway in gateways]
+    if not form.payment_method.data and gateways:
+        form.payment_method.data = gateways[0].name
+    form.submit_token.data = queries.submit_token(checkout)
+    for name in CARD_FIELDS:  # a card number is never sent back to the browser
+        getattr(form, name).data = ""
+    return render_step(
+        "pay.html",
+        checkout,
+        status,
+        form=form,
+        card_gateways=[gateway.name for gateway in gateways if gateway.takes_card_details],
+    )
+
+
+def pay() -> ResponseReturnValue:
+    try:
+        checkout = open_checkout()
+    except CheckoutNotFound as error:
+        return step_redirect(error)
+    in_progress = _order_in_progress(checkout)
+    if in_progress is not None:
+        return in_progress
+    if queries.submit_token(checkout) is None:
+        return step_redirect(StepMissing("review"))
+    return _pay_page(checkout, PayForm(formdata=None))
+
+
+def _card_details(form: PayForm) -> CardDetails:
+    """The typed card, checked before any order is placed. Raises InvalidCard."""
+    number, expiry, cvc = (str(getattr(form, name).data or "") for name in CARD_FIELDS)
+    check_card(number, expiry, cvc, clock.utcnow().date())
+    return CardDetails(number=number, expiry=expiry, cvc=cvc)
+
+
+def _refused(form: PayForm, error: DomainError) -> ResponseReturnValue:
+    checkout = open_checkout()
+    if isinstance(error, InvalidCard | GatewayNotEnabled):
+        for name, messages in error.extra.get("fields", {}).items():
+            target = "payment_method" if name not in CARD_FIELDS else name
+            getattr(form, target).errors = messages
+        if isinstance(error, GatewayNotEnabled):
+            form.payment_method.errors = [error.detail]
+    return _pay_page(checkout, form, error.status)
+
+
+def submit() -> ResponseReturnValue:
+    form = PayForm()
+    gateway = str(form.payment_method.data or "")
+    card = None
+    try:
+        if get_gateway(gateway).takes_card_details:
+            card = _card_details(form)
+        placed = services.place_order(
+            token=session.get(SESSION_KEY),
+            cart_id=current_cart_id(),
+            submit_token=str(form.submit_token.data or ""),
+            gateway=gateway,
+            visitor_id=current_visitor_id(),
+        )
+    except (InvalidCard, GatewayNotEnabled) as error:
+        try:
+            return _refused(form, error)
+        except CheckoutNotFound as missing:
+            return step_redirect(missing)
+    except CART_ERRORS as error:
+        return cart_refusal(error)
+    except TotalsChanged as error:
+        return review(error.status, error.detail)
+    except SubmitTokenInvalid as error:
+        flash(error.detail, "error")
+        return redirect(url_for("checkout.review"), 303)
+    except (CheckoutNotFound, StepMissing) as error:
+        return step_redirect(error)
+    remember_order(placed.number)
+    if placed.is_duplicate or placed.payment_id is None:
+        return redirect(url_for("checkout.complete", number=placed.number), 303)
+    try:
+        outcome = services.pay(placed.payment_id, card)
+    except (GatewayUnavailable, InvalidCard) as error:
+        flash(error.detail, "error")
+        return redirect(url_for("checkout.pay"), 303)
+    return after_payment(outcome)
+
+
+def after_payment(outcome: CheckoutOutcome) -> Response:
+    if outcome.kind == OutcomeKind.REQUIRES_ACTION and outcome.next_action_url:
+        return redirect(outcome.next_action_url, 303)
+    if outcome.kind == OutcomeKind.FAILED:
+        flash(f"{outcome.message} Nothing was charged: please try again.", "error")
+        return redirect(url_for("checkout.pay"), 303)
+    return redirect(url_for("checkout.complete", number=outcome.number), 303)
+
+
+# -- after the payment ------------------------------------------------------------------------
+
+
+def _buyers_order(number: str) -> Order:
+    order = order_queries.find_order(number[:32])
+    if not may_see(order):
+        abort(404)
+    assert order is not None
+    return order
+
+
+def payment_return(number: str) -> ResponseReturnValue:
+    """The gateway sends the customer back here after 3-D Secure. Asking the gateway for the
+    outcome (and recording it) is the one state change a GET makes: the gateway decided it,
+    and asking twice changes nothing."""
+    order = _buyers_order(number)
+    try:
+        outcome = services.return_from_confirmation(order.number)
+    except GatewayUnavailable as error:
+        flash(error.detail, "error")
+        return redirect(url_for("checkout.complete", number=order.number), 303)
+    return after_payment(outcome)
+
+
+def complete(number: str) -> ResponseReturnValue:
+    order = _buyers_order(number)
+    details = order_queries.order_details(order)
+    payment = details.live_payment or (details.payments[-1] if details.payments else None)
+    page = render_template(
+        "checkout/complete.html",
+        details=details,
+        order=order,
+        payment=payment,
+        countries=COUNTRIES,
+        bank_transfer_details=bank_transfer_details(),
+    )
+    return page, 200, {"Cache-Control": "no-store"}

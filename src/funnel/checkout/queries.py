@@ -1,0 +1,81 @@
+"""Checkout reads: a browser's checkout, and its lines and totals computed on the server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import select
+
+from funnel.cart.queries import CartContents, cart_contents
+from funnel.checkout.models import Checkout
+from funnel.checkout.pricing import PricingPolicy, Quote, policy_from_settings, quote
+from funnel.extensions import db
+
+MAX_TOKEN_LENGTH = 64
+
+
+def pricing_policy() -> PricingPolicy:
+    """The shop's shipping methods and tax rates (from the settings)."""
+    return policy_from_settings(current_app.config)
+
+
+def find_checkout(token: str | None, cart_id: int | None, *, lock: bool = False) -> Checkout | None:
+    """The checkout with this token, if it belongs to ``cart_id`` (else None: not this
+    browser's). ``lock`` reads it ``FOR UPDATE`` (inside a transaction)."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or cart_id is None:
+        return None
+    statement = select(Checkout).where(Checkout.token == token, Checkout.cart_id == cart_id)
+    if lock:
+        statement = statement.with_for_update()
+    return db.session.scalar(statement.execution_options(populate_existing=True))
+
+
+def checkout_for_order(order_id: int, *, lock: bool = False) -> Checkout | None:
+    statement = select(Checkout).where(Checkout.order_id == order_id)
+    if lock:
+        statement = statement.with_for_update()
+    return db.session.scalar(statement.execution_options(populate_existing=True))
+
+
+@dataclass(frozen=True)
+class CheckoutSummary:
+    """What the review and pay pages show: the cart's lines at catalogue prices and, once an
+    address and a shipping method are chosen, the totals."""
+
+    contents: CartContents
+    quote: Quote | None
+
+
+def checkout_quote(checkout: Checkout, contents: CartContents) -> Quote | None:
+    """Totals for the checkout's cart, or None while its address or method is missing."""
+    policy = pricing_policy()
+    method = policy.method(checkout.shipping_method_code)
+    if method is None or contents.subtotal is None or checkout.ship_country_code is None:
+        return None
+    return quote(policy, contents.subtotal, method, checkout.ship_country_code)
+
+
+def checkout_summary(checkout: Checkout) -> CheckoutSummary:
+    contents = cart_contents(checkout.cart_id)
+    return CheckoutSummary(contents, checkout_quote(checkout, contents))
+
+
+def submit_token(checkout: Checkout) -> str | None:
+    """The pay form's one-time token, derived from the secret key and the checkout's current
+    nonce (so showing the form writes nothing); None when no payment may be submitted now."""
+    if checkout.submit_nonce is None or checkout.submit_token_hash is None:
+        return None
+    return derive_submit_token(checkout.token, checkout.submit_nonce)
+
+
+def derive_submit_token(checkout_token: str, nonce: str) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    message = f"checkout-submit:{checkout_token}:{nonce}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,106 @@
+"""What the checkout's use cases share: the locked checkout, stock reservations, the token."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+
+from funnel.cart.queries import NO_LONGER_AVAILABLE, CartContents, reservation_holder
+from funnel.checkout import queries
+from funnel.checkout.errors import CartEmpty, CartNeedsAttention, CheckoutNotFound, SoldOut
+from funnel.checkout.models import Checkout, CheckoutStatus
+from funnel.core import clock
+from funnel.inventory import services as inventory
+from funnel.inventory.errors import (
+    InsufficientStock,
+    OutOfStock,
+    ReservationMismatch,
+    ReservationNotFound,
+    ShortLine,
+)
+from funnel.inventory.services.reservations import reservation_minutes
+
+
+def holder_of(checkout: Checkout) -> str:
+    """The stock reservation holder: the cart's, so the cart does not count its own hold."""
+    return reservation_holder(checkout.cart_id)
+
+
+def lock_open_checkout(token: str | None, cart_id: int | None) -> Checkout:
+    """The browser's open checkout, locked. Raises CheckoutNotFound."""
+    checkout = queries.find_checkout(token, cart_id, lock=True)
+    if checkout is None or checkout.status != CheckoutStatus.OPEN:
+        raise CheckoutNotFound()
+    return checkout
+
+
+def checked_contents(contents: CartContents) -> CartContents:
+    """The cart, if it can be checked out. Raises CartEmpty, CartNeedsAttention (a line whose
+    product is no longer sold). Stock is the reservation's to judge."""
+    if contents.is_empty:
+        raise CartEmpty()
+    if any(line.problem == NO_LONGER_AVAILABLE for line in contents.lines):
+        raise CartNeedsAttention("Some items in your cart are no longer sold: remove them first.")
+    return contents
+
+
+def quantities_of(contents: CartContents) -> dict[int, int]:
+    return {line.variant_id: line.quantity for line in contents.lines}
+
+
+def sold_out(lines: list[ShortLine], contents: CartContents) -> SoldOut:
+    """The shortage in the customer's words: product, variant, units left."""
+    names = {
+        line.variant_id: f"{line.product_title} ({line.variant_label})" for line in contents.lines
+    }
+    return SoldOut(
+        [
+            f"{names.get(line.variant_id, line.sku)}: "
+            + ("sold out" if line.available <= 0 else f"only {line.available} left")
+            + f", your cart holds {line.requested}"
+            for line in lines
+        ]
+    )
+
+
+def reserve_cart(checkout: Checkout, contents: CartContents) -> None:
+    """(Re)reserve the cart's quantities for ``RESERVATION_MINUTES`` from now and move the
+    checkout's expiry with them. Raises SoldOut naming the short lines."""
+    try:
+        inventory.reserve(holder_of(checkout), quantities_of(contents))
+    except InsufficientStock as error:
+        raise sold_out(error.lines, contents) from error
+    checkout.expires_at = clock.utcnow() + timedelta(minutes=reservation_minutes())
+
+
+def take_stock(checkout: Checkout, contents: CartContents, order_number: str) -> None:
+    """Turn the reservation into the order's sale (joins the caller's transaction).
+
+    A reservation that lapsed, or no longer matches the cart, is made again first, if the
+    stock is still there. Raises SoldOut.
+    """
+    quantities: Mapping[int, int] = quantities_of(contents)
+    holder = holder_of(checkout)
+    try:
+        try:
+            inventory.commit_reservation(holder, order_number, expected=quantities)
+        except (ReservationNotFound, ReservationMismatch):
+            inventory.reserve(holder, quantities)
+            inventory.commit_reservation(holder, order_number, expected=quantities)
+    except (InsufficientStock, OutOfStock) as error:
+        raise sold_out(error.lines, contents) from error
+
+
+def new_submit_token(checkout: Checkout) -> None:
+    """Issue a new one-time token for the pay form (the previous one stops working)."""
+    checkout.submit_nonce = secrets.token_urlsafe(32)
+    token = queries.derive_submit_token(checkout.token, checkout.submit_nonce)
+    checkout.submit_token_hash = queries.token_hash(token)
+
+
+def forget_review(checkout: Checkout) -> None:
+    """Something the totals depend on changed: the customer must review again."""
+    checkout.reviewed_total_minor = None
+    checkout.submit_nonce = None
+    checkout.submit_token_hash = None

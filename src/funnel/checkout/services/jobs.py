@@ -1,0 +1,93 @@
+"""The checkout's periodic job: give up on checkouts left behind.
+
+- An open checkout without an order, untouched for ``ABANDON_AFTER`` past its expiry, is
+  ``abandoned`` (its reservations have long stopped counting; the inventory's job deletes them).
+- An open checkout whose order's payment was left half-way (the customer never came back from
+  3-D Secure, or the payment was never submitted) is given until its expiry; then the order is
+  cancelled (the payment voided at the gateway, the stock returned) and the checkout
+  abandoned. A payment still ``processing`` is left to its webhook.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from funnel.checkout.models import Checkout, CheckoutStatus
+from funnel.core import clock
+from funnel.core.database import transaction
+from funnel.core.errors import DomainError
+from funnel.extensions import db
+from funnel.orders import services as orders
+from funnel.orders.models import Order, OrderStatus
+from funnel.payments import queries as payment_queries
+from funnel.payments.models import PaymentStatus
+
+log = logging.getLogger(__name__)
+
+ABANDON_AFTER = timedelta(hours=24)
+BATCH_SIZE = 200
+UNFINISHED = frozenset({PaymentStatus.PENDING, PaymentStatus.REQUIRES_ACTION})
+
+
+def _abandon_idle() -> int:
+    with transaction():
+        result = db.session.execute(
+            update(Checkout)
+            .where(
+                Checkout.status == CheckoutStatus.OPEN,
+                Checkout.order_id.is_(None),
+                Checkout.expires_at <= clock.utcnow() - ABANDON_AFTER,
+            )
+            .values(status=CheckoutStatus.ABANDONED, submit_token_hash=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+
+def _cancel_unfinished() -> int:
+    rows = db.session.execute(
+        select(Checkout.id, Order.id, Order.number, Order.payment_gateway)
+        .join(Order, Order.id == Checkout.order_id)
+        .where(
+            Checkout.status == CheckoutStatus.OPEN,
+            Checkout.expires_at <= clock.utcnow(),
+            Order.status == OrderStatus.PENDING_PAYMENT,
+        )
+        .order_by(Checkout.id)
+        .limit(BATCH_SIZE)
+    ).all()
+    db.session.commit()  # end the read: cancel_order runs its own transactions
+    cancelled = 0
+    for checkout_id, order_id, number, gateway in rows:
+        payment = payment_queries.live_payment_for(number)
+        if gateway == "manual" or (payment is not None and payment.status not in UNFINISHED):
+            continue
+        try:
+            change = orders.cancel_order(order_id, reason="The payment was not completed in time")
+        except DomainError:
+            log.exception("could not cancel the unfinished order %s", number)
+            continue
+        with transaction():
+            db.session.execute(
+                update(Checkout)
+                .where(Checkout.id == checkout_id, Checkout.status == CheckoutStatus.OPEN)
+                .values(status=CheckoutStatus.ABANDONED, submit_token_hash=None)
+                .execution_options(synchronize_session=False)
+            )
+        cancelled += int(change.changed)
+    return cancelled
+
+
+def expire_checkouts() -> tuple[int, int]:
+    """Abandon idle checkouts and cancel orders whose payment was left half-way.
+
+    Returns ``(abandoned, cancelled)``. Call outside a transaction (gateway calls).
+    """
+    cancelled = _cancel_unfinished()
+    abandoned = _abandon_idle()
+    if abandoned or cancelled:
+        log.info("checkouts: %d abandoned, %d unfinished orders cancelled", abandoned, cancelled)
+    return abandoned, cancelled

@@ -1,0 +1,197 @@
+"""After the order is placed: the payment's outcome, from the customer or from the gateway.
+
+``pay`` submits the payment (outside any transaction: the gateway is a network call) and
+applies the answer; ``return_from_confirmation`` does the same when the customer comes back
+from 3-D Secure; ``receive_webhook`` when the gateway tells us later. They share one rule:
+
+- paid: the order is marked paid (once, whoever comes first), the checkout completed and the
+  cart emptied, in one transaction;
+- processing (decided later by a webhook) or a bank transfer awaited: the checkout is
+  completed and the cart emptied; a bank transfer gets its "awaiting payment" email;
+- requires action: nothing yet, the customer goes to the gateway's page;
+- failed: the order is cancelled (its stock goes back; nothing was charged) and the checkout
+  reopened with a new one-time token: the cart is intact and the customer can try again.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from funnel.cart import services as cart
+from funnel.checkout import queries
+from funnel.checkout.models import CheckoutStatus
+from funnel.checkout.services.common import holder_of, new_submit_token
+from funnel.core.database import transaction
+from funnel.core.errors import DomainError
+from funnel.inventory import services as inventory
+from funnel.inventory.errors import InsufficientStock
+from funnel.orders import queries as order_queries
+from funnel.orders import services as orders
+from funnel.orders.errors import InvalidOrderTransition, OrderNotFound, OrderPaymentReceived
+from funnel.orders.models import Order, OrderStatus
+from funnel.payments import queries as payment_queries
+from funnel.payments import services as payments
+from funnel.payments.errors import GatewayUnavailable, InvalidCard
+from funnel.payments.gateways.base import CardDetails
+from funnel.payments.models import PaymentStatus
+from funnel.payments.services import PaymentResult
+
+log = logging.getLogger(__name__)
+
+CANCEL_REASON_LENGTH = 500
+
+
+class OutcomeKind(enum.StrEnum):
+    PAID = "paid"
+    PROCESSING = "processing"
+    AWAITING_TRANSFER = "awaiting_transfer"
+    REQUIRES_ACTION = "requires_action"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CheckoutOutcome:
+    kind: OutcomeKind
+    number: str
+    message: str
+    next_action_url: str | None = None
+
+
+def _complete_checkout(order: Order) -> None:
+    """The order's checkout is done: completed, and its cart emptied (joins the transaction)."""
+    checkout = queries.checkout_for_order(order.id, lock=True)
+    if checkout is None or checkout.status != CheckoutStatus.OPEN:
+        return
+    checkout.status = CheckoutStatus.COMPLETED
+    cart.clear_cart(checkout.cart_id)
+
+
+def _settle_paid(number: str) -> None:
+    """Mark the order paid and complete its checkout (joins the transaction; idempotent)."""
+    order = order_queries.find_order(number)
+    if order is None:
+        log.warning("payment for %s succeeded, but there is no such order", number)
+        return
+    try:
+        orders.mark_paid(order.id, note="payment succeeded")
+    except InvalidOrderTransition:
+        # Paid after the order was cancelled: the money has to go back (staff refund it).
+        log.error("order %s is %s but its payment succeeded: refund it", number, order.status)
+        return
+    _complete_checkout(order)
+
+
+def fail_attempt(number: str, message: str) -> None:
+    """The order's payment failed: cancel the order (stock back, nothing was charged), then
+    reopen its checkout with a new one-time token and hold the cart's stock again.
+
+    Call outside a transaction. A payment that was received meanwhile settles the order.
+    """
+    order = order_queries.find_order(number)
+    if order is None:
+        return
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        try:
+            orders.cancel_order(
+                order.id, reason=f"Payment failed: {message}"[:CANCEL_REASON_LENGTH]
+            )
+        except OrderPaymentReceived:
+            with transaction():
+                _settle_paid(number)
+            return
+    with transaction():
+        checkout = queries.checkout_for_order(order.id, lock=True)
+        if checkout is None or checkout.status != CheckoutStatus.OPEN:
+            return
+        checkout.order_id = None
+        new_submit_token(checkout)
+        quantities = {line.variant_id: line.quantity for line in order.lines if line.variant_id}
+        try:
+            inventory.reserve(holder_of(checkout), quantities)
+        except InsufficientStock:
+            log.info("checkout %s: the stock went to someone else meanwhile", checkout.id)
+
+
+def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> CheckoutOutcome:
+    """Act on a payment's state (see the module). Call outside a transaction."""
+    number = result.payable_reference
+    if result.is_paid:
+        with transaction():
+            _settle_paid(number)
+        return CheckoutOutcome(OutcomeKind.PAID, number, result.message)
+    if result.requires_action:
+        return CheckoutOutcome(
+            OutcomeKind.REQUIRES_ACTION, number, result.message, result.next_action_url
+        )
+    if result.is_awaiting:
+        is_transfer = result.gateway == "manual"
+        with transaction():
+            order = order_queries.find_order(number)
+            if order is not None and order.status == OrderStatus.PENDING_PAYMENT:
+                _complete_checkout(order)
+                if is_transfer and is_new_order:
+                    orders.send_order_placed_email(order.id)
+        kind = OutcomeKind.AWAITING_TRANSFER if is_transfer else OutcomeKind.PROCESSING
+        return CheckoutOutcome(kind, number, result.message)
+    fail_attempt(number, result.message)
+    return CheckoutOutcome(OutcomeKind.FAILED, number, result.message)
+
+
+def pay(payment_id: int, card: CardDetails | None = None) -> CheckoutOutcome:
+    """Submit a placed order's payment to its gateway and act on the answer.
+
+    An unreachable gateway is asked once more with the same key (it never charges twice), then
+    the attempt fails with its message. Raises InvalidCard (the order is cancelled first: the
+    customer corrects the card and pays again).
+    """
+    try:
+        try:
+            result = payments.submit_payment(payment_id, card)
+        except GatewayUnavailable:
+            result = payments.submit_payment(payment_id, card)
+    except GatewayUnavailable as error:
+        fail_attempt(payment_queries.get_payment(payment_id).payable_reference, error.detail)
+        raise
+    except InvalidCard:
+        fail_attempt(payment_queries.get_payment(payment_id).payable_reference, "invalid card")
+        raise
+    return apply_result(result, is_new_order=True)
+
+
+def return_from_confirmation(number: str) -> CheckoutOutcome:
+    """The customer is back from the gateway's confirmation page (3-D Secure): ask the gateway
+    and act on the answer. Raises OrderNotFound, GatewayUnavailable."""
+    order = order_queries.find_order(number)
+    if order is None:
+        raise OrderNotFound()
+    found = payment_queries.payments_for(order.number)
+    if not found:
+        raise OrderNotFound()
+    result = payments.confirm_payment_action(found[-1].id)
+    return apply_result(result)
+
+
+def receive_webhook(
+    gateway: str, raw_body: bytes, headers: Mapping[str, str]
+) -> PaymentResult | None:
+    """Verify and apply one gateway webhook; a paid payment pays its order in the same
+    transaction as the event's record, so a replay or a concurrent duplicate changes nothing
+    twice. A failed one cancels its order afterwards. Returns None for a replay.
+
+    Raises WebhookSignatureInvalid, WebhookPayloadInvalid, GatewayNotEnabled, PaymentNotFound.
+    """
+    with transaction():
+        result = payments.apply_gateway_webhook(gateway, raw_body, headers)
+        if result is not None and result.is_paid:
+            _settle_paid(result.payable_reference)
+    if result is not None and result.changed and result.status == PaymentStatus.FAILED:
+        try:
+            fail_attempt(result.payable_reference, result.message)
+        except DomainError:
+            log.exception(
+                "could not cancel order %s after its failed payment", result.payable_reference
+            )
+    return result

@@ -1,0 +1,177 @@
+"""The checkout's steps before payment: contact, address, shipping method, review.
+
+Each runs in one transaction on the locked checkout row, so that two tabs of one browser take
+turns. A step that changes what the totals depend on (address, method) asks for a new review.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from funnel.accounts.countries import is_country_code
+from funnel.accounts.errors import InvalidEmail
+from funnel.accounts.models import normalise_email
+from funnel.analytics import services as analytics
+from funnel.analytics.models import FunnelStage
+from funnel.cart.queries import cart_contents
+from funnel.checkout import queries
+from funnel.checkout.errors import CheckoutInvalidInput, StepMissing
+from funnel.checkout.models import Checkout
+from funnel.checkout.services.common import (
+    checked_contents,
+    forget_review,
+    lock_open_checkout,
+    new_submit_token,
+    reserve_cart,
+)
+from funnel.core import clock
+from funnel.core.database import transaction
+from funnel.extensions import db
+from funnel.inventory.services.reservations import reservation_minutes
+from funnel.orders.services import ShippingAddress
+
+# field: (required, maximum length), as the order keeps them
+ADDRESS_FIELDS = {
+    "full_name": (True, 200),
+    "company": (False, 200),
+    "line1": (True, 200),
+    "line2": (False, 200),
+    "city": (True, 100),
+    "region": (False, 100),
+    "postal_code": (True, 20),
+    "country_code": (True, 2),
+    "phone": (False, 40),
+}
+REQUIRED_MESSAGES = {
+    "full_name": "Enter the full name.",
+    "line1": "Enter the first address line.",
+    "city": "Enter the city.",
+    "postal_code": "Enter the postal code.",
+    "country_code": "Choose a country.",
+}
+
+
+def start_checkout(
+    *,
+    cart_id: int,
+    email: str,
+    user_id: int | None = None,
+    visitor_id: str | None = None,
+    token: str | None = None,
+) -> Checkout:
+    """Start (or go on with) the checkout of a cart: record the contact email and reserve the
+    cart's quantities for ``RESERVATION_MINUTES``.
+
+    ``token`` is the browser's current checkout, taken up again if it is still open for this
+    cart and has no order under way; otherwise a new checkout is made.
+    Raises CheckoutInvalidInput (email), CartEmpty, CartNeedsAttention, SoldOut (naming the
+    short lines; nothing is reserved). Side effects: a ``checkouts`` row, the reservations,
+    a ``checkout_started`` funnel event (once per checkout).
+    """
+    try:
+        checked_email = normalise_email(email or "")
+    except InvalidEmail as error:
+        raise CheckoutInvalidInput(error.detail, fields={"email": [error.detail]}) from error
+    with transaction():
+        contents = checked_contents(cart_contents(cart_id))
+        checkout = queries.find_checkout(token, cart_id, lock=True) if token else None
+        if checkout is None or checkout.status != "open" or checkout.order_id is not None:
+            checkout = Checkout(
+                token=secrets.token_urlsafe(32),
+                cart_id=cart_id,
+                expires_at=clock.utcnow() + timedelta(minutes=reservation_minutes()),
+            )
+            db.session.add(checkout)
+        checkout.email = checked_email
+        checkout.user_id = user_id
+        checkout.visitor_id = visitor_id or checkout.visitor_id
+        reserve_cart(checkout, contents)
+        db.session.flush()
+        analytics.record_event(
+            FunnelStage.CHECKOUT_STARTED,
+            checkout.visitor_id,
+            user_id=user_id,
+            dedupe_key=f"checkout_started:{checkout.id}",
+        )
+        return checkout
+
+
+def checked_address(address: ShippingAddress) -> ShippingAddress:
+    """The address with its text stripped and the country upper-cased.
+
+    Raises CheckoutInvalidInput with a message per wrong field (the form's field names).
+    """
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str | None] = {}
+    for name, (required, length) in ADDRESS_FIELDS.items():
+        raw = getattr(address, name, None)
+        text = raw.strip() if isinstance(raw, str) else ""
+        if required and not text:
+            errors[name] = [REQUIRED_MESSAGES[name]]
+        elif len(text) > length:
+            errors[name] = [f"Use at most {length} characters."]
+        values[name] = text or None
+    country = (values["country_code"] or "").upper()
+    if "country_code" not in errors and not is_country_code(country):
+        errors["country_code"] = ["Choose a country from the list."]
+    if errors:
+        raise CheckoutInvalidInput(fields=errors)
+    values["country_code"] = country
+    return ShippingAddress(**values)  # type: ignore[arg-type]
+
+
+def _ready(checkout: Checkout) -> Checkout:
+    if checkout.order_id is not None:
+        raise StepMissing("complete", "Your order has been placed: its payment is under way.")
+    return checkout
+
+
+def set_address(token: str | None, cart_id: int | None, address: ShippingAddress) -> Checkout:
+    """Record where the order goes (a snapshot). Raises CheckoutNotFound, StepMissing,
+    CheckoutInvalidInput (field by field). Side effects: the review must be done again."""
+    address = checked_address(address)
+    with transaction():
+        checkout = _ready(lock_open_checkout(token, cart_id))
+        if checkout.email is None:
+            raise StepMissing("contact")
+        for name in ADDRESS_FIELDS:
+            setattr(checkout, f"ship_{name}", getattr(address, name))
+        forget_review(checkout)
+        return checkout
+
+
+def set_shipping_method(token: str | None, cart_id: int | None, code: str) -> Checkout:
+    """Choose one of the configured shipping methods. Raises CheckoutNotFound, StepMissing,
+    CheckoutInvalidInput. Side effects: the review must be done again."""
+    method = queries.pricing_policy().method(code)
+    if method is None:
+        message = "Choose one of the shipping methods."
+        raise CheckoutInvalidInput(message, fields={"shipping_method": [message]})
+    with transaction():
+        checkout = _ready(lock_open_checkout(token, cart_id))
+        if not checkout.has_address:
+            raise StepMissing("address")
+        checkout.shipping_method_code = method.code
+        forget_review(checkout)
+        return checkout
+
+
+def confirm_review(token: str | None, cart_id: int | None) -> Checkout:
+    """The customer has seen the lines and totals: remember that total, hold the stock for
+    another ``RESERVATION_MINUTES`` and issue the pay form's one-time token.
+
+    Raises CheckoutNotFound, StepMissing, CartEmpty, CartNeedsAttention, SoldOut.
+    """
+    with transaction():
+        checkout = _ready(lock_open_checkout(token, cart_id))
+        contents = checked_contents(cart_contents(checkout.cart_id))
+        totals = queries.checkout_quote(checkout, contents)
+        if checkout.email is None:
+            raise StepMissing("contact")
+        if totals is None:
+            raise StepMissing("shipping" if checkout.has_address else "address")
+        reserve_cart(checkout, contents)
+        checkout.reviewed_total_minor = totals.total.amount
+        new_submit_token(checkout)
+        return checkout

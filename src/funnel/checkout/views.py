@@ -1,0 +1,206 @@
+"""Checkout pages (blueprint ``checkout``): contact, address, shipping, review, pay; then the
+3-D Secure return and the confirmation. Server-rendered, no JavaScript needed.
+
+Each handler reads the form, calls one service and redirects (303) to the next step; a refusal
+re-renders the step with the reason beside the field and a 4xx status. GET pages only read.
+The browser's checkout is the one whose token is in its session *and* that belongs to its
+current cart, so nobody reaches another browser's checkout.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from funnel.accounts import queries as account_queries
+from funnel.analytics.web import current_visitor_id
+from funnel.cart.queries import cart_contents
+from funnel.cart.web import current_cart_id
+from funnel.checkout import payment_views, queries, services
+from funnel.checkout.errors import CartEmpty, CheckoutInvalidInput, CheckoutNotFound, StepMissing
+from funnel.checkout.forms import NEW_ADDRESS, CheckoutAddressForm, ContactForm, ShippingForm
+from funnel.checkout.models import Checkout, CheckoutStatus
+from funnel.checkout.pages import (
+    CART_ERRORS,
+    SESSION_KEY,
+    cart_refusal,
+    current_checkout,
+    open_checkout,
+    render_step,
+    signed_in_user_id,
+    step_redirect,
+)
+from funnel.checkout.pricing import PricingSettingsError, policy_from_settings
+from funnel.checkout.services.steps import ADDRESS_FIELDS
+from funnel.extensions import limiter
+from funnel.orders.services import ShippingAddress
+
+bp = Blueprint("checkout", __name__, url_prefix="/checkout")
+
+
+@bp.record_once
+def _check_settings(state) -> None:
+    """Refuse to start with pricing settings that cannot be read."""
+    try:
+        policy_from_settings(state.app.config)
+    except PricingSettingsError as error:
+        raise RuntimeError(f"checkout settings: {error}") from error
+
+
+# -- contact ----------------------------------------------------------------------------------
+
+
+@bp.get("")
+def contact() -> ResponseReturnValue:
+    cart_id = current_cart_id()
+    contents = cart_contents(cart_id) if cart_id is not None else None
+    if contents is None or contents.is_empty:
+        flash("Your cart is empty.", "error")
+        return redirect(url_for("cart.show"), 303)
+    checkout = current_checkout()
+    if checkout is not None and checkout.status != CheckoutStatus.OPEN:
+        checkout = None
+    form = ContactForm(email=checkout.email if checkout else None)
+    return (
+        render_template("checkout/contact.html", form=form, contents=contents, checkout=checkout),
+        200,
+        {"Cache-Control": "no-store"},
+    )
+
+
+@bp.post("")
+@limiter.limit("30/minute")
+def start() -> ResponseReturnValue:
+    form = ContactForm()
+    user_id = signed_in_user_id()
+    email = current_user.email if user_id is not None else (form.email.data or "")
+    cart_id = current_cart_id()
+    try:
+        if cart_id is None:
+            raise CartEmpty()
+        checkout = services.start_checkout(
+            cart_id=cart_id,
+            email=email,
+            user_id=user_id,
+            visitor_id=current_visitor_id(),
+            token=session.get(SESSION_KEY),
+        )
+    except CART_ERRORS as error:
+        return cart_refusal(error)
+    except CheckoutInvalidInput as error:
+        form.email.errors = error.fields.get("email", [error.detail])
+        page = render_template(
+            "checkout/contact.html", form=form, contents=cart_contents(cart_id), checkout=None
+        )
+        return page, error.status
+    session[SESSION_KEY] = checkout.token
+    return redirect(url_for("checkout.address"), 303)
+
+
+# -- address ----------------------------------------------------------------------------------
+
+
+def _address_form(checkout: Checkout, formdata: object = None) -> CheckoutAddressForm:
+    user_id = signed_in_user_id()
+    saved = account_queries.list_addresses(user_id) if user_id is not None else []
+    if formdata is None and checkout.has_address:
+        form = CheckoutAddressForm(
+            formdata=None,
+            **{name: getattr(checkout, f"ship_{name}") for name in ADDRESS_FIELDS},
+        )
+    else:
+        form = CheckoutAddressForm() if formdata is not None else CheckoutAddressForm(formdata=None)
+    form.saved_address.choices = [(str(address.id), address.full_name) for address in saved]
+    form.saved_address.choices.append((NEW_ADDRESS, "A new address"))
+    if formdata is None:
+        default = str(saved[0].id) if saved and not checkout.has_address else NEW_ADDRESS
+        form.saved_address.data = default
+    form.saved_addresses = {str(address.id): address for address in saved}  # type: ignore[attr-defined]
+    return form
+
+
+@bp.get("/address")
+def address() -> ResponseReturnValue:
+    try:
+        checkout = open_checkout()
+    except CheckoutNotFound as error:
+        return step_redirect(error)
+    if checkout.order_id is not None:
+        return redirect(url_for("checkout.pay"), 303)
+    return render_step("address.html", checkout, form=_address_form(checkout))
+
+
+@bp.post("/address")
+def save_address() -> ResponseReturnValue:
+    try:
+        checkout = open_checkout()
+    except CheckoutNotFound as error:
+        return step_redirect(error)
+    form = _address_form(checkout, formdata=request.form)
+    choice = form.saved_address.data or NEW_ADDRESS
+    saved = form.saved_addresses.get(choice)  # type: ignore[attr-defined]
+    if choice != NEW_ADDRESS and saved is None:
+        form.saved_address.errors = ["Choose one of your addresses, or a new address."]
+        return render_step("address.html", checkout, 422, form=form)
+    source = saved if saved is not None else form
+    fields = ADDRESS_FIELDS
+    values = {
+        name: getattr(source, name) if saved is not None else getattr(form, name).data
+        for name in fields
+    }
+    try:
+        services.set_address(session.get(SESSION_KEY), current_cart_id(), ShippingAddress(**values))
+    except CheckoutInvalidInput as error:
+        for name, messages in error.fields.items():
+            getattr(form, name).errors = messages
+        return render_step("address.html", checkout, error.status, form=form)
+    except (CheckoutNotFound, StepMissing) as error:
+        return step_redirect(error)
+    return redirect(url_for("checkout.shipping"), 303)
+
+
+# -- shipping ---------------------------------------------------------------------------------
+
+
+def _shipping_choices(checkout: Checkout) -> list[tuple[str, str, str]]:
+    """``(code, name, price shown)`` per method, for this cart's subtotal."""
+    policy = queries.pricing_policy()
+    subtotal = cart_contents(checkout.cart_id).subtotal
+    choices = []
+    for method in policy.methods:
+        cost = policy.shipping_cost(method, subtotal) if subtotal is not None else method.price
+        choices.append((method.code, method.name, "Free" if cost.amount == 0 else cost.format()))
+    return choices
+
+
+@bp.get("/shipping")
+def shipping() -> ResponseReturnValue:
+    try:
+        checkout = open_checkout()
+        if not checkout.has_address:
+            raise StepMissing("address")
+    except (CheckoutNotFound, StepMissing) as error:
+        return step_redirect(error)
+    form = ShippingForm(shipping_method=checkout.shipping_method_code or "")
+    return render_step("shipping.html", checkout, form=form, methods=_shipping_choices(checkout))
+
+
+@bp.post("/shipping")
+def save_shipping() -> ResponseReturnValue:
+    form = ShippingForm()
+    try:
+        checkout = open_checkout()
+        services.set_shipping_method(
+            session.get(SESSION_KEY), current_cart_id(), form.shipping_method.data or ""
+        )
+    except CheckoutInvalidInput as error:
+        form.shipping_method.errors = error.fields["shipping_method"]
+        methods = _shipping_choices(checkout)
+        return render_step("shipping.html", checkout, error.status, form=form, methods=methods)
+    except (CheckoutNotFound, StepMissing) as error:
+        return step_redirect(error)
+    return redirect(url_for("checkout.review"), 303)
+
+
+payment_views.register(bp)
