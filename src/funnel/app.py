@@ -59,6 +59,7 @@ def register_extensions(app: Flask) -> None:
 TASK_MODULES = (
     "funnel.analytics.tasks",
     "funnel.cart.tasks",
+    "funnel.checkout.tasks",
     "funnel.inventory.tasks",
     "funnel.orders.tasks",
     "funnel.payments.tasks",
@@ -80,6 +81,7 @@ def register_models() -> None:
     import funnel.analytics.models
     import funnel.cart.models
     import funnel.catalog.models
+    import funnel.checkout.models
     import funnel.inventory.models
     import funnel.orders.models
     import funnel.payments.gateways.sandbox
@@ -94,6 +96,8 @@ def register_blueprints(app: Flask) -> None:
     from funnel.cart.views import bp as cart_bp
     from funnel.catalog.views import bp as catalog_bp
     from funnel.catalog.views import media_bp
+    from funnel.checkout.views import bp as checkout_bp
+    from funnel.checkout.webhooks import bp as webhooks_bp
     from funnel.orders.views import bp as orders_bp
     from funnel.payments.views import bp as test_gateway_bp
     from funnel.staff.views import bp as staff_bp
@@ -106,6 +110,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(cart_bp)
+    app.register_blueprint(checkout_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
 
