@@ -23,6 +23,7 @@ from funnel.catalog import services as catalog
 from funnel.catalog.models import ProductStatus
 from funnel.core import clock
 from funnel.core.database import transaction
+from funnel.core.errors import NotFound
 from funnel.extensions import db
 from funnel.inventory import services as inventory
 from tests.cart.helpers import all_lines, cart_count
@@ -75,6 +76,13 @@ def test_an_account_has_one_cart_however_often_it_is_asked_for(app: Flask) -> No
 
     assert first.id == second.id
     assert db.session.scalars(select(Cart.id).where(Cart.user_id == user.id)).all() == [first.id]
+
+
+def test_no_cart_is_made_for_an_unknown_account(app: Flask) -> None:
+    with pytest.raises(NotFound):
+        services.create_cart(999_999)
+
+    assert cart_count() == 0
 
 
 @pytest.mark.parametrize("quantity", [0, -1, 1.5, "2", True, None, 2**70 * -1])

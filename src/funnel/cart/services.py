@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 
+from funnel.accounts.models import User
 from funnel.cart import queries
 from funnel.cart.errors import CartLineNotFound, CartNotFound, InsufficientStock
 from funnel.cart.models import Cart, CartLine
@@ -24,6 +24,7 @@ from funnel.cart.queries import reservation_holder
 from funnel.catalog.models import Product, ProductStatus, Variant
 from funnel.core import clock
 from funnel.core.database import transaction
+from funnel.core.errors import NotFound
 from funnel.extensions import db
 from funnel.inventory.queries import available_quantities
 
@@ -60,8 +61,10 @@ def _line(cart_id: int, line_id: object) -> CartLine:
 def create_cart(user_id: int | None = None) -> Cart:
     """A new guest cart (``user_id`` None), or the account's cart, made if it has none yet.
 
-    An account has at most one cart (a unique constraint): two requests creating it at once
-    both get the same one. Side effects: inserts a ``carts`` row.
+    An account has at most one cart (a unique constraint). Requests making it at once queue on
+    the account's row (``SELECT ... FOR UPDATE``), so that they all get the same cart without a
+    duplicate-key error (two such errors waiting on each other deadlock on MariaDB).
+    Raises NotFound for an unknown account. Side effects: may insert a ``carts`` row.
     """
     with transaction():
         if user_id is None:
@@ -69,16 +72,19 @@ def create_cart(user_id: int | None = None) -> Cart:
             db.session.add(cart)
             db.session.flush()
             return cart
-        existing = db.session.scalars(select(Cart).where(Cart.user_id == user_id)).one_or_none()
+        account = db.session.scalar(select(User.id).where(User.id == user_id).with_for_update())
+        if account is None:
+            raise NotFound("This account does not exist.")
+        # A locking read: it sees a cart committed by the request served just before, even
+        # under REPEATABLE READ, where a plain read could answer from an older snapshot.
+        existing = db.session.scalars(
+            select(Cart).where(Cart.user_id == user_id).with_for_update()
+        ).one_or_none()
         if existing is not None:
             return existing
-        try:
-            with db.session.begin_nested():
-                cart = Cart(user_id=user_id)
-                db.session.add(cart)
-        except IntegrityError:
-            # Another request made the account's cart between our read and our insert.
-            return db.session.scalars(select(Cart).where(Cart.user_id == user_id)).one()
+        cart = Cart(user_id=user_id)
+        db.session.add(cart)
+        db.session.flush()
         return cart
 
 
