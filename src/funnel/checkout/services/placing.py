@@ -2,7 +2,9 @@
 
 Inside it, in this order: the checkout row is locked and its one-time token checked; the
 lines are priced again from the catalogue and must add up to the total the customer
-reviewed; ``orders.place_order`` records the order; the reservation becomes the order's sale
+reviewed; the cart's quantities are reserved again (locking the variants' rows, in id order,
+before anything refers to them; a reservation that lapsed is renewed if the stock is still
+there); ``orders.place_order`` records the order; the reservation becomes the order's sale
 (``inventory.commit_reservation``); ``payments.create_payment`` records the payment under a
 key derived from the order; the ``payment_attempted`` event is recorded; the token is consumed
 with a conditional UPDATE. Any error rolls all of it back: no order, no stock change, no
@@ -23,7 +25,7 @@ from funnel.cart.queries import cart_contents
 from funnel.checkout import queries
 from funnel.checkout.errors import StepMissing, SubmitTokenInvalid, TotalsChanged
 from funnel.checkout.models import Checkout, CheckoutStatus
-from funnel.checkout.services.common import checked_contents, take_stock
+from funnel.checkout.services.common import checked_contents, reserve_cart, take_stock
 from funnel.core.database import transaction
 from funnel.extensions import db
 from funnel.orders import services as orders
@@ -110,6 +112,7 @@ def place_order(
         totals = queries.checkout_quote(checkout, contents)
         if totals is None or totals.total.amount != checkout.reviewed_total_minor:
             raise TotalsChanged()
+        reserve_cart(checkout, contents)  # locks the variants first; a lapsed hold is renewed
         order = orders.place_order(
             email=checkout.email,
             user_id=checkout.user_id,
