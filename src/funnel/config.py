@@ -144,6 +144,7 @@ def load_settings(
         "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
         "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
         "ANALYTICS_RETENTION_DAYS": _env_int(environ, "ANALYTICS_RETENTION_DAYS", 396),
+        "CART_RETENTION_DAYS": _env_int(environ, "CART_RETENTION_DAYS", 30),
         "SHIPPING_METHODS": _env(
             environ, "SHIPPING_METHODS", "standard:Standard:4.99,express:Express:14.99"
         ),
@@ -156,6 +157,9 @@ def load_settings(
     if bank_transfer_details:
         settings["BANK_TRANSFER_DETAILS"] = bank_transfer_details
     settings.update(overrides)
+    if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        # Follow the database actually used, which an override may have changed.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     return settings
 
 

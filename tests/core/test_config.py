@@ -199,3 +199,26 @@ def test_payment_gateways_default_to_test_and_manual_in_development_only(tmp_pat
 
     assert development["PAYMENT_GATEWAYS"] == "test,manual"
     assert production["PAYMENT_GATEWAYS"] == "manual"
+
+
+def test_mariadb_runs_read_committed_even_when_the_url_is_an_override(tmp_path: Path) -> None:
+    settings = load_settings(
+        str(tmp_path),
+        {},
+        overrides={"SQLALCHEMY_DATABASE_URI": "mysql+pymysql://root@127.0.0.1/shop"},
+    )
+
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_pre_ping": True,
+        "isolation_level": "READ COMMITTED",
+    }
+
+
+def test_sqlite_and_postgresql_keep_their_default_isolation(tmp_path: Path) -> None:
+    sqlite = load_settings(str(tmp_path), {})
+    postgresql = load_settings(
+        str(tmp_path), {"FUNNEL_DATABASE_URL": "postgresql+psycopg://shop@db/shop"}
+    )
+
+    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}

@@ -1,9 +1,5 @@
-"""Payments test fixtures: the test gateway's pages and a webhook endpoint, threads, a server.
-
-``/webhooks/test`` belongs to the checkout domain; until it exists, ``payments_app`` adds a
-stand-in that does what DESIGN.md asks of it: one call to ``apply_gateway_webhook``, 400 for a
-bad signature, 200 for an event applied or replayed.
-"""
+"""Payments test fixtures: the app with the test gateway's pages and the checkout's webhook
+endpoint (``/webhooks/<gateway>``), threads, a server."""
 
 from __future__ import annotations
 
@@ -12,32 +8,16 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask, Response, request
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 import funnel.payments.models  # noqa: F401  (the payments tables belong to the metadata)
-from funnel.core.errors import DomainError
-from funnel.extensions import csrf, db
-from funnel.payments.services import apply_gateway_webhook
-from funnel.payments.views import bp as test_gateway_bp
-
-
-def webhook_endpoint(gateway: str) -> Response:
-    try:
-        result = apply_gateway_webhook(gateway, request.get_data(cache=False), request.headers)
-    except DomainError as error:
-        return Response(error.code, status=error.status)
-    return Response("duplicate" if result is None else result.status.value, status=200)
+from funnel.extensions import db
 
 
 @pytest.fixture
 def payments_app(app: Flask) -> Flask:
-    if "test_gateway" not in app.blueprints:
-        app.register_blueprint(test_gateway_bp)
-    if not any(rule.rule == "/webhooks/<gateway>" for rule in app.url_map.iter_rules()):
-        view = csrf.exempt(webhook_endpoint)
-        app.add_url_rule("/webhooks/<gateway>", "test_webhooks", view, methods=["POST"])
     return app
 
 

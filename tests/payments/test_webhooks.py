@@ -184,10 +184,8 @@ def test_a_bad_webhook_answers_400_and_changes_nothing(
 
     response = payments_client.post("/webhooks/test", data=body, headers=headers)
 
-    assert (response.status_code, response.get_data(as_text=True)) == (
-        400,
-        "webhook_signature_invalid",
-    )
+    assert (response.status_code, response.mimetype) == (400, "application/problem+json")
+    assert response.json["code"] == "webhook_signature_invalid"
     assert queries.get_payment(result.payment_id).status == PaymentStatus.PROCESSING
     assert webhook_rows() == 0
 
