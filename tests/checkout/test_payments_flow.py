@@ -33,6 +33,7 @@ from tests.checkout.helpers import (
     the_checkout,
 )
 from tests.payments.helpers import signed_event_for
+from tests.support.mailbox import Mailbox
 
 
 def cart_lines_of(checkout_cart_id: int) -> list[tuple[str, int]]:
@@ -98,7 +99,7 @@ def test_a_guest_pays_with_the_4242_card_and_gets_the_confirmation_and_email(
     ],
 )
 def test_a_failed_card_leaves_the_cart_intact_returns_the_stock_and_lets_them_retry(
-    buyer: FlaskClient, mug: Any, card: str, message: str
+    buyer: FlaskClient, mug: Any, card: str, message: str, mailbox: Mailbox
 ) -> None:
     # given a guest at the pay step
     token = go_to_pay(buyer)
@@ -118,6 +119,8 @@ def test_a_failed_card_leaves_the_cart_intact_returns_the_stock_and_lets_them_re
     assert stock_of(mug.id) == 5
     assert inventory_queries.ledger_discrepancies() == []
     assert inventory_queries.available_quantities([mug.id]) == {mug.id: 3}
+    # and no "order cancelled" email for an attempt the page already explained
+    assert [message["Subject"] for message in mailbox] == []
 
     # when they try again with a good card, from the page they were sent back to
     retry = pay(buyer, submit_token_of(page), CARD_SUCCEEDS)

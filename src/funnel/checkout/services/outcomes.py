@@ -96,7 +96,9 @@ def fail_attempt(number: str, message: str) -> None:
     if order.status == OrderStatus.PENDING_PAYMENT:
         try:
             orders.cancel_order(
-                order.id, reason=f"Payment failed: {message}"[:CANCEL_REASON_LENGTH]
+                order.id,
+                reason=f"Payment failed: {message}"[:CANCEL_REASON_LENGTH],
+                notify_customer=False,
             )
         except OrderPaymentReceived:
             with transaction():
@@ -108,7 +110,8 @@ def fail_attempt(number: str, message: str) -> None:
             return
         checkout.order_id = None
         new_submit_token(checkout)
-        quantities = {line.variant_id: line.quantity for line in order.lines if line.variant_id}
+        lines = order_queries.order_lines(order)
+        quantities = {line.variant_id: line.quantity for line in lines if line.variant_id}
         try:
             inventory.reserve(holder_of(checkout), quantities)
         except InsufficientStock:

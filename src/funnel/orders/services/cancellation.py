@@ -101,7 +101,11 @@ def _refund_in_full(order: Order, reason: str, actor_user_id: int | None) -> Non
 
 
 def cancel_order(
-    order: Order | int | str, *, reason: str, actor_user_id: int | None = None
+    order: Order | int | str,
+    *,
+    reason: str,
+    actor_user_id: int | None = None,
+    notify_customer: bool = True,
 ) -> OrderChange:
     """Cancel an order that is awaiting payment or paid (not yet shipped).
 
@@ -111,12 +115,15 @@ def cancel_order(
     Cancelling a cancelled order changes nothing (``changed`` False). Call outside
     ``transaction()`` (gateway calls).
     ``actor_user_id`` is a staff member, the order's own customer, or None (the system).
+    ``notify_customer`` False sends no email: a declined payment attempt is not an order the
+    customer thinks of as placed, and the checkout page already says what happened.
     Raises InvalidOrderInput (no reason), OrderNotFound, PermissionDenied (another customer),
     InvalidOrderTransition (shipped, delivered or refunded), OrderPaymentReceived (the unpaid
     order's payment went through meanwhile: refund instead), the errors of ``void_payment``
     and ``refund_payment`` (GatewayUnavailable: retry).
     Side effects: a void or refund, status, ``cancelled_at``, an OrderEvent,
-    ``cancellation_return`` stock movements, the cancellation email after the commit.
+    ``cancellation_return`` stock movements, the cancellation email after the commit (unless
+    ``notify_customer`` is False).
     """
     if in_transaction():
         raise RuntimeError(
@@ -153,7 +160,8 @@ def cancel_order(
                 actor_user_id=actor_user_id,
                 note=f"order cancelled: {reason}",
             )
-            schedule_order_email("cancelled", locked.id)
+            if notify_customer:
+                schedule_order_email("cancelled", locked.id)
         return change_result(locked, previous, changed)
 
 
