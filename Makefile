@@ -25,7 +25,8 @@ install: $(VENV)/.installed ## create the environment and install the locked dep
 run: install ## migrate the SQLite database, load demo data when empty, serve the shop
 	$(FLASK) db upgrade heads
 	$(FLASK) demo --products $(DEMO_PRODUCTS) --if-empty
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	FUNNEL_JOBS_IN_PROCESS=true FUNNEL_BASE_URL=$${FUNNEL_BASE_URL:-http://$(HOST):$(PORT)} \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install ## the whole test suite (SQLite always; PostgreSQL/MariaDB when their URLs are set)
 	$(BIN)/pytest

@@ -138,6 +138,7 @@ def load_settings(
         "PAGE_SIZE": _env_int(environ, "PAGE_SIZE", 24),
         "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
         "CELERY_BROKER_URL": _env(environ, "CELERY_BROKER_URL"),
+        "JOBS_IN_PROCESS": _env_bool(environ, "JOBS_IN_PROCESS", False),
         "PAYMENT_GATEWAYS": payment_gateways,
         "TEST_GATEWAY_WEBHOOK_SECRET": _env(environ, "TEST_GATEWAY_WEBHOOK_SECRET"),
         "TEST_GATEWAY_SETTLE_SECONDS": _env_int(environ, "TEST_GATEWAY_SETTLE_SECONDS", 5),
