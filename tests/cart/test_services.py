@@ -25,6 +25,7 @@ from funnel.core import clock
 from funnel.core.database import transaction
 from funnel.core.errors import NotFound
 from funnel.extensions import db
+from funnel.inventory import queries as inventory_queries
 from funnel.inventory import services as inventory
 from tests.cart.helpers import all_lines, cart_count
 from tests.factories.accounts import UserFactory
@@ -321,6 +322,25 @@ def test_merging_adds_quantities_capped_by_stock_and_deletes_the_guest_cart(app:
         ]
     )
     assert db.session.get(Cart, guest.id) is None
+
+
+@pytest.mark.story("US-18")
+def test_merging_releases_the_guest_checkouts_hold_so_it_does_not_block_the_merge(
+    app: Flask,
+) -> None:
+    # given a guest who started checkout (holding the last 2 units) and then signs in
+    user = UserFactory()
+    variant = stocked_variant(2)
+    guest = cart_with({variant: 2})
+    inventory.reserve(reservation_holder(guest.id), {variant.id: 2})
+
+    # when the guest cart is merged into the account's
+    merged = services.merge_guest_cart(guest.id, user.id)
+
+    # then the 2 units came over (the guest's own hold did not count against them) and the
+    # hold is gone, so the account's checkout can reserve them afresh
+    assert all_lines() == [(merged, variant.id, 2)]
+    assert inventory_queries.reservations_of(reservation_holder(guest.id)) == []
 
 
 def test_merging_into_an_account_without_a_cart_makes_it(app: Flask) -> None:

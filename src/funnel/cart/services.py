@@ -27,6 +27,7 @@ from funnel.core.database import transaction
 from funnel.core.errors import NotFound
 from funnel.extensions import db
 from funnel.inventory.queries import available_quantities
+from funnel.inventory.services import release
 
 DEFAULT_RETENTION_DAYS = 30
 DELETE_BATCH_SIZE = 500
@@ -170,7 +171,7 @@ def merge_guest_cart(guest_cart_id: int, user_id: int) -> int:
     of a product no longer sold, or with nothing available, is dropped. The guest cart is then
     deleted. A cart that is not a guest cart (another account's) is left alone, and an unknown
     one (already merged by a concurrent request) is nothing to merge.
-    Side effects: locks both carts' rows (in id order).
+    Side effects: locks both carts' rows (in id order); releases the guest checkout's stock hold.
     """
     with transaction():
         user_cart = create_cart(user_id)
@@ -192,6 +193,9 @@ def merge_guest_cart(guest_cart_id: int, user_id: int) -> int:
                 select(CartLine).where(CartLine.cart_id == guest.id).with_for_update()
             )
         )
+        # The guest's own checkout hold (if any) must not count against the merged lines: the
+        # account's checkout will reserve afresh.
+        release(reservation_holder(guest.id))
         own_lines = {
             line.variant_id: line
             for line in db.session.scalars(
