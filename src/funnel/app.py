@@ -32,6 +32,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         # rate limits key on the client's address and links use the public scheme.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    check_settings(app)
     register_extensions(app)
     register_models()
     register_blueprints(app)
@@ -39,6 +40,18 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     register_cli(app)
     register_templates(app)
     return app
+
+
+def check_settings(app: Flask) -> None:
+    """Refuse to start on settings that would make the shop misbehave quietly."""
+    from funnel.payments.gateways import unknown_gateway_names
+
+    unknown = unknown_gateway_names(app.config["PAYMENT_GATEWAYS"])
+    if unknown:
+        raise settings.ConfigurationError(
+            f"FUNNEL_PAYMENT_GATEWAYS names unknown gateways: {', '.join(unknown)} "
+            "(known: test, manual)"
+        )
 
 
 def register_extensions(app: Flask) -> None:

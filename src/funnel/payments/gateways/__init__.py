@@ -9,7 +9,7 @@ Settings read (with their defaults until ``config.py`` provides them):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import current_app
 
@@ -39,13 +39,21 @@ _FACTORIES: dict[str, Callable[[], PaymentGateway]] = {
 }
 
 
+def _names(configured: str | Sequence[str]) -> list[str]:
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    return [name.strip().lower() for name in configured if name and name.strip()]
+
+
+def unknown_gateway_names(configured: str | Sequence[str]) -> list[str]:
+    """Configured names that no gateway answers to (a typo would silently offer no payment)."""
+    return [name for name in _names(configured) if name not in _FACTORIES]
+
+
 def enabled_gateway_names() -> tuple[str, ...]:
     """The configured gateway names (a comma-separated string or a sequence), known ones only."""
     configured = current_app.config.get("PAYMENT_GATEWAYS", DEFAULT_GATEWAYS)
-    if isinstance(configured, str):
-        configured = configured.split(",")
-    names = [name.strip().lower() for name in configured if name and name.strip()]
-    return tuple(dict.fromkeys(name for name in names if name in _FACTORIES))
+    return tuple(dict.fromkeys(name for name in _names(configured) if name in _FACTORIES))
 
 
 def get_gateway(name: str) -> PaymentGateway:
@@ -60,4 +68,10 @@ def enabled_gateways() -> list[PaymentGateway]:
     return [_FACTORIES[name]() for name in enabled_gateway_names()]
 
 
-__all__ = ["PaymentGateway", "enabled_gateway_names", "enabled_gateways", "get_gateway"]
+__all__ = [
+    "PaymentGateway",
+    "enabled_gateway_names",
+    "enabled_gateways",
+    "get_gateway",
+    "unknown_gateway_names",
+]
