@@ -56,7 +56,7 @@ def test_a_signed_in_customer_reaches_their_orders_from_the_navigation(
 @pytest.mark.backends("sqlite")
 def test_every_page_names_its_icon(client: FlaskClient) -> None:
     page = client.get("/").get_data(as_text=True)
-    icon = client.get("/static/favicon.svg")
+    with client.get("/static/favicon.svg") as icon:
+        assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml")
 
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
-    assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml")
