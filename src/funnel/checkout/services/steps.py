@@ -29,20 +29,9 @@ from funnel.core import clock
 from funnel.core.database import transaction
 from funnel.extensions import db
 from funnel.inventory.services.reservations import reservation_minutes
-from funnel.orders.services import ShippingAddress
+from funnel.orders.services import SHIPPING_ADDRESS_FIELDS, ShippingAddress
 
-# field: (required, maximum length), as the order keeps them
-ADDRESS_FIELDS = {
-    "full_name": (True, 200),
-    "company": (False, 200),
-    "line1": (True, 200),
-    "line2": (False, 200),
-    "city": (True, 100),
-    "region": (False, 100),
-    "postal_code": (True, 20),
-    "country_code": (True, 2),
-    "phone": (False, 40),
-}
+ADDRESS_FIELDS = SHIPPING_ADDRESS_FIELDS
 REQUIRED_MESSAGES = {
     "full_name": "Enter the full name.",
     "line1": "Enter the first address line.",

@@ -20,6 +20,7 @@ from funnel.orders.services.cancellation import cancel_order, cancel_overdue_man
 from funnel.orders.services.placing import place_order, send_order_placed_email
 from funnel.orders.services.refunds import refund_order
 from funnel.orders.services.results import (
+    SHIPPING_ADDRESS_FIELDS,
     OrderChange,
     OrderLineInput,
     OrderRefund,
@@ -33,6 +34,7 @@ from funnel.orders.services.workflow import (
 )
 
 __all__ = [
+    "SHIPPING_ADDRESS_FIELDS",
     "OrderChange",
     "OrderLineInput",
     "OrderRefund",

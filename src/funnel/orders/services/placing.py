@@ -17,24 +17,16 @@ from funnel.orders.emails import schedule_order_email
 from funnel.orders.errors import InvalidOrder
 from funnel.orders.models import VISITOR_ID_LENGTH, Order, OrderLine, OrderStatus
 from funnel.orders.numbers import new_number
-from funnel.orders.services.results import OrderLineInput, ShippingAddress
+from funnel.orders.services.results import (
+    SHIPPING_ADDRESS_FIELDS,
+    OrderLineInput,
+    ShippingAddress,
+)
 from funnel.orders.services.state import read_order, record_event
 
 MAX_QUANTITY = 1_000_000
 MAX_TAX_RATE_BASIS_POINTS = 100_000  # 1000 %: anything above is a mistake
 NUMBER_ATTEMPTS = 5
-_ADDRESS_FIELDS = {
-    # field: (required, maximum length)
-    "full_name": (True, 200),
-    "company": (False, 200),
-    "line1": (True, 200),
-    "line2": (False, 200),
-    "city": (True, 100),
-    "region": (False, 100),
-    "postal_code": (True, 20),
-    "country_code": (True, 2),
-    "phone": (False, 40),
-}
 
 
 def _is_whole(value: object) -> bool:
@@ -55,7 +47,7 @@ def _text(value: object, length: int, *, required: bool = True) -> str | None:
 
 def _checked_address(address: ShippingAddress, errors: dict[str, list[str]]) -> dict[str, object]:
     columns: dict[str, object] = {}
-    for name, (required, length) in _ADDRESS_FIELDS.items():
+    for name, (required, length) in SHIPPING_ADDRESS_FIELDS.items():
         value = _text(getattr(address, name, None), length, required=required)
         if value is None:
             message = "Required." if required else ""

@@ -25,6 +25,20 @@ class OrderLineInput:
     quantity: int
 
 
+# Each shipping address field: (required, maximum length), as the order keeps them.
+SHIPPING_ADDRESS_FIELDS: dict[str, tuple[bool, int]] = {
+    "full_name": (True, 200),
+    "company": (False, 200),
+    "line1": (True, 200),
+    "line2": (False, 200),
+    "city": (True, 100),
+    "region": (False, 100),
+    "postal_code": (True, 20),
+    "country_code": (True, 2),
+    "phone": (False, 40),
+}
+
+
 @dataclass(frozen=True)
 class ShippingAddress:
     """Where the order goes; copied into the order (a snapshot, not a link to an address)."""

@@ -28,7 +28,7 @@ from funnel.payments.services.results import (
     PaymentResult,
     RefundResult,
 )
-from funnel.payments.services.webhooks import apply_gateway_webhook
+from funnel.payments.services.gateway_events import apply_gateway_webhook
 
 __all__ = [
     "PaymentChange",

@@ -1,0 +1,61 @@
+"""Catalogue use cases: the only code that writes categories, products, variants and images.
+
+Every function runs in ``with transaction():`` (joining the caller's when there is one) and
+keeps each product's denormalised columns in step: ``search_document`` (title, description and
+SKUs, indexed for full-text search) and ``min_price_amount``/``currency`` (price sort and
+filter). The use cases live in one module per subject; this package exports them all.
+"""
+
+from funnel.catalog.services.categories import (
+    create_category,
+    delete_category,
+    update_category,
+)
+from funnel.catalog.services.images import (
+    add_product_image,
+)
+from funnel.catalog.services.products import (
+    archive_product,
+    create_product,
+    publish_product,
+    update_product,
+)
+from funnel.catalog.services.rules import (
+    MAX_PRICE_AMOUNT,
+    MAX_STOCK,
+    SKU_PATTERN,
+    build_search_document,
+    normalise_options,
+    normalise_sku,
+    parse_price,
+    refresh_product,
+    shop_currency,
+    slugify,
+)
+from funnel.catalog.services.variants import (
+    add_variant,
+    update_variant,
+)
+
+__all__ = [
+    "MAX_PRICE_AMOUNT",
+    "MAX_STOCK",
+    "SKU_PATTERN",
+    "add_product_image",
+    "add_variant",
+    "archive_product",
+    "build_search_document",
+    "create_category",
+    "create_product",
+    "delete_category",
+    "normalise_options",
+    "normalise_sku",
+    "parse_price",
+    "publish_product",
+    "refresh_product",
+    "shop_currency",
+    "slugify",
+    "update_category",
+    "update_product",
+    "update_variant",
+]

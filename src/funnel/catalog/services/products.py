@@ -1,0 +1,130 @@
+"""Product use cases (create, update, publish, archive)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from funnel.catalog.errors import (
+    InvalidCatalogInput,
+    ProductHasNoVariants,
+    SlugTaken,
+)
+from funnel.catalog.models import (
+    Product,
+    ProductStatus,
+    Variant,
+)
+from funnel.catalog.services.rules import (
+    _flush,
+    _get_category,
+    _get_product,
+    _optional_text,
+    _required_text,
+    _unique_slug,
+    build_search_document,
+    refresh_product,
+    shop_currency,
+    slugify,
+)
+from funnel.core.database import transaction
+from funnel.extensions import db
+
+# -- products ------------------------------------------------------------------------------
+
+
+def create_product(
+    title: str,
+    *,
+    category_id: int,
+    description: str = "",
+    seo_title: str = "",
+    seo_description: str = "",
+    is_featured: bool = False,
+) -> Product:
+    """Create a draft product (it needs a variant before it can be made active).
+
+    Raises InvalidCatalogInput, CategoryNotFound, SlugTaken (concurrent writer).
+    Side effects: the product enters the search index (with no SKUs yet).
+    """
+    with transaction():
+        title = _required_text("title", title, 200)
+        _get_category(category_id)
+        description = _optional_text("description", description, None)
+        product = Product(
+            title=title,
+            slug=_unique_slug(Product, slugify(title, 200), None),
+            category_id=category_id,
+            description=description,
+            status=ProductStatus.DRAFT,
+            seo_title=_optional_text("seo_title", seo_title, 200),
+            seo_description=_optional_text("seo_description", seo_description, 320),
+            is_featured=is_featured,
+            min_price_amount=0,
+            currency=shop_currency(),
+            search_document=build_search_document(title, description, []),
+        )
+        db.session.add(product)
+        _flush(SlugTaken, "A product with this address was created at the same time.")
+        return product
+
+
+def update_product(
+    product_id: int,
+    *,
+    title: str | None = None,
+    category_id: int | None = None,
+    description: str | None = None,
+    seo_title: str | None = None,
+    seo_description: str | None = None,
+    is_featured: bool | None = None,
+    status: ProductStatus | None = None,
+) -> Product:
+    """Change a product's fields; a new title gives a new slug.
+
+    Raises ProductNotFound, CategoryNotFound, InvalidCatalogInput (also for an unknown status),
+    ProductHasNoVariants (making active a product without variants), SlugTaken.
+    Side effects: keeps the search document in step.
+    """
+    with transaction():
+        product = _get_product(product_id)
+        if title is not None:
+            product.title = _required_text("title", title, 200)
+            product.slug = _unique_slug(Product, slugify(product.title, 200), product.id)
+        if category_id is not None:
+            _get_category(category_id)
+            product.category_id = category_id
+        if description is not None:
+            product.description = _optional_text("description", description, None)
+        if seo_title is not None:
+            product.seo_title = _optional_text("seo_title", seo_title, 200)
+        if seo_description is not None:
+            product.seo_description = _optional_text("seo_description", seo_description, 320)
+        if is_featured is not None:
+            product.is_featured = is_featured
+        if status is not None:
+            try:
+                status = ProductStatus(status)
+            except ValueError as error:
+                raise InvalidCatalogInput(
+                    fields={"status": ["Choose draft, active or archived."]}
+                ) from error
+            if status is ProductStatus.ACTIVE:
+                has_variant = db.session.scalar(
+                    select(Variant.id).where(Variant.product_id == product.id).limit(1)
+                )
+                if has_variant is None:
+                    raise ProductHasNoVariants()
+            product.status = status
+        refresh_product(product)
+        _flush(SlugTaken, "A product with this address was created at the same time.")
+        return product
+
+
+def publish_product(product_id: int) -> Product:
+    """Make a product visible to customers. Raises ProductNotFound, ProductHasNoVariants."""
+    return update_product(product_id, status=ProductStatus.ACTIVE)
+
+
+def archive_product(product_id: int) -> Product:
+    """Hide a product from customers for good (its page answers 404). Raises ProductNotFound."""
+    return update_product(product_id, status=ProductStatus.ARCHIVED)

@@ -1,0 +1,192 @@
+"""Catalogue rules shared by the use cases: slugs, text, prices, SKUs, options, the
+product's denormalised search and price columns."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from funnel.catalog.errors import (
+    CategoryNotFound,
+    InvalidCatalogInput,
+    InvalidPrice,
+    InvalidSku,
+    InvalidStock,
+    ProductNotFound,
+)
+from funnel.catalog.models import (
+    Category,
+    Product,
+    Variant,
+)
+from funnel.core.money import Money, MoneyError
+from funnel.extensions import db
+
+SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
+MAX_PRICE_AMOUNT = 10**12
+MAX_STOCK = 10**9
+_UNSET: Any = object()
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def slugify(text: str, max_length: int = 120) -> str:
+    """ASCII, lower-case, hyphenated: ``"Café & Bar"`` -> ``"cafe-bar"`` (``"item"`` if empty)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_length].strip("-")
+    return slug or "item"
+
+
+def _unique_slug(model: type[Category] | type[Product], base: str, own_id: int | None) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever no other row uses."""
+    taken = set(
+        db.session.scalars(
+            select(model.slug).where(
+                (model.slug == base) | model.slug.like(f"{base}-%"),
+                model.id != (own_id or 0),
+            )
+        )
+    )
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def _required_text(field: str, value: str, max_length: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidCatalogInput(fields={field: ["This field is required."]})
+    if len(value) > max_length:
+        raise InvalidCatalogInput(fields={field: [f"At most {max_length} characters."]})
+    return value
+
+
+def _optional_text(field: str, value: str | None, max_length: int | None) -> str:
+    value = (value or "").strip()
+    if max_length is not None and len(value) > max_length:
+        raise InvalidCatalogInput(fields={field: [f"At most {max_length} characters."]})
+    return value
+
+
+def _flush(conflict: type[Exception], detail: str) -> None:
+    """Flush now so that a unique violation surfaces as a domain error (a race lost)."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        raise conflict(detail) from error
+
+
+def _get_category(category_id: int) -> Category:
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise CategoryNotFound()
+    return category
+
+
+def _get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
+def shop_currency() -> str:
+    return current_app.config["CURRENCY"]
+
+
+def parse_price(text: str) -> Money:
+    """A price typed by staff in major units (``"12.50"``) as Money in the shop currency.
+
+    Raises InvalidPrice for text that is not an amount, has too many decimals, or is negative.
+    """
+    try:
+        price = Money.parse(text, shop_currency())
+    except MoneyError as error:
+        raise InvalidPrice(str(error), fields={"price": [str(error)]}) from error
+    return _checked_price(price)
+
+
+def _checked_price(price: Money) -> Money:
+    if not isinstance(price, Money):
+        raise InvalidPrice("A price must be Money.")
+    if price.currency != shop_currency():
+        raise InvalidPrice(
+            f"Prices are in {shop_currency()}, not {price.currency}.",
+            fields={"price": [f"Prices are in {shop_currency()}."]},
+        )
+    if not 0 <= price.amount <= MAX_PRICE_AMOUNT:
+        raise InvalidPrice("A price cannot be negative.", fields={"price": ["Must be 0 or more."]})
+    return price
+
+
+def _checked_stock(stock_quantity: int) -> int:
+    if isinstance(stock_quantity, bool) or not isinstance(stock_quantity, int):
+        raise InvalidStock(fields={"stock_quantity": ["Must be a whole number."]})
+    if not 0 <= stock_quantity <= MAX_STOCK:
+        raise InvalidStock(
+            "Stock cannot be negative.", fields={"stock_quantity": ["Must be 0 or more."]}
+        )
+    return stock_quantity
+
+
+def normalise_sku(sku: str) -> str:
+    """Raises InvalidSku unless ``sku`` is 1-64 letters, digits, ``.``, ``_`` or ``-``."""
+    normalised = (sku or "").strip().upper()
+    if not SKU_PATTERN.match(normalised):
+        raise InvalidSku(
+            f"{sku[:70]!r} is not a valid SKU.",
+            fields={"sku": ["Use 1 to 64 letters, digits, dots, dashes or underscores."]},
+        )
+    return normalised
+
+
+def normalise_options(options: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    """Option names capitalised (``"size"`` -> ``"Size"``), values trimmed, empties refused."""
+    normalised: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for raw_name, raw_value in (options or {}).items():
+        name = _required_text("option name", raw_name, 50).capitalize()
+        value = _required_text(f"{name} value", raw_value, 100)
+        if name in seen:
+            raise InvalidCatalogInput(fields={"options": [f"{name} is given twice."]})
+        seen.add(name)
+        normalised.append((name, value))
+    return normalised
+
+
+def build_search_document(title: str, description: str, skus: list[str]) -> str:
+    """The text full-text search indexes for a product: title, description and SKUs.
+
+    Each SKU is also written with its separators as spaces (``TSH-001-M`` -> ``TSH 001 M``):
+    PostgreSQL's parser reads ``-001`` as a negative number, so without the split form a
+    search for ``TSH-001`` would not find ``TSH-001-M`` there.
+    """
+    split_skus = [re.sub(r"[^0-9A-Za-z]+", " ", sku).strip() for sku in skus]
+    return "\n".join([title, description, " ".join(skus), " ".join(split_skus)])
+
+
+def refresh_product(product: Product) -> None:
+    """Recompute ``search_document``, ``min_price_amount`` and ``currency`` from the variants."""
+    variants = db.session.scalars(
+        select(Variant).where(Variant.product_id == product.id).order_by(Variant.id)
+    ).all()
+    product.search_document = build_search_document(
+        product.title, product.description, [variant.sku for variant in variants]
+    )
+    if variants:
+        product.min_price_amount = min(variant.price_amount for variant in variants)
+        product.currency = variants[0].currency
+    else:
+        product.min_price_amount = 0
+        product.currency = shop_currency()

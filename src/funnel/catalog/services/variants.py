@@ -1,0 +1,129 @@
+"""Variant use cases (add, update: SKU, options, price, stock)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+
+from funnel.catalog.errors import (
+    DuplicateSku,
+    VariantNotFound,
+)
+from funnel.catalog.models import (
+    Variant,
+    VariantOptionValue,
+)
+from funnel.catalog.services.rules import (
+    _checked_price,
+    _checked_stock,
+    _flush,
+    _get_product,
+    _optional_text,
+    normalise_options,
+    normalise_sku,
+    refresh_product,
+)
+from funnel.core.database import transaction
+from funnel.core.money import Money
+from funnel.extensions import db
+
+# -- variants ------------------------------------------------------------------------------
+
+
+def _ensure_sku_free(sku: str, own_id: int | None) -> None:
+    other = db.session.scalar(select(Variant.id).where(Variant.sku == sku))
+    if other is not None and other != own_id:
+        raise DuplicateSku(
+            f"The SKU {sku} is already used.", fields={"sku": ["This SKU is already used."]}
+        )
+
+
+def _set_options(variant: Variant, options: list[tuple[str, str]]) -> None:
+    for existing in db.session.scalars(
+        select(VariantOptionValue).where(VariantOptionValue.variant_id == variant.id)
+    ):
+        db.session.delete(existing)
+    db.session.flush()
+    for position, (name, value) in enumerate(options):
+        db.session.add(
+            VariantOptionValue(variant_id=variant.id, name=name, value=value, position=position)
+        )
+
+
+def add_variant(
+    product_id: int,
+    *,
+    sku: str,
+    price: Money,
+    stock_quantity: int = 0,
+    title: str = "",
+    options: Mapping[str, str] | None = None,
+    position: int | None = None,
+) -> Variant:
+    """Add a variant (SKU unique across the shop, price in the shop currency, stock >= 0).
+
+    Raises ProductNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidStock,
+    InvalidCatalogInput (options). Side effects: refreshes the product's price and search text.
+    """
+    with transaction():
+        product = _get_product(product_id)
+        sku = normalise_sku(sku)
+        price = _checked_price(price)
+        stock_quantity = _checked_stock(stock_quantity)
+        option_values = normalise_options(options)
+        _ensure_sku_free(sku, None)
+        if position is None:
+            position = len(
+                db.session.scalars(select(Variant.id).where(Variant.product_id == product.id)).all()
+            )
+        variant = Variant(
+            product_id=product.id,
+            sku=sku,
+            title=_optional_text("title", title, 200),
+            price_amount=price.amount,
+            currency=price.currency,
+            stock_quantity=stock_quantity,
+            position=position,
+        )
+        db.session.add(variant)
+        _flush(DuplicateSku, f"The SKU {sku} is already used.")
+        _set_options(variant, option_values)
+        refresh_product(product)
+        return variant
+
+
+def update_variant(
+    variant_id: int,
+    *,
+    sku: str | None = None,
+    price: Money | None = None,
+    stock_quantity: int | None = None,
+    title: str | None = None,
+    options: Mapping[str, str] | None = None,
+) -> Variant:
+    """Change a variant; ``options`` replaces all its option values.
+
+    Raises VariantNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidStock,
+    InvalidCatalogInput. Side effects: refreshes the product's price and search text.
+    """
+    with transaction():
+        variant = db.session.get(Variant, variant_id)
+        if variant is None:
+            raise VariantNotFound()
+        if sku is not None:
+            variant.sku = normalise_sku(sku)
+            _ensure_sku_free(variant.sku, variant.id)
+        if price is not None:
+            price = _checked_price(price)
+            variant.price_amount = price.amount
+            variant.currency = price.currency
+        if stock_quantity is not None:
+            variant.stock_quantity = _checked_stock(stock_quantity)
+        if title is not None:
+            variant.title = _optional_text("title", title, 200)
+        if options is not None:
+            _set_options(variant, normalise_options(options))
+        _flush(DuplicateSku, f"The SKU {variant.sku} is already used.")
+        refresh_product(_get_product(variant.product_id))
+        return variant
