@@ -12,7 +12,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format stories e2e browser clean
+.PHONY: install run test lint format stories e2e browser bench clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ browser: ## install Debian's Chromium for the browser tests (needs root)
 
 e2e: install ## only the browser tests
 	$(BIN)/pytest -m e2e
+
+bench: install ## storefront throughput with wrk, written to bench/results.md
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk)
+	$(BIN)/python -m bench.pages --products $(or $(BENCH_PRODUCTS),10000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
