@@ -13,6 +13,7 @@ For checkout (see each function's docstring for errors and side effects):
 Functions that call a gateway run outside ``transaction()`` (no lock is held over the network).
 """
 
+from funnel.payments.services.gateway_events import apply_gateway_webhook
 from funnel.payments.services.payments import (
     capture_payment,
     confirm_payment_action,
@@ -28,7 +29,6 @@ from funnel.payments.services.results import (
     PaymentResult,
     RefundResult,
 )
-from funnel.payments.services.gateway_events import apply_gateway_webhook
 
 __all__ = [
     "PaymentChange",
