@@ -12,11 +12,12 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
+from funnel.core.api import api_settings, docs_bp, limit_api_bodies
 from funnel.core.database import configure_engine
 from funnel.core.http import add_security_headers, register_error_handlers
 from funnel.core.jobs import init_celery
 from funnel.core.money import Money
-from funnel.extensions import csrf, db, limiter, login_manager, migrate
+from funnel.extensions import api, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -62,6 +63,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
+    for name, value in api_settings(app).items():
+        app.config.setdefault(name, value)
+    api.init_app(app)
     register_jobs(app)
     with app.app_context():
         configure_engine(db.engine)
@@ -127,6 +131,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
+    register_api(app, ())
+
+
+def register_api(app: Flask, blueprints: tuple[Any, ...]) -> None:
+    """The JSON API: documented blueprints (bearer tokens, so no CSRF), the spec and docs."""
+    for blueprint in blueprints:
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs_bp)
+    app.before_request(limit_api_bodies)
 
 
 def _is_staff_request() -> bool:

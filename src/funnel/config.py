@@ -136,6 +136,10 @@ def load_settings(
         "SHOP_NAME": _env(environ, "SHOP_NAME", "Funnel"),
         "BASE_URL": _env(environ, "BASE_URL", "http://127.0.0.1:5000"),
         "PAGE_SIZE": _env_int(environ, "PAGE_SIZE", 24),
+        # Request bodies: staff upload product images of up to 10 MB; API bodies are JSON.
+        "MAX_CONTENT_LENGTH": _env_int(environ, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        "API_MAX_CONTENT_LENGTH": _env_int(environ, "API_MAX_CONTENT_LENGTH", 1024 * 1024),
+        "API_TOKEN_DAYS": _env_int(environ, "API_TOKEN_DAYS", 30),
         "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
         "CELERY_BROKER_URL": _env(environ, "CELERY_BROKER_URL"),
         "JOBS_IN_PROCESS": _env_bool(environ, "JOBS_IN_PROCESS", False),

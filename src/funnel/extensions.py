@@ -7,6 +7,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from funnel.core.api import FunnelApi
 from funnel.core.models import Base
 
 db = SQLAlchemy(model_class=Base)
@@ -14,3 +15,4 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+api = FunnelApi()

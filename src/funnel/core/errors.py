@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
+
+BEARER_CHALLENGE = 'Bearer realm="funnel"'
+PROBLEM_JSON = "application/problem+json"
 
 
 class DomainError(Exception):
-    """Base of every business error. Subclasses set ``code``, ``status`` and ``title``."""
+    """Base of every business error. Subclasses set ``code``, ``status`` and ``title``;
+    ``headers`` go on the response (a 401's ``WWW-Authenticate`` challenge)."""
 
     code: ClassVar[str] = "domain_error"
     status: ClassVar[int] = 400
     title: ClassVar[str] = "The request could not be completed"
+    headers: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, detail: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.title
@@ -22,6 +28,15 @@ class NotFound(DomainError):
     code = "not_found"
     status = 404
     title = "Not found"
+
+
+class AuthenticationRequired(DomainError):
+    """No credentials, or credentials that are unknown, expired or revoked (API tokens)."""
+
+    code = "authentication_required"
+    status = 401
+    title = "Authentication required"
+    headers: ClassVar[Mapping[str, str]] = {"WWW-Authenticate": BEARER_CHALLENGE}
 
 
 class PermissionDenied(DomainError):

@@ -10,12 +10,11 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from funnel.core.errors import DomainError, ValidationFailed
+from funnel.core.errors import BEARER_CHALLENGE, PROBLEM_JSON, DomainError, ValidationFailed
 from funnel.extensions import limiter
 
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -65,11 +64,17 @@ def error_response(
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def _domain_error(error: DomainError) -> tuple[Response | str, int]:
+    def _domain_error(error: DomainError) -> Any:
         extra = dict(error.extra)
         if isinstance(error, ValidationFailed):
             extra["fields"] = error.fields
-        return error_response(error.status, error.title, error.detail, error.code, **extra)
+        response, status = error_response(
+            error.status, error.title, error.detail, error.code, **extra
+        )
+        headers = dict(error.headers)
+        if status == 401 and wants_json():
+            headers.setdefault("WWW-Authenticate", BEARER_CHALLENGE)
+        return response, status, headers
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Any:
@@ -80,7 +85,15 @@ def register_error_handlers(app: Flask) -> None:
         detail = error.description or error.name
         if status == 429:
             detail = _too_many_requests_detail()
-        response, status = error_response(status, error.name, detail, code)
+        fields = _invalid_fields(error)
+        if fields is not None:
+            # webargs (API input) rejected the request: the fields and their messages.
+            title = "Some fields are not valid" if status == 422 else "The request is malformed"
+            code = "validation_failed" if status == 422 else "malformed_request"
+            detail = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in fields.items())
+            response, status = error_response(status, title, detail[:500], code, fields=fields)
+        else:
+            response, status = error_response(status, error.name, detail, code)
         return response, status, _passed_on_headers(error)
 
     @app.errorhandler(Exception)
@@ -92,6 +105,30 @@ def register_error_handlers(app: Flask) -> None:
             "An unexpected error happened on our side. It has been logged.",
             "internal_error",
         )
+
+
+def _invalid_fields(error: HTTPException) -> dict[str, list[str]] | None:
+    """The ``{field: [messages]}`` of a webargs validation error, one level per location
+    (``json``, ``query``...) removed and nested names joined with dots; None for other errors."""
+    data = getattr(error, "data", None)
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if not isinstance(messages, dict):
+        return None
+    fields: dict[str, list[str]] = {}
+
+    def collect(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                name = str(key) if key != "_schema" else ""
+                collect(f"{prefix}.{name}" if prefix and name else (name or prefix), item)
+        elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            fields.setdefault(prefix or "body", []).extend(value)
+        else:
+            fields.setdefault(prefix or "body", []).append(str(value))
+
+    for location_messages in messages.values():
+        collect("", location_messages)
+    return fields
 
 
 def _too_many_requests_detail() -> str:

@@ -1,0 +1,172 @@
+"""JSON API plumbing shared by every domain's ``api`` module (knows no domain).
+
+- ``FunnelApi``: flask-smorest's ``Api`` whose documented error responses are RFC 9457
+  problems (``application/problem+json``), the shape ``core.http`` sends for every error;
+- ``ProblemSchema``, ``MoneySchema``: shared response schemas;
+- ``errors(blueprint, 401, 404, ...)``: documents an operation's error responses;
+- ``encode_cursor`` / ``decode_cursor``: opaque pagination cursors;
+- ``docs_bp``: the OpenAPI document at ``/api/v1/openapi.json`` and the reference page at
+  ``/api/docs`` (vendored Swagger UI, no CDN).
+
+One ``FunnelApi`` object lives in ``extensions`` while tests build many apps: each app keeps its
+own spec (``app.extensions["funnel.openapi"]``), and ``docs_bp`` serves that one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_smorest import Api
+from flask_smorest import Blueprint as ApiBlueprint
+from flask_smorest.utils import prepare_response
+
+from funnel.core.errors import PROBLEM_JSON, ValidationFailed
+
+API_PREFIX = "/api/v1"
+BEARER_SECURITY = [{"bearerAuth": []}]
+MAX_CURSOR_LENGTH = 200
+
+
+class ProblemSchema(ma.Schema):
+    """An RFC 9457 problem; ``code`` is stable, ``fields`` lists invalid input."""
+
+    type = ma.fields.String(required=True, metadata={"example": "about:blank"})
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
+    code = ma.fields.String(
+        required=True, metadata={"description": "Stable machine-readable error code"}
+    )
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "Invalid fields and their messages (validation errors)"},
+    )
+
+
+class MoneySchema(ma.Schema):
+    amount = ma.fields.Integer(
+        required=True, metadata={"description": "Minor units (cents): 1999 is 19.99"}
+    )
+    currency = ma.fields.String(
+        required=True, metadata={"description": "ISO 4217 code", "example": "USD"}
+    )
+
+
+def money(amount: int, currency: str) -> dict[str, Any]:
+    return {"amount": amount, "currency": currency}
+
+
+class FunnelApi(Api):
+    """flask-smorest's Api, with problem+json error responses in the document."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def init_app(self, app: Flask, *, spec_kwargs: Mapping[str, Any] | None = None) -> None:
+        super().init_app(app, spec_kwargs=dict(spec_kwargs or {}))
+        app.extensions["funnel.openapi"] = self.spec
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "An error (RFC 9457 problem)", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+
+def api_settings(app: Flask) -> dict[str, Any]:
+    """The flask-smorest settings: title, version, OpenAPI 3.1, servers, the bearer scheme."""
+    return {
+        "API_TITLE": app.config.get("SHOP_NAME") or "Funnel",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "API_SPEC_OPTIONS": {
+            "info": {
+                "description": "The Funnel shop's REST API. Errors are RFC 9457 problems "
+                "(application/problem+json) with a stable `code`; money is "
+                '`{"amount": <minor units>, "currency": "USD"}`; times are RFC 3339 UTC.'
+            },
+            # Paths in the document are absolute (/api/v1/...): the server is the site root.
+            "servers": [{"url": "/", "description": "This shop"}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "A token from POST /auth/tokens",
+                    }
+                }
+            },
+        },
+    }
+
+
+def errors(blueprint: ApiBlueprint, *statuses: int) -> Callable[[Any], Any]:
+    """Document that an operation may answer each of ``statuses`` with a problem."""
+
+    def decorate(function: Any) -> Any:
+        for status in statuses:
+            name = http.HTTPStatus(status).name
+            function = blueprint.alt_response(status, response=name)(function)
+        return function
+
+    return decorate
+
+
+def encode_cursor(position: Mapping[str, int]) -> str:
+    """An opaque cursor for a position in a list (clients pass it back as they got it)."""
+    raw = json.dumps(dict(position), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: tuple[str, ...]) -> dict[str, int]:
+    """The position a cursor holds: positive integers under ``keys``.
+
+    Raises ValidationFailed (422, field ``cursor``) for anything that is not such a cursor.
+    """
+    message = "This cursor is not valid; pass next_cursor as it was returned."
+    invalid = ValidationFailed(message, fields={"cursor": [message]})
+    if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
+        raise invalid
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as error:
+        raise invalid from error
+    if not isinstance(data, dict) or set(data) != set(keys):
+        raise invalid
+    values = {key: data[key] for key in keys}
+    for value in values.values():
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6:
+            raise invalid
+    return values
+
+
+def limit_api_bodies() -> None:
+    """``before_request``: API bodies are JSON and small; a bigger one is a 413 problem."""
+    if request.path.startswith("/api/"):
+        request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+
+
+docs_bp = Blueprint("api_docs", __name__)
+
+
+@docs_bp.get(f"{API_PREFIX}/openapi.json")
+def openapi_document() -> ResponseReturnValue:
+    return jsonify(current_app.extensions["funnel.openapi"].to_dict())
+
+
+@docs_bp.get("/api/docs")
+def reference_page() -> ResponseReturnValue:
+    return render_template("api/docs.html", spec_url=f"{API_PREFIX}/openapi.json")
