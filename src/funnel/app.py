@@ -106,6 +106,7 @@ def register_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from funnel.accounts import api as accounts_api
     from funnel.accounts import auth as accounts_auth
     from funnel.accounts.views import bp as accounts_bp
     from funnel.analytics import web as analytics_web
@@ -131,7 +132,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
-    register_api(app, ())
+    register_api(app, (accounts_api.bp,))
 
 
 def register_api(app: Flask, blueprints: tuple[Any, ...]) -> None:

@@ -6,9 +6,16 @@ can concern several fields at once are ``ValidationFailed`` with a ``fields`` ma
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
-from funnel.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from funnel.core.errors import (
+    BEARER_CHALLENGE,
+    Conflict,
+    DomainError,
+    NotFound,
+    ValidationFailed,
+)
 
 
 class InvalidEmail(ValidationFailed):
@@ -75,3 +82,28 @@ class AddressNotFound(NotFound):
 class AddressInvalid(ValidationFailed):
     code = "address_invalid"
     title = "Some address fields are not valid"
+
+
+class ApiTokenNotFound(NotFound):
+    code = "api_token_not_found"
+    title = "API token not found"
+
+
+class ApiTokenNameInvalid(ValidationFailed):
+    code = "api_token_name_invalid"
+    title = "This token name cannot be used"
+
+    def __init__(self, detail: str | None = None) -> None:
+        message = detail or self.title
+        super().__init__(message, fields={"name": [message]})
+
+
+class ApiTokenInvalid(DomainError):
+    """A bearer token that is unknown, expired or revoked (the same answer for each)."""
+
+    code = "token_invalid_or_expired"
+    status = 401
+    title = "The API token is invalid, expired or revoked"
+    headers: ClassVar[Mapping[str, str]] = {
+        "WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'
+    }

@@ -145,3 +145,25 @@ class Address(db.Model):
         if not is_country_code(value):
             raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
         return value
+
+
+class ApiToken(db.Model):
+    """A bearer token for API clients. Only the SHA-256 of the secret is stored (the secret is
+    shown once, at creation); ``prefix`` is its first characters, to tell tokens apart.
+
+    A token works while it is not revoked and not expired.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="raise")

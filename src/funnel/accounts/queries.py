@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from funnel.accounts.errors import InvalidEmail
 from funnel.accounts.models import (
     Address,
+    ApiToken,
     PasswordResetToken,
     Role,
     User,
@@ -29,6 +30,33 @@ def find_user_by_email(email: str) -> User | None:
 
 def get_user(user_id: int) -> User | None:
     return db.session.get(User, user_id)
+
+
+def find_api_token(token_hash: str) -> ApiToken | None:
+    """The API token row for a secret's hash, with its user, in one statement."""
+    return db.session.scalar(
+        sa.select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == token_hash)
+    )
+
+
+def list_api_tokens(user_id: int) -> list[ApiToken]:
+    """The user's tokens that are not revoked, newest first (expired ones included)."""
+    return list(
+        db.session.scalars(
+            sa.select(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+        )
+    )
+
+
+def get_api_token(user_id: int, token_id: int) -> ApiToken | None:
+    """The token if it exists *and* belongs to ``user_id``; None otherwise."""
+    return db.session.scalar(
+        sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id)
+    )
 
 
 def find_session(token_hash: str) -> UserSession | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -27,6 +27,7 @@ from funnel.accounts.forms import (
     ResetPasswordForm,
     SignInForm,
 )
+from funnel.accounts.limits import registration_limit, sign_in_limits
 from funnel.accounts.models import Address
 from funnel.core.errors import DomainError, ValidationFailed
 from funnel.extensions import limiter
@@ -38,17 +39,8 @@ ADDRESS_ID = "<int(max=2147483647):address_id>"
 INVALID = 422
 
 
-def _email_rate_key() -> str:
-    return "sign-in-email:" + request.form.get("email", "").strip().lower()[:254]
-
-
 def _user_rate_key() -> str:
     return f"user:{current_user.get_id()}"
-
-
-def _failed(response: Response) -> bool:
-    """Only failed sign-ins count towards the per-email limit (a success redirects)."""
-    return response.status_code != 302
 
 
 def _show_errors(form: FlaskForm, error: DomainError, rename: dict[str, str] | None = None) -> None:
@@ -89,7 +81,7 @@ def _render(template: str, form: FlaskForm, **context: object) -> ResponseReturn
 
 
 @bp.route("/account/register", methods=["GET", "POST"])
-@limiter.limit("5/hour", methods=["POST"])
+@registration_limit
 def register() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("accounts.profile"))
@@ -112,8 +104,7 @@ def register() -> ResponseReturnValue:
 
 
 @bp.route("/account/sign-in", methods=["GET", "POST"])
-@limiter.limit("10/minute", methods=["POST"])
-@limiter.limit("5/minute", key_func=_email_rate_key, methods=["POST"], deduct_when=_failed)
+@sign_in_limits
 def sign_in() -> ResponseReturnValue:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_safe_next() or url_for("accounts.profile"))

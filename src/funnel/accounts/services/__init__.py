@@ -11,6 +11,12 @@ from funnel.accounts.services.addresses import (
     set_default_shipping_address,
     update_address,
 )
+from funnel.accounts.services.api_tokens import (
+    IssuedToken,
+    authenticate_api_token,
+    create_api_token,
+    revoke_api_token,
+)
 from funnel.accounts.services.credentials import (
     change_password,
     check_reset_token,
@@ -19,6 +25,7 @@ from funnel.accounts.services.credentials import (
 )
 from funnel.accounts.services.sessions import (
     SignedIn,
+    check_credentials,
     end_all_sessions,
     end_session,
     resume_session,
@@ -30,27 +37,34 @@ from funnel.accounts.services.users import (
     check_verification_token,
     create_user,
     register,
+    register_customer,
     resend_verification_email,
     verify_email,
 )
 
 __all__ = [
     "AddressData",
+    "IssuedToken",
     "SignedIn",
     "add_address",
+    "authenticate_api_token",
     "change_password",
     "change_role",
+    "check_credentials",
     "check_reset_token",
     "check_verification_token",
+    "create_api_token",
     "create_user",
     "delete_address",
     "end_all_sessions",
     "end_session",
     "register",
+    "register_customer",
     "request_password_reset",
     "resend_verification_email",
     "reset_password",
     "resume_session",
+    "revoke_api_token",
     "set_default_shipping_address",
     "sign_in",
     "start_session",

@@ -47,6 +47,25 @@ def sign_in(
     sign-in, ends ``previous_token``'s session (signing in again never keeps two), and creates a
     ``UserSession`` row.
     """
+    user, new_hash = check_credentials(email, password)
+    with transaction():
+        if new_hash is not None:
+            user.password_hash = new_hash
+        user.last_sign_in_at = clock.utcnow()
+        if previous_token:
+            _end_by_token(previous_token)
+        token = _start(user.id, user_agent, ip)
+    return SignedIn(user=user, token=token)
+
+
+def check_credentials(email: str, password: str) -> tuple[User, str | None]:
+    """The account whose email and password these are, and a fresh hash of the password when
+    the stored one was made with older parameters (None otherwise). Writes nothing.
+
+    Raises InvalidCredentials for an unknown email and a wrong password alike (an unknown email
+    still costs one hash verification, so timing tells them apart no better than the message).
+    Sign-in and API token creation both check credentials here.
+    """
     try:
         normalised = normalise_email(email)
     except InvalidEmail:
@@ -62,18 +81,11 @@ def sign_in(
         raise InvalidCredentials()
     if not passwords.verify_password(user.password_hash, password):
         raise InvalidCredentials()
-    # Hash outside the transaction: on SQLite a write transaction holds the database lock.
+    # Hashed outside any transaction: on SQLite a write transaction holds the database lock.
     new_hash = (
         passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
     )
-    with transaction():
-        if new_hash is not None:
-            user.password_hash = new_hash
-        user.last_sign_in_at = clock.utcnow()
-        if previous_token:
-            _end_by_token(previous_token)
-        token = _start(user.id, user_agent, ip)
-    return SignedIn(user=user, token=token)
+    return user, new_hash
 
 
 def start_session(user_id: int, *, user_agent: str | None = None, ip: str | None = None) -> str:

@@ -48,6 +48,20 @@ def register(
     return SignedIn(user=user, token=token)
 
 
+def register_customer(email: str, password: str) -> User:
+    """Register a customer without starting a browser session (API clients then create a
+    token). The same rules as ``register``.
+
+    Raises InvalidEmail, PasswordRejected, EmailTaken. Side effects: creates the account (role
+    customer, unverified) and emails a verification link after commit.
+    """
+    normalised, password_hash = _checked_credentials(email, password)
+    with transaction():
+        user = _insert_user(normalised, password_hash, Role.CUSTOMER, is_email_verified=False)
+        _schedule_verification_email(user)
+    return user
+
+
 def resend_verification_email(user_id: int) -> bool:
     """Email a fresh verification link, unless the address is verified already.
 

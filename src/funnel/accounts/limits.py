@@ -1,0 +1,51 @@
+"""Rate limits on account entry points, shared by the HTML pages and the JSON API.
+
+The limits are *shared* (one counter per scope and key): a client cannot get ten more sign-in
+attempts by switching from the form to ``POST /api/v1/auth/tokens``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+
+from funnel.extensions import limiter
+
+SIGN_IN_PER_CLIENT = "10/minute"
+SIGN_IN_FAILURES_PER_EMAIL = "5/minute"
+REGISTRATION_PER_CLIENT = "5/hour"
+
+
+def _submitted_email() -> str:
+    """The email of a sign-in form or JSON body (lower-cased, cut to an address's length)."""
+    email = request.form.get("email")
+    if email is None and request.is_json:
+        body = request.get_json(silent=True)
+        email = body.get("email") if isinstance(body, dict) else None
+    return "sign-in-email:" + (email if isinstance(email, str) else "").strip().lower()[:254]
+
+
+def _failed(response: Response) -> bool:
+    """Only failed sign-ins count towards the per-email limit (a success redirects or creates
+    a token)."""
+    return response.status_code >= 400
+
+
+def sign_in_limits(function: Any) -> Any:
+    """Both sign-in limits: per client address, and failures per email address."""
+    per_client = limiter.shared_limit(SIGN_IN_PER_CLIENT, scope="sign-in", methods=["POST"])
+    per_email = limiter.shared_limit(
+        SIGN_IN_FAILURES_PER_EMAIL,
+        scope="sign-in-email",
+        key_func=_submitted_email,
+        methods=["POST"],
+        deduct_when=_failed,
+    )
+    return per_client(per_email(function))
+
+
+def registration_limit(function: Any) -> Any:
+    return limiter.shared_limit(REGISTRATION_PER_CLIENT, scope="registration", methods=["POST"])(
+        function
+    )

@@ -1,0 +1,114 @@
+"""API input and output schemas of the accounts domain (marshmallow).
+
+Input schemas check shape and size only; the business rules (email syntax and uniqueness,
+password policy, address rules) stay in the services, whose errors become 422 problems.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from funnel.accounts.models import EMAIL_MAX_LENGTH
+
+# Bounds on what is even looked at (the forms use the same); the services state the rules.
+PASSWORD_INPUT_MAX = 1024
+_EMAIL = validate.Length(max=EMAIL_MAX_LENGTH)
+_PASSWORD = validate.Length(max=PASSWORD_INPUT_MAX)
+
+
+class CredentialsSchema(ma.Schema):
+    email = ma.fields.String(required=True, validate=_EMAIL)
+    password = ma.fields.String(required=True, validate=_PASSWORD, load_only=True)
+
+
+class TokenRequestSchema(CredentialsSchema):
+    name = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "A name to recognise the token by (default 'API token')"},
+    )
+
+
+class TokenSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    prefix = ma.fields.String(
+        required=True, metadata={"description": "The token's first characters, to tell it apart"}
+    )
+    created_at = ma.fields.DateTime(required=True)
+    last_used_at = ma.fields.DateTime(required=True, allow_none=True)
+    expires_at = ma.fields.DateTime(required=True)
+
+
+class IssuedTokenSchema(TokenSchema):
+    token = ma.fields.String(
+        required=True, metadata={"description": "The secret: shown this once, never again"}
+    )
+
+
+class TokenListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TokenSchema), required=True)
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    email = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, metadata={"enum": ["customer", "staff", "admin"]})
+    is_email_verified = ma.fields.Boolean(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+def _text(max_length: int, *, required: bool = False) -> ma.fields.String:
+    if required:
+        return ma.fields.String(required=True, validate=validate.Length(max=max_length * 4))
+    return ma.fields.String(
+        load_default="", allow_none=True, validate=validate.Length(max=max_length * 4)
+    )
+
+
+class AddressInputSchema(ma.Schema):
+    """An address as entered. Length limits here only bound the input; the service's rules
+    (required fields, lengths, country code, phone) answer with per-field messages."""
+
+    full_name = _text(200, required=True)
+    company = _text(200)
+    line1 = _text(200, required=True)
+    line2 = _text(200)
+    city = _text(100, required=True)
+    region = _text(100)
+    postal_code = _text(20, required=True)
+    country_code = ma.fields.String(
+        required=True,
+        validate=validate.Length(max=8),
+        metadata={"description": "ISO 3166-1 alpha-2", "example": "GB"},
+    )
+    phone = _text(32)
+    is_default_shipping = ma.fields.Boolean(load_default=False)
+
+
+class AddressPatchSchema(AddressInputSchema):
+    """Any subset of an address's fields; the others keep their values."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(partial=True, **kwargs)  # type: ignore[arg-type]
+
+
+class AddressSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    full_name = ma.fields.String(required=True)
+    company = ma.fields.String(required=True, allow_none=True)
+    line1 = ma.fields.String(required=True)
+    line2 = ma.fields.String(required=True, allow_none=True)
+    city = ma.fields.String(required=True)
+    region = ma.fields.String(required=True, allow_none=True)
+    postal_code = ma.fields.String(required=True)
+    country_code = ma.fields.String(required=True)
+    phone = ma.fields.String(required=True, allow_none=True)
+    is_default_shipping = ma.fields.Boolean(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class AddressListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AddressSchema), required=True)
