@@ -112,8 +112,10 @@ def register_blueprints(app: Flask) -> None:
     from funnel.analytics import web as analytics_web
     from funnel.cart import web as cart_web
     from funnel.cart.views import bp as cart_bp
+    from funnel.catalog import api as catalog_api
     from funnel.catalog.views import bp as catalog_bp
     from funnel.catalog.views import media_bp
+    from funnel.checkout import api as checkout_api
     from funnel.checkout.views import bp as checkout_bp
     from funnel.checkout.webhooks import bp as webhooks_bp
     from funnel.orders.views import bp as orders_bp
@@ -132,7 +134,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
-    register_api(app, (accounts_api.bp,))
+    register_api(app, (accounts_api.bp, catalog_api.bp, checkout_api.bp))
 
 
 def register_api(app: Flask, blueprints: tuple[Any, ...]) -> None:

@@ -121,11 +121,28 @@ def category_listing(
     )
 
 
+def product_listing(
+    filters: ListingFilters,
+    sort: ListingSort,
+    number: int,
+    size: int,
+    *,
+    category_ids: Sequence[int] | None = None,
+) -> Listing:
+    """Active products (of ``category_ids`` when given), filtered, sorted, one page."""
+    conditions = [] if category_ids is None else [Product.category_id.in_(category_ids)]
+    return run_listing(
+        db.session, conditions=conditions, filters=filters, sort=sort, number=number, size=size
+    )
+
+
 def active_product_by_slug(slug: str) -> Product:
     """An active product with its variants, their option values and its images loaded.
 
     Raises ProductNotFound for unknown slugs and for draft or archived products.
     """
+    if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in text parameters
+        raise ProductNotFound("This product does not exist or is no longer sold.")
     statement = (
         select(Product)
         .where(Product.slug == slug[:220], Product.status == ProductStatus.ACTIVE)

@@ -18,6 +18,7 @@ A query equal to a variant's SKU (any letter case) always finds its product, fir
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Float, Subquery, cast, func, literal, literal_column, select, text
@@ -145,8 +146,11 @@ def search_products(
     sort: ListingSort,
     number: int,
     size: int,
+    *,
+    category_ids: Sequence[int] | None = None,
 ) -> SearchResult:
-    """Active products matching ``raw_query``, ranked (or sorted by ``sort``), one page.
+    """Active products matching ``raw_query``, ranked (or sorted by ``sort``), one page;
+    only those in ``category_ids`` when given (a category and its descendants).
 
     Any text is accepted: an empty query gives ``listing=None`` (the page asks for a term);
     text with no searchable word gives an empty listing. Never raises for user input.
@@ -160,7 +164,7 @@ def search_products(
         return SearchResult(query=query, listing=empty)
     listing = run_listing(
         db.session,
-        conditions=[],
+        conditions=[] if category_ids is None else [Product.category_id.in_(category_ids)],
         filters=filters,
         sort=sort,
         number=number,

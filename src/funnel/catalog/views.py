@@ -18,12 +18,11 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from werkzeug.datastructures import MultiDict
 
 from funnel.analytics.web import track
-from funnel.catalog.errors import InvalidListingParameters
-from funnel.catalog.listing import ListingFilters, ListingSort, option_name
+from funnel.catalog.listing import ListingSort
 from funnel.catalog.models import Product, Variant
+from funnel.catalog.parameters import parse_listing
 from funnel.catalog.queries import (
     CategoryTree,
     active_product_by_slug,
@@ -35,18 +34,11 @@ from funnel.catalog.queries import (
 )
 from funnel.catalog.search import search_products
 from funnel.core.errors import NotFound
-from funnel.core.money import Money, MoneyError
-from funnel.core.pagination import page_number
 
 bp = Blueprint("catalog", __name__)
 media_bp = Blueprint("media", __name__)
 
 HOME_SECTION_SIZE = 8
-RESERVED_PARAMETERS = frozenset({"q", "sort", "page", "min_price", "max_price", "variant"})
-IGNORED_PREFIXES = ("utm_",)
-IGNORED_PARAMETERS = frozenset({"fbclid", "gclid", "ref"})
-MAX_OPTION_NAMES = 8
-MAX_OPTION_VALUES = 20
 LISTING_SORTS = [sort for sort in ListingSort if sort is not ListingSort.RELEVANCE]
 
 
@@ -64,62 +56,6 @@ def current_category_tree() -> CategoryTree:
 def navigation() -> dict[str, Any]:
     """The top-level categories for the menu in base.html (read lazily, once per request)."""
     return {"navigation_categories": lambda: current_category_tree().roots}
-
-
-def _price(args: MultiDict[str, str], name: str, label: str) -> int | None:
-    raw = args.get(name, "").strip()
-    if raw == "":
-        return None
-    message = f"{label} must be an amount such as 12.50, from 0."
-    if len(raw) > 20:
-        raise InvalidListingParameters(message, fields={name: [message]})
-    try:
-        amount = Money.parse(raw, current_app.config["CURRENCY"]).amount
-    except MoneyError as error:
-        raise InvalidListingParameters(message, fields={name: [message]}) from error
-    if not 0 <= amount <= 10**12:
-        raise InvalidListingParameters(message, fields={name: [message]})
-    return amount
-
-
-def parse_listing(
-    args: MultiDict[str, str], *, default_sort: ListingSort
-) -> tuple[ListingFilters, ListingSort, int]:
-    """Filters, sort and page number from a listing's query string.
-
-    An unknown sort falls back to the default. Raises InvalidPage (400) and
-    InvalidListingParameters (422) for a bad page number or price range.
-    """
-    number = page_number(args.get("page"))
-    try:
-        sort = ListingSort(args.get("sort", default_sort.value))
-    except ValueError:
-        sort = default_sort
-    if sort is ListingSort.RELEVANCE and default_sort is not ListingSort.RELEVANCE:
-        sort = default_sort
-    min_price = _price(args, "min_price", "Minimum price")
-    max_price = _price(args, "max_price", "Maximum price")
-    if min_price is not None and max_price is not None and min_price > max_price:
-        message = "The minimum price is above the maximum price."
-        raise InvalidListingParameters(message, fields={"min_price": [message]})
-    options: dict[str, tuple[str, ...]] = {}
-    for key in args:
-        if (
-            key in RESERVED_PARAMETERS
-            or key in IGNORED_PARAMETERS
-            or key.startswith(IGNORED_PREFIXES)
-        ):
-            continue
-        name = option_name(key)[:50]
-        values = tuple(
-            dict.fromkeys(value.strip()[:100] for value in args.getlist(key) if value.strip())
-        )[:MAX_OPTION_VALUES]
-        if name and values:
-            options[name] = values
-        if len(options) > MAX_OPTION_NAMES:
-            raise InvalidListingParameters("Too many filters at once.")
-    filters = ListingFilters(min_price=min_price, max_price=max_price, options=options)
-    return filters, sort, number
 
 
 def _page_size() -> int:

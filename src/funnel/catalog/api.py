@@ -1,0 +1,159 @@
+"""The public catalogue over the JSON API: products (search, filters, sorts), the category tree.
+
+The same queries and parameter rules as the storefront's listings (``catalog.parameters``,
+``catalog.search``, ``catalog.queries``); pages are reached with an opaque cursor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request, url_for
+from flask_smorest import Blueprint
+
+from funnel.catalog.errors import InvalidListingParameters
+from funnel.catalog.listing import Listing, ListingSort
+from funnel.catalog.models import Category, Product, ProductImage
+from funnel.catalog.parameters import RESERVED_PARAMETERS, parse_filters, parse_sort
+from funnel.catalog.queries import (
+    CategoryTree,
+    active_product_by_slug,
+    category_tree,
+    product_listing,
+)
+from funnel.catalog.schemas import (
+    CategoryTreeSchema,
+    ProductPageSchema,
+    ProductQuerySchema,
+    ProductSchema,
+)
+from funnel.catalog.search import normalise_query, search_products
+from funnel.core.api import API_PREFIX, decode_cursor, encode_cursor, errors, money
+
+bp = Blueprint("catalog_api", __name__, url_prefix=API_PREFIX, description="The public catalogue")
+
+API_PARAMETERS = RESERVED_PARAMETERS | {"category", "limit", "cursor"}
+_CURSOR_KEYS = ("page", "limit")
+
+
+@bp.route("/products", methods=["GET"])
+@bp.response(200, ProductPageSchema)
+@bp.arguments(ProductQuerySchema, location="query", as_kwargs=True)
+def list_products(**parameters: Any) -> dict[str, Any]:
+    """Active products: search, category, price range, option filters, sort; one page
+
+    Any parameter not listed here filters by a variant option, with the storefront's rules:
+    `size=M&size=L` (either value) `&colour=Red` (and that colour). Follow `next_cursor`
+    for the next page; it is null on the last one.
+    """
+    tree = category_tree()
+    position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
+    if parameters.get("cursor"):
+        position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
+    number, size = position["page"], min(position["limit"], 100)
+    category_ids = _category_ids(tree, parameters.get("category"))
+    query = normalise_query(parameters.get("q"))
+    sort = parse_sort(
+        request.args, default_sort=ListingSort.RELEVANCE if query else ListingSort.NEWEST
+    )
+    filters = parse_filters(request.args, reserved=API_PARAMETERS)
+    listing: Listing | None = None
+    if query:
+        listing = search_products(
+            query, filters, sort, number, size, category_ids=category_ids
+        ).listing
+    if listing is None:
+        listing = product_listing(filters, sort, number, size, category_ids=category_ids)
+    page = listing.page
+    has_next = page.has_next and not page.is_out_of_range
+    return {
+        "items": [_summary(tree, product) for product in page.items],
+        "next_cursor": encode_cursor({"page": number + 1, "limit": size}) if has_next else None,
+    }
+
+
+@bp.route("/products/<slug>", methods=["GET"])
+@bp.response(200, ProductSchema)
+@errors(bp, 404)
+def get_product(slug: str) -> dict[str, Any]:
+    """One active product with its variants (price, options, stock status) and images"""
+    product = active_product_by_slug(slug)
+    tree = category_tree()
+    options: dict[str, list[str]] = {}
+    for variant in product.variants:
+        for option in variant.option_values:
+            values = options.setdefault(option.name, [])
+            if option.value not in values:
+                values.append(option.value)
+    return {
+        **_summary(tree, product),
+        "description": product.description,
+        "in_stock": any(variant.is_in_stock for variant in product.variants),
+        "options": [{"name": name, "values": values} for name, values in options.items()],
+        "variants": [
+            {
+                "id": variant.id,
+                "sku": variant.sku,
+                "title": variant.title,
+                "price": money(variant.price_amount, variant.currency),
+                "in_stock": variant.is_in_stock,
+                "options": {option.name: option.value for option in variant.option_values},
+            }
+            for variant in product.variants
+        ],
+        "images": [_image(image) for image in product.images],
+    }
+
+
+@bp.route("/categories", methods=["GET"])
+@bp.response(200, CategoryTreeSchema)
+def list_categories() -> dict[str, Any]:
+    """The category tree: top-level categories with their subcategories, in display order"""
+    tree = category_tree()
+
+    def node(category: Category, seen: frozenset[int]) -> dict[str, Any]:
+        children = [
+            node(child, seen | {child.id})
+            for child in tree.subcategories(category)
+            if child.id not in seen
+        ]
+        return {
+            "id": category.id,
+            "slug": category.slug,
+            "name": category.name,
+            "description": category.description,
+            "children": children,
+        }
+
+    return {"items": [node(root, frozenset({root.id})) for root in tree.roots]}
+
+
+def _category_ids(tree: CategoryTree, slug: str | None) -> list[int] | None:
+    if slug is None:
+        return None
+    category = tree.by_slug.get(slug)
+    if category is None:
+        message = "There is no category with this slug."
+        raise InvalidListingParameters(message, fields={"category": [message]})
+    return tree.descendant_ids(category)
+
+
+def _summary(tree: CategoryTree, product: Product) -> dict[str, Any]:
+    category = tree.by_id.get(product.category_id)
+    return {
+        "id": product.id,
+        "slug": product.slug,
+        "title": product.title,
+        "category": category.slug if category else None,
+        "price_from": money(product.min_price_amount, product.currency),
+        "image": _image(product.images[0]) if product.images else None,
+    }
+
+
+def _image(image: ProductImage) -> dict[str, Any]:
+    return {
+        "url": url_for("media.media", filename=image.filename),
+        "alt_text": image.alt_text,
+        "width": image.width,
+        "height": image.height,
+    }

@@ -1,0 +1,132 @@
+"""The OpenAPI 3.1 document is complete (every /api/v1 route) and sound; /api/docs is offline."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from funnel.core.http import CONTENT_SECURITY_POLICY
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def document(client: FlaskClient) -> dict[str, Any]:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    return response.get_json()
+
+
+def refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in refs(value)]
+    return []
+
+
+@pytest.mark.story("US-41")
+@pytest.mark.backends("sqlite")
+def test_the_document_is_openapi_3_1_with_a_bearer_scheme(client: FlaskClient) -> None:
+    spec = document(client)
+
+    assert spec["openapi"] == "3.1.0"
+    assert (spec["info"]["title"], spec["info"]["version"]) == ("Funnel", "v1")
+    assert spec["servers"] == [{"url": "/", "description": "This shop"}]
+    assert spec["components"]["securitySchemes"] == {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A token from POST /auth/tokens",
+        }
+    }
+
+
+@pytest.mark.story("US-41")
+@pytest.mark.backends("sqlite")
+def test_every_api_route_is_in_the_document_and_nothing_else(
+    app: Flask, client: FlaskClient
+) -> None:
+    spec = document(client)
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and rule.endpoint != "api_docs.openapi_document":
+            path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+            routes |= {(path, method.lower()) for method in rule.methods or ()} & {
+                (path, method) for method in METHODS
+            }
+
+    documented = {
+        (path, method)
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if method in METHODS
+    }
+    assert documented == routes
+    assert len(documented) == 15
+
+
+@pytest.mark.story("US-44")
+@pytest.mark.backends("sqlite")
+def test_every_operation_documents_its_errors_as_problems(client: FlaskClient) -> None:
+    spec = document(client)
+
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method not in METHODS:
+                continue
+            responses = operation["responses"]
+            assert any(code.startswith("2") for code in responses), (path, method)
+            assert responses["default"] == {"$ref": "#/components/responses/DEFAULT_ERROR"}
+            is_protected = operation.get("security") == [{"bearerAuth": []}]
+            if is_protected:
+                assert "401" in responses, (path, method)
+            if "{" in path:
+                assert "404" in responses, (path, method)
+            if "requestBody" in operation or operation.get("parameters"):
+                assert "422" in responses, (path, method)
+    for name, response in spec["components"]["responses"].items():
+        assert set(response["content"]) == {"application/problem+json"}, name
+        assert response["content"]["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"
+        }
+
+
+@pytest.mark.backends("sqlite")
+def test_every_reference_in_the_document_resolves(client: FlaskClient) -> None:
+    spec = document(client)
+
+    for ref in set(refs(spec)):
+        assert ref.startswith("#/"), ref
+        node: Any = spec
+        for part in ref[2:].split("/"):
+            node = node[part]
+        assert isinstance(node, dict), ref
+
+
+@pytest.mark.story("US-41")
+@pytest.mark.backends("sqlite")
+def test_the_reference_page_uses_local_assets_only(client: FlaskClient) -> None:
+    response = client.get("/api/docs")
+
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    page = response.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets == [
+        "/static/favicon.svg",
+        "/static/vendor/swagger-ui/swagger-ui.css",
+        "/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        "/static/js/api-docs.js",
+    ]
+    assert "<script>" not in page  # no inline script: the CSP allows none
+    assert 'data-spec-url="/api/v1/openapi.json"' in page
+    for asset in assets:
+        fetched = client.get(asset)
+        assert fetched.status_code == 200, asset
+        fetched.close()
