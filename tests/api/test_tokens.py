@@ -230,3 +230,53 @@ def test_token_creation_shares_the_sign_in_limit_per_email(
     refused = _create(client, "customer@example.com", "wrong one")
     problem(refused, 429, "too_many_requests")
     assert int(refused.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.config(WTF_CSRF_ENABLED=True)
+def test_api_calls_need_no_csrf_token(
+    client: FlaskClient, customer: User, bearer: Callable[..., dict[str, str]]
+) -> None:
+    created = _create(client, "customer@example.com")
+    address = client.post(
+        "/api/v1/me/addresses",
+        json={
+            "full_name": "Ann Smith",
+            "line1": "1 High Street",
+            "city": "Bristol",
+            "postal_code": "BS1 4DJ",
+            "country_code": "GB",
+        },
+        headers=bearer(customer),
+    )
+    form = client.post(
+        "/account/sign-in", data={"email": "customer@example.com", "password": KNOWN_PASSWORD}
+    )
+
+    assert created.status_code == 201
+    assert address.status_code == 201
+    assert form.status_code == 400  # the pages still need their CSRF token
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True)
+def test_api_registration_shares_the_registration_limit_per_client(client: FlaskClient) -> None:
+    password = "a long enough passphrase"
+    for number in range(3):
+        page = client.post(
+            "/account/register",
+            data={
+                "email": f"page{number}@example.com",
+                "password": password,
+                "confirm_password": password,
+            },
+        )
+        assert page.status_code == 302
+        client.post("/account/sign-out")
+    statuses = [
+        client.post(
+            "/api/v1/auth/register",
+            json={"email": f"api{number}@example.com", "password": password},
+        ).status_code
+        for number in range(3)
+    ]
+
+    assert statuses == [201, 201, 429]
