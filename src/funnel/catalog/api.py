@@ -22,6 +22,7 @@ from funnel.catalog.queries import (
     product_listing,
 )
 from funnel.catalog.schemas import (
+    MAX_API_PAGE_SIZE,
     CategoryTreeSchema,
     ProductPageSchema,
     ProductQuerySchema,
@@ -50,7 +51,7 @@ def list_products(**parameters: Any) -> dict[str, Any]:
     position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
     if parameters.get("cursor"):
         position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
-    number, size = position["page"], min(position["limit"], 100)
+    number, size = position["page"], min(position["limit"], MAX_API_PAGE_SIZE)
     category_ids = _category_ids(tree, parameters.get("category"))
     query = normalise_query(parameters.get("q"))
     sort = parse_sort(
