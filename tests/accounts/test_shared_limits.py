@@ -1,0 +1,72 @@
+"""US-07: with FUNNEL_REDIS_URL the rate limits are shared by every worker of the shop.
+
+With Redis as the limiter's store the counts live in Redis, not in one process's memory, so
+every gunicorn worker (and every machine) reads the same numbers. Runs when
+``FUNNEL_TEST_REDIS_URL`` is set (a visible skip locally without it, a failure under
+``CI=true``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+import redis
+from flask import Flask
+
+from funnel import create_app
+from funnel.accounts.models import User
+from tests.conftest import missing_service
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("FUNNEL_TEST_REDIS_URL")
+    if not url:
+        missing_service("shared rate limit tests need FUNNEL_TEST_REDIS_URL")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as error:
+        missing_service(f"Redis is not reachable at FUNNEL_TEST_REDIS_URL: {error}")
+    return url  # type: ignore[return-value]
+
+
+@pytest.mark.story("US-07")
+@pytest.mark.backends("sqlite")
+def test_sign_in_attempts_are_counted_in_redis_for_every_worker(
+    app: Flask, customer: User, redis_url: str
+) -> None:
+    # given a shop whose limiter stores its counts in Redis (FUNNEL_REDIS_URL)
+    prefix = f"funnel-test-{secrets.token_hex(4)}"
+    shop = create_app(
+        {
+            **app.config,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": redis_url,
+            "RATELIMIT_KEY_PREFIX": prefix,
+        }
+    )
+    attempt = {"email": customer.email, "password": "wrong password"}
+    store = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    # when six failed sign-ins for one account arrive
+    statuses = [
+        shop.test_client().post("/account/sign-in", data=attempt).status_code for _ in range(6)
+    ]
+
+    # then the sixth is refused, and the counts live in Redis, where another worker process
+    # (or another machine) reads the same numbers
+    try:
+        assert statuses == [422] * 5 + [429]
+        counts = {
+            key.split(f"{prefix}/", 1)[1]: int(store.get(key) or 0)
+            for key in store.scan_iter(f"*{prefix}*")
+        }
+        assert counts == {
+            "127.0.0.1/sign-in/10/1/minute": 5,
+            f"sign-in-email:{customer.email}/sign-in-email/5/1/minute": 6,
+        }
+    finally:
+        for key in store.scan_iter(f"*{prefix}*"):
+            store.delete(key)
