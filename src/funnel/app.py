@@ -110,6 +110,7 @@ def register_blueprints(app: Flask) -> None:
     from funnel.accounts import auth as accounts_auth
     from funnel.accounts.views import bp as accounts_bp
     from funnel.analytics import web as analytics_web
+    from funnel.cart import api as cart_api
     from funnel.cart import web as cart_web
     from funnel.cart.views import bp as cart_bp
     from funnel.catalog import api as catalog_api
@@ -118,8 +119,10 @@ def register_blueprints(app: Flask) -> None:
     from funnel.checkout import api as checkout_api
     from funnel.checkout.views import bp as checkout_bp
     from funnel.checkout.webhooks import bp as webhooks_bp
+    from funnel.orders import api as orders_api
     from funnel.orders.views import bp as orders_bp
     from funnel.payments.views import bp as test_gateway_bp
+    from funnel.staff import api as staff_api
     from funnel.staff.views import bp as staff_bp
 
     accounts_auth.init_app(app)
@@ -134,7 +137,17 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
-    register_api(app, (accounts_api.bp, catalog_api.bp, checkout_api.bp))
+    register_api(
+        app,
+        (
+            accounts_api.bp,
+            catalog_api.bp,
+            cart_api.bp,
+            checkout_api.bp,
+            orders_api.bp,
+            staff_api.bp,
+        ),
+    )
 
 
 def register_api(app: Flask, blueprints: tuple[Any, ...]) -> None:
