@@ -32,6 +32,9 @@ from funnel.core.errors import PROBLEM_JSON, ValidationFailed
 
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
+# A cart is reached with its owner's bearer token, or (a guest's cart) with its secret.
+CART_SECRET_HEADER = "Cart-Secret"
+CART_SECURITY = [{"bearerAuth": []}, {"cartSecret": []}]
 MAX_CURSOR_LENGTH = 200
 
 
@@ -106,7 +109,13 @@ def api_settings(app: Flask) -> dict[str, Any]:
                         "type": "http",
                         "scheme": "bearer",
                         "description": "A token from POST /auth/tokens",
-                    }
+                    },
+                    "cartSecret": {
+                        "type": "apiKey",
+                        "in": "header",
+                        "name": CART_SECRET_HEADER,
+                        "description": "A guest cart's secret, returned once by POST /carts",
+                    },
                 }
             },
         },
