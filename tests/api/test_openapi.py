@@ -32,7 +32,7 @@ def refs(node: Any) -> list[str]:
 
 @pytest.mark.story("US-41")
 @pytest.mark.backends("sqlite")
-def test_the_document_is_openapi_3_1_with_a_bearer_scheme(client: FlaskClient) -> None:
+def test_the_document_is_openapi_3_1_with_its_security_schemes(client: FlaskClient) -> None:
     spec = document(client)
 
     assert spec["openapi"] == "3.1.0"
@@ -43,7 +43,13 @@ def test_the_document_is_openapi_3_1_with_a_bearer_scheme(client: FlaskClient) -
             "type": "http",
             "scheme": "bearer",
             "description": "A token from POST /auth/tokens",
-        }
+        },
+        "cartSecret": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Cart-Secret",
+            "description": "A guest cart's secret, returned once by POST /carts",
+        },
     }
 
 
