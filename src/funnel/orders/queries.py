@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from funnel.core.pagination import Page, paginate
@@ -129,6 +129,19 @@ def orders_of_user(user_id: int, page: int, size: int = CUSTOMER_PAGE_SIZE) -> P
     """The user's orders, newest first."""
     statement = _newest_first(select(Order).where(Order.user_id == user_id))
     return paginate(db.session, statement, page, size)
+
+
+def item_counts(order_ids: list[int]) -> dict[int, int]:
+    """Units bought per order (summed over its lines), for lists of orders: one query."""
+    if not order_ids:
+        return {}
+    rows = db.session.execute(
+        select(OrderLine.order_id, func.sum(OrderLine.quantity))
+        .where(OrderLine.order_id.in_(order_ids))
+        .group_by(OrderLine.order_id)
+    )
+    counts = {order_id: int(total or 0) for order_id, total in rows.tuples()}
+    return {order_id: counts.get(order_id, 0) for order_id in order_ids}
 
 
 def parse_status(raw: str | None) -> OrderStatus | None:

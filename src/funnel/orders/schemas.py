@@ -1,0 +1,221 @@
+"""API schemas of orders: a summary for lists, the full order, and the dicts they serialise.
+
+``OrderSchema`` is what the customer's order page shows (lines, totals, shipping address and
+method, payment, history); ``OrderSummarySchema`` is a row of a list. ``order_representation``
+and ``order_summary`` build their dicts from an ``Order`` with the same reads as the pages
+(``orders.queries``), so every API that returns an order (the caller's, staff's, checkout's)
+answers with one shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from funnel.core.api import MoneySchema, money
+from funnel.orders import queries
+from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from funnel.payments.models import Payment, PaymentStatus
+
+MAX_ORDER_PAGE_SIZE = 100
+_STATUSES = [status.value for status in OrderStatus]
+_PAYMENT_STATUSES = [status.value for status in PaymentStatus]
+
+
+class OrderQuerySchema(ma.Schema):
+    """The parameters of a list of orders: page size and cursor."""
+
+    limit = ma.fields.Integer(
+        validate=validate.Range(min=1, max=MAX_ORDER_PAGE_SIZE),
+        metadata={"description": "Page size (default 20)"},
+    )
+    cursor = ma.fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "next_cursor of the previous page, as it was returned"},
+    )
+
+
+class OrderSummarySchema(ma.Schema):
+    number = ma.fields.String(required=True, metadata={"example": "FN-7K3QX9MD"})
+    status = ma.fields.String(required=True, metadata={"enum": _STATUSES})
+    status_label = ma.fields.String(
+        required=True, metadata={"description": "The status in words", "example": "Paid"}
+    )
+    placed_at = ma.fields.DateTime(required=True)
+    total = ma.fields.Nested(MoneySchema, required=True)
+    item_count = ma.fields.Integer(required=True, metadata={"description": "Units, all lines"})
+
+
+class OrderPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(OrderSummarySchema), required=True)
+    next_cursor = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null on the last page"}
+    )
+
+
+class OrderLineSchema(ma.Schema):
+    """A line as bought: SKU, titles and unit price at that moment, whatever changed since."""
+
+    sku = ma.fields.String(required=True)
+    product_title = ma.fields.String(required=True)
+    variant_label = ma.fields.String(required=True)
+    unit_price = ma.fields.Nested(MoneySchema, required=True)
+    quantity = ma.fields.Integer(required=True)
+    line_total = ma.fields.Nested(MoneySchema, required=True)
+
+
+class ShippingAddressSchema(ma.Schema):
+    full_name = ma.fields.String(required=True)
+    company = ma.fields.String(required=True, allow_none=True)
+    line1 = ma.fields.String(required=True)
+    line2 = ma.fields.String(required=True, allow_none=True)
+    city = ma.fields.String(required=True)
+    region = ma.fields.String(required=True, allow_none=True)
+    postal_code = ma.fields.String(required=True)
+    country_code = ma.fields.String(required=True, metadata={"example": "GB"})
+    phone = ma.fields.String(required=True, allow_none=True)
+
+
+class ShippingMethodSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"example": "standard"})
+    name = ma.fields.String(required=True, metadata={"example": "Standard delivery"})
+
+
+class OrderPaymentSchema(ma.Schema):
+    gateway = ma.fields.String(required=True, metadata={"example": "test"})
+    method = ma.fields.String(
+        required=True, metadata={"description": "The payment method in words", "example": "Card"}
+    )
+    status = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={
+            "enum": [*_PAYMENT_STATUSES, None],
+            "description": "The current (or last) payment's status; null: none recorded yet",
+        },
+    )
+    card_brand = ma.fields.String(required=True, allow_none=True)
+    card_last4 = ma.fields.String(required=True, allow_none=True)
+    refunded = ma.fields.Nested(MoneySchema, required=True)
+
+
+class OrderEventSchema(ma.Schema):
+    """One step of the order's history; ``from_status`` null: the order was placed."""
+
+    from_status = ma.fields.String(required=True, allow_none=True)
+    to_status = ma.fields.String(required=True)
+    note = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class OrderSchema(OrderSummarySchema):
+    email = ma.fields.String(required=True)
+    currency = ma.fields.String(required=True, metadata={"example": "USD"})
+    lines = ma.fields.List(ma.fields.Nested(OrderLineSchema), required=True)
+    subtotal = ma.fields.Nested(MoneySchema, required=True)
+    shipping = ma.fields.Nested(MoneySchema, required=True)
+    tax = ma.fields.Nested(MoneySchema, required=True)
+    tax_rate_basis_points = ma.fields.Integer(
+        required=True, metadata={"description": "2000 is 20%", "example": 2000}
+    )
+    shipping_address = ma.fields.Nested(ShippingAddressSchema, required=True)
+    shipping_method = ma.fields.Nested(ShippingMethodSchema, required=True)
+    payment = ma.fields.Nested(OrderPaymentSchema, required=True)
+    paid_at = ma.fields.DateTime(required=True, allow_none=True)
+    fulfilled_at = ma.fields.DateTime(required=True, allow_none=True)
+    delivered_at = ma.fields.DateTime(required=True, allow_none=True)
+    cancelled_at = ma.fields.DateTime(required=True, allow_none=True)
+    refunded_at = ma.fields.DateTime(required=True, allow_none=True)
+    events = ma.fields.List(
+        ma.fields.Nested(OrderEventSchema),
+        required=True,
+        metadata={"description": "The order's history, oldest first"},
+    )
+
+
+def order_summary(order: Order, item_count: int) -> dict[str, Any]:
+    """An ``OrderSummarySchema`` dict (``item_count``: see ``queries.item_counts``)."""
+    return {
+        "number": order.number,
+        "status": order.status.value,
+        "status_label": order.status_label,
+        "placed_at": order.placed_at,
+        "total": money(order.total_minor, order.currency),
+        "item_count": item_count,
+    }
+
+
+def order_representation(order: Order) -> dict[str, Any]:
+    """An ``OrderSchema`` dict: what the order page shows, read by ``queries.order_details``."""
+    details = queries.order_details(order)
+    currency = order.currency
+    return {
+        **order_summary(order, sum(line.quantity for line in details.lines)),
+        "email": order.email,
+        "currency": currency,
+        "lines": [_line(line, currency) for line in details.lines],
+        "subtotal": money(order.subtotal_minor, currency),
+        "shipping": money(order.shipping_minor, currency),
+        "tax": money(order.tax_minor, currency),
+        "tax_rate_basis_points": order.tax_rate_basis_points,
+        "shipping_address": {
+            "full_name": order.ship_full_name,
+            "company": order.ship_company,
+            "line1": order.ship_line1,
+            "line2": order.ship_line2,
+            "city": order.ship_city,
+            "region": order.ship_region,
+            "postal_code": order.ship_postal_code,
+            "country_code": order.ship_country_code,
+            "phone": order.ship_phone,
+        },
+        "shipping_method": {
+            "code": order.shipping_method_code,
+            "name": order.shipping_method_name,
+        },
+        "payment": _payment(
+            order,
+            details.payment_method,
+            details.live_payment or (details.payments[-1] if details.payments else None),
+        ),
+        "paid_at": order.paid_at,
+        "fulfilled_at": order.fulfilled_at,
+        "delivered_at": order.delivered_at,
+        "cancelled_at": order.cancelled_at,
+        "refunded_at": order.refunded_at,
+        "events": [_event(event) for event in details.events],
+    }
+
+
+def _line(line: OrderLine, currency: str) -> dict[str, Any]:
+    return {
+        "sku": line.sku,
+        "product_title": line.product_title,
+        "variant_label": line.variant_label,
+        "unit_price": money(line.unit_price_minor, currency),
+        "quantity": line.quantity,
+        "line_total": money(line.line_total_minor, currency),
+    }
+
+
+def _payment(order: Order, method: str, payment: Payment | None) -> dict[str, Any]:
+    """The payment as the order page shows it: the live one, else the last attempt."""
+    return {
+        "gateway": order.payment_gateway,
+        "method": method,
+        "status": payment.status.value if payment is not None else None,
+        "card_brand": payment.card_brand if payment is not None else None,
+        "card_last4": payment.card_last4 if payment is not None else None,
+        "refunded": money(payment.refunded_minor if payment is not None else 0, order.currency),
+    }
+
+
+def _event(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "note": event.note,
+        "created_at": event.created_at,
+    }
