@@ -66,7 +66,7 @@ class OrderLineSchema(ma.Schema):
     line_total = ma.fields.Nested(MoneySchema, required=True)
 
 
-class ShippingAddressSchema(ma.Schema):
+class OrderShippingAddressSchema(ma.Schema):
     full_name = ma.fields.String(required=True)
     company = ma.fields.String(required=True, allow_none=True)
     line1 = ma.fields.String(required=True)
@@ -78,7 +78,7 @@ class ShippingAddressSchema(ma.Schema):
     phone = ma.fields.String(required=True, allow_none=True)
 
 
-class ShippingMethodSchema(ma.Schema):
+class OrderShippingMethodSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"example": "standard"})
     name = ma.fields.String(required=True, metadata={"example": "Standard delivery"})
 
@@ -120,8 +120,8 @@ class OrderSchema(OrderSummarySchema):
     tax_rate_basis_points = ma.fields.Integer(
         required=True, metadata={"description": "2000 is 20%", "example": 2000}
     )
-    shipping_address = ma.fields.Nested(ShippingAddressSchema, required=True)
-    shipping_method = ma.fields.Nested(ShippingMethodSchema, required=True)
+    shipping_address = ma.fields.Nested(OrderShippingAddressSchema, required=True)
+    shipping_method = ma.fields.Nested(OrderShippingMethodSchema, required=True)
     payment = ma.fields.Nested(OrderPaymentSchema, required=True)
     paid_at = ma.fields.DateTime(required=True, allow_none=True)
     fulfilled_at = ma.fields.DateTime(required=True, allow_none=True)
