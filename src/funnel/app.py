@@ -77,6 +77,7 @@ TASK_MODULES = (
     "funnel.analytics.tasks",
     "funnel.cart.tasks",
     "funnel.checkout.tasks",
+    "funnel.core.tasks",
     "funnel.inventory.tasks",
     "funnel.orders.tasks",
     "funnel.payments.tasks",
@@ -99,6 +100,7 @@ def register_models() -> None:
     import funnel.cart.models
     import funnel.catalog.models
     import funnel.checkout.models
+    import funnel.core.idempotency
     import funnel.inventory.models
     import funnel.orders.models
     import funnel.payments.gateways.sandbox

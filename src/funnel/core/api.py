@@ -33,7 +33,7 @@ from funnel.core.errors import PROBLEM_JSON, ValidationFailed
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
 # A cart is reached with its owner's bearer token, or (a guest's cart) with its secret.
-CART_SECRET_HEADER = "Cart-Secret"
+CART_SECRET_HEADER = "Cart-Secret"  # noqa: S105  (a header name, not a secret)
 CART_SECURITY = [{"bearerAuth": []}, {"cartSecret": []}]
 MAX_CURSOR_LENGTH = 200
 
