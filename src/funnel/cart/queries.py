@@ -190,6 +190,26 @@ def cart_id_for_user(user_id: int) -> int | None:
     return db.session.scalar(select(Cart.id).where(Cart.user_id == user_id))
 
 
+@dataclass(frozen=True)
+class CartOwner:
+    """Who may reach a cart: an account (``user_id``), or whoever holds a guest's ``token``."""
+
+    user_id: int | None
+    token: str
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+
+def cart_owner(cart_id: int) -> CartOwner | None:
+    """The cart's owner and token, for access checks (None: no such cart, or not an id)."""
+    if not is_valid_id(cart_id):
+        return None
+    row = db.session.execute(select(Cart.user_id, Cart.token).where(Cart.id == cart_id)).first()
+    return CartOwner(row[0], row[1]) if row is not None else None
+
+
 def guest_cart_id_for_token(token: str) -> int | None:
     """The guest cart with this token (an account's cart is never found by token)."""
     if not token or len(token) > 64:

@@ -12,6 +12,7 @@ the availability shown here can still change before then.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -67,12 +68,27 @@ def create_cart(user_id: int | None = None) -> Cart:
     duplicate-key error (two such errors waiting on each other deadlock on MariaDB).
     Raises NotFound for an unknown account. Side effects: may insert a ``carts`` row.
     """
+    return open_cart(user_id).cart
+
+
+@dataclass(frozen=True)
+class OpenedCart:
+    cart: Cart
+    is_new: bool  # False: the account's cart already existed
+
+
+def open_cart(user_id: int | None = None) -> OpenedCart:
+    """``create_cart``, also saying whether the cart is new (the API answers 201 or 200).
+
+    A guest always gets a new cart; an account gets its one cart, made if it has none yet.
+    Raises NotFound for an unknown account. Side effects: may insert a ``carts`` row.
+    """
     with transaction():
         if user_id is None:
             cart = Cart()
             db.session.add(cart)
             db.session.flush()
-            return cart
+            return OpenedCart(cart, is_new=True)
         account = db.session.scalar(select(User.id).where(User.id == user_id).with_for_update())
         if account is None:
             raise NotFound("This account does not exist.")
@@ -82,11 +98,11 @@ def create_cart(user_id: int | None = None) -> Cart:
             select(Cart).where(Cart.user_id == user_id).with_for_update()
         ).one_or_none()
         if existing is not None:
-            return existing
+            return OpenedCart(existing, is_new=False)
         cart = Cart(user_id=user_id)
         db.session.add(cart)
         db.session.flush()
-        return cart
+        return OpenedCart(cart, is_new=True)
 
 
 def add_item(cart_id: int, variant_id: int, quantity: int) -> CartLine:

@@ -1,0 +1,48 @@
+"""Who may reach a cart over the JSON API (the carts API and the checkout API share it).
+
+A guest's cart (no account) is reached with its secret in the ``Cart-Secret`` header, compared
+in constant time; an account's cart only with that account's bearer token. Anything else is the
+cart domain's 404, exactly as for a cart that does not exist, so that cart ids cannot be probed.
+A bearer token that is sent must be live: an unknown, expired or revoked one is a 401 even when
+the cart secret alone would have opened the cart.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import request
+
+from funnel.accounts.api_auth import authenticate, bearer_secret
+from funnel.cart.errors import CartNotFound
+from funnel.cart.models import TOKEN_LENGTH
+from funnel.cart.queries import cart_owner
+from funnel.core.api import CART_SECRET_HEADER
+
+
+def cart_secret() -> str | None:
+    """The request's ``Cart-Secret`` header (None when absent or longer than any secret)."""
+    secret = request.headers.get(CART_SECRET_HEADER, "").strip()
+    if not secret or len(secret) > TOKEN_LENGTH:
+        return None
+    return secret
+
+
+def accessible_cart_id(cart_id: int) -> int:
+    """``cart_id`` if the request may use that cart: its account's bearer token, or (a guest's
+    cart) its secret.
+
+    Raises CartNotFound (404) when it may not or the cart does not exist, and
+    AuthenticationRequired / ApiTokenInvalid (401) for a bearer token that is not live.
+    """
+    user_id = authenticate().id if bearer_secret() is not None else None
+    owner = cart_owner(cart_id)
+    if owner is None:
+        raise CartNotFound()
+    if owner.is_guest:
+        secret = cart_secret()
+        if secret is not None and hmac.compare_digest(secret.encode(), owner.token.encode()):
+            return cart_id
+    elif user_id is not None and owner.user_id == user_id:
+        return cart_id
+    raise CartNotFound()
