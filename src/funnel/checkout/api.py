@@ -1,7 +1,11 @@
-"""What checkout offers, over the JSON API: shipping methods and payment methods.
+"""Checkout over the JSON API: what it offers (shipping and payment methods), and checking
+out a cart in two calls (``POST /checkouts``, then ``POST /checkouts/{id}/complete``).
 
-Read from the same settings as the checkout pages (``checkout.queries.pricing_policy`` and
-the enabled payment gateways). Carts and checkouts come in a later increment.
+The same services as the checkout pages (``checkout.services.headless`` runs their steps), so
+the rules are the pages' rules: the stock is held from the first call, the total is checked
+again when paying, one order per checkout, and a declined card cancels the order and leaves
+the checkout open to pay again. A checkout is reached like its cart: the cart's secret or its
+account's bearer token.
 """
 
 from __future__ import annotations
@@ -11,16 +15,37 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
+from funnel.accounts.api_auth import authenticate, bearer_secret
+from funnel.accounts.models import User
+from funnel.cart.api_access import accessible_cart_id
+from funnel.cart.errors import CartNotFound
+from funnel.checkout.errors import CheckoutNotFound, PaymentFailed
+from funnel.checkout.limits import checkout_limits
+from funnel.checkout.models import Checkout
 from funnel.checkout.queries import pricing_policy
-from funnel.core.api import API_PREFIX, MoneySchema, money
+from funnel.checkout.schemas import (
+    CheckoutInputSchema,
+    CheckoutSchema,
+    CompletionInputSchema,
+    CompletionSchema,
+    checkout_representation,
+    completion_representation,
+)
+from funnel.checkout.services import OutcomeKind, headless
+from funnel.core.api import API_PREFIX, CART_SECURITY, MoneySchema, errors, money
+from funnel.core.idempotency import idempotent
+from funnel.core.money import Money
+from funnel.orders.services import ShippingAddress
 from funnel.payments.gateways import enabled_gateways
 
 bp = Blueprint(
     "checkout_api",
     __name__,
     url_prefix=API_PREFIX,
-    description="What checkout offers: shipping and payment methods",
+    description="Checking out a cart: shipping and payment methods, checkouts, payment",
 )
+
+CHECKOUT_ID = "<int(max=2147483647):checkout_id>"
 
 
 class ShippingMethodSchema(ma.Schema):
@@ -75,3 +100,113 @@ def list_payment_methods() -> dict[str, Any]:
     return {
         "items": [{"code": gateway.name, "label": gateway.label} for gateway in enabled_gateways()]
     }
+
+
+# --- checkouts ------------------------------------------------------------------------------
+
+
+@bp.route("/checkouts", methods=["POST"])
+@checkout_limits
+@bp.doc(security=CART_SECURITY)
+@bp.response(201, CheckoutSchema)
+@errors(bp, 400, 401, 404, 409, 413, 422, 429)
+@bp.arguments(CheckoutInputSchema)
+def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
+    """Check out a cart: contact email, shipping address and method; the totals
+
+    Holds the cart's stock for a while (`expires_at`) and fixes the total to pay. Calling
+    again for the same cart (another address or method) goes on with its open checkout. The
+    email defaults to the account's for a bearer token; a guest must give one. 409 when the
+    cart is empty, a line needs attention, or the stock is gone (`sold_out`, naming the lines).
+    """
+    cart_id = accessible_cart_id(data["cart_id"])
+    caller = _caller()
+    checkout = headless.prepare_checkout(
+        cart_id=cart_id,
+        email=data.get("email") or (caller.email if caller else ""),
+        user_id=caller.id if caller else None,
+        address=ShippingAddress(**data["shipping_address"]),
+        shipping_method=data["shipping_method"],
+    )
+    return checkout_representation(checkout)
+
+
+@bp.route(f"/checkouts/{CHECKOUT_ID}", methods=["GET"])
+@bp.doc(security=CART_SECURITY)
+@bp.response(200, CheckoutSchema)
+@errors(bp, 401, 404)
+def get_checkout(checkout_id: int) -> dict[str, Any]:
+    """A checkout: its lines, today's totals, and the order under way, if any"""
+    return checkout_representation(_reachable_checkout(checkout_id))
+
+
+@bp.route(f"/checkouts/{CHECKOUT_ID}/complete", methods=["POST"])
+@idempotent(bp)
+@checkout_limits
+@bp.doc(security=CART_SECURITY)
+@bp.response(200, CompletionSchema)
+@errors(bp, 400, 401, 402, 404, 409, 413, 422, 429, 503)
+@bp.arguments(CompletionInputSchema)
+def complete_checkout(data: dict[str, Any], checkout_id: int) -> dict[str, Any]:
+    """Place the order and pay
+
+    `outcome` says what happened: `paid`, `processing` (the gateway decides later),
+    `awaiting_transfer` (bank transfer: the order's payment details are emailed),
+    `requires_action` (send the customer to `next_action_url`, then call
+    `POST /checkouts/{checkout_id}/payment-confirmation`). A declined card is a 402 problem
+    (`payment_failed`): the order is cancelled, nothing is charged, and the checkout can be
+    paid again. Send an `Idempotency-Key`: a retry then never places a second order.
+    """
+    checkout = _reachable_checkout(checkout_id)
+    card = data.get("card")
+    expected = data.get("expected_total")
+    outcome = headless.complete_checkout(
+        checkout,
+        gateway=data["payment_method"],
+        card=headless.CardInput(**card) if card else None,
+        expected_total=Money(expected["amount"], expected["currency"]) if expected else None,
+    )
+    return _answer(outcome, checkout.id)
+
+
+@bp.route(f"/checkouts/{CHECKOUT_ID}/payment-confirmation", methods=["POST"])
+@checkout_limits
+@bp.doc(security=CART_SECURITY)
+@bp.response(200, CompletionSchema)
+@errors(bp, 401, 402, 404, 409, 429, 503)
+def confirm_checkout_payment(checkout_id: int) -> dict[str, Any]:
+    """After the payment's next action (3-D Secure): ask the gateway for the outcome
+
+    Asking twice changes nothing. 409 when the checkout has no order whose payment is under
+    way.
+    """
+    checkout = _reachable_checkout(checkout_id)
+    return _answer(headless.confirm_payment(checkout), checkout.id)
+
+
+def _caller() -> User | None:
+    """The bearer token's account, or None for a guest (the cart's secret)."""
+    return authenticate() if bearer_secret() is not None else None
+
+
+def _reachable_checkout(checkout_id: int) -> Checkout:
+    """The checkout, if the caller may reach its cart; else the same 404 as a missing one."""
+    checkout = headless.find_checkout(checkout_id)
+    if checkout is None:
+        raise CheckoutNotFound()
+    try:
+        accessible_cart_id(checkout.cart_id)
+    except CartNotFound as error:
+        raise CheckoutNotFound() from error
+    return checkout
+
+
+def _answer(outcome: Any, checkout_id: int) -> dict[str, Any]:
+    body = completion_representation(outcome, checkout_id)
+    if outcome.kind == OutcomeKind.FAILED:
+        raise PaymentFailed(
+            f"{outcome.message} Nothing was charged: pay again.",
+            order_number=outcome.number,
+            checkout_id=checkout_id,
+        )
+    return body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from funnel.core.errors import Conflict, NotFound, ValidationFailed
+from funnel.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 
 class CheckoutNotFound(NotFound):
@@ -78,3 +78,13 @@ class OrderInProgress(Conflict):
     def __init__(self, number: str) -> None:
         super().__init__(None, number=number)
         self.number = number
+
+
+class PaymentFailed(DomainError):
+    """The payment was declined or could not be made; the order is cancelled, nothing was
+    charged, and the checkout is open again to pay once more (an API answer: the pages say
+    it with a message)."""
+
+    code = "payment_failed"
+    status = 402
+    title = "The payment did not go through"

@@ -1,0 +1,203 @@
+"""Checkout API input and output: what a headless storefront sends to check out and pay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from funnel.cart.schemas import CartLineSchema, cart_representation
+from funnel.checkout import queries
+from funnel.checkout.models import Checkout
+from funnel.checkout.services.headless import order_of
+from funnel.checkout.services.outcomes import CheckoutOutcome
+from funnel.core.api import MoneySchema, money
+from funnel.orders import queries as order_queries
+from funnel.orders.schemas import OrderSchema, OrderShippingAddressSchema, order_representation
+
+MAX_CODE_LENGTH = 32
+
+
+def _text(length: int, *, required: bool = False) -> ma.fields.String:
+    return ma.fields.String(
+        required=required,
+        allow_none=not required,
+        validate=validate.Length(max=length),
+    )
+
+
+class ShippingAddressInputSchema(ma.Schema):
+    """Where the order goes. Length limits bound the input; the checkout's rules (required
+    fields, country code) answer 422 with a message per field."""
+
+    full_name = _text(200, required=True)
+    company = _text(200)
+    line1 = _text(200, required=True)
+    line2 = _text(200)
+    city = _text(100, required=True)
+    region = _text(100)
+    postal_code = _text(20, required=True)
+    country_code = ma.fields.String(
+        required=True,
+        validate=validate.Length(max=8),
+        metadata={"description": "ISO 3166-1 alpha-2", "example": "GB"},
+    )
+    phone = _text(40)
+
+
+class CheckoutInputSchema(ma.Schema):
+    cart_id = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=1, max=2147483647),
+        metadata={"description": "The cart to check out (reached as for GET /carts/{cart_id})"},
+    )
+    email = ma.fields.String(
+        validate=validate.Length(max=254),
+        metadata={"description": "Where the confirmation goes; default: the account's email"},
+    )
+    shipping_address = ma.fields.Nested(ShippingAddressInputSchema, required=True)
+    shipping_method = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_CODE_LENGTH),
+        metadata={"description": "A code from GET /shipping-methods", "example": "standard"},
+    )
+
+
+class CardInputSchema(ma.Schema):
+    """Card details for a gateway that takes them. Sent to the gateway, never stored."""
+
+    number = ma.fields.String(
+        required=True, validate=validate.Length(max=40), metadata={"example": "4242424242424242"}
+    )
+    expiry = ma.fields.String(
+        required=True, validate=validate.Length(max=10), metadata={"example": "12/30"}
+    )
+    cvc = ma.fields.String(
+        required=True, validate=validate.Length(max=8), metadata={"example": "123"}
+    )
+
+
+class CompletionInputSchema(ma.Schema):
+    payment_method = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=MAX_CODE_LENGTH),
+        metadata={"description": "A code from GET /payment-methods", "example": "test"},
+    )
+    card = ma.fields.Nested(CardInputSchema, metadata={"description": "For card gateways"})
+    expected_total = ma.fields.Nested(
+        MoneySchema,
+        metadata={
+            "description": "The total shown to the customer: if the checkout's total is "
+            "another (prices changed), nothing is placed and the answer is 409"
+        },
+    )
+
+
+class ShippingChoiceSchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+
+
+class CheckoutSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    cart_id = ma.fields.Integer(required=True)
+    status = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(["open", "completed", "abandoned"]),
+        metadata={"description": "open until the order is paid or its payment is under way"},
+    )
+    email = ma.fields.String(required=True, allow_none=True)
+    shipping_address = ma.fields.Nested(OrderShippingAddressSchema, required=True, allow_none=True)
+    shipping_method = ma.fields.Nested(ShippingChoiceSchema, required=True, allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(CartLineSchema), required=True)
+    subtotal = ma.fields.Nested(MoneySchema, required=True)
+    shipping = ma.fields.Nested(MoneySchema, required=True, allow_none=True)
+    tax = ma.fields.Nested(MoneySchema, required=True, allow_none=True)
+    total = ma.fields.Nested(MoneySchema, required=True, allow_none=True)
+    is_ready_to_pay = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "Reviewed, no order under way: POST .../complete may pay"},
+    )
+    expires_at = ma.fields.DateTime(
+        required=True, metadata={"description": "The stock is held until then"}
+    )
+    order_number = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "The order under way, if any"}
+    )
+
+
+class CompletionSchema(ma.Schema):
+    outcome = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["paid", "processing", "awaiting_transfer", "requires_action", "failed"]
+        ),
+        metadata={
+            "description": "paid; processing (the gateway decides later); awaiting_transfer "
+            "(bank transfer); requires_action (send the customer to next_action_url, then "
+            "POST .../payment-confirmation); failed (nothing charged; pay again)"
+        },
+    )
+    message = ma.fields.String(required=True)
+    next_action_url = ma.fields.String(required=True, allow_none=True)
+    checkout_id = ma.fields.Integer(required=True)
+    order = ma.fields.Nested(OrderSchema, required=True)
+
+
+def checkout_representation(checkout: Checkout) -> dict[str, Any]:
+    """A ``CheckoutSchema`` dict: the checkout with its cart's lines and today's totals."""
+    summary = queries.checkout_summary(checkout)
+    quote = summary.quote
+    method = queries.pricing_policy().method(checkout.shipping_method_code)
+    order = order_of(checkout)
+    cart = cart_representation(checkout.cart_id)
+    return {
+        "id": checkout.id,
+        "cart_id": checkout.cart_id,
+        "status": checkout.status.value,
+        "email": checkout.email,
+        "shipping_address": _address(checkout) if checkout.has_address else None,
+        "shipping_method": {"code": method.code, "name": method.name} if method else None,
+        "lines": cart["lines"],
+        "subtotal": cart["subtotal"] if quote is None else _money(quote.subtotal),
+        "shipping": _money(quote.shipping) if quote else None,
+        "tax": _money(quote.tax) if quote else None,
+        "total": _money(quote.total) if quote else None,
+        "is_ready_to_pay": queries.submit_token(checkout) is not None,
+        "expires_at": checkout.expires_at,
+        "order_number": order.number if order else None,
+    }
+
+
+def completion_representation(outcome: CheckoutOutcome, checkout_id: int) -> dict[str, Any]:
+    """A ``CompletionSchema`` dict: the payment's outcome and the order as it stands now."""
+    return {
+        "outcome": outcome.kind.value,
+        "message": outcome.message,
+        "next_action_url": outcome.next_action_url,
+        "checkout_id": checkout_id,
+        "order": order_representation(order_queries.get_order(outcome.number)),
+    }
+
+
+def _money(value: Any) -> dict[str, Any]:
+    return money(value.amount, value.currency)
+
+
+def _address(checkout: Checkout) -> dict[str, Any]:
+    return {
+        name: getattr(checkout, f"ship_{name}")
+        for name in (
+            "full_name",
+            "company",
+            "line1",
+            "line2",
+            "city",
+            "region",
+            "postal_code",
+            "country_code",
+            "phone",
+        )
+    }
