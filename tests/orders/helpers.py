@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from funnel.accounts.models import Role
 from funnel.orders import queries, services
 from funnel.orders.models import Order, OrderStatus
+from tests.factories.accounts import UserFactory
 from tests.factories.orders import pay_by_card, place
 
 
 def order_in(status: OrderStatus, staff_id: int, **place_arguments) -> Order:
-    """A card-paid order (or one awaiting payment) brought to ``status``."""
+    """A card-paid order (or one awaiting payment) brought to ``status``; an admin refunds it
+    (staff hold no refund permission by default)."""
     order = place(**place_arguments)
     if status == OrderStatus.PENDING_PAYMENT:
         return order
@@ -21,8 +24,9 @@ def order_in(status: OrderStatus, staff_id: int, **place_arguments) -> Order:
     if status == OrderStatus.DELIVERED:
         services.mark_delivered(order.number, actor_user_id=staff_id)
     if status == OrderStatus.REFUNDED:
+        admin = UserFactory(role=Role.ADMIN)
         services.refund_order(
-            order.number, idempotency_key=f"{order.number}-refund", actor_user_id=staff_id
+            order.number, idempotency_key=f"{order.number}-refund", actor_user_id=admin.id
         )
     order = queries.get_order(order.number)
     assert order.status == status

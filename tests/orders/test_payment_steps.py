@@ -183,13 +183,13 @@ def test_cancelling_twice_changes_nothing_the_second_time(
 
 @pytest.mark.story("US-25", "US-32")
 def test_cancelling_a_paid_order_refunds_it_in_full_first(
-    app: Flask, staff_user: User, mailbox: Mailbox
+    app: Flask, admin_user: User, mailbox: Mailbox
 ) -> None:
     variant = stocked_variant(10)
     order = place([(variant, 2)])
     paid = pay_by_card(order)
 
-    services.cancel_order(order.number, reason="cannot ship", actor_user_id=staff_user.id)
+    services.cancel_order(order.number, reason="cannot ship", actor_user_id=admin_user.id)
 
     payment = payment_queries.get_payment(paid.payment_id)
     assert (payment.status, payment.refunded_minor) == (PaymentStatus.REFUNDED, order.total_minor)
@@ -221,20 +221,20 @@ def test_an_unpaid_order_whose_payment_went_through_meanwhile_is_not_cancelled(
 
 @pytest.mark.story("US-32")
 def test_a_partial_then_the_rest_refund_moves_the_order_to_refunded_once(
-    app: Flask, staff_user: User, mailbox: Mailbox
+    app: Flask, admin_user: User, mailbox: Mailbox
 ) -> None:
     order = place()  # total $28.00
     pay_by_card(order)
     mailbox.clear()
 
     partial = services.refund_order(
-        order.number, money(800), idempotency_key="refund-key-0001", actor_user_id=staff_user.id
+        order.number, money(800), idempotency_key="refund-key-0001", actor_user_id=admin_user.id
     )
     replay = services.refund_order(
-        order.number, money(800), idempotency_key="refund-key-0001", actor_user_id=staff_user.id
+        order.number, money(800), idempotency_key="refund-key-0001", actor_user_id=admin_user.id
     )
     rest = services.refund_order(
-        order.number, idempotency_key="refund-key-0002", actor_user_id=staff_user.id
+        order.number, idempotency_key="refund-key-0002", actor_user_id=admin_user.id
     )
 
     assert (partial.amount, partial.is_full, partial.change.status) == (
@@ -261,7 +261,9 @@ def test_a_partial_then_the_rest_refund_moves_the_order_to_refunded_once(
 
 
 @pytest.mark.story("US-32", "US-29")
-def test_a_refund_can_return_the_items_to_stock(app: Flask, staff_user: User) -> None:
+def test_a_refund_can_return_the_items_to_stock(
+    app: Flask, staff_user: User, admin_user: User
+) -> None:
     variant = stocked_variant(10)
     order = place([(variant, 4)])
     pay_by_card(order)
@@ -270,7 +272,7 @@ def test_a_refund_can_return_the_items_to_stock(app: Flask, staff_user: User) ->
     refund = services.refund_order(
         order.number,
         idempotency_key="refund-with-return",
-        actor_user_id=staff_user.id,
+        actor_user_id=admin_user.id,
         reason="damaged in transit",
         return_items=True,
     )
@@ -286,13 +288,13 @@ def test_a_refund_can_return_the_items_to_stock(app: Flask, staff_user: User) ->
 
 
 @pytest.mark.story("US-32")
-def test_an_unpaid_order_cannot_be_refunded(app: Flask, staff_user: User) -> None:
+def test_an_unpaid_order_cannot_be_refunded(app: Flask, admin_user: User) -> None:
     order = place()
     from funnel.orders.errors import InvalidOrderTransition
 
     with pytest.raises(InvalidOrderTransition):
         services.refund_order(
-            order.number, idempotency_key="refund-nope", actor_user_id=staff_user.id
+            order.number, idempotency_key="refund-nope", actor_user_id=admin_user.id
         )
 
 

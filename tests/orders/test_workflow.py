@@ -12,6 +12,7 @@ from funnel.core.errors import PermissionDenied
 from funnel.orders import queries, services
 from funnel.orders.errors import InvalidOrderTransition
 from funnel.orders.models import Order, OrderStatus
+from funnel.payments import queries as payment_queries
 from tests.orders.helpers import order_in, statuses
 
 S = OrderStatus
@@ -27,6 +28,8 @@ STEPS: dict[str, Callable[[Order, int], object]] = {
         order.number, idempotency_key=f"{order.number}-matrix", actor_user_id=staff
     ),
 }
+# Steps that move money need ``orders.refund``: admins only by default.
+MONEY_STEPS = {"refund", "cancel"}
 # (status, step) -> the status after the step; "same" when the step was already taken (no
 # change), None when it is refused with invalid_order_transition.
 OUTCOMES: dict[tuple[OrderStatus, str], OrderStatus | str | None] = {
@@ -66,17 +69,18 @@ OUTCOMES: dict[tuple[OrderStatus, str], OrderStatus | str | None] = {
 @pytest.mark.story("US-30")
 @pytest.mark.parametrize(("status", "step"), list(OUTCOMES), ids=lambda value: str(value))
 def test_every_step_from_every_status(
-    app: Flask, staff_user: User, status: OrderStatus, step: str
+    app: Flask, staff_user: User, admin_user: User, status: OrderStatus, step: str
 ) -> None:
     # given an order brought to ``status`` through the services
     order = order_in(status, staff_user.id)
     history = statuses(order)
     expected = OUTCOMES[(status, step)]
+    actor = admin_user if step in MONEY_STEPS else staff_user
 
     if expected is None:
         # when a step the status does not allow is tried, then it is refused, clearly
         with pytest.raises(InvalidOrderTransition) as raised:
-            STEPS[step](order, staff_user.id)
+            STEPS[step](order, actor.id)
         assert (raised.value.code, raised.value.status) == ("invalid_order_transition", 409)
         assert raised.value.detail.startswith(f"Order {order.number} is {status.label.lower()}")
         # and nothing changed
@@ -86,16 +90,16 @@ def test_every_step_from_every_status(
         from funnel.orders.errors import InvalidOrderInput
 
         with pytest.raises(InvalidOrderInput):
-            STEPS[step](order, staff_user.id)
+            STEPS[step](order, actor.id)
         assert statuses(order) == history
     elif expected == "same":
         # when a step already taken is repeated, then nothing changes
-        result = STEPS[step](order, staff_user.id)
+        result = STEPS[step](order, actor.id)
         assert (result.changed, result.status) == (False, status)
         assert statuses(order) == history
     else:
         # when an allowed step is taken, then the order moves and one event records it
-        STEPS[step](order, staff_user.id)
+        STEPS[step](order, actor.id)
         assert queries.get_order(order.number).status == expected
         assert statuses(order) == [*history, (status.value, expected.value)]
 
@@ -160,3 +164,23 @@ def test_a_customer_may_cancel_their_own_order_but_not_anothers(app: Flask, cust
     assert queries.get_order(theirs.number).status == S.PENDING_PAYMENT
     assert (change.changed, change.status) == (True, S.CANCELLED)
     assert queries.order_events(mine)[-1].actor_user_id == customer.id
+
+
+@pytest.mark.story("US-28", "US-32")
+@pytest.mark.parametrize("step", ["refund", "cancel"])
+def test_staff_without_the_refund_permission_cannot_move_a_paid_orders_money(
+    app: Flask, staff_user: User, step: str
+) -> None:
+    # given a paid order (cancelling it would refund it in full)
+    order = order_in(S.PAID, staff_user.id)
+    history = statuses(order)
+
+    # when a staff member without orders.refund tries, then it is refused
+    with pytest.raises(PermissionDenied) as raised:
+        STEPS[step](order, staff_user.id)
+
+    # and nothing changed: no status, no event, no money back
+    assert raised.value.code == "permission_denied"
+    assert queries.get_order(order.number).status == S.PAID
+    assert statuses(order) == history
+    assert payment_queries.live_payment_for(order.number).refunded_minor == 0

@@ -124,12 +124,12 @@ def test_bad_list_input_is_a_clear_4xx(
 
 @pytest.mark.story("US-30")
 def test_the_detail_page_offers_only_the_allowed_steps(
-    app: Flask, staff_user: User, signed_in
+    app: Flask, admin_user: User, signed_in
 ) -> None:
     order = place()
     pay_by_card(order)
 
-    text = signed_in(staff_user).get(f"/staff/orders/{order.number}").text
+    text = signed_in(admin_user).get(f"/staff/orders/{order.number}").text
 
     assert f'action="/staff/orders/{order.number}/fulfil"' in text
     assert f'action="/staff/orders/{order.number}/cancel"' in text
@@ -137,6 +137,30 @@ def test_the_detail_page_offers_only_the_allowed_steps(
     assert f'action="/staff/orders/{order.number}/deliver"' not in text
     assert f'action="/staff/orders/{order.number}/payment-received"' not in text
     assert "left to refund: $28.00" in text
+
+
+@pytest.mark.story("US-28", "US-32")
+def test_staff_without_the_refund_permission_are_not_offered_refunds_and_are_refused_them(
+    app: Flask, staff_user: User, signed_in
+) -> None:
+    # given a paid order (cancelling it would refund it in full)
+    order = place()
+    pay_by_card(order)
+    browser = signed_in(staff_user)
+
+    # when a staff member (no orders.refund) opens it, then only shipping is offered
+    text = browser.get(f"/staff/orders/{order.number}").text
+    assert f'action="/staff/orders/{order.number}/fulfil"' in text
+    assert f'action="/staff/orders/{order.number}/refund"' not in text
+    assert f'action="/staff/orders/{order.number}/cancel"' not in text
+
+    # and posting the forms anyway is refused with 403, changing nothing
+    refund = browser.post(f"/staff/orders/{order.number}/refund", data=ACTIONS["refund"])
+    cancel = browser.post(f"/staff/orders/{order.number}/cancel", data=ACTIONS["cancel"])
+    assert (refund.status_code, cancel.status_code) == (403, 403)
+    assert "orders.refund" in refund.text
+    assert statuses(order) == [(None, "pending_payment"), ("pending_payment", "paid")]
+    assert payment_queries.live_payment_for(order.number).refunded_minor == 0
 
 
 @pytest.mark.story("US-31")
@@ -224,11 +248,11 @@ def test_staff_cancel_with_a_reason(app: Flask, staff_user: User, signed_in) -> 
 
 
 @pytest.mark.story("US-32")
-def test_staff_refund_part_then_the_rest_once_each(app: Flask, staff_user: User, signed_in) -> None:
+def test_staff_refund_part_then_the_rest_once_each(app: Flask, admin_user: User, signed_in) -> None:
     variant = stocked_variant(10)
     order = place([(variant, 2)])
     pay_by_card(order)
-    browser = signed_in(staff_user)
+    browser = signed_in(admin_user)
     form = {"amount": "8.00", "reason": "late", "idempotency_key": "a" * 24}
 
     first = browser.post(f"/staff/orders/{order.number}/refund", data=form)
@@ -262,12 +286,12 @@ def test_staff_refund_part_then_the_rest_once_each(app: Flask, staff_user: User,
     ],
 )
 def test_bad_refund_input_is_a_422_page_and_refunds_nothing(
-    app: Flask, staff_user: User, signed_in, form: dict
+    app: Flask, admin_user: User, signed_in, form: dict
 ) -> None:
     order = place()
     pay_by_card(order)
 
-    response = signed_in(staff_user).post(f"/staff/orders/{order.number}/refund", data=form)
+    response = signed_in(admin_user).post(f"/staff/orders/{order.number}/refund", data=form)
 
     assert response.status_code == 422
     assert f"<h1>Order {order.number}</h1>" in response.text

@@ -102,9 +102,14 @@ def find_address(user_id: int, address_id: int) -> Address | None:
     )
 
 
-def search_users(email_contains: str, page: int, per_page: int) -> Pagination:
-    """Accounts whose email contains the text (any case), newest first, one page."""
+def search_users(
+    email_contains: str, page: int, per_page: int, *, role: Role | None = None
+) -> Pagination:
+    """Accounts whose email contains the text (any case), of ``role`` if given, newest first,
+    one page."""
     statement = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
+    if role is not None:
+        statement = statement.where(User.role == role)
     # Control characters cannot be in an address; NUL would even break the query on PostgreSQL.
     term = "".join(char for char in email_contains if char.isprintable()).strip().lower()
     if term:

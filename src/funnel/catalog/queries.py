@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from funnel.catalog.errors import CategoryNotFound, ProductNotFound
+from funnel.catalog.errors import CategoryNotFound, ProductNotFound, VariantNotFound
 from funnel.catalog.listing import Listing, ListingFilters, ListingSort, card_options, run_listing
 from funnel.catalog.models import Category, Product, ProductStatus, Variant
 from funnel.extensions import db
@@ -163,3 +163,30 @@ def product_count() -> int:
 
 def product_by_id(product_id: int) -> Product | None:
     return db.session.get(Product, product_id)
+
+
+def product_for_staff(product_id: int) -> Product:
+    """A product in any status with its variants and their option values loaded (fresh from
+    the database). Raises ProductNotFound."""
+    product = db.session.scalars(
+        select(Product)
+        .where(Product.id == product_id)
+        .options(selectinload(Product.variants).selectinload(Variant.option_values))
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if product is None:
+        raise ProductNotFound()
+    return product
+
+
+def variant_for_staff(variant_id: int) -> Variant:
+    """A variant with its option values loaded. Raises VariantNotFound."""
+    variant = db.session.scalars(
+        select(Variant)
+        .where(Variant.id == variant_id)
+        .options(selectinload(Variant.option_values))
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if variant is None:
+        raise VariantNotFound()
+    return variant

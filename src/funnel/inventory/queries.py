@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, func, select
 
+from funnel.catalog.errors import VariantNotFound
 from funnel.catalog.models import Variant
 from funnel.core import clock
 from funnel.extensions import db
@@ -152,3 +153,37 @@ def ledger_discrepancies() -> list[LedgerDiscrepancy]:
         LedgerDiscrepancy(variant_id, sku, int(stock), int(total))
         for variant_id, sku, stock, total in rows.tuples()
     ]
+
+
+@dataclass(frozen=True)
+class VariantStock:
+    """A variant's stock as staff see it: on hand, held by checkouts, still available."""
+
+    variant_id: int
+    sku: str
+    on_hand: int
+    reserved: int
+    available: int
+    movements: list[StockMovement]
+
+
+def variant_stock(variant_id: int, *, movement_limit: int = 20) -> VariantStock:
+    """A variant's levels and its most recent movements (newest first).
+
+    Raises VariantNotFound.
+    """
+    row = db.session.execute(
+        select(Variant.sku, Variant.stock_quantity).where(Variant.id == variant_id)
+    ).first()
+    if row is None:
+        raise VariantNotFound()
+    sku, on_hand = row
+    reserved = reserved_quantities([variant_id]).get(variant_id, 0)
+    return VariantStock(
+        variant_id=variant_id,
+        sku=sku,
+        on_hand=on_hand,
+        reserved=reserved,
+        available=max(0, on_hand - reserved),
+        movements=movements_for_variant(variant_id, limit=movement_limit) if movement_limit else [],
+    )

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from funnel.accounts import queries as account_queries
+from funnel.accounts.errors import UserNotFound
+from funnel.accounts.models import User
+from funnel.accounts.permissions import Permission
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
 from funnel.orders.errors import InvalidOrderInput, OrderNotFound
@@ -58,6 +63,19 @@ class OrderDetails:
             and payment.status in {PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED}
         ):
             actions.add("refund")
+        return frozenset(actions)
+
+    def staff_actions_for(self, permissions: frozenset[Permission]) -> frozenset[str]:
+        """``staff_actions`` that a holder of ``permissions`` may take: the same rules as the
+        orders services, so a page never offers a step the service would refuse (a refund,
+        or cancelling a paid order, which refunds it, needs ``orders.refund``)."""
+        actions = set(self.staff_actions)
+        if Permission.ORDERS_FULFIL not in permissions:
+            actions -= {"record_payment", "fulfil", "deliver", "cancel"}
+        if Permission.ORDERS_REFUND not in permissions:
+            actions.discard("refund")
+            if self.order.status == OrderStatus.PAID:
+                actions.discard("cancel")
         return frozenset(actions)
 
 
@@ -161,12 +179,19 @@ def search_orders(
     search: str = "",
     page: int = 1,
     size: int = STAFF_PAGE_SIZE,
+    placed_from: datetime | None = None,
+    placed_before: datetime | None = None,
 ) -> Page[Order]:
-    """Orders for staff, newest first: optionally of one status, and matching ``search``
-    (an order number, exactly, or a part of the customer's email address)."""
+    """Orders for staff, newest first: optionally of one status, placed from ``placed_from``
+    (inclusive) and before ``placed_before`` (exclusive), and matching ``search`` (an order
+    number, exactly, or a part of the customer's email address)."""
     statement = select(Order)
     if status is not None:
         statement = statement.where(Order.status == status)
+    if placed_from is not None:
+        statement = statement.where(Order.placed_at >= placed_from)
+    if placed_before is not None:
+        statement = statement.where(Order.placed_at < placed_before)
     text = search.strip()[:254]
     if text:
         number = normalise_number(text)
@@ -189,3 +214,22 @@ def order_with_lines(order_id: int) -> Order:
     if order is None:
         raise OrderNotFound()
     return order
+
+
+@dataclass(frozen=True)
+class CustomerOverview:
+    """An account as staff look it up: the account and how many orders it placed."""
+
+    user: User
+    order_count: int
+
+
+def customer_overview(user_id: int) -> CustomerOverview:
+    """Raises UserNotFound."""
+    user = account_queries.get_user(user_id)
+    if user is None:
+        raise UserNotFound()
+    count = db.session.scalar(
+        select(func.count()).select_from(Order).where(Order.user_id == user_id)
+    )
+    return CustomerOverview(user=user, order_count=int(count or 0))

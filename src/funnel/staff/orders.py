@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from funnel.accounts.countries import COUNTRIES
+from funnel.accounts.permissions import permissions_of
 from funnel.core.errors import DomainError
 from funnel.core.money import Money, MoneyError
 from funnel.core.pagination import page_number
@@ -52,6 +53,7 @@ def _detail(number: str, error: DomainError | None = None) -> ResponseReturnValu
     page = render_template(
         "staff/orders/detail.html",
         details=details,
+        actions=details.staff_actions_for(permissions_of(current_user)),
         countries=COUNTRIES,
         error=error,
         refund_key=secrets.token_urlsafe(18),

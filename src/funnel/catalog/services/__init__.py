@@ -15,8 +15,10 @@ from funnel.catalog.services.images import (
     add_product_image,
 )
 from funnel.catalog.services.products import (
+    NewVariant,
     archive_product,
     create_product,
+    create_product_with_variants,
     publish_product,
     update_product,
 )
@@ -41,12 +43,14 @@ __all__ = [
     "MAX_PRICE_AMOUNT",
     "MAX_STOCK",
     "SKU_PATTERN",
+    "NewVariant",
     "add_product_image",
     "add_variant",
     "archive_product",
     "build_search_document",
     "create_category",
     "create_product",
+    "create_product_with_variants",
     "delete_category",
     "normalise_options",
     "normalise_sku",

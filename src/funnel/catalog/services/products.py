@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
 from sqlalchemy import select
 
 from funnel.catalog.errors import (
@@ -26,7 +29,9 @@ from funnel.catalog.services.rules import (
     shop_currency,
     slugify,
 )
+from funnel.catalog.services.variants import add_variant
 from funnel.core.database import transaction
+from funnel.core.money import Money
 from funnel.extensions import db
 
 # -- products ------------------------------------------------------------------------------
@@ -128,3 +133,53 @@ def publish_product(product_id: int) -> Product:
 def archive_product(product_id: int) -> Product:
     """Hide a product from customers for good (its page answers 404). Raises ProductNotFound."""
     return update_product(product_id, status=ProductStatus.ARCHIVED)
+
+
+@dataclass(frozen=True)
+class NewVariant:
+    """A variant to create with its product (its stock starts at zero)."""
+
+    sku: str
+    price: Money
+    title: str = ""
+    options: Mapping[str, str] = field(default_factory=dict)
+
+
+def create_product_with_variants(
+    title: str,
+    *,
+    category_id: int,
+    variants: Sequence[NewVariant] = (),
+    description: str = "",
+    seo_title: str = "",
+    seo_description: str = "",
+    is_featured: bool = False,
+    publish: bool = False,
+) -> Product:
+    """Create a product and its variants in one transaction; ``publish`` makes it active.
+
+    Variants start with no stock: units enter through the inventory ledger (``received``), so
+    that every unit the shop holds has a movement saying why. Nothing is created when any
+    part is refused. Raises the errors of ``create_product`` and ``add_variant``, and
+    ProductHasNoVariants (``publish`` without variants).
+    """
+    with transaction():
+        product = create_product(
+            title,
+            category_id=category_id,
+            description=description,
+            seo_title=seo_title,
+            seo_description=seo_description,
+            is_featured=is_featured,
+        )
+        for variant in variants:
+            add_variant(
+                product.id,
+                sku=variant.sku,
+                price=variant.price,
+                title=variant.title,
+                options=variant.options,
+            )
+        if publish:
+            update_product(product.id, status=ProductStatus.ACTIVE)
+        return product

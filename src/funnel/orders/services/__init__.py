@@ -9,7 +9,8 @@ For the checkout (inside its own transaction):
 
 For staff and jobs (outside any transaction: they may call the payment gateway):
 ``record_manual_payment``, ``fulfil_order``, ``mark_delivered``, ``cancel_order``,
-``refund_order``, ``cancel_overdue_manual_orders``.
+``refund_order``, ``cancel_overdue_manual_orders``; ``move_order`` takes whichever of those
+steps reaches a status (the staff API's transitions).
 
 Every status change is a conditional UPDATE on a locked row and writes an OrderEvent; a step
 the status does not allow raises InvalidOrderTransition; repeating a step already taken
@@ -26,6 +27,7 @@ from funnel.orders.services.results import (
     OrderRefund,
     ShippingAddress,
 )
+from funnel.orders.services.steps import STAFF_TARGETS, move_order
 from funnel.orders.services.workflow import (
     fulfil_order,
     mark_delivered,
@@ -35,6 +37,7 @@ from funnel.orders.services.workflow import (
 
 __all__ = [
     "SHIPPING_ADDRESS_FIELDS",
+    "STAFF_TARGETS",
     "OrderChange",
     "OrderLineInput",
     "OrderRefund",
@@ -44,6 +47,7 @@ __all__ = [
     "fulfil_order",
     "mark_delivered",
     "mark_paid",
+    "move_order",
     "place_order",
     "record_manual_payment",
     "refund_order",

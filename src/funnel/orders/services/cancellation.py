@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from funnel.accounts.permissions import Permission
 from funnel.core.database import in_transaction
 from funnel.core.errors import DomainError
 from funnel.inventory.models import MovementReason
@@ -33,7 +34,7 @@ from funnel.orders.services.state import (
     transition_error,
 )
 from funnel.orders.services.stock import return_held_stock
-from funnel.orders.services.workflow import check_staff
+from funnel.orders.services.workflow import check_permission
 from funnel.payments import errors as payment_errors
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
@@ -57,10 +58,14 @@ def _checked_reason(reason: str) -> str:
 
 
 def _check_may_cancel(order: Order, actor_user_id: int | None) -> None:
-    """Staff, the order's own customer, or the system (None). Raises PermissionDenied."""
+    """Staff with ``orders.fulfil``, the order's own customer, or the system (None); a paid
+    order is refunded in full when cancelled, so staff also need ``orders.refund`` for it.
+    Raises PermissionDenied."""
     if actor_user_id is None or actor_user_id == order.user_id:
         return
-    check_staff(actor_user_id)
+    check_permission(actor_user_id, Permission.ORDERS_FULFIL)
+    if order.status == OrderStatus.PAID:
+        check_permission(actor_user_id, Permission.ORDERS_REFUND)
 
 
 def _void_live_payment(order: Order, reason: str, actor_user_id: int | None) -> None:
@@ -117,7 +122,8 @@ def cancel_order(
     ``actor_user_id`` is a staff member, the order's own customer, or None (the system).
     ``notify_customer`` False sends no email: a declined payment attempt is not an order the
     customer thinks of as placed, and the checkout page already says what happened.
-    Raises InvalidOrderInput (no reason), OrderNotFound, PermissionDenied (another customer),
+    Raises InvalidOrderInput (no reason), OrderNotFound, PermissionDenied (another customer;
+    staff without ``orders.fulfil``, or without ``orders.refund`` for a paid order),
     InvalidOrderTransition (shipped, delivered or refunded), OrderPaymentReceived (the unpaid
     order's payment went through meanwhile: refund instead), the errors of ``void_payment``
     and ``refund_payment`` (GatewayUnavailable: retry).

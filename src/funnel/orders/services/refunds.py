@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from funnel.accounts.permissions import Permission
 from funnel.core.database import in_transaction
 from funnel.core.money import Money
 from funnel.inventory.models import MovementReason
@@ -19,7 +20,7 @@ from funnel.orders.services.state import (
     transition_error,
 )
 from funnel.orders.services.stock import return_held_stock
-from funnel.orders.services.workflow import check_staff
+from funnel.orders.services.workflow import check_permission
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
 from funnel.payments.models import PaymentStatus
@@ -48,7 +49,8 @@ def refund_order(
     Call outside ``transaction()``.
     Raises OrderNotFound, InvalidOrderTransition (not paid, or cancelled), InvalidOrderInput
     (amount in another currency, not positive, reason too long), OrderPaymentMissing (no
-    payment that took money), PermissionDenied (the actor is not staff), and payments'
+    payment that took money), PermissionDenied (the actor lacks ``orders.refund``: admins
+    only by default, since a refund moves money), and payments'
     RefundExceedsPayment, RefundFailed, GatewayUnavailable (retry with the same key),
     IdempotencyKeyReused.
     Side effects: a refund at the gateway, an OrderEvent, maybe the status and
@@ -58,7 +60,7 @@ def refund_order(
         raise RuntimeError(
             "refund_order() calls the payment gateway: call it outside transaction()"
         )
-    check_staff(actor_user_id)
+    check_permission(actor_user_id, Permission.ORDERS_REFUND)
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if len(reason) > NOTE_LENGTH:
         raise InvalidOrderInput(fields={"reason": [f"At most {NOTE_LENGTH} characters."]})

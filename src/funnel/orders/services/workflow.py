@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from funnel.accounts import queries as account_queries
+from funnel.accounts.permissions import Permission, require_permission
 from funnel.analytics import services as analytics
 from funnel.analytics.models import FunnelStage
 from funnel.core.errors import PermissionDenied
@@ -24,13 +25,15 @@ from funnel.payments import services as payments
 OrderReference = Order | int | str
 
 
-def check_staff(actor_user_id: int | None) -> None:
-    """Staff steps name a staff member or admin (None: the system). Raises PermissionDenied."""
+def check_permission(
+    actor_user_id: int | None, permission: Permission = Permission.ORDERS_FULFIL
+) -> None:
+    """Staff steps name a staff member holding ``permission`` (None: the system, which may do
+    every step). Raises PermissionDenied for a customer, an unknown account, or staff without
+    the permission (``orders.refund`` is the admins' by default: it moves money)."""
     if actor_user_id is None:
         return
-    user = account_queries.get_user(actor_user_id)
-    if user is None or not user.is_staff:
-        raise PermissionDenied("Only shop staff can do this.")
+    require_permission(account_queries.get_user(actor_user_id), permission)
 
 
 def mark_paid(
@@ -75,7 +78,7 @@ def _advance(
     actor_user_id: int | None,
     note: str,
 ) -> OrderChange:
-    check_staff(actor_user_id)
+    check_permission(actor_user_id, Permission.ORDERS_FULFIL)
     with order_transaction():
         order = lock_order(reference)
         previous = order.status
@@ -92,8 +95,8 @@ def fulfil_order(
 ) -> OrderChange:
     """Mark a ``paid`` order shipped (``fulfilled``); ``note`` can carry the carrier and
     tracking number. Shipping it again changes nothing (``changed`` False).
-    Raises OrderNotFound, InvalidOrderTransition (not paid), PermissionDenied (the actor is
-    not staff). Side effects: status, ``fulfilled_at``, an OrderEvent.
+    Raises OrderNotFound, InvalidOrderTransition (not paid), PermissionDenied (the actor lacks
+    ``orders.fulfil``). Side effects: status, ``fulfilled_at``, an OrderEvent.
     """
     return _advance(
         order, OrderStatus.PAID, OrderStatus.FULFILLED, actor_user_id=actor_user_id, note=note
@@ -132,7 +135,7 @@ def record_manual_payment(
     """
     if actor_user_id is None:
         raise PermissionDenied("A staff member records a payment received.")
-    check_staff(actor_user_id)
+    check_permission(actor_user_id, Permission.ORDERS_FULFIL)
     with order_transaction():
         locked = lock_order(order)
         previous = locked.status

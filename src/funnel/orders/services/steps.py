@@ -1,0 +1,58 @@
+"""One entry point for a staff member moving an order to a status (the staff API's
+transitions): each target status is the workflow step that reaches it."""
+
+from __future__ import annotations
+
+from funnel.core.money import Money
+from funnel.orders.errors import InvalidOrderInput
+from funnel.orders.models import Order, OrderStatus
+from funnel.orders.services.cancellation import cancel_order
+from funnel.orders.services.results import OrderChange
+from funnel.orders.services.workflow import fulfil_order, mark_delivered, record_manual_payment
+
+# The statuses staff move an order to by a step of their own; ``refunded`` is a refund.
+STAFF_TARGETS = (
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.DELIVERED,
+    OrderStatus.CANCELLED,
+)
+
+
+def move_order(
+    order: Order | int | str,
+    to: OrderStatus | str,
+    *,
+    actor_user_id: int,
+    note: str = "",
+    amount_received: Money | None = None,
+) -> OrderChange:
+    """Take the step that brings ``order`` to ``to``: ``paid`` records a bank transfer (or
+    cash) received, ``fulfilled`` ships it (``note``: carrier and tracking number),
+    ``delivered``, ``cancelled`` (``note`` is the reason, required; a paid order is refunded
+    in full). ``amount_received`` belongs to ``paid`` only. Call outside ``transaction()``.
+    Raises InvalidOrderInput (another target, a stray amount), and the errors of
+    ``record_manual_payment``, ``fulfil_order``, ``mark_delivered``, ``cancel_order``
+    (InvalidOrderTransition for a step the status does not allow, PermissionDenied).
+    Side effects: those of the step.
+    """
+    try:
+        target = OrderStatus(to)
+    except ValueError:
+        target = None
+    if target not in STAFF_TARGETS:
+        choices = ", ".join(status.value for status in STAFF_TARGETS)
+        raise InvalidOrderInput(fields={"to": [f"Choose one of: {choices}."]})
+    if amount_received is not None and target != OrderStatus.PAID:
+        raise InvalidOrderInput(
+            fields={"amount_received": ["Only a payment received has an amount."]}
+        )
+    if target == OrderStatus.PAID:
+        return record_manual_payment(
+            order, actor_user_id=actor_user_id, amount_received=amount_received, note=note
+        )
+    if target == OrderStatus.FULFILLED:
+        return fulfil_order(order, actor_user_id=actor_user_id, note=note)
+    if target == OrderStatus.DELIVERED:
+        return mark_delivered(order, actor_user_id=actor_user_id, note=note)
+    return cancel_order(order, reason=note, actor_user_id=actor_user_id)

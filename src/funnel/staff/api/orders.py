@@ -1,0 +1,229 @@
+"""Staff order operations: the list and one order (``orders.view``), workflow steps
+(``orders.fulfil``) and refunds (``orders.refund``, admins only by default: refunds move
+money). Each step is one orders service; an invalid step is 409 ``invalid_order_transition``
+and changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import current_app, request
+
+from funnel.accounts.permissions import Permission, permissions_of
+from funnel.core.api import decode_cursor, encode_cursor, errors, money
+from funnel.core.money import Money
+from funnel.orders import queries, services
+from funnel.orders.errors import InvalidOrderInput
+from funnel.orders.models import Order, OrderEvent, OrderStatus
+from funnel.orders.schemas import order_representation, order_summary
+from funnel.payments.models import Payment
+from funnel.staff.api import ORDER_NUMBER, bp
+from funnel.staff.api.access import staff_caller, staff_permission
+from funnel.staff.api.schemas import (
+    MAX_STAFF_PAGE_SIZE,
+    RefundInputSchema,
+    RefundSchema,
+    StaffOrderPageSchema,
+    StaffOrderQuerySchema,
+    StaffOrderSchema,
+    TransitionInputSchema,
+    TransitionSchema,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+_CURSOR_KEYS = ("page", "limit")
+
+
+@bp.route("/orders", methods=["GET"])
+@bp.response(200, StaffOrderPageSchema)
+@errors(bp, 422)
+@staff_permission(bp, Permission.ORDERS_VIEW)
+@bp.arguments(StaffOrderQuerySchema, location="query", as_kwargs=True)
+def list_staff_orders(**parameters: Any) -> dict[str, Any]:
+    """Orders, newest first: filter by status and placing day, search by number or email
+
+    `q` matches an order number exactly or a part of the customer's email. `placed_from`
+    and `placed_to` are days (UTC), both included. Follow `next_cursor` for the next page;
+    it is null on the last one. Needs `orders.view`.
+    """
+    position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
+    if parameters.get("cursor"):
+        position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
+    number, size = position["page"], min(position["limit"], MAX_STAFF_PAGE_SIZE)
+    placed_from, placed_to = parameters.get("placed_from"), parameters.get("placed_to")
+    page = queries.search_orders(
+        status=OrderStatus(parameters["status"]) if parameters.get("status") else None,
+        search=parameters.get("q") or "",
+        page=number,
+        size=size,
+        placed_from=_day_start(placed_from) if placed_from else None,
+        placed_before=_day_start(placed_to + timedelta(days=1)) if placed_to else None,
+    )
+    counts = queries.item_counts([order.id for order in page.items])
+    has_next = page.has_next and bool(page.items)
+    return {
+        "items": [
+            {
+                **order_summary(order, counts[order.id]),
+                "email": order.email,
+                "user_id": order.user_id,
+            }
+            for order in page.items
+        ],
+        "next_cursor": encode_cursor({"page": number + 1, "limit": size}) if has_next else None,
+    }
+
+
+@bp.route(f"/orders/{ORDER_NUMBER}", methods=["GET"])
+@bp.response(200, StaffOrderSchema)
+@errors(bp, 404)
+@staff_permission(bp, Permission.ORDERS_VIEW)
+def get_staff_order(number: str) -> dict[str, Any]:
+    """One order in full: lines, totals, address, history with who took each step, payments
+
+    `actions` lists the steps the order allows now that the caller may take; `refundable`
+    is what is left to refund. Needs `orders.view`.
+    """
+    return staff_order_representation(queries.get_order(number))
+
+
+@bp.route(f"/orders/{ORDER_NUMBER}/transitions", methods=["POST"])
+@bp.response(200, TransitionSchema)
+@errors(bp, 400, 404, 409, 413, 422)
+@staff_permission(bp, Permission.ORDERS_FULFIL)
+@bp.arguments(TransitionInputSchema)
+def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
+    """Move an order on: record a bank transfer, ship, deliver or cancel it
+
+    `to`: `paid` records the bank transfer (or cash) of an order awaiting it (409
+    `order_payment_missing` for a card order; `amount_received` must be the amount due);
+    `fulfilled` ships a paid order (`note`: carrier and tracking number); `delivered`;
+    `cancelled` (`note` is the reason, required) voids an unpaid order's payment, and refunds
+    a paid order in full, so cancelling a paid order also needs `orders.refund`. A step the
+    status does not allow is 409 `invalid_order_transition` and changes nothing; a step
+    already taken answers `changed: false`. Needs `orders.fulfil`.
+    """
+    order = queries.get_order(number)
+    amount = data.get("amount_received")
+    change = services.move_order(
+        order.number,
+        data["to"],
+        actor_user_id=staff_caller().id,
+        note=data["note"],
+        amount_received=_money(amount) if amount is not None else None,
+    )
+    return {
+        "changed": change.changed,
+        "order": staff_order_representation(queries.get_order(change.number)),
+    }
+
+
+@bp.route(f"/orders/{ORDER_NUMBER}/refunds", methods=["POST"])
+@bp.response(201, RefundSchema)
+@errors(bp, 400, 404, 409, 413, 422, 503)
+@bp.doc(
+    parameters=[
+        {
+            "in": "header",
+            "name": IDEMPOTENCY_HEADER,
+            "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+            "description": "A unique key per intended refund (a UUID): a retry with the "
+            "same key refunds once.",
+        }
+    ]
+)
+@staff_permission(bp, Permission.ORDERS_REFUND)
+@bp.arguments(RefundInputSchema)
+def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
+    """Refund an order in full or in part, through the gateway that took its payment
+
+    `amount` absent or null refunds all that is left; more than is left is 422
+    `refund_exceeds_payment`. `return_items` puts every unit the order still holds back in
+    stock. Send an `Idempotency-Key` header (required): a retry with the same key refunds
+    once (the retry answers `amount` zero). A fully refunded order becomes `refunded`. An
+    unpaid or cancelled order is 409 `invalid_order_transition`. Needs `orders.refund`
+    (admins only by default).
+    """
+    key = _idempotency_key()
+    caller = staff_caller()
+    order = queries.get_order(number)
+    amount = data.get("amount")
+    refund = services.refund_order(
+        order.number,
+        _money(amount) if amount is not None else None,
+        idempotency_key=f"staff-api-refund-{caller.id}-{key}",
+        actor_user_id=caller.id,
+        reason=data["reason"],
+        return_items=data["return_items"],
+    )
+    return {
+        "refund": {
+            "amount": money(refund.amount.amount, refund.amount.currency),
+            "refunded_total": money(refund.refunded_total.amount, refund.refunded_total.currency),
+            "is_full": refund.is_full,
+            "stock_returned": refund.stock_returned,
+        },
+        "order": staff_order_representation(queries.get_order(order.number)),
+    }
+
+
+def _idempotency_key() -> str:
+    """The caller's key, hashed to a fixed length (the payment's key column is bounded)."""
+    raw = request.headers.get(IDEMPOTENCY_HEADER, "")
+    if not raw.strip() or len(raw) > MAX_KEY_LENGTH or not raw.isascii() or not raw.isprintable():
+        raise InvalidOrderInput(
+            f"Send an {IDEMPOTENCY_HEADER} header: 1 to {MAX_KEY_LENGTH} printable characters.",
+            fields={IDEMPOTENCY_HEADER: ["Required: a unique key per refund, such as a UUID."]},
+        )
+    return hashlib.sha256(raw.strip().encode()).hexdigest()[:40]
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _money(value: dict[str, Any]) -> Money:
+    return Money(value["amount"], value["currency"].upper())
+
+
+def staff_order_representation(order: Order) -> dict[str, Any]:
+    """The customer's view of the order (``OrderSchema``) plus what staff need to act."""
+    details = queries.order_details(order)
+    live = details.live_payment
+    refundable = live.refundable if live is not None else Money.zero(order.currency)
+    return {
+        **order_representation(order),
+        "user_id": order.user_id,
+        "events": [_event(event) for event in details.events],
+        "payments": [_payment(payment) for payment in details.payments],
+        "refundable": money(refundable.amount, refundable.currency),
+        "actions": sorted(details.staff_actions_for(permissions_of(staff_caller()))),
+    }
+
+
+def _event(event: OrderEvent) -> dict[str, Any]:
+    return {
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "actor_user_id": event.actor_user_id,
+        "note": event.note,
+        "created_at": event.created_at,
+    }
+
+
+def _payment(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.public_id,
+        "gateway": payment.gateway,
+        "status": payment.status.value,
+        "amount": money(payment.amount_minor, payment.currency),
+        "refunded": money(payment.refunded_minor, payment.currency),
+        "card_brand": payment.card_brand,
+        "card_last4": payment.card_last4,
+        "failure_message": payment.failure_message,
+        "created_at": payment.created_at,
+    }

@@ -1,0 +1,370 @@
+"""Staff API input and output schemas. Input schemas bound shape and size; the services
+state the rules (SKU syntax and uniqueness, price currency, stock never negative, the order
+workflow) and their errors answer 409/422 problems with the field named."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from funnel.accounts.models import EMAIL_MAX_LENGTH, Role
+from funnel.catalog.models import ProductStatus
+from funnel.catalog.services import MAX_PRICE_AMOUNT
+from funnel.core.api import MoneySchema
+from funnel.inventory.models import NOTE_LENGTH, STAFF_REASONS
+from funnel.orders.models import OrderStatus
+from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
+from funnel.orders.services import STAFF_TARGETS
+
+MAX_STAFF_PAGE_SIZE = 100
+MAX_ID = 2147483647
+MAX_STOCK = 10**9
+_ID = validate.Range(min=1, max=MAX_ID)
+_NOTE = validate.Length(max=NOTE_LENGTH)
+
+
+def _limit() -> ma.fields.Integer:
+    return ma.fields.Integer(
+        validate=validate.Range(min=1, max=MAX_STAFF_PAGE_SIZE),
+        metadata={"description": "Page size (default: the shop's page size)"},
+    )
+
+
+def _cursor() -> ma.fields.String:
+    return ma.fields.String(
+        validate=validate.Length(max=200),
+        metadata={"description": "next_cursor of the previous page, as it was returned"},
+    )
+
+
+class MoneyInputSchema(ma.Schema):
+    amount = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_PRICE_AMOUNT),
+        metadata={"description": "Minor units (cents): 1999 is 19.99"},
+    )
+    currency = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z]{3}\Z", error="A three-letter ISO 4217 code."),
+        metadata={"description": "ISO 4217 code: the shop's currency", "example": "USD"},
+    )
+
+
+_OPTIONS = ma.fields.Dict(
+    keys=ma.fields.String(validate=validate.Length(min=1, max=50)),
+    values=ma.fields.String(validate=validate.Length(min=1, max=100)),
+    validate=validate.Length(max=20),
+    metadata={"description": 'Option values, e.g. {"size": "M", "colour": "Red"}'},
+)
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+
+class VariantInputSchema(ma.Schema):
+    """A new variant. It has no stock field: stock enters through a stock adjustment."""
+
+    sku = ma.fields.String(required=True, validate=validate.Length(max=100))
+    price = ma.fields.Nested(MoneyInputSchema, required=True)
+    title = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    options = _OPTIONS
+
+
+class VariantPatchSchema(ma.Schema):
+    """Fields to change; absent fields stay. ``options`` replaces all option values.
+    Stock is not a field: it changes only through stock adjustments (the ledger)."""
+
+    sku = ma.fields.String(validate=validate.Length(max=100))
+    price = ma.fields.Nested(MoneyInputSchema)
+    title = ma.fields.String(validate=validate.Length(max=200))
+    options = _OPTIONS
+
+
+class ProductInputSchema(ma.Schema):
+    title = ma.fields.String(required=True, validate=validate.Length(max=200))
+    category_id = ma.fields.Integer(required=True, strict=True, validate=_ID)
+    description = ma.fields.String(load_default="", validate=validate.Length(max=20_000))
+    seo_title = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    seo_description = ma.fields.String(load_default="", validate=validate.Length(max=320))
+    is_featured = ma.fields.Boolean(load_default=False)
+    variants = ma.fields.List(
+        ma.fields.Nested(VariantInputSchema),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "Variants to create with the product (stock starts at 0)"},
+    )
+    publish = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Make it active at once (it needs a variant)"},
+    )
+
+
+class ProductPatchSchema(ma.Schema):
+    """Fields to change; absent fields stay. A new title gives a new slug."""
+
+    title = ma.fields.String(validate=validate.Length(max=200))
+    category_id = ma.fields.Integer(strict=True, validate=_ID)
+    description = ma.fields.String(validate=validate.Length(max=20_000))
+    seo_title = ma.fields.String(validate=validate.Length(max=200))
+    seo_description = ma.fields.String(validate=validate.Length(max=320))
+    is_featured = ma.fields.Boolean()
+    status = ma.fields.String(validate=validate.OneOf([status.value for status in ProductStatus]))
+
+
+class StaffVariantSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    product_id = ma.fields.Integer(required=True)
+    sku = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    price = ma.fields.Nested(MoneySchema, required=True)
+    options = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
+    stock_quantity = ma.fields.Integer(
+        required=True, metadata={"description": "On hand (change it with a stock adjustment)"}
+    )
+    position = ma.fields.Integer(required=True)
+
+
+class StaffProductSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    slug = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.String(
+        required=True, metadata={"enum": [status.value for status in ProductStatus]}
+    )
+    category_id = ma.fields.Integer(required=True)
+    description = ma.fields.String(required=True)
+    seo_title = ma.fields.String(required=True)
+    seo_description = ma.fields.String(required=True)
+    is_featured = ma.fields.Boolean(required=True)
+    price_from = ma.fields.Nested(MoneySchema, required=True)
+    created_at = ma.fields.DateTime(required=True)
+    updated_at = ma.fields.DateTime(required=True)
+    variants = ma.fields.List(ma.fields.Nested(StaffVariantSchema), required=True)
+
+
+# --- stock ----------------------------------------------------------------------------------
+
+
+class StockAdjustmentInputSchema(ma.Schema):
+    """Either ``delta`` (signed change) or ``new_level`` (a count), not both."""
+
+    delta = ma.fields.Integer(
+        strict=True,
+        validate=validate.Range(min=-MAX_STOCK, max=MAX_STOCK),
+        metadata={"description": "Units to add (positive) or remove (negative)"},
+    )
+    new_level = ma.fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_STOCK),
+        metadata={"description": "The level counted on the shelf"},
+    )
+    reason = ma.fields.String(
+        required=True, validate=validate.OneOf(sorted(reason.value for reason in STAFF_REASONS))
+    )
+    note = ma.fields.String(load_default="", validate=_NOTE)
+
+
+class StockMovementSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    quantity = ma.fields.Integer(required=True, metadata={"description": "Signed change"})
+    reason = ma.fields.String(required=True)
+    balance_after = ma.fields.Integer(required=True)
+    actor_user_id = ma.fields.Integer(required=True, allow_none=True)
+    order_reference = ma.fields.String(required=True, allow_none=True)
+    note = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class StockLevelSchema(ma.Schema):
+    variant_id = ma.fields.Integer(required=True)
+    sku = ma.fields.String(required=True)
+    on_hand = ma.fields.Integer(required=True)
+    reserved = ma.fields.Integer(
+        required=True, metadata={"description": "Held by checkouts in progress"}
+    )
+    available = ma.fields.Integer(required=True, metadata={"description": "On hand - reserved"})
+
+
+class StockAdjustmentSchema(StockLevelSchema):
+    movement = ma.fields.Nested(StockMovementSchema, required=True)
+
+
+class VariantStockSchema(StockLevelSchema):
+    movements = ma.fields.List(
+        ma.fields.Nested(StockMovementSchema),
+        required=True,
+        metadata={"description": "The most recent movements, newest first"},
+    )
+
+
+class StockQuerySchema(ma.Schema):
+    limit = ma.fields.Integer(
+        load_default=20,
+        validate=validate.Range(min=0, max=MAX_STAFF_PAGE_SIZE),
+        metadata={"description": "How many recent movements (default 20)"},
+    )
+
+
+# --- orders ---------------------------------------------------------------------------------
+
+
+class StaffOrderQuerySchema(ma.Schema):
+    status = ma.fields.String(validate=validate.OneOf([status.value for status in OrderStatus]))
+    q = ma.fields.String(
+        validate=validate.Length(max=EMAIL_MAX_LENGTH),
+        metadata={"description": "An order number, or a part of the customer's email"},
+    )
+    placed_from = ma.fields.Date(metadata={"description": "Placed on or after this day (UTC)"})
+    placed_to = ma.fields.Date(metadata={"description": "Placed on or before this day (UTC)"})
+    limit = _limit()
+    cursor = _cursor()
+
+
+class StaffOrderSummarySchema(OrderSummarySchema):
+    email = ma.fields.String(required=True)
+    user_id = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "null: a guest's order"}
+    )
+
+
+class StaffOrderPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(StaffOrderSummarySchema), required=True)
+    next_cursor = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null on the last page"}
+    )
+
+
+class StaffOrderEventSchema(OrderEventSchema):
+    actor_user_id = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "null: the shop or the buyer"}
+    )
+
+
+class StaffPaymentSchema(ma.Schema):
+    id = ma.fields.String(required=True, metadata={"description": "The payment's public id"})
+    gateway = ma.fields.String(required=True)
+    status = ma.fields.String(required=True)
+    amount = ma.fields.Nested(MoneySchema, required=True)
+    refunded = ma.fields.Nested(MoneySchema, required=True)
+    card_brand = ma.fields.String(required=True, allow_none=True)
+    card_last4 = ma.fields.String(required=True, allow_none=True)
+    failure_message = ma.fields.String(required=True, allow_none=True)
+    created_at = ma.fields.DateTime(required=True)
+
+
+class StaffOrderSchema(OrderSchema):
+    user_id = ma.fields.Integer(required=True, allow_none=True)
+    events = ma.fields.List(  # type: ignore[assignment]
+        ma.fields.Nested(StaffOrderEventSchema),
+        required=True,
+        metadata={"description": "The order's history, oldest first, with who took each step"},
+    )
+    payments = ma.fields.List(
+        ma.fields.Nested(StaffPaymentSchema),
+        required=True,
+        metadata={"description": "Every payment attempt, oldest first"},
+    )
+    refundable = ma.fields.Nested(
+        MoneySchema, required=True, metadata={"description": "What is left to refund"}
+    )
+    actions = ma.fields.List(
+        ma.fields.String(
+            metadata={"enum": ["record_payment", "fulfil", "deliver", "cancel", "refund"]}
+        ),
+        required=True,
+        metadata={"description": "The steps the order allows now that the caller may take"},
+    )
+
+
+class TransitionInputSchema(ma.Schema):
+    to = ma.fields.String(
+        required=True,
+        validate=validate.OneOf([status.value for status in STAFF_TARGETS]),
+        metadata={
+            "description": "paid: a bank transfer or cash received; fulfilled: shipped; "
+            "delivered; cancelled (a paid order is refunded in full)"
+        },
+    )
+    note = ma.fields.String(
+        load_default="",
+        validate=_NOTE,
+        metadata={
+            "description": "Why: the carrier and tracking number when shipping; the reason "
+            "(required) when cancelling; the bank's reference for a payment"
+        },
+    )
+    amount_received = ma.fields.Nested(
+        MoneyInputSchema,
+        metadata={"description": "paid only: the amount received (default: the amount due)"},
+    )
+
+
+class TransitionSchema(ma.Schema):
+    changed = ma.fields.Boolean(
+        required=True, metadata={"description": "false: the order already had that status"}
+    )
+    order = ma.fields.Nested(StaffOrderSchema, required=True)
+
+
+class RefundInputSchema(ma.Schema):
+    amount = ma.fields.Nested(
+        MoneyInputSchema,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "What to refund; absent or null: all that is left"},
+    )
+    reason = ma.fields.String(load_default="", validate=_NOTE)
+    return_items = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Put every unit the order still holds back in stock"},
+    )
+
+
+class RefundResultSchema(ma.Schema):
+    amount = ma.fields.Nested(
+        MoneySchema, required=True, metadata={"description": "Refunded by this request"}
+    )
+    refunded_total = ma.fields.Nested(
+        MoneySchema, required=True, metadata={"description": "Refunded in all, so far"}
+    )
+    is_full = ma.fields.Boolean(required=True)
+    stock_returned = ma.fields.Boolean(required=True)
+
+
+class RefundSchema(ma.Schema):
+    refund = ma.fields.Nested(RefundResultSchema, required=True)
+    order = ma.fields.Nested(StaffOrderSchema, required=True)
+
+
+# --- customers ------------------------------------------------------------------------------
+
+
+class CustomerQuerySchema(ma.Schema):
+    q = ma.fields.String(
+        validate=validate.Length(max=EMAIL_MAX_LENGTH),
+        metadata={"description": "A part of the email address"},
+    )
+    role = ma.fields.String(validate=validate.OneOf([role.value for role in Role]))
+    limit = _limit()
+    cursor = _cursor()
+
+
+class CustomerSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    email = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, metadata={"enum": [role.value for role in Role]})
+    is_email_verified = ma.fields.Boolean(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    last_sign_in_at = ma.fields.DateTime(required=True, allow_none=True)
+
+
+class CustomerPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(CustomerSchema), required=True)
+    next_cursor = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null on the last page"}
+    )
+
+
+class CustomerDetailSchema(CustomerSchema):
+    order_count = ma.fields.Integer(required=True)
