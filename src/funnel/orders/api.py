@@ -1,9 +1,65 @@
-"""The caller's orders over the JSON API."""
+"""The caller's orders over the JSON API: the list (newest first) and one order in full.
+
+The same reads as the customer's order pages (``orders.queries``); someone else's order, or a
+number that is no order at all, is the same 404, so that numbers cannot be probed.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_smorest import Blueprint
 
-from funnel.core.api import API_PREFIX
+from funnel.accounts.api_auth import api_user, authenticated
+from funnel.core.api import API_PREFIX, decode_cursor, encode_cursor, errors
+from funnel.orders import queries
+from funnel.orders.schemas import (
+    MAX_ORDER_PAGE_SIZE,
+    OrderPageSchema,
+    OrderQuerySchema,
+    OrderSchema,
+    order_representation,
+    order_summary,
+)
 
 bp = Blueprint("orders_api", __name__, url_prefix=API_PREFIX, description="The caller's orders")
+
+_CURSOR_KEYS = ("page", "limit")
+
+
+@bp.route("/orders", methods=["GET"])
+@bp.response(200, OrderPageSchema)
+@errors(bp, 422)
+@authenticated(bp)
+@bp.arguments(OrderQuerySchema, location="query", as_kwargs=True)
+def list_my_orders(**parameters: Any) -> dict[str, Any]:
+    """The caller's orders, newest first; one page
+
+    Each order is a summary (number, status, when placed, total, units); read one in full with
+    GET /orders/{number}. Follow `next_cursor` for the next page; it is null on the last one.
+    """
+    position = {"page": 1, "limit": parameters.get("limit") or queries.CUSTOMER_PAGE_SIZE}
+    if parameters.get("cursor"):
+        position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
+    number, size = position["page"], min(position["limit"], MAX_ORDER_PAGE_SIZE)
+    page = queries.orders_of_user(api_user().id, number, size)
+    counts = queries.item_counts([order.id for order in page.items])
+    has_next = page.has_next and not page.is_out_of_range
+    return {
+        "items": [order_summary(order, counts[order.id]) for order in page.items],
+        "next_cursor": encode_cursor({"page": number + 1, "limit": size}) if has_next else None,
+    }
+
+
+@bp.route("/orders/<number>", methods=["GET"])
+@bp.response(200, OrderSchema)
+@errors(bp, 404)
+@authenticated(bp)
+def get_my_order(number: str) -> dict[str, Any]:
+    """One of the caller's orders in full
+
+    What the order page shows: lines as bought, totals, shipping address and method, payment
+    and history. The number may be typed loosely (case, a missing `FN-`, look-alike letters).
+    Someone else's order is a 404, as is a number that does not exist.
+    """
+    return order_representation(queries.get_order_of_user(number, api_user().id))
