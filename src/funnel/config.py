@@ -146,6 +146,7 @@ def load_settings(
         "PAYMENT_GATEWAYS": payment_gateways,
         "TEST_GATEWAY_WEBHOOK_SECRET": _env(environ, "TEST_GATEWAY_WEBHOOK_SECRET"),
         "TEST_GATEWAY_SETTLE_SECONDS": _env_int(environ, "TEST_GATEWAY_SETTLE_SECONDS", 5),
+        "TEST_GATEWAY_LATENCY_MS": _env_int(environ, "TEST_GATEWAY_LATENCY_MS", 0),
         "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
         "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
         "ANALYTICS_RETENTION_DAYS": _env_int(environ, "ANALYTICS_RETENTION_DAYS", 396),

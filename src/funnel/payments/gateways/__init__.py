@@ -4,7 +4,9 @@ Settings read (with their defaults until ``config.py`` provides them):
 
 - ``PAYMENT_GATEWAYS``: names, in the order checkout offers them (``"test,manual"``);
 - ``TEST_GATEWAY_WEBHOOK_SECRET``: derived from ``SECRET_KEY`` when unset;
-- ``TEST_GATEWAY_SETTLE_SECONDS``: how long a ``processing`` test payment waits (5).
+- ``TEST_GATEWAY_SETTLE_SECONDS``: how long a ``processing`` test payment waits (5);
+- ``TEST_GATEWAY_LATENCY_MS``: how long the test gateway takes to answer a payment (0), to see
+  the shop behave as with a real gateway over a network (retries, concurrent requests, load).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def _test_gateway() -> PaymentGateway:
         webhook_secret=secret,
         base_url=config.get("BASE_URL") or "http://127.0.0.1:5000",
         settle_seconds=int(config.get("TEST_GATEWAY_SETTLE_SECONDS", 5)),
+        latency_seconds=int(config.get("TEST_GATEWAY_LATENCY_MS", 0)) / 1000,
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -77,14 +78,23 @@ class SandboxGateway(PaymentGateway):
     label = "Card (test gateway)"
     takes_card_details = True
 
-    def __init__(self, webhook_secret: str, base_url: str, settle_seconds: int = 5) -> None:
+    def __init__(
+        self,
+        webhook_secret: str,
+        base_url: str,
+        settle_seconds: int = 5,
+        latency_seconds: float = 0.0,
+    ) -> None:
         self.webhook_secret = webhook_secret
         self.base_url = base_url.rstrip("/")
         self.settle_seconds = settle_seconds
+        self.latency_seconds = latency_seconds
 
     # -- payments ---------------------------------------------------------------------------
 
     def create_payment(self, request: PaymentRequest) -> GatewayOutcome:
+        if self.latency_seconds > 0:
+            time.sleep(self.latency_seconds)  # a remote gateway's round trip, simulated
         existing = sandbox.charge_by_key(request.idempotency_key)
         if existing is not None:
             return self._outcome(existing)
