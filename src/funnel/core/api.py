@@ -39,7 +39,15 @@ MAX_CURSOR_LENGTH = 200
 
 
 class ProblemSchema(ma.Schema):
-    """An RFC 9457 problem; ``code`` is stable, ``fields`` lists invalid input."""
+    """An RFC 9457 problem; ``code`` is stable, ``fields`` lists invalid input.
+
+    Some problems carry extension members of their own (RFC 9457, section 3.2), such as the
+    units still ``available`` or the short stock ``lines``: the document allows them, so that a
+    client validating a response against it does not reject a problem for holding more detail.
+    """
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     type = ma.fields.String(required=True, metadata={"example": "about:blank"})
     title = ma.fields.String(required=True)
