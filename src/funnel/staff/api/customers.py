@@ -33,8 +33,8 @@ _CURSOR_KEYS = ("page", "limit")
 def list_staff_customers(**parameters: Any) -> dict[str, Any]:
     """Accounts, newest first: search by a part of the email, filter by role; one page
 
-    Follow `next_cursor` for the next page; it is null on the last one.
-    Needs `customers.view`.
+    Follow `next_cursor` for the next page, with the same `q` and `role`; it is null on the
+    last one. Needs `customers.view`.
     """
     position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
     if parameters.get("cursor"):

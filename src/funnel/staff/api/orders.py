@@ -13,9 +13,10 @@ from flask import current_app, request
 
 from funnel.accounts.permissions import Permission, permissions_of
 from funnel.core.api import decode_cursor, encode_cursor, errors, money
+from funnel.core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
 from funnel.orders import queries, services
-from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.models import Order, OrderEvent, OrderStatus
 from funnel.orders.schemas import order_representation, order_summary
 from funnel.payments.models import Payment
@@ -32,8 +33,6 @@ from funnel.staff.api.schemas import (
     TransitionSchema,
 )
 
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
 _CURSOR_KEYS = ("page", "limit")
 
 
@@ -46,8 +45,8 @@ def list_staff_orders(**parameters: Any) -> dict[str, Any]:
     """Orders, newest first: filter by status and placing day, search by number or email
 
     `q` matches an order number exactly or a part of the customer's email. `placed_from`
-    and `placed_to` are days (UTC), both included. Follow `next_cursor` for the next page;
-    it is null on the last one. Needs `orders.view`.
+    and `placed_to` are days (UTC), both included. Follow `next_cursor` for the next page,
+    with the same filters; it is null on the last one. Needs `orders.view`.
     """
     position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
     if parameters.get("cursor"):
@@ -92,7 +91,7 @@ def get_staff_order(number: str) -> dict[str, Any]:
 
 @bp.route(f"/orders/{ORDER_NUMBER}/transitions", methods=["POST"])
 @bp.response(200, TransitionSchema)
-@errors(bp, 400, 404, 409, 413, 422)
+@errors(bp, 400, 404, 409, 413, 422, 502, 503)
 @staff_permission(bp, Permission.ORDERS_FULFIL)
 @bp.arguments(TransitionInputSchema)
 def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
@@ -122,20 +121,9 @@ def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
 
 
 @bp.route(f"/orders/{ORDER_NUMBER}/refunds", methods=["POST"])
+@idempotent(bp, required=True)
 @bp.response(201, RefundSchema)
-@errors(bp, 400, 404, 409, 413, 422, 503)
-@bp.doc(
-    parameters=[
-        {
-            "in": "header",
-            "name": IDEMPOTENCY_HEADER,
-            "required": True,
-            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
-            "description": "A unique key per intended refund (a UUID): a retry with the "
-            "same key refunds once.",
-        }
-    ]
-)
+@errors(bp, 400, 404, 409, 413, 422, 502, 503)
 @staff_permission(bp, Permission.ORDERS_REFUND)
 @bp.arguments(RefundInputSchema)
 def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
@@ -143,10 +131,10 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
 
     `amount` absent or null refunds all that is left; more than is left is 422
     `refund_exceeds_payment`. `return_items` puts every unit the order still holds back in
-    stock. Send an `Idempotency-Key` header (required): a retry with the same key refunds
-    once (the retry answers `amount` zero). A fully refunded order becomes `refunded`. An
-    unpaid or cancelled order is 409 `invalid_order_transition`. Needs `orders.refund`
-    (admins only by default).
+    stock. Send an `Idempotency-Key` header (required): a retry with the same key and body
+    answers the first response (`Idempotent-Replayed: true`) and refunds once. A fully
+    refunded order becomes `refunded`. An unpaid or cancelled order is 409
+    `invalid_order_transition`. Needs `orders.refund` (admins only by default).
     """
     key = _idempotency_key()
     caller = staff_caller()
@@ -172,14 +160,10 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
 
 
 def _idempotency_key() -> str:
-    """The caller's key, hashed to a fixed length (the payment's key column is bounded)."""
-    raw = request.headers.get(IDEMPOTENCY_HEADER, "")
-    if not raw.strip() or len(raw) > MAX_KEY_LENGTH or not raw.isascii() or not raw.isprintable():
-        raise InvalidOrderInput(
-            f"Send an {IDEMPOTENCY_HEADER} header: 1 to {MAX_KEY_LENGTH} printable characters.",
-            fields={IDEMPOTENCY_HEADER: ["Required: a unique key per refund, such as a UUID."]},
-        )
-    return hashlib.sha256(raw.strip().encode()).hexdigest()[:40]
+    """The request's key (checked by ``idempotent``), hashed to a fixed length: the payment's
+    own key column is bounded, and the gateway sees no text the caller chose."""
+    raw = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 def _day_start(day: date) -> datetime:

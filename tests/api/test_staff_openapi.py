@@ -1,0 +1,53 @@
+"""The staff operations in the OpenAPI document: each names its permission, its bearer
+security, its 401 and 403 answers, a summary and a description; refunds need a key."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+METHODS = {"get", "post", "patch", "put", "delete"}
+EXPECTED = {
+    ("post", "/products"): "catalog.manage",
+    ("get", "/products/{product_id}"): "catalog.manage",
+    ("patch", "/products/{product_id}"): "catalog.manage",
+    ("post", "/products/{product_id}/archive"): "catalog.manage",
+    ("post", "/products/{product_id}/publish"): "catalog.manage",
+    ("post", "/products/{product_id}/variants"): "catalog.manage",
+    ("patch", "/variants/{variant_id}"): "catalog.manage",
+    ("get", "/variants/{variant_id}/stock"): "inventory.adjust",
+    ("post", "/variants/{variant_id}/stock-adjustments"): "inventory.adjust",
+    ("get", "/orders"): "orders.view",
+    ("get", "/orders/{number}"): "orders.view",
+    ("post", "/orders/{number}/transitions"): "orders.fulfil",
+    ("post", "/orders/{number}/refunds"): "orders.refund",
+    ("get", "/customers"): "customers.view",
+    ("get", "/customers/{user_id}"): "customers.view",
+}
+
+
+@pytest.mark.story("US-28", "US-44")
+@pytest.mark.backends("sqlite")
+def test_every_staff_operation_documents_its_permission_and_errors(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    prefix = "/api/v1/staff"
+
+    operations = {
+        (method, path.removeprefix(prefix)): operation
+        for path, item in spec["paths"].items()
+        if path.startswith(prefix + "/")
+        for method, operation in item.items()
+        if method in METHODS
+    }
+
+    assert {key: op["x-permission"] for key, op in operations.items()} == EXPECTED
+    for operation in operations.values():
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert {"401", "403"} <= set(operation["responses"])
+        assert operation["summary"].strip() != ""
+        assert operation["description"].strip() != ""
+    ids = [operation["operationId"] for operation in operations.values()]
+    assert len(set(ids)) == len(ids) == 15
+    refund = operations[("post", "/orders/{number}/refunds")]
+    [header] = [p for p in refund["parameters"] if p["in"] == "header"]
+    assert (header["name"], header["required"]) == ("Idempotency-Key", True)
