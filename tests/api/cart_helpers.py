@@ -43,6 +43,15 @@ def line_rows() -> list[tuple[int, int, int, int]]:
     return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
+def catalog_variants(product_id: int) -> list[Variant]:
+    """A product's variants, by id."""
+    return list(
+        db.session.scalars(
+            sa.select(Variant).where(Variant.product_id == product_id).order_by(Variant.id)
+        )
+    )
+
+
 def usd(amount: int) -> dict[str, Any]:
     return {"amount": amount, "currency": current_app.config["CURRENCY"]}
 

@@ -7,17 +7,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from funnel.accounts.models import Role, User
 from funnel.catalog import services as catalog
-from funnel.catalog.models import ProductStatus, Variant
-from funnel.extensions import db
+from funnel.catalog.models import ProductStatus
 from funnel.inventory import services as inventory
 from tests.api.cart_helpers import (
     CARTS,
     cart_rows,
+    catalog_variants,
     expected_line,
     guest_cart,
     line_rows,
@@ -31,10 +30,6 @@ from tests.factories.catalog import ProductFactory
 from tests.factories.inventory import stocked_variant
 
 Bearer = Callable[..., dict[str, str]]
-
-
-def catalog_variants(product_id: int) -> list[Variant]:
-    return list(db.session.scalars(sa.select(Variant).where(Variant.product_id == product_id)))
 
 
 def empty_cart(cart_id: int) -> dict[str, Any]:
@@ -469,3 +464,17 @@ def test_an_unknown_cart_is_the_same_404_as_someone_elses(
     response = client.get(f"{CARTS}/999999", headers=bearer(customer))
 
     problem(response, 404, "cart_not_found")
+
+
+def test_a_guest_secret_opens_its_cart_for_a_caller_with_a_token_too(
+    client: FlaskClient, customer: User, bearer: Bearer
+) -> None:
+    variant = stocked_variant(5)
+    cart_id, headers = guest_cart(client)
+
+    response = client.post(f"{CARTS}/{cart_id}/lines", json={"variant_id": variant.id,
+                           "quantity": 1}, headers={**headers, **bearer(customer)})  # fmt: skip
+
+    assert response.status_code == 201
+    assert [row[1:] for row in line_rows()] == [(cart_id, variant.id, 1)]
+    assert [row[:2] for row in cart_rows()] == [(cart_id, None)]  # still a guest cart

@@ -16,9 +16,8 @@ from funnel.core import clock
 from funnel.extensions import db
 from funnel.orders import services as orders
 from funnel.orders.models import Order, OrderEvent
-from tests.api.cart_helpers import usd
+from tests.api.cart_helpers import catalog_variants, usd
 from tests.api.conftest import problem
-from tests.api.test_carts import catalog_variants
 from tests.factories.accounts import UserFactory
 from tests.factories.catalog import ProductFactory
 from tests.factories.inventory import stocked_variant
