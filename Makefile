@@ -12,7 +12,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format stories e2e browser bench clean
+.PHONY: install run test lint format stories e2e browser tools bench clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ stories: install ## run the tests and print which user stories they prove
 
 browser: ## install Debian's Chromium for the browser tests (needs root)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium)
+
+tools: ## install curl and jq, which the API guide's curl session uses (needs root)
+	command -v curl >/dev/null && command -v jq >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends curl jq)
 
 e2e: install ## only the browser tests
 	$(BIN)/pytest -m e2e
