@@ -223,6 +223,7 @@ def test_the_catalogue_api_cannot_set_stock(
         ({"title": "x" * 201, "category_id": 1}, 422, "validation_failed", "title"),
         ({"title": " ", "category_id": "CATEGORY"}, 422, "invalid_catalog_input", "title"),
         ({"title": "Mug", "category_id": 999999}, 404, "category_not_found", None),
+        ({"title": "Mug\u0000", "category_id": "CATEGORY"}, 422, "validation_failed", "title"),
         ({"title": "Mug", "category_id": "CATEGORY", "publish": True}, 422,
          "product_has_no_variants", None),
         ({"title": "Mug", "category_id": "CATEGORY",

@@ -169,6 +169,8 @@ def test_the_order_list_is_paged_with_a_cursor(
         ("limit=101", "limit"),
         ("cursor=abc", "cursor"),
         ("q=" + "x" * 255, "q"),
+        ("q=FN%00", "q"),
+        ("placed_to=9999-12-31", "placed_to"),
     ],
 )
 def test_bad_list_parameters_are_a_422_problem(
@@ -302,6 +304,7 @@ def test_staff_cancel_an_unpaid_order_with_a_reason_and_its_stock_returns(
          None),
         ("pending", {"to": "cancelled"}, 422, "invalid_order_input", "reason"),
         ("pending", {"to": "cancelled", "note": "x" * 501}, 422, "validation_failed", "note"),
+        ("pending", {"to": "cancelled", "note": "a\u0000"}, 422, "validation_failed", "note"),
         ("paid", {"to": "refunded"}, 422, "validation_failed", "to"),
         ("paid", {}, 422, "validation_failed", "to"),
         ("paid", {"to": "fulfilled", "amount_received": _usd(1)}, 422, "invalid_order_input",

@@ -4,6 +4,9 @@ workflow) and their errors answer 409/422 problems with the field named."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -16,10 +19,23 @@ from funnel.orders.models import OrderStatus
 from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
 from funnel.orders.services import STAFF_TARGETS
 
+
+class Text(ma.fields.String):
+    """A string without NUL: no shop text holds one, and PostgreSQL refuses it in a query."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ma.ValidationError("Must not contain a NUL character.")
+        return text
+
+
 MAX_STAFF_PAGE_SIZE = 100
 MAX_ID = 2147483647
 MAX_STOCK = 10**9
 _ID = validate.Range(min=1, max=MAX_ID)
+# Days every database stores and compares (MariaDB's DATETIME starts in year 1000).
+_DAYS = validate.Range(min=date(1970, 1, 1), max=date(9998, 12, 31))
 _NOTE = validate.Length(max=NOTE_LENGTH)
 
 
@@ -52,8 +68,8 @@ class MoneyInputSchema(ma.Schema):
 
 
 _OPTIONS = ma.fields.Dict(
-    keys=ma.fields.String(validate=validate.Length(min=1, max=50)),
-    values=ma.fields.String(validate=validate.Length(min=1, max=100)),
+    keys=Text(validate=validate.Length(min=1, max=50)),
+    values=Text(validate=validate.Length(min=1, max=100)),
     validate=validate.Length(max=20),
     metadata={"description": 'Option values, e.g. {"size": "M", "colour": "Red"}'},
 )
@@ -65,9 +81,9 @@ _OPTIONS = ma.fields.Dict(
 class VariantInputSchema(ma.Schema):
     """A new variant. It has no stock field: stock enters through a stock adjustment."""
 
-    sku = ma.fields.String(required=True, validate=validate.Length(max=100))
+    sku = Text(required=True, validate=validate.Length(max=100))
     price = ma.fields.Nested(MoneyInputSchema, required=True)
-    title = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    title = Text(load_default="", validate=validate.Length(max=200))
     options = _OPTIONS
 
 
@@ -75,18 +91,18 @@ class VariantPatchSchema(ma.Schema):
     """Fields to change; absent fields stay. ``options`` replaces all option values.
     Stock is not a field: it changes only through stock adjustments (the ledger)."""
 
-    sku = ma.fields.String(validate=validate.Length(max=100))
+    sku = Text(validate=validate.Length(max=100))
     price = ma.fields.Nested(MoneyInputSchema)
-    title = ma.fields.String(validate=validate.Length(max=200))
+    title = Text(validate=validate.Length(max=200))
     options = _OPTIONS
 
 
 class ProductInputSchema(ma.Schema):
-    title = ma.fields.String(required=True, validate=validate.Length(max=200))
+    title = Text(required=True, validate=validate.Length(max=200))
     category_id = ma.fields.Integer(required=True, strict=True, validate=_ID)
-    description = ma.fields.String(load_default="", validate=validate.Length(max=20_000))
-    seo_title = ma.fields.String(load_default="", validate=validate.Length(max=200))
-    seo_description = ma.fields.String(load_default="", validate=validate.Length(max=320))
+    description = Text(load_default="", validate=validate.Length(max=20_000))
+    seo_title = Text(load_default="", validate=validate.Length(max=200))
+    seo_description = Text(load_default="", validate=validate.Length(max=320))
     is_featured = ma.fields.Boolean(load_default=False)
     variants = ma.fields.List(
         ma.fields.Nested(VariantInputSchema),
@@ -103,11 +119,11 @@ class ProductInputSchema(ma.Schema):
 class ProductPatchSchema(ma.Schema):
     """Fields to change; absent fields stay. A new title gives a new slug."""
 
-    title = ma.fields.String(validate=validate.Length(max=200))
+    title = Text(validate=validate.Length(max=200))
     category_id = ma.fields.Integer(strict=True, validate=_ID)
-    description = ma.fields.String(validate=validate.Length(max=20_000))
-    seo_title = ma.fields.String(validate=validate.Length(max=200))
-    seo_description = ma.fields.String(validate=validate.Length(max=320))
+    description = Text(validate=validate.Length(max=20_000))
+    seo_title = Text(validate=validate.Length(max=200))
+    seo_description = Text(validate=validate.Length(max=320))
     is_featured = ma.fields.Boolean()
     status = ma.fields.String(validate=validate.OneOf([status.value for status in ProductStatus]))
 
@@ -162,7 +178,7 @@ class StockAdjustmentInputSchema(ma.Schema):
     reason = ma.fields.String(
         required=True, validate=validate.OneOf(sorted(reason.value for reason in STAFF_REASONS))
     )
-    note = ma.fields.String(load_default="", validate=_NOTE)
+    note = Text(load_default="", validate=_NOTE)
 
 
 class StockMovementSchema(ma.Schema):
@@ -211,12 +227,16 @@ class StockQuerySchema(ma.Schema):
 
 class StaffOrderQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf([status.value for status in OrderStatus]))
-    q = ma.fields.String(
+    q = Text(
         validate=validate.Length(max=EMAIL_MAX_LENGTH),
         metadata={"description": "An order number, or a part of the customer's email"},
     )
-    placed_from = ma.fields.Date(metadata={"description": "Placed on or after this day (UTC)"})
-    placed_to = ma.fields.Date(metadata={"description": "Placed on or before this day (UTC)"})
+    placed_from = ma.fields.Date(
+        validate=_DAYS, metadata={"description": "Placed on or after this day (UTC)"}
+    )
+    placed_to = ma.fields.Date(
+        validate=_DAYS, metadata={"description": "Placed on or before this day (UTC)"}
+    )
     limit = _limit()
     cursor = _cursor()
 
@@ -286,7 +306,7 @@ class TransitionInputSchema(ma.Schema):
             "delivered; cancelled (a paid order is refunded in full)"
         },
     )
-    note = ma.fields.String(
+    note = Text(
         load_default="",
         validate=_NOTE,
         metadata={
@@ -314,7 +334,7 @@ class RefundInputSchema(ma.Schema):
         load_default=None,
         metadata={"description": "What to refund; absent or null: all that is left"},
     )
-    reason = ma.fields.String(load_default="", validate=_NOTE)
+    reason = Text(load_default="", validate=_NOTE)
     return_items = ma.fields.Boolean(
         load_default=False,
         metadata={"description": "Put every unit the order still holds back in stock"},
@@ -341,7 +361,7 @@ class RefundSchema(ma.Schema):
 
 
 class CustomerQuerySchema(ma.Schema):
-    q = ma.fields.String(
+    q = Text(
         validate=validate.Length(max=EMAIL_MAX_LENGTH),
         metadata={"description": "A part of the email address"},
     )
