@@ -156,7 +156,10 @@ def normalise_options(options: Mapping[str, str] | None) -> list[tuple[str, str]
     normalised: list[tuple[str, str]] = []
     seen: set[str] = set()
     for raw_name, raw_value in (options or {}).items():
-        name = _required_text("option name", raw_name, 50).capitalize()
+        # Capitalising can lengthen a name ("ß" -> "Ss"): check the stored form's length.
+        name = _required_text(
+            "option name", _required_text("option name", raw_name, 50).capitalize(), 50
+        )
         value = _required_text(f"{name} value", raw_value, 100)
         if name in seen:
             raise InvalidCatalogInput(fields={"options": [f"{name} is given twice."]})

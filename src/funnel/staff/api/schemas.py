@@ -31,6 +31,8 @@ class Text(ma.fields.String):
 
 
 MAX_STAFF_PAGE_SIZE = 100
+# A product description is TEXT: 65,535 bytes on MariaDB, so at most 16,383 4-byte characters.
+DESCRIPTION_MAX_LENGTH = 10_000
 MAX_ID = 2147483647
 MAX_STOCK = 10**9
 _ID = validate.Range(min=1, max=MAX_ID)
@@ -100,7 +102,7 @@ class VariantPatchSchema(ma.Schema):
 class ProductInputSchema(ma.Schema):
     title = Text(required=True, validate=validate.Length(max=200))
     category_id = ma.fields.Integer(required=True, strict=True, validate=_ID)
-    description = Text(load_default="", validate=validate.Length(max=20_000))
+    description = Text(load_default="", validate=validate.Length(max=DESCRIPTION_MAX_LENGTH))
     seo_title = Text(load_default="", validate=validate.Length(max=200))
     seo_description = Text(load_default="", validate=validate.Length(max=320))
     is_featured = ma.fields.Boolean(load_default=False)
@@ -121,7 +123,7 @@ class ProductPatchSchema(ma.Schema):
 
     title = Text(validate=validate.Length(max=200))
     category_id = ma.fields.Integer(strict=True, validate=_ID)
-    description = Text(validate=validate.Length(max=20_000))
+    description = Text(validate=validate.Length(max=DESCRIPTION_MAX_LENGTH))
     seo_title = Text(validate=validate.Length(max=200))
     seo_description = Text(validate=validate.Length(max=320))
     is_featured = ma.fields.Boolean()
