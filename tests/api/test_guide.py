@@ -182,6 +182,29 @@ def test_the_guide_has_a_complete_curl_session() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("printed", "matches"),
+    [
+        ({"id": 7, "total": {"amount": 9, "currency": "EUR"}, "lines": [{"sku": "B"}] * 2}, True),
+        ({"id": 7, "total": {"amount": 4196, "currency": "USD"}, "lines": []}, False),
+        ({"id": 7, "total": {"amount": 4196}, "lines": [{"sku": "B"}]}, False),
+        ({"id": "7", "total": {"amount": 4196, "currency": "USD"}, "lines": [{"sku": "B"}]}, False),
+        ({"id": 7, "total": None, "lines": [{"sku": "B"}]}, False),
+        ({"id": 7, "total": {"amount": 1, "currency": "X"}, "lines": [{"sku": 1}]}, False),
+        ({"id": 7, "total": {"amount": 1, "currency": "X"}, "lines": [{"sku": "B"}], "": 0}, False),
+    ],
+)
+def test_an_example_output_matches_only_the_same_shape(printed: Any, matches: bool) -> None:
+    # given the guide's kind of example: keys and value types, a list showing its first items
+    example = {"id": 1, "total": {"amount": 2998, "currency": "USD"}, "lines": [{"sku": "A"}]}
+
+    # when a real output is compared with it
+    result = matches_example(printed, example)
+
+    # then only the same keys with the same types match (values may differ)
+    assert result is matches
+
+
 def test_the_guides_curl_session_buys_a_product(
     demo_shop: tuple[LiveServer, Flask], tmp_path: Path
 ) -> None:
