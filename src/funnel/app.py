@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
+from funnel.core import cors, rate_limit_headers
 from funnel.core.api import api_settings, docs_bp, limit_api_bodies
 from funnel.core.database import configure_engine
 from funnel.core.http import add_security_headers, register_error_handlers
@@ -61,6 +62,9 @@ def register_extensions(app: Flask) -> None:
         app, db, directory=settings.migrations_directory(), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)
+    # Before the limiter: after_request hooks run last-registered first, so the headers are
+    # written once the limiter has counted this request (failures-only limits count late).
+    rate_limit_headers.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     for name, value in api_settings(app).items():
@@ -159,6 +163,7 @@ def register_api(app: Flask, blueprints: tuple[Any, ...]) -> None:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_bp)
     app.before_request(limit_api_bodies)
+    cors.init_app(app)
 
 
 def _is_staff_request() -> bool:

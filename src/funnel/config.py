@@ -7,6 +7,7 @@ through ``app.config``.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -16,6 +17,7 @@ from typing import Any
 PREFIX = "FUNNEL_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class ConfigurationError(RuntimeError):
@@ -48,6 +50,21 @@ def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
         return False
     # A typo must not silently turn a security setting off.
     raise ConfigurationError(f"{PREFIX}{name} must be true or false, not {raw!r}")
+
+
+def _env_origins(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of web origins (``https://shop.example.com``) or ``*``."""
+    origins = tuple(
+        origin.strip().rstrip("/")
+        for origin in (_env(environ, name) or "").split(",")
+        if origin.strip()
+    )
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ConfigurationError(
+                f"{PREFIX}{name}: {origin!r} is not an origin such as https://shop.example.com"
+            )
+    return origins
 
 
 def _development_secret_key(instance_path: Path) -> str:
@@ -108,6 +125,7 @@ def load_settings(
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "REDIS_URL": redis_url,
+        "CORS_ORIGINS": _env_origins(environ, "CORS_ORIGINS"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": _env_bool(environ, "RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
@@ -140,6 +158,7 @@ def load_settings(
         "MAX_CONTENT_LENGTH": _env_int(environ, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
         "API_MAX_CONTENT_LENGTH": _env_int(environ, "API_MAX_CONTENT_LENGTH", 1024 * 1024),
         "API_TOKEN_DAYS": _env_int(environ, "API_TOKEN_DAYS", 30),
+        "IDEMPOTENCY_KEY_HOURS": _env_int(environ, "IDEMPOTENCY_KEY_HOURS", 24),
         "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
         "CELERY_BROKER_URL": _env(environ, "CELERY_BROKER_URL"),
         "JOBS_IN_PROCESS": _env_bool(environ, "JOBS_IN_PROCESS", False),

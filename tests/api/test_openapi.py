@@ -74,7 +74,14 @@ def test_every_api_route_is_in_the_document_and_nothing_else(
         if method in METHODS
     }
     assert documented == routes
-    assert len(documented) == 15
+    assert {
+        ("/api/v1/auth/tokens", "post"),
+        ("/api/v1/products", "get"),
+        ("/api/v1/carts/{cart_id}/lines", "post"),
+        ("/api/v1/checkouts/{checkout_id}/complete", "post"),
+        ("/api/v1/orders/{number}", "get"),
+        ("/api/v1/staff/orders/{number}/refunds", "post"),
+    } <= documented
 
 
 @pytest.mark.story("US-44")
@@ -136,3 +143,28 @@ def test_the_reference_page_uses_local_assets_only(client: FlaskClient) -> None:
         fetched = client.get(asset)
         assert fetched.status_code == 200, asset
         fetched.close()
+
+
+@pytest.mark.story("US-41")
+@pytest.mark.backends("sqlite")
+def test_every_operation_has_a_unique_operation_id_a_tag_and_a_summary(
+    client: FlaskClient,
+) -> None:
+    spec = document(client)
+    operations = [
+        operation
+        for path in spec["paths"].values()
+        for method, operation in path.items()
+        if method in METHODS
+    ]
+    ids = [operation.get("operationId") for operation in operations]
+    tags = {tag["name"] for tag in spec["tags"]}
+
+    assert None not in ids
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[a-z][a-z_]*", operation_id) for operation_id in ids)
+    assert {"Accounts", "Catalog", "Carts", "Checkout", "Orders", "Staff"} <= tags
+    assert all(
+        len(operation["tags"]) == 1 and operation["tags"][0] in tags for operation in operations
+    )
+    assert all(operation.get("summary") for operation in operations)

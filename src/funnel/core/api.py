@@ -76,14 +76,36 @@ def money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
+def tag_of(blueprint_name: str) -> str:
+    """The document's tag for a blueprint: ``carts_api`` -> ``Carts``."""
+    return blueprint_name.removesuffix("_api").replace("_", " ").capitalize()
+
+
 class FunnelApi(Api):
-    """flask-smorest's Api, with problem+json error responses in the document."""
+    """flask-smorest's Api, with problem+json error responses in the document, operations
+    tagged by their blueprint in words, and each operation's ``operationId`` its view
+    function's name (unique across the API: client generators name their methods after it)."""
 
     ERROR_SCHEMA = ProblemSchema
 
     def init_app(self, app: Flask, *, spec_kwargs: Mapping[str, Any] | None = None) -> None:
         super().init_app(app, spec_kwargs=dict(spec_kwargs or {}))
         app.extensions["funnel.openapi"] = self.spec
+
+    def register_blueprint(
+        self, blp: ApiBlueprint, *, parameters: Any = None, **options: Any
+    ) -> None:
+        name = options.get("name", blp.name)
+        tag = tag_of(name)
+        for endpoint, operations in blp._docs.items():
+            for method, doc in operations.items():
+                if method != "parameters" and isinstance(doc, dict):
+                    doc["tags"] = doc.get("tags") or [tag]
+                    doc.setdefault("manual_doc", {}).setdefault("operationId", endpoint)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)
+        self.spec.tag({"name": tag, "description": blp.description})
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
