@@ -476,9 +476,14 @@ def test_checkout_authorisation_matrix(client: FlaskClient, bearer: Bearer, call
     if caller == "owner_secret":
         assert (read.status_code, again.status_code, completed.status_code) == (200, 201, 200)
         return
-    problem(read, 404, "checkout_not_found")
-    problem(again, 404, "cart_not_found")
-    problem(completed, 404, "checkout_not_found")
+    if caller == "anonymous":
+        problem(read, 401, "authentication_required")
+        problem(again, 401, "authentication_required")
+        problem(completed, 401, "authentication_required")
+    else:
+        problem(read, 404, "checkout_not_found")
+        problem(again, 404, "cart_not_found")
+        problem(completed, 404, "checkout_not_found")
     stored = db.session.scalars(sa.select(Checkout)).one()
     assert (stored.email, stored.shipping_method_code) == ("ann@example.com", "standard")
     assert counts() == (1, 0, 0)
@@ -507,5 +512,15 @@ def test_an_account_checkout_is_not_reached_with_another_token(
 
 
 @pytest.mark.parametrize("path", ["/api/v1/checkouts/0", "/api/v1/checkouts/99999999999"])
-def test_unknown_checkout_ids_are_a_404(client: FlaskClient, path: str) -> None:
-    assert client.get(path).status_code == 404
+def test_checkout_ids_out_of_range_are_a_404(client: FlaskClient, path: str) -> None:
+    response = client.get(path, headers={"Cart-Secret": "any"})
+
+    problem(response, 404, "not_found")
+
+
+def test_an_unknown_checkout_is_a_404(client: FlaskClient) -> None:
+    response = client.get("/api/v1/checkouts/999999", headers={"Cart-Secret": "any"})
+    anonymous = client.get("/api/v1/checkouts/999999")
+
+    problem(response, 404, "checkout_not_found")
+    problem(anonymous, 401, "authentication_required")

@@ -37,8 +37,8 @@ bp = Blueprint(
 )
 
 # Database integer ids fit in 32 bits; a larger number in a URL is a 404, not a driver error.
-TOKEN_ID = "<int(max=2147483647):token_id>"  # noqa: S105  (a URL rule, not a secret)
-ADDRESS_ID = "<int(max=2147483647):address_id>"
+TOKEN_ID = "<id:token_id>"  # noqa: S105  (a URL rule, not a secret)
+ADDRESS_ID = "<id:address_id>"
 
 
 # --- tokens and registration ----------------------------------------------------------------

@@ -28,8 +28,8 @@ from funnel.core.api import API_PREFIX, CART_SECURITY, errors
 bp = Blueprint("carts_api", __name__, url_prefix=API_PREFIX, description="Shopping carts")
 
 # Database integer ids fit in 32 bits; a larger number in a URL is a 404, not a driver error.
-CART_ID = "<int(max=2147483647):cart_id>"
-LINE_ID = "<int(max=2147483647):line_id>"
+CART_ID = "<id:cart_id>"
+LINE_ID = "<id:line_id>"
 OPTIONAL_BEARER = [{}, {"bearerAuth": []}]
 
 

@@ -4,7 +4,8 @@ A guest's cart (no account) is reached with its secret in the ``Cart-Secret`` he
 in constant time; an account's cart only with that account's bearer token. Anything else is the
 cart domain's 404, exactly as for a cart that does not exist, so that cart ids cannot be probed.
 A bearer token that is sent must be live: an unknown, expired or revoked one is a 401 even when
-the cart secret alone would have opened the cart.
+the cart secret alone would have opened the cart. A request with neither credential is a 401
+too, whatever the id: it says what to send and reveals nothing about the cart.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from funnel.cart.errors import CartNotFound
 from funnel.cart.models import TOKEN_LENGTH
 from funnel.cart.queries import cart_owner
 from funnel.core.api import CART_SECRET_HEADER
+from funnel.core.errors import AuthenticationRequired
 
 
 def cart_secret() -> str | None:
@@ -28,13 +30,24 @@ def cart_secret() -> str | None:
     return secret
 
 
+def require_credentials() -> None:
+    """Raises AuthenticationRequired (401) when the request carries neither a bearer token
+    nor a cart secret."""
+    if bearer_secret() is None and not request.headers.get(CART_SECRET_HEADER, "").strip():
+        raise AuthenticationRequired(
+            f"Send the cart's secret ({CART_SECRET_HEADER} header) or a bearer token."
+        )
+
+
 def accessible_cart_id(cart_id: int) -> int:
     """``cart_id`` if the request may use that cart: its account's bearer token, or (a guest's
     cart) its secret.
 
     Raises CartNotFound (404) when it may not or the cart does not exist, and
-    AuthenticationRequired / ApiTokenInvalid (401) for a bearer token that is not live.
+    AuthenticationRequired / ApiTokenInvalid (401) without credentials or for a bearer token
+    that is not live.
     """
+    require_credentials()
     user_id = authenticate().id if bearer_secret() is not None else None
     owner = cart_owner(cart_id)
     if owner is None:

@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 
 from funnel.accounts.api_auth import authenticate, bearer_secret
 from funnel.accounts.models import User
-from funnel.cart.api_access import accessible_cart_id
+from funnel.cart.api_access import accessible_cart_id, require_credentials
 from funnel.cart.errors import CartNotFound
 from funnel.checkout.errors import CheckoutNotFound, PaymentFailed
 from funnel.checkout.limits import checkout_limits
@@ -45,7 +45,7 @@ bp = Blueprint(
     description="Checking out a cart: shipping and payment methods, checkouts, payment",
 )
 
-CHECKOUT_ID = "<int(max=2147483647):checkout_id>"
+CHECKOUT_ID = "<id:checkout_id>"
 
 
 class ShippingMethodSchema(ma.Schema):
@@ -191,6 +191,7 @@ def _caller() -> User | None:
 
 def _reachable_checkout(checkout_id: int) -> Checkout:
     """The checkout, if the caller may reach its cart; else the same 404 as a missing one."""
+    require_credentials()
     checkout = headless.find_checkout(checkout_id)
     if checkout is None:
         raise CheckoutNotFound()

@@ -27,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest.utils import prepare_response
+from werkzeug.routing import BaseConverter
 
 from funnel.core.errors import PROBLEM_JSON, ValidationFailed
 
@@ -76,6 +77,34 @@ def money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
+MAX_ID = 2**31 - 1
+# 1 to 2147483647 exactly, so that any other number matches no rule: a plain 404 for every
+# method (a converter that refuses a value after matching made Werkzeug answer 405 for
+# paths with one rule per method).
+_ID_PATTERN = (
+    r"(?:[1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}"
+    r"|2147[0-3][0-9]{5}|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}"
+    r"|21474836[0-3][0-9]|214748364[0-7])"
+)
+
+
+class IdConverter(BaseConverter):
+    """``<id:name>``: a database id in a URL, 1 to 2,147,483,647 (it fits every database)."""
+
+    regex = _ID_PATTERN
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+
+def _id_parameter_schema(_converter: IdConverter) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
+
 def tag_of(blueprint_name: str) -> str:
     """The document's tag for a blueprint: ``carts_api`` -> ``Carts``."""
     return blueprint_name.removesuffix("_api").replace("_", " ").capitalize()
@@ -89,7 +118,9 @@ class FunnelApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
     def init_app(self, app: Flask, *, spec_kwargs: Mapping[str, Any] | None = None) -> None:
+        app.url_map.converters["id"] = IdConverter
         super().init_app(app, spec_kwargs=dict(spec_kwargs or {}))
+        self.register_converter(IdConverter, _id_parameter_schema)
         app.extensions["funnel.openapi"] = self.spec
 
     def register_blueprint(
