@@ -280,15 +280,20 @@ def test_a_refused_product_is_a_problem_and_creates_nothing(
         f"{STAFF}/products/999999",
         f"{STAFF}/products/99999999999",
         f"{STAFF}/products/-1",
+        f"{STAFF}/products/0",
+        f"{STAFF}/products/2147483648",
     ],
 )
-def test_an_unknown_product_is_404(
+def test_an_unknown_product_is_404_for_every_method(
     client: FlaskClient, bearer: Bearer, staff_user: User, path: str
 ) -> None:
-    response = client.get(path, headers=bearer(staff_user))
+    headers = bearer(staff_user)
 
-    assert response.status_code == 404
-    assert response.mimetype == "application/problem+json"
+    read = client.get(path, headers=headers)
+    change = client.patch(path, json={"title": "New"}, headers=headers)
+
+    assert (read.status_code, change.status_code) == (404, 404)
+    assert (read.mimetype, change.mimetype) == ("application/problem+json",) * 2
 
 
 # --- stock ----------------------------------------------------------------------------------

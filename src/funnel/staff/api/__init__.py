@@ -18,10 +18,10 @@ bp = Blueprint(
     description="Shop staff: catalogue, stock, orders, refunds and customers",
 )
 
-# Database integer ids fit in 32 bits; a larger number in a URL is a 404, not a driver error.
-PRODUCT_ID = "<int(max=2147483647):product_id>"
-VARIANT_ID = "<int(max=2147483647):variant_id>"
-USER_ID = "<int(max=2147483647):user_id>"
+# Database ids (1 to 2**31 - 1): any other number in a URL is a 404 for every method.
+PRODUCT_ID = "<id:product_id>"
+VARIANT_ID = "<id:variant_id>"
+USER_ID = "<id:user_id>"
 ORDER_NUMBER = "<string(maxlength=40):number>"
 
 from funnel.staff.api import catalog, customers, inventory, orders  # noqa: E402, F401  (routes)
