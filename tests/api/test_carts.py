@@ -437,6 +437,8 @@ def test_cart_authorisation_matrix(
     elif caller == "anonymous":
         problem(response, 401, "authentication_required")
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    elif caller in {"wrong secret", "guest secret"}:  # a secret alone that opens nothing
+        problem(response, 401, "cart_secret_invalid")
     else:
         problem(response, 404, "cart_not_found")
     assert (cart_rows(), line_rows()) == before
@@ -451,7 +453,7 @@ def test_a_malformed_secret_is_refused(client: FlaskClient, secret: str) -> None
     response = client.get(f"{CARTS}/{cart_id}", headers={"Cart-Secret": secret})
 
     if secret.strip():
-        problem(response, 404, "cart_not_found")
+        problem(response, 401, "cart_secret_invalid")
     else:  # a blank secret is no credential at all
         problem(response, 401, "authentication_required")
 
@@ -461,9 +463,11 @@ def test_a_guest_secret_opens_only_its_own_cart(client: FlaskClient) -> None:
     second, _ = guest_cart(client)
 
     response = client.get(f"{CARTS}/{second}", headers=first_headers)
+    unknown = client.get(f"{CARTS}/999999", headers=first_headers)
     own = client.get(f"{CARTS}/{first}", headers=first_headers)
 
-    problem(response, 404, "cart_not_found")
+    problem(response, 401, "cart_secret_invalid")
+    problem(unknown, 401, "cart_secret_invalid")  # the same answer: ids cannot be probed
     assert own.get_json() == empty_cart(first)
 
 

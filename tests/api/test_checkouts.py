@@ -476,10 +476,11 @@ def test_checkout_authorisation_matrix(client: FlaskClient, bearer: Bearer, call
     if caller == "owner_secret":
         assert (read.status_code, again.status_code, completed.status_code) == (200, 201, 200)
         return
-    if caller == "anonymous":
-        problem(read, 401, "authentication_required")
-        problem(again, 401, "authentication_required")
-        problem(completed, 401, "authentication_required")
+    if caller in {"anonymous", "wrong_secret"}:
+        code = "authentication_required" if caller == "anonymous" else "cart_secret_invalid"
+        problem(read, 401, code)
+        problem(again, 401, code)
+        problem(completed, 401, code)
     else:
         problem(read, 404, "checkout_not_found")
         problem(again, 404, "cart_not_found")
@@ -518,9 +519,13 @@ def test_checkout_ids_out_of_range_are_a_404(client: FlaskClient, path: str) -> 
     problem(response, 404, "not_found")
 
 
-def test_an_unknown_checkout_is_a_404(client: FlaskClient) -> None:
+def test_an_unknown_checkout_is_answered_as_someone_elses(
+    client: FlaskClient, bearer: Bearer
+) -> None:
     response = client.get("/api/v1/checkouts/999999", headers={"Cart-Secret": "any"})
+    with_token = client.get("/api/v1/checkouts/999999", headers=bearer(UserFactory()))
     anonymous = client.get("/api/v1/checkouts/999999")
 
-    problem(response, 404, "checkout_not_found")
+    problem(response, 401, "cart_secret_invalid")  # as for a checkout of another cart
+    problem(with_token, 404, "checkout_not_found")
     problem(anonymous, 401, "authentication_required")

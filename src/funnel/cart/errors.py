@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from funnel.core.errors import NotFound, ValidationFailed
+from funnel.core.errors import AuthenticationRequired, NotFound, ValidationFailed
 
 
 class InvalidQuantity(ValidationFailed):
@@ -52,3 +52,11 @@ class CartLineNotFound(NotFound):
 
     code = "cart_line_not_found"
     title = "This item is not in your cart"
+
+
+class CartSecretInvalid(AuthenticationRequired):
+    """A ``Cart-Secret`` (and no bearer token) that opens no cart of that id: the secret is
+    the credential, so this is a 401 (the same for a wrong secret and an unknown cart)."""
+
+    code = "cart_secret_invalid"
+    title = "This cart secret does not open this cart"

@@ -193,12 +193,14 @@ def _reachable_checkout(checkout_id: int) -> Checkout:
     """The checkout, if the caller may reach its cart; else the same 404 as a missing one."""
     require_credentials()
     checkout = headless.find_checkout(checkout_id)
-    if checkout is None:
-        raise CheckoutNotFound()
     try:
-        accessible_cart_id(checkout.cart_id)
+        # An unknown checkout is answered as one whose cart the caller may not use (a cart
+        # secret alone: 401; a bearer token: 404), so that ids cannot be probed.
+        accessible_cart_id(checkout.cart_id if checkout else 0)
     except CartNotFound as error:
         raise CheckoutNotFound() from error
+    if checkout is None:
+        raise CheckoutNotFound()
     return checkout
 
 
