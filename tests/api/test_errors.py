@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from funnel.accounts.models import User
 from tests.api.conftest import problem
+from tests.factories.inventory import stocked_variant
 
 Bearer = Callable[..., dict[str, str]]
 
@@ -118,3 +119,22 @@ def test_no_query_string_makes_the_product_list_fail_with_a_500(
     assert response.status_code in {200, 422}
     if response.status_code == 422:
         assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.story("US-44")
+def test_text_with_a_lone_surrogate_escape_is_a_400_not_a_500(
+    client: FlaskClient, admin_user: User, bearer: Bearer
+) -> None:
+    variant = stocked_variant(1)
+    headers = bearer(admin_user) | {"Content-Type": "application/json"}
+    url = f"/api/v1/staff/variants/{variant.id}"
+
+    # Found by schemathesis: an option name with a lone surrogate was a 500 (the database
+    # cannot encode it).
+    lone = client.patch(url, data='{"options": {"\\udaa2 size": "M"}}', headers=headers)
+    in_a_value = client.patch(url, data='{"title": "Blue \\ud800"}', headers=headers)
+    paired = client.patch(url, data='{"title": "Blue \\ud83d\\ude00"}', headers=headers)
+
+    problem(lone, 400, "bad_request")
+    problem(in_a_value, 400, "bad_request")
+    assert paired.status_code == 200, paired.get_data(as_text=True)

@@ -18,6 +18,7 @@ import base64
 import binascii
 import http
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -27,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 
 from funnel.core.errors import PROBLEM_JSON, ValidationFailed
@@ -224,9 +226,40 @@ def decode_cursor(cursor: str, keys: tuple[str, ...]) -> dict[str, int]:
 
 
 def limit_api_bodies() -> None:
-    """``before_request``: API bodies are JSON and small; a bigger one is a 413 problem."""
-    if request.path.startswith("/api/"):
-        request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+    """``before_request``: API bodies are JSON and small; a bigger one is a 413 problem.
+
+    JSON may escape half of a UTF-16 pair (``"\\ud800"``): Python reads it as a lone
+    surrogate that no database can store, so such a body is refused here (400) before any
+    operation sees it.
+    """
+    if not request.path.startswith("/api/"):
+        return
+    request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+    if request.is_json and request.content_length != 0:
+        try:
+            body = json.loads(request.get_data(cache=True))
+        except ValueError:
+            return  # malformed JSON: the operation's parser answers it
+        if _holds_lone_surrogate(body):
+            raise BadRequest(
+                "The JSON body holds text that is not valid Unicode (an unpaired surrogate "
+                "escape such as \\ud800)."
+            )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(
+            _holds_lone_surrogate(key) or _holds_lone_surrogate(item) for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(_holds_lone_surrogate(item) for item in value)
+    return False
 
 
 docs_bp = Blueprint("api_docs", __name__)
