@@ -164,6 +164,24 @@ def test_a_duplicate_sku_is_refused_with_a_stable_code(app: Flask) -> None:
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Variant)) == 2
 
 
+def test_changing_a_sku_to_one_in_use_is_refused_not_a_database_error(app: Flask) -> None:
+    # given two variants (schemathesis found this: the check flushed the taken SKU first)
+    ProductFactory(variants=[{"sku": "TSH-001-M"}])
+    other = ProductFactory(variants=[{"sku": "OTHER-1"}])
+    variant_id = db.session.scalars(
+        sa.select(Variant.id).where(Variant.product_id == other.id)
+    ).one()
+
+    # when the second takes the first one's SKU
+    with pytest.raises(DuplicateSku) as raised:
+        services.update_variant(variant_id, sku="tsh-001-m", title="Renamed")
+
+    # then it is refused with the field named, and nothing changed
+    assert raised.value.extra["fields"] == {"sku": ["This SKU is already used."]}
+    db.session.rollback()
+    assert db.session.get(Variant, variant_id).sku == "OTHER-1"
+
+
 def test_a_sku_with_spaces_or_symbols_is_refused(app: Flask) -> None:
     product = ProductFactory()
 

@@ -112,8 +112,10 @@ def update_variant(
         if variant is None:
             raise VariantNotFound()
         if sku is not None:
-            variant.sku = normalise_sku(sku)
-            _ensure_sku_free(variant.sku, variant.id)
+            # Checked before it is set: the check's query would flush a taken SKU first.
+            normalised_sku = normalise_sku(sku)
+            _ensure_sku_free(normalised_sku, variant.id)
+            variant.sku = normalised_sku
         if price is not None:
             price = _checked_price(price)
             variant.price_amount = price.amount
