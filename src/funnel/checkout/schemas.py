@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from funnel.accounts.schemas import AddressInputSchema
 from funnel.cart.schemas import CartLineSchema, cart_representation
 from funnel.checkout import queries
 from funnel.checkout.models import Checkout
@@ -15,35 +16,17 @@ from funnel.checkout.services.outcomes import CheckoutOutcome
 from funnel.core.api import MoneySchema, money
 from funnel.orders import queries as order_queries
 from funnel.orders.schemas import OrderSchema, OrderShippingAddressSchema, order_representation
+from funnel.orders.services import SHIPPING_ADDRESS_FIELDS
 
 MAX_CODE_LENGTH = 32
 
 
-def _text(length: int, *, required: bool = False) -> ma.fields.String:
-    return ma.fields.String(
-        required=required,
-        allow_none=not required,
-        validate=validate.Length(max=length),
-    )
+class ShippingAddressInputSchema(AddressInputSchema):
+    """Where the order goes: an address as the address book takes it. Length limits bound the
+    input; the checkout's rules (required fields, country code) answer 422 per field."""
 
-
-class ShippingAddressInputSchema(ma.Schema):
-    """Where the order goes. Length limits bound the input; the checkout's rules (required
-    fields, country code) answer 422 with a message per field."""
-
-    full_name = _text(200, required=True)
-    company = _text(200)
-    line1 = _text(200, required=True)
-    line2 = _text(200)
-    city = _text(100, required=True)
-    region = _text(100)
-    postal_code = _text(20, required=True)
-    country_code = ma.fields.String(
-        required=True,
-        validate=validate.Length(max=8),
-        metadata={"description": "ISO 3166-1 alpha-2", "example": "GB"},
-    )
-    phone = _text(40)
+    class Meta:
+        exclude = ("is_default_shipping",)
 
 
 class CheckoutInputSchema(ma.Schema):
@@ -187,17 +170,4 @@ def _money(value: Any) -> dict[str, Any]:
 
 
 def _address(checkout: Checkout) -> dict[str, Any]:
-    return {
-        name: getattr(checkout, f"ship_{name}")
-        for name in (
-            "full_name",
-            "company",
-            "line1",
-            "line2",
-            "city",
-            "region",
-            "postal_code",
-            "country_code",
-            "phone",
-        )
-    }
+    return {name: getattr(checkout, f"ship_{name}") for name in SHIPPING_ADDRESS_FIELDS}
