@@ -54,16 +54,20 @@ def filled_guest_cart(
     return cart_id, headers
 
 
-def start(
-    client: FlaskClient, cart_id: int, headers: dict[str, str], **changes: Any
-) -> dict[str, Any]:
-    body = {
+def checkout_body(cart_id: int, **changes: Any) -> dict[str, Any]:
+    """A guest's ``POST /checkouts`` body for ``cart_id``, with ``changes``."""
+    return {
         "cart_id": cart_id,
         "email": "ann@example.com",
         "shipping_address": ADDRESS,
         "shipping_method": "standard",
     } | changes
-    response = client.post(CHECKOUTS, json=body, headers=headers)
+
+
+def start(
+    client: FlaskClient, cart_id: int, headers: dict[str, str], **changes: Any
+) -> dict[str, Any]:
+    response = client.post(CHECKOUTS, json=checkout_body(cart_id, **changes), headers=headers)
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()
 
@@ -152,22 +156,12 @@ def test_wrong_input_is_a_422_per_field_and_nothing_is_started(client: FlaskClie
 
     response = client.post(
         CHECKOUTS,
-        json={
-            "cart_id": cart_id,
-            "email": "ann@example.com",
-            "shipping_address": ADDRESS | {"country_code": "XX", "city": " "},
-            "shipping_method": "standard",
-        },
+        json=checkout_body(cart_id, shipping_address=ADDRESS | {"country_code": "XX", "city": " "}),
         headers=headers,
     )
     unknown_method = client.post(
         CHECKOUTS,
-        json={
-            "cart_id": cart_id,
-            "email": "ann@example.com",
-            "shipping_address": ADDRESS,
-            "shipping_method": "teleport",
-        },
+        json=checkout_body(cart_id, shipping_method="teleport"),
         headers=headers,
     )
     guest_without_email = client.post(
@@ -193,12 +187,7 @@ def test_an_empty_cart_cannot_be_checked_out(client: FlaskClient) -> None:
 
     response = client.post(
         CHECKOUTS,
-        json={
-            "cart_id": cart_id,
-            "email": "ann@example.com",
-            "shipping_address": ADDRESS,
-            "shipping_method": "standard",
-        },
+        json=checkout_body(cart_id),
         headers=headers,
     )
 
@@ -214,12 +203,7 @@ def test_a_cart_asking_for_more_than_is_left_is_refused_by_name(client: FlaskCli
 
     response = client.post(
         CHECKOUTS,
-        json={
-            "cart_id": cart_id,
-            "email": "ann@example.com",
-            "shipping_address": ADDRESS,
-            "shipping_method": "standard",
-        },
+        json=checkout_body(cart_id),
         headers=headers,
     )
 
@@ -459,12 +443,7 @@ def test_checkout_authorisation_matrix(client: FlaskClient, bearer: Bearer, call
     read = client.get(f"{CHECKOUTS}/{checkout['id']}", headers=sent)
     again = client.post(
         CHECKOUTS,
-        json={
-            "cart_id": cart_id,
-            "email": "mallory@example.com",
-            "shipping_address": ADDRESS,
-            "shipping_method": "express",
-        },
+        json=checkout_body(cart_id, email="mallory@example.com", shipping_method="express"),
         headers=sent,
     )
     completed = client.post(
