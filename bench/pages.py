@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,9 +41,13 @@ def _milliseconds(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def run_wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float, int]:
+def run_wrk(
+    url: str, seconds: int, connections: int, headers: Mapping[str, str] | None = None
+) -> tuple[float, float, float, int]:
+    """Requests/s, p50 and p99 latency (ms) and non-2xx/3xx answers of ``url`` under wrk."""
+    header_arguments = [f"-H{name}: {value}" for name, value in (headers or {}).items()]
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url],
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *header_arguments, url],
         capture_output=True,
         text=True,
         check=True,
@@ -83,6 +88,16 @@ def serve_bare_flask() -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("the bare Flask app did not start")
 
 
+def measure_ceiling(seconds: int, connections: int) -> Measure:
+    """The bare Flask app under the same load: what every page and operation is compared with."""
+    bare, bare_url = serve_bare_flask()
+    try:
+        return Measure("bare Flask", "/", *run_wrk(bare_url, seconds, connections))
+    finally:
+        bare.terminate()
+        bare.wait()
+
+
 def sample_paths(base_url: str) -> dict[str, str]:
     """A real category, product and search word, read from the home page and category page."""
     home = urllib.request.urlopen(base_url + "/").read().decode()  # noqa: S310
@@ -108,16 +123,61 @@ def write_results(products: int, ceiling: Measure, measures: list[Measure], args
         "workers, wrk with 2 threads. The ratio compares each page with a bare Flask app served",
         "the same way (the ceiling); raw figures depend on the machine.",
         "",
-        "| page | path | req/s | vs bare Flask | p50 ms | p99 ms | non-2xx |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        *result_table("page", ceiling, measures),
     ]
-    for m in [ceiling, *measures]:
-        ratio = m.requests_per_second / ceiling.requests_per_second
-        lines.append(
-            f"| {m.name} | `{m.path}` | {m.requests_per_second:,.0f} | {ratio:.1%} | "
-            f"{m.latency_p50_ms:.1f} | {m.latency_p99_ms:.1f} | {m.errors} |"
-        )
-    RESULTS.write_text("\n".join(lines) + "\n")
+    write_section(lines)
+
+
+def result_table(
+    first_column: str,
+    ceiling: Measure,
+    measures: list[Measure],
+    extra_column: tuple[str, Sequence[object]] | None = None,
+) -> list[str]:
+    """Markdown rows: the ceiling first, then each measure with its ratio to the ceiling.
+
+    ``extra_column`` (a title and one value per measure) is added on the right.
+    """
+    head = [first_column, "path", "req/s", "vs bare Flask", "p50 ms", "p99 ms", "non-2xx"]
+    rows = [
+        [
+            m.name,
+            f"`{m.path}`",
+            f"{m.requests_per_second:,.0f}",
+            f"{m.requests_per_second / ceiling.requests_per_second:.1%}",
+            f"{m.latency_p50_ms:.1f}",
+            f"{m.latency_p99_ms:.1f}",
+            str(m.errors),
+        ]
+        for m in [ceiling, *measures]
+    ]
+    if extra_column:
+        title, values = extra_column
+        head.append(title)
+        for row, value in zip(rows, ["", *values], strict=True):
+            row.append(str(value))
+    rule = ["---", "---", *["---:"] * (len(head) - 2)]
+    return ["| " + " | ".join(cells) + " |" for cells in [head, rule, *rows]]
+
+
+def write_section(lines: list[str]) -> None:
+    """Replace, in ``bench/results.md``, the section with the same ``# `` title as ``lines``.
+
+    Each benchmark owns one top-level section of the file, so running one of them keeps the
+    others' latest figures; a section not there yet is appended.
+    """
+    title = lines[0]
+    sections: list[list[str]] = []
+    for line in RESULTS.read_text().splitlines() if RESULTS.exists() else []:
+        if line.startswith("# ") or not sections:
+            sections.append([])
+        sections[-1].append(line)
+    sections = [section for section in sections if any(text.strip() for text in section)]
+    kept = [lines if section[0] == title else section for section in sections]
+    if not any(section[0] == title for section in sections):
+        kept.append(lines)
+    blocks = ["\n".join(section).strip("\n") for section in kept]
+    RESULTS.write_text("\n\n".join(blocks) + "\n")
 
 
 def main() -> None:
@@ -130,14 +190,7 @@ def main() -> None:
         sys.exit("wrk is needed: make bench installs it")
 
     with tempfile.TemporaryDirectory(prefix="funnel-bench-") as scratch:
-        bare, bare_url = serve_bare_flask()
-        try:
-            ceiling = Measure(
-                "bare Flask", "/", *run_wrk(bare_url, options.seconds, options.connections)
-            )
-        finally:
-            bare.terminate()
-            bare.wait()
+        ceiling = measure_ceiling(options.seconds, options.connections)
         shop = LiveServer(Path(scratch), demo_products=options.products, workers=2)
         shop.start()
         try:
