@@ -12,7 +12,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format stories e2e browser tools bench clean
+.PHONY: install run test lint format stories e2e browser tools bench bench-api wrk clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,9 +52,15 @@ tools: ## install curl and jq, which the API guide's curl session uses (needs ro
 e2e: install ## only the browser tests
 	$(BIN)/pytest -m e2e
 
-bench: install ## storefront throughput with wrk, written to bench/results.md
-	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk)
+bench: install wrk ## storefront pages and API throughput with wrk, written to bench/results.md
 	$(BIN)/python -m bench.pages --products $(or $(BENCH_PRODUCTS),10000)
+	$(BIN)/python -m bench.api --products $(or $(BENCH_PRODUCTS),10000)
+
+bench-api: install wrk ## only the API's throughput (its section of bench/results.md)
+	$(BIN)/python -m bench.api --products $(or $(BENCH_PRODUCTS),10000)
+
+wrk: ## install Debian's wrk for the benchmarks (needs root)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
