@@ -220,3 +220,39 @@ def test_payment_methods_are_the_enabled_gateways(client: FlaskClient) -> None:
     assert response.get_json() == {
         "items": [{"code": "manual", "label": "Bank transfer or cash on delivery"}]
     }
+
+
+@pytest.mark.story("US-41")
+def test_the_product_list_runs_the_same_few_statements_and_no_facet_counts(
+    client: FlaskClient, sql_statements: list[str]
+) -> None:
+    # given products with options (the storefront counts products per option value for its
+    # filters; the API returns no filters, so it must not pay for them)
+    lamps = CategoryFactory(name="Lamps")
+    for number in range(6):
+        ProductFactory(
+            title=f"Lamp {number}",
+            category_id=lamps.id,
+            variants=[{"sku": f"LAMP-{number}-{c}", "options": {"Colour": c}} for c in "RB"],
+        )
+    urls = [
+        "/api/v1/products",
+        "/api/v1/products?category=lamps&sort=price-asc",
+        "/api/v1/products?q=lamp&colour=R",
+    ]
+
+    # when each list is read
+    counts = []
+    for url in urls:
+        sql_statements.clear()
+        response = client.get(url)
+        assert response.status_code == 200
+        assert len(response.get_json()["items"]) >= 1
+        counts.append(len(sql_statements))
+        facet_queries = [
+            s for s in sql_statements if s.startswith("SELECT variant_option_values.name")
+        ]
+        assert facet_queries == [], url
+
+    # then each ran a handful of statements
+    assert max(counts) <= 6, counts

@@ -61,10 +61,13 @@ def list_products(**parameters: Any) -> dict[str, Any]:
     listing: Listing | None = None
     if query:
         listing = search_products(
-            query, filters, sort, number, size, category_ids=category_ids
+            query, filters, sort, number, size, category_ids=category_ids, with_facets=False
         ).listing
     if listing is None:
-        listing = product_listing(filters, sort, number, size, category_ids=category_ids)
+        # The API returns no facets: their counts would be most of the request's time.
+        listing = product_listing(
+            filters, sort, number, size, category_ids=category_ids, with_facets=False
+        )
     page = listing.page
     has_next = page.has_next and not page.is_out_of_range
     return {

@@ -153,11 +153,13 @@ def run_listing(
     number: int,
     size: int,
     ranked: Subquery | None = None,
+    with_facets: bool = True,
 ) -> Listing:
     """One page of the active products meeting ``conditions`` and ``filters``, with facets.
 
     ``ranked`` is an optional subquery of (product_id, rank) that both restricts the listing
-    to its products and gives the relevance order (search).
+    to its products and gives the relevance order (search). ``with_facets=False`` skips the
+    facet counts (most of a listing's time on a large catalogue) for callers that show none.
     """
     base = [Product.status == ProductStatus.ACTIVE, *conditions]
     statement: Select[Any] = select(Product)
@@ -167,7 +169,8 @@ def run_listing(
         *base, *_price_conditions(filters), *_option_condition(filters.options)
     ).order_by(*_order(sort, ranked.c.rank if ranked is not None else None))
     page = paginate(session, statement, number, size, options=card_options())
-    facets = _facets(session, base, filters, ranked) if page.total or filters.options else []
+    wanted = with_facets and (page.total or filters.options)
+    facets = _facets(session, base, filters, ranked) if wanted else []
     return Listing(page=page, facets=facets, sort=sort, filters=filters)
 
 

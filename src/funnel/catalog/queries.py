@@ -128,11 +128,19 @@ def product_listing(
     size: int,
     *,
     category_ids: Sequence[int] | None = None,
+    with_facets: bool = True,
 ) -> Listing:
-    """Active products (of ``category_ids`` when given), filtered, sorted, one page."""
+    """Active products (of ``category_ids`` when given), filtered, sorted, one page (with the
+    facet counts unless ``with_facets`` is False)."""
     conditions = [] if category_ids is None else [Product.category_id.in_(category_ids)]
     return run_listing(
-        db.session, conditions=conditions, filters=filters, sort=sort, number=number, size=size
+        db.session,
+        conditions=conditions,
+        filters=filters,
+        sort=sort,
+        number=number,
+        size=size,
+        with_facets=with_facets,
     )
 
 

@@ -148,9 +148,11 @@ def search_products(
     size: int,
     *,
     category_ids: Sequence[int] | None = None,
+    with_facets: bool = True,
 ) -> SearchResult:
     """Active products matching ``raw_query``, ranked (or sorted by ``sort``), one page;
-    only those in ``category_ids`` when given (a category and its descendants).
+    only those in ``category_ids`` when given (a category and its descendants); the facet
+    counts unless ``with_facets`` is False.
 
     Any text is accepted: an empty query gives ``listing=None`` (the page asks for a term);
     text with no searchable word gives an empty listing. Never raises for user input.
@@ -170,5 +172,6 @@ def search_products(
         number=number,
         size=size,
         ranked=ranked,
+        with_facets=with_facets,
     )
     return SearchResult(query=query, listing=listing)
