@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import marshmallow as ma
-from flask import Blueprint, Flask, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
@@ -267,7 +267,12 @@ docs_bp = Blueprint("api_docs", __name__)
 
 @docs_bp.get(f"{API_PREFIX}/openapi.json")
 def openapi_document() -> ResponseReturnValue:
-    return jsonify(current_app.extensions["funnel.openapi"].to_dict())
+    # The document is complete once the app is built: rendered once per process.
+    body = current_app.extensions.get("funnel.openapi.json")
+    if body is None:
+        document = current_app.extensions["funnel.openapi"].to_dict()
+        body = current_app.extensions["funnel.openapi.json"] = json.dumps(document)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @docs_bp.get("/api/docs")
