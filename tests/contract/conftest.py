@@ -1,5 +1,5 @@
 """The live shop of the contract tests: one per database backend and module (it takes seconds
-to migrate and seed, the runs take longer)."""
+to migrate and seed, the runs take longer), with the customer's objects made through the API."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import missing_service
+from tests.contract.seed import SeededObjects, seed_objects
 from tests.contract.shop import (
     OPENAPI_PATH,
     ApiClient,
@@ -30,6 +31,7 @@ class ContractShop:
     server: LiveServer
     credentials: Credentials
     spec: dict[str, Any]
+    objects: SeededObjects
 
     @property
     def schema_url(self) -> str:
@@ -50,7 +52,8 @@ def contract_shop(
         try:
             credentials = obtain_credentials(server.base_url)
             spec = ApiClient(server.base_url).expect(200, "GET", OPENAPI_PATH)
-            yield ContractShop(server, credentials, spec)
+            objects = seed_objects(server.base_url, credentials)
+            yield ContractShop(server, credentials, spec, objects)
         finally:
             server.stop()
     finally:

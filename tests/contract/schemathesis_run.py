@@ -1,8 +1,9 @@
 """Run schemathesis's command line against a live shop and read what it found.
 
-``write_config`` turns the run's credentials into a ``schemathesis.toml``; ``run_schemathesis``
-runs ``st run`` in a subprocess (all default phases, every check) and returns its exit code,
-its output and the counts of its JUnit report and summary.
+``write_config`` turns the run's credentials and the customer's seeded objects into a
+``schemathesis.toml``; ``run_schemathesis`` runs ``st run`` in a subprocess (all default
+phases, every check) and returns its exit code, its output, the counts of its JUnit report and
+summary, and its warnings.
 
 Checks are configured, never switched off. The few settings below each say why the check
 would otherwise be wrong about this API.
@@ -22,12 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from funnel.core.api import CART_SECRET_HEADER
+from tests.contract.seed import SeededObjects
 from tests.contract.shop import API, Credentials
 
 MAX_EXAMPLES = 100
 RUN_TIMEOUT_SECONDS = 900
-# positive_data_acceptance's default statuses, plus 422 where noted below.
-ACCEPTED_FOR_VALID_DATA = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
+# positive_data_acceptance's default statuses; 422 and 402 are added where noted below.
+DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 
 # Operations whose 422 answers schema-valid input on purpose: a rule of the domain that a JSON
 # Schema cannot state. The API's input schemas bound shape and size only; the services own the
@@ -38,12 +40,44 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     ("POST", f"{API}/me/addresses"): "the address rules (blank after trimming, the country "
     "list, phone characters)",
     ("PATCH", f"{API}/me/addresses/{{address_id}}"): "the address rules, as for POST",
+    ("POST", f"{API}/carts/{{cart_id}}/lines"): "the stock left and whether the product is "
+    "still sold (insufficient_stock, product_unavailable)",
+    ("PATCH", f"{API}/carts/{{cart_id}}/lines/{{line_id}}"): "the stock left, as for POST",
+    ("POST", f"{API}/checkouts"): "the address rules, the email, and a shipping method "
+    "the shop offers (checkout_invalid_input)",
+    ("POST", f"{API}/checkouts/{{checkout_id}}/complete"): "a payment method the shop "
+    "offers, and an Idempotency-Key already used for another request "
+    "(idempotency_key_reused)",
+    ("POST", f"{API}/staff/orders/{{number}}/transitions"): "a step that needs what this "
+    "order has (the amount due when recording a transfer, a reason when cancelling)",
+    ("POST", f"{API}/staff/orders/{{number}}/refunds"): "no more than is left to refund "
+    "(refund_exceeds_payment), and an Idempotency-Key already used for another request",
+    ("POST", f"{API}/staff/products/{{product_id}}/publish"): "a product needs a variant "
+    "before it is shown (product_has_no_variants)",
+    ("POST", f"{API}/staff/variants/{{variant_id}}/stock-adjustments"): "a stock level "
+    "that the change would take below zero (invalid_stock_quantity)",
+}
+# Operations where a 402 answers valid input: a card the gateway declines is a payment that
+# failed (``payment_failed``, documented), not a request the API refused.
+PAYMENT_402: Mapping[tuple[str, str], str] = {
+    ("POST", f"{API}/checkouts/{{checkout_id}}/complete"): "a declined card",
+    ("POST", f"{API}/checkouts/{{checkout_id}}/payment-confirmation"): "a payment the bank "
+    "refused after its next action",
 }
 # Any operation taking a ``cursor``: a cursor is opaque, valid only as the API returned it
 # (a schema cannot tell a returned cursor from any other string), and a made-up one is a 422.
 CURSOR_PARAMETER = "cursor"
+# How often a generated identifier is replaced by a seeded object's: most cases reach
+# the operation's logic, the rest keep the identifiers schemathesis makes up (unknown ones, the
+# boundaries of the id range), which must stay a 404 and never a 500.
+SEEDED_PROBABILITY = 0.8
 _SUMMARY_CASES = re.compile(r"Test cases:\s*\n\s*(\d+) generated(?:, (\d+) found)?")
 _SUMMARY_SELECTED = re.compile(r"Selected: (\d+)/(\d+)\s*\n\s*Tested: (\d+)")
+# In the WARNINGS section: a block's title ("Missing test data: 10 operations ...") and the
+# operations listed under it ("  - GET /api/v1/orders/{number}").
+_WARNING_TITLE = re.compile(r"^(\w[\w ]*): \d+ operations?\b")
+_WARNING_OPERATION = re.compile(r"^\s+- ((?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+)")
+MISSING_TEST_DATA = "Missing test data"
 
 
 @dataclass(frozen=True)
@@ -58,14 +92,22 @@ class RunResult:
     failing_cases: int
     junit_failures: int
     junit_errors: int
+    # Warning title -> the operations schemathesis listed under it, in its order.
+    warnings: Mapping[str, tuple[str, ...]]
 
     def counts(self) -> str:
+        warned = "; ".join(f"{title}: {len(found)}" for title, found in self.warnings.items())
         return (
             f"{self.operations_tested}/{self.operations_total} operations tested, "
             f"{self.test_cases} test cases, {self.failing_cases} failing cases, "
             f"JUnit: {self.junit_failures} failures, {self.junit_errors} errors, "
-            f"in {self.seconds:.0f} s"
+            f"in {self.seconds:.0f} s; warnings: {warned or 'none'}"
         )
+
+    @property
+    def missing_test_data(self) -> tuple[str, ...]:
+        """Operations that only met 404s: no object for them to act on."""
+        return self.warnings.get(MISSING_TEST_DATA, ())
 
 
 def _toml(value: Any) -> str:
@@ -93,10 +135,71 @@ def operations_with_cursor(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
+def seeded_parameters(
+    objects: SeededObjects,
+) -> tuple[dict[str, list[Any]], dict[tuple[str, str], dict[str, str]]]:
+    """Dictionaries of the seeded identifiers, and which parameter of which operation draws from
+    which: (dictionaries by name, {(METHOD, path): {parameter: dictionary}}).
+
+    Every object is the customer's, and each operation runs as the customer (staff ones as the
+    admin): the other customer, their peer, must still get a 404 for each of them. Deleting has
+    its own addresses, so that the one read and changed stays; refunds aim at the card orders
+    (a bank transfer not yet received has nothing to refund, a 409 the transitions cover).
+    """
+    dictionaries: dict[str, list[Any]] = {
+        "addresses": [objects.address_id],
+        "disposable_addresses": list(objects.disposable_address_ids),
+        "carts": list(objects.cart_ids),
+        "cart_lines": list(objects.line_ids),
+        "checkouts": list(objects.checkout_ids),
+        "orders": list(objects.order_numbers),
+        "paid_orders": list(objects.paid_orders),
+        "spare_tokens": list(objects.spare_token_ids),
+    }
+    cart, line = f"{API}/carts/{{cart_id}}", f"{API}/carts/{{cart_id}}/lines/{{line_id}}"
+    checkout = f"{API}/checkouts/{{checkout_id}}"
+    address, order = f"{API}/me/addresses/{{address_id}}", f"{API}/staff/orders/{{number}}"
+    bindings: dict[tuple[str, str], dict[str, str]] = {
+        ("GET", address): {"path.address_id": "addresses"},
+        ("PATCH", address): {"path.address_id": "addresses"},
+        ("DELETE", address): {"path.address_id": "disposable_addresses"},
+        ("GET", cart): {"path.cart_id": "carts"},
+        ("POST", f"{cart}/lines"): {"path.cart_id": "carts"},
+        ("PATCH", line): {"path.cart_id": "carts", "path.line_id": "cart_lines"},
+        ("DELETE", line): {"path.cart_id": "carts", "path.line_id": "cart_lines"},
+        ("POST", f"{API}/checkouts"): {"body.cart_id": "carts"},
+        ("GET", checkout): {"path.checkout_id": "checkouts"},
+        ("POST", f"{checkout}/complete"): {"path.checkout_id": "checkouts"},
+        ("POST", f"{checkout}/payment-confirmation"): {"path.checkout_id": "checkouts"},
+        ("GET", f"{API}/orders/{{number}}"): {"path.number": "orders"},
+        ("GET", order): {"path.number": "orders"},
+        ("POST", f"{order}/transitions"): {"path.number": "orders"},
+        ("POST", f"{order}/refunds"): {"path.number": "paid_orders"},
+        ("DELETE", f"{API}/auth/tokens/{{token_id}}"): {"path.token_id": "spare_tokens"},
+    }
+    return dictionaries, bindings
+
+
+def _inline_table(values: Mapping[str, str]) -> str:
+    """A TOML inline table of parameter -> dictionary binding."""
+    entries = [
+        f"{_toml(name)} = {{ dictionary = {_toml(dictionary)}, "
+        f"probability = {SEEDED_PROBABILITY} }}"
+        for name, dictionary in values.items()
+    ]
+    return "{ " + ", ".join(entries) + " }"
+
+
 def write_config(
-    directory: Path, credentials: Credentials, spec: Mapping[str, Any], *, seed: int
+    directory: Path,
+    credentials: Credentials,
+    spec: Mapping[str, Any],
+    *,
+    seed: int,
+    objects: SeededObjects | None = None,
 ) -> Path:
-    """The run's ``schemathesis.toml`` and the WFC auth document it names."""
+    """The run's ``schemathesis.toml`` and the WFC auth document it names; with ``objects``,
+    the operations on one object draw its identifier from them (``seeded_parameters``)."""
     identities = (credentials.customer, credentials.other_customer, credentials.admin)
     headers = {
         identity.name: [{"name": "Authorization", "value": identity.authorization}]
@@ -112,12 +215,17 @@ def write_config(
     auth_file = directory / "identities.json"
     auth_file.write_text(json.dumps(auth, indent=2))
 
+    dictionaries, bindings = seeded_parameters(objects) if objects else ({}, {})
     lines = [
         f"seed = {seed}",
         f"generation.max-examples = {MAX_EXAMPLES}",
         # Examples found by earlier runs are not replayed: each run starts from the seed alone.
         'generation.database = "none"',
         "cache.enabled = false",
+    ]
+    for name, values in dictionaries.items():
+        lines += ["", f"[dictionaries.{name}]", f"values = {_toml(values)}"]
+    lines += [
         "",
         "[auth.wfc]",
         f"path = {_toml(str(auth_file))}",
@@ -126,28 +234,35 @@ def write_config(
         # replays what one reads as the other, who must not get it.
         f"peers = {_toml([credentials.customer.name, credentials.other_customer.name])}",
     ]
-    lines += [
-        "",
-        # Revoking runs as the token keeper only: fuzzed ids must never revoke the tokens the
-        # rest of the run authenticates with. The keeper's own token may go; then 401 follows,
-        # which the operation documents.
-        "[[operations]]",
-        f'include-path = "{API}/auth/tokens/{{token_id}}"',
-        'include-method = "DELETE"',
+    # One table per operation, selected by its name ("METHOD /path"): schemathesis ORs the
+    # other include keys of a table, so include-path with include-method would also select
+    # every operation of that method, and every method of that path.
+    settings: dict[tuple[str, str], list[str]] = {}
+    # Revoking runs as the token keeper only: fuzzed ids must never revoke the tokens the rest
+    # of the run authenticates with. The keeper's own token may go; then 401 follows, which the
+    # operation documents.
+    settings[("DELETE", f"{API}/auth/tokens/{{token_id}}")] = [
+        "# As the token keeper only, so that no token the run depends on is revoked.",
         f"headers = {{ Authorization = {_toml(credentials.token_keeper.authorization)} }}",
     ]
+    for operation, parameters in bindings.items():
+        settings.setdefault(operation, []).append(f"parameters = {_inline_table(parameters)}")
     allowed = dict(BUSINESS_RULE_422)
     for operation in operations_with_cursor(spec):
         allowed.setdefault(operation, "a cursor the API did not return")
-    for (method, path), reason in sorted(allowed.items()):
-        lines += [
-            "",
-            f"# A 422 answers valid input here: {reason}.",
-            "[[operations]]",
-            f"include-path = {_toml(path)}",
-            f"include-method = {_toml(method)}",
-            "checks.positive_data_acceptance.expected-statuses = " + _toml(ACCEPTED_FOR_VALID_DATA),
-        ]
+    for operation in sorted(allowed.keys() | PAYMENT_402.keys()):
+        statuses, notes = list(DEFAULT_ACCEPTED), []
+        if operation in allowed:
+            statuses.append("422")
+            notes.append(f"# A 422 answers valid input here: {allowed[operation]}.")
+        if operation in PAYMENT_402:
+            statuses.append("402")
+            notes.append(f"# A 402 answers valid input here: {PAYMENT_402[operation]}.")
+        settings.setdefault(operation, []).extend(
+            [*notes, "checks.positive_data_acceptance.expected-statuses = " + _toml(statuses)]
+        )
+    for (method, path), entries in sorted(settings.items(), key=lambda item: item[0][::-1]):
+        lines += ["", "[[operations]]", f"include-name = {_toml(f'{method} {path}')}", *entries]
     config = directory / "schemathesis.toml"
     config.write_text("\n".join(lines) + "\n")
     return config
@@ -220,7 +335,25 @@ def _result(exit_code: int, output: str, seconds: float, junit: Path) -> RunResu
         failing_cases=int(cases.group(2) or 0) if cases else 0,
         junit_failures=failures,
         junit_errors=errors,
+        warnings=_warnings(output),
     )
+
+
+def _warnings(output: str) -> dict[str, tuple[str, ...]]:
+    """The WARNINGS section of the output: each block's title and the operations it lists."""
+    start, end = output.find("=== WARNINGS"), output.find("=== SUMMARY")
+    if start < 0:
+        return {}
+    found: dict[str, list[str]] = {}
+    title = None
+    for line in output[start : end if end > start else None].splitlines()[1:]:
+        if match := _WARNING_TITLE.match(line):
+            title = match.group(1)
+            found.setdefault(title, [])
+        elif (match := _WARNING_OPERATION.match(line)) and title is not None:
+            found[title].append(match.group(1))
+    # A block may list an operation twice (once per status it answered): each once, in order.
+    return {name: tuple(dict.fromkeys(operations)) for name, operations in found.items()}
 
 
 def spec_operations(spec: Mapping[str, Any]) -> int:

@@ -30,11 +30,12 @@ PASSWORD = "contract-" + secrets.token_urlsafe(12)
 
 @dataclass(frozen=True)
 class Identity:
-    """One account's API token, under the name schemathesis reports it by."""
+    """One account's API token (its id and secret), under the name schemathesis reports it by."""
 
     name: str
     email: str
     token: str
+    id: int
 
     @property
     def authorization(self) -> str:
@@ -48,8 +49,8 @@ class Credentials:
     ``customer`` and ``other_customer`` are peers: neither may read what the other owns.
     ``admin`` reaches the staff operations. ``token_keeper`` is the only identity the token
     revocation operation runs as, so that fuzzing ``DELETE /auth/tokens/{id}`` can never revoke
-    the tokens the rest of the run depends on. ``cart_secret`` is a guest cart's secret (None
-    while the API has no carts).
+    the tokens the rest of the run depends on. ``cart_secret`` is the secret of the guest cart
+    ``guest_cart_id`` (both None while the API has no carts).
     """
 
     customer: Identity
@@ -57,6 +58,7 @@ class Credentials:
     admin: Identity
     token_keeper: Identity
     cart_secret: str | None
+    guest_cart_id: int | None
 
 
 class ApiClient:
@@ -95,7 +97,7 @@ class ApiClient:
     def token(self, name: str, email: str, password: str) -> Identity:
         body = {"email": email, "password": password, "name": f"contract {name}"}
         issued = self.expect(201, "POST", f"{API}/auth/tokens", body=body)
-        return Identity(name=name, email=email, token=issued["token"])
+        return Identity(name=name, email=email, token=issued["token"], id=issued["id"])
 
     def register(self, name: str) -> Identity:
         email = f"{name.replace('_', '-')}-{secrets.token_hex(4)}@example.com"
@@ -118,11 +120,11 @@ def obtain_credentials(base_url: str) -> Credentials:
     admin = client.token("admin", *demo_password("ADMIN"))
     other_customer = client.register("other_customer")
     token_keeper = client.register("token_keeper")
-    cart_secret = None
+    cart_secret, guest_cart_id = None, None
     if "post" in spec["paths"].get(f"{API}/carts", {}):
         cart = client.expect(201, "POST", f"{API}/carts", body={})
-        cart_secret = cart["secret"]
-    return Credentials(customer, other_customer, admin, token_keeper, cart_secret)
+        cart_secret, guest_cart_id = cart["secret"], cart["id"]
+    return Credentials(customer, other_customer, admin, token_keeper, cart_secret, guest_cart_id)
 
 
 def start_shop(directory: Path, database_url: str | None) -> LiveServer:
