@@ -333,6 +333,61 @@ def test_a_total_that_moved_since_the_checkout_places_nothing(client: FlaskClien
     assert counts() == (1, 0, 0)
 
 
+@pytest.mark.parametrize(
+    "expected",
+    [
+        {"amount": 1, "currency": "usdx"},
+        {"amount": 2999.5, "currency": "USD"},
+        {"amount": -1, "currency": "USD"},
+        {"amount": "2999", "currency": "USD"},
+    ],
+    ids=["currency", "fraction", "negative", "string"],
+)
+def test_a_malformed_expected_total_is_a_422_and_places_nothing(
+    client: FlaskClient, expected: dict[str, Any]
+) -> None:
+    # schemathesis found the currency case: a 500 (Money refused it after validation)
+    variant = stocked_variant(1)
+    cart_id, headers = filled_guest_cart(client, variant)
+    checkout = start(client, cart_id, headers)
+
+    response = client.post(
+        f"{CHECKOUTS}/{checkout['id']}/complete",
+        json={"payment_method": "manual", "expected_total": expected},
+        headers=headers,
+    )
+
+    problem(response, 422, "validation_failed")
+    assert counts() == (1, 0, 0)
+
+
+def test_confirming_a_refunded_order_is_a_409_not_a_call_to_pay_again(
+    client: FlaskClient, bearer: Bearer
+) -> None:
+    # schemathesis found it: a refunded payment read as a failed one ("pay again", 402)
+    variant = stocked_variant(2)
+    cart_id, headers = filled_guest_cart(client, variant)
+    checkout = start(client, cart_id, headers)
+    url = f"{CHECKOUTS}/{checkout['id']}"
+    paid = client.post(f"{url}/complete", json={"payment_method": "test", "card": card()},
+                       headers=headers).get_json()  # fmt: skip
+    confirmed_paid = client.post(f"{url}/payment-confirmation", headers=headers)
+    admin = bearer(UserFactory(role=Role.ADMIN))
+    refunded = client.post(
+        f"/api/v1/staff/orders/{paid['order']['number']}/refunds",
+        json={"reason": "changed their mind"},
+        headers=admin | {"Idempotency-Key": "refund-1"},
+    )
+
+    confirmed_refunded = client.post(f"{url}/payment-confirmation", headers=headers)
+
+    assert confirmed_paid.status_code == 200
+    assert confirmed_paid.get_json()["outcome"] == "paid"
+    assert refunded.status_code == 201, refunded.get_data(as_text=True)
+    problem(confirmed_refunded, 409, "checkout_step_missing")
+    assert counts() == (1, 1, 1)
+
+
 def test_a_bad_card_is_a_422_before_anything_is_placed(client: FlaskClient) -> None:
     variant = stocked_variant(1)
     cart_id, headers = filled_guest_cart(client, variant)

@@ -204,3 +204,20 @@ def test_impossible_address_ids_are_404(
     response = client.get(path, headers=bearer(customer))
 
     problem(response, 404, "not_found")
+
+
+def test_a_patch_that_changes_nothing_is_refused(
+    client: FlaskClient, customer: User, bearer: Bearer
+) -> None:
+    headers = bearer(customer)
+    address_id = client.post(ADDRESSES, json=NEW_ADDRESS, headers=headers).get_json()["id"]
+
+    empty = client.patch(f"{ADDRESSES}/{address_id}", json={}, headers=headers)
+    no_body = client.patch(f"{ADDRESSES}/{address_id}", headers=headers)
+
+    assert problem(empty, 422, "validation_failed")["fields"] == {
+        "body": ["Send at least one field to change."]
+    }
+    assert no_body.status_code in (400, 422)
+    assert no_body.mimetype == "application/problem+json"
+    assert _addresses()[0][2] == "1 High Street"

@@ -89,10 +89,15 @@ class AddressInputSchema(ma.Schema):
 
 
 class AddressPatchSchema(AddressInputSchema):
-    """Any subset of an address's fields; the others keep their values."""
+    """Any subset of an address's fields (at least one); the others keep their values."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(partial=True, **kwargs)  # type: ignore[arg-type]
+
+    @ma.validates_schema
+    def _changes_something(self, data: dict[str, object], **_kwargs: object) -> None:
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.", "body")
 
 
 class AddressSchema(ma.Schema):

@@ -13,30 +13,27 @@ from flask import current_app
 from marshmallow import validate
 
 from funnel.cart.queries import CartLineView, cart_contents
-from funnel.core.api import MoneySchema, money
+from funnel.core.api import MoneySchema, WholeNumber, money
 
 # More units than any stock: the bound keeps absurd numbers out, stock decides the rest.
 MAX_LINE_QUANTITY = 1_000_000
 
 
 class CartLineInputSchema(ma.Schema):
-    variant_id = ma.fields.Integer(
+    variant_id = WholeNumber(
         required=True,
-        strict=True,
         metadata={"description": "A product variant's id (GET /products/{slug})"},
     )
-    quantity = ma.fields.Integer(
+    quantity = WholeNumber(
         required=True,
-        strict=True,
         validate=validate.Range(min=1, max=MAX_LINE_QUANTITY),
         metadata={"description": "Units to add (a line of that variant grows by this much)"},
     )
 
 
 class CartLineQuantitySchema(ma.Schema):
-    quantity = ma.fields.Integer(
+    quantity = WholeNumber(
         required=True,
-        strict=True,
         validate=validate.Range(min=1, max=MAX_LINE_QUANTITY),
         metadata={"description": "The line's new quantity (remove a line with DELETE)"},
     )

@@ -164,7 +164,9 @@ def complete_checkout(data: dict[str, Any], checkout_id: int) -> dict[str, Any]:
         checkout,
         gateway=data["payment_method"],
         card=headless.CardInput(**card) if card else None,
-        expected_total=Money(expected["amount"], expected["currency"]) if expected else None,
+        expected_total=Money(expected["amount"], expected["currency"].upper())
+        if expected
+        else None,
     )
     return _answer(outcome, checkout.id)
 

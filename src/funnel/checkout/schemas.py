@@ -13,7 +13,7 @@ from funnel.checkout import queries
 from funnel.checkout.models import Checkout
 from funnel.checkout.services.headless import order_of
 from funnel.checkout.services.outcomes import CheckoutOutcome
-from funnel.core.api import MoneySchema, money
+from funnel.core.api import MoneyInputSchema, MoneySchema, WholeNumber, money
 from funnel.orders import queries as order_queries
 from funnel.orders.schemas import OrderSchema, OrderShippingAddressSchema, order_representation
 from funnel.orders.services import SHIPPING_ADDRESS_FIELDS
@@ -30,9 +30,8 @@ class ShippingAddressInputSchema(AddressInputSchema):
 
 
 class CheckoutInputSchema(ma.Schema):
-    cart_id = ma.fields.Integer(
+    cart_id = WholeNumber(
         required=True,
-        strict=True,
         validate=validate.Range(min=1, max=2147483647),
         metadata={"description": "The cart to check out (reached as for GET /carts/{cart_id})"},
     )
@@ -70,7 +69,7 @@ class CompletionInputSchema(ma.Schema):
     )
     card = ma.fields.Nested(CardInputSchema, metadata={"description": "For card gateways"})
     expected_total = ma.fields.Nested(
-        MoneySchema,
+        MoneyInputSchema,
         metadata={
             "description": "The total shown to the customer: if the checkout's total is "
             "another (prices changed), nothing is placed and the answer is 409"

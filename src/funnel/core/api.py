@@ -28,6 +28,7 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 from flask_smorest.utils import prepare_response
+from marshmallow import validate
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 
@@ -39,6 +40,7 @@ BEARER_SECURITY = [{"bearerAuth": []}]
 CART_SECRET_HEADER = "Cart-Secret"  # noqa: S105  (a header name, not a secret)
 CART_SECURITY = [{"bearerAuth": []}, {"cartSecret": []}]
 MAX_CURSOR_LENGTH = 200
+MAX_MONEY_AMOUNT = 10**12  # minor units (ten billion dollars): BIGINT with room to add
 
 
 class ProblemSchema(ma.Schema):
@@ -66,12 +68,41 @@ class ProblemSchema(ma.Schema):
     )
 
 
+class WholeNumber(ma.fields.Integer):
+    """An integer in a JSON body, as JSON Schema counts one: ``3`` or ``3.0``; never ``3.5``
+    (marshmallow's lenient Integer would cut it to 3: a price of 19.99 read as 19), ``"3"``
+    or ``true``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+            value = int(value)
+        return super()._validated(value)
+
+
 class MoneySchema(ma.Schema):
     amount = ma.fields.Integer(
         required=True, metadata={"description": "Minor units (cents): 1999 is 19.99"}
     )
     currency = ma.fields.String(
         required=True, metadata={"description": "ISO 4217 code", "example": "USD"}
+    )
+
+
+class MoneyInputSchema(ma.Schema):
+    """Money sent by a client: whole minor units, a three-letter currency code."""
+
+    amount = WholeNumber(
+        required=True,
+        validate=validate.Range(min=0, max=MAX_MONEY_AMOUNT),
+        metadata={"description": "Minor units (cents): 1999 is 19.99"},
+    )
+    currency = ma.fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z]{3}\Z", error="A three-letter ISO 4217 code."),
+        metadata={"description": "ISO 4217 code", "example": "USD"},
     )
 
 

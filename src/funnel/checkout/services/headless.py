@@ -51,6 +51,9 @@ _KIND_OF_STATUS = {
 }
 
 
+_SETTLED = frozenset({OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED})
+
+
 @dataclass(frozen=True)
 class CardInput:
     number: str
@@ -175,6 +178,10 @@ def confirm_payment(checkout: Checkout) -> CheckoutOutcome:
     on its answer, as the return page does. Raises StepMissing (no order under way),
     GatewayUnavailable."""
     order = order_of(checkout)
-    if order is None:
+    if order is not None and order.status in _SETTLED:
+        return CheckoutOutcome(OutcomeKind.PAID, order.number, "The order is paid.")
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+        # Cancelled or refunded since: nothing is under way to confirm (asking the gateway
+        # about a refunded payment would read as a failure to pay).
         raise StepMissing("complete", "This checkout has no order whose payment is under way.")
     return return_from_confirmation(order.number)

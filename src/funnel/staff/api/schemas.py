@@ -12,8 +12,7 @@ from marshmallow import validate
 
 from funnel.accounts.models import EMAIL_MAX_LENGTH, Role
 from funnel.catalog.models import ProductStatus
-from funnel.catalog.services import MAX_PRICE_AMOUNT
-from funnel.core.api import MoneySchema
+from funnel.core.api import MoneyInputSchema, MoneySchema, WholeNumber
 from funnel.inventory.models import NOTE_LENGTH, STAFF_REASONS
 from funnel.orders.models import OrderStatus
 from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
@@ -55,20 +54,6 @@ def _cursor() -> ma.fields.String:
     )
 
 
-class MoneyInputSchema(ma.Schema):
-    amount = ma.fields.Integer(
-        required=True,
-        strict=True,
-        validate=validate.Range(min=0, max=MAX_PRICE_AMOUNT),
-        metadata={"description": "Minor units (cents): 1999 is 19.99"},
-    )
-    currency = ma.fields.String(
-        required=True,
-        validate=validate.Regexp(r"^[A-Za-z]{3}\Z", error="A three-letter ISO 4217 code."),
-        metadata={"description": "ISO 4217 code: the shop's currency", "example": "USD"},
-    )
-
-
 _OPTIONS = ma.fields.Dict(
     keys=Text(validate=validate.Length(min=1, max=50)),
     values=Text(validate=validate.Length(min=1, max=100)),
@@ -101,7 +86,7 @@ class VariantPatchSchema(ma.Schema):
 
 class ProductInputSchema(ma.Schema):
     title = Text(required=True, validate=validate.Length(max=200))
-    category_id = ma.fields.Integer(required=True, strict=True, validate=_ID)
+    category_id = WholeNumber(required=True, validate=_ID)
     description = Text(load_default="", validate=validate.Length(max=DESCRIPTION_MAX_LENGTH))
     seo_title = Text(load_default="", validate=validate.Length(max=200))
     seo_description = Text(load_default="", validate=validate.Length(max=320))
@@ -122,7 +107,7 @@ class ProductPatchSchema(ma.Schema):
     """Fields to change; absent fields stay. A new title gives a new slug."""
 
     title = Text(validate=validate.Length(max=200))
-    category_id = ma.fields.Integer(strict=True, validate=_ID)
+    category_id = WholeNumber(validate=_ID)
     description = Text(validate=validate.Length(max=DESCRIPTION_MAX_LENGTH))
     seo_title = Text(validate=validate.Length(max=200))
     seo_description = Text(validate=validate.Length(max=320))
@@ -167,13 +152,11 @@ class StaffProductSchema(ma.Schema):
 class StockAdjustmentInputSchema(ma.Schema):
     """Either ``delta`` (signed change) or ``new_level`` (a count), not both."""
 
-    delta = ma.fields.Integer(
-        strict=True,
+    delta = WholeNumber(
         validate=validate.Range(min=-MAX_STOCK, max=MAX_STOCK),
         metadata={"description": "Units to add (positive) or remove (negative)"},
     )
-    new_level = ma.fields.Integer(
-        strict=True,
+    new_level = WholeNumber(
         validate=validate.Range(min=0, max=MAX_STOCK),
         metadata={"description": "The level counted on the shelf"},
     )
