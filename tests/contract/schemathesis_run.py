@@ -54,6 +54,14 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     "(refund_exceeds_payment), and an Idempotency-Key already used for another request",
     ("POST", f"{API}/staff/products/{{product_id}}/publish"): "a product needs a variant "
     "before it is shown (product_has_no_variants)",
+    ("POST", f"{API}/staff/products"): "the catalogue's text rules (a title blank once "
+    "trimmed, an option name blank or too long once capitalised, a slug or SKU taken)",
+    ("PATCH", f"{API}/staff/products/{{product_id}}"): "the catalogue's text rules, as for "
+    "POST /staff/products",
+    ("POST", f"{API}/staff/products/{{product_id}}/variants"): "the catalogue's text rules "
+    "and a SKU taken, as for POST /staff/products",
+    ("PATCH", f"{API}/staff/variants/{{variant_id}}"): "the catalogue's text rules and a SKU "
+    "taken, as for POST /staff/products",
     ("POST", f"{API}/staff/variants/{{variant_id}}/stock-adjustments"): "a stock level "
     "that the change would take below zero (invalid_stock_quantity)",
 }

@@ -54,6 +54,14 @@ def _cursor() -> ma.fields.String:
     )
 
 
+# The catalogue's SKU alphabet (``catalog.services.normalise_sku``), said in the document too.
+_SKU = [
+    validate.Length(max=100),
+    validate.Regexp(
+        r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\s*$",
+        error="Use 1 to 64 letters, digits, dots, dashes or underscores.",
+    ),
+]
 _OPTIONS = ma.fields.Dict(
     keys=Text(validate=validate.Length(min=1, max=50)),
     values=Text(validate=validate.Length(min=1, max=100)),
@@ -68,7 +76,7 @@ _OPTIONS = ma.fields.Dict(
 class VariantInputSchema(ma.Schema):
     """A new variant. It has no stock field: stock enters through a stock adjustment."""
 
-    sku = Text(required=True, validate=validate.Length(max=100))
+    sku = Text(required=True, validate=_SKU)
     price = ma.fields.Nested(MoneyInputSchema, required=True)
     title = Text(load_default="", validate=validate.Length(max=200))
     options = _OPTIONS
@@ -78,7 +86,7 @@ class VariantPatchSchema(ma.Schema):
     """Fields to change; absent fields stay. ``options`` replaces all option values.
     Stock is not a field: it changes only through stock adjustments (the ledger)."""
 
-    sku = Text(validate=validate.Length(max=100))
+    sku = Text(validate=_SKU)
     price = ma.fields.Nested(MoneyInputSchema)
     title = Text(validate=validate.Length(max=200))
     options = _OPTIONS
