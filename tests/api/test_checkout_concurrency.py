@@ -8,7 +8,6 @@ never a second order; once it is done, the same key replays its answer.
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import urllib.error
 import urllib.request
@@ -19,16 +18,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from funnel import create_app
 from funnel.catalog.models import Variant
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
 from tests.checkout.helpers import CARD_SUCCEEDS, expiry
-from tests.conftest import missing_service
 from tests.factories.catalog import ProductFactory
-from tests.support.databases import DatabaseProvider
 from tests.support.live_server import LiveServer
+from tests.support.shops import shop_on
 
 pytestmark = pytest.mark.story("US-43")
 
@@ -66,31 +63,12 @@ def shop(
 ) -> Iterator[tuple[LiveServer, Flask, int]]:
     """A gunicorn shop (4 workers, a slow test gateway) with one product: (server, app, variant)."""
     directory = tmp_path_factory.mktemp(f"api-concurrency-{request.param}")
-    provider = DatabaseProvider(directory)
-    url = provider.url_for(request.param)
-    if url is None:
-        missing_service(provider.missing_reason(request.param))
-    server = LiveServer(
-        directory,
-        database_url=url,
-        workers=4,
-        settings={
-            "FUNNEL_SECRET_KEY": secrets.token_urlsafe(32),
-            "FUNNEL_TEST_GATEWAY_LATENCY_MS": "1500",
-        },
-    )
-    server.start()
-    app = create_app({"TESTING": True, "SECRET_KEY": "seed", "SQLALCHEMY_DATABASE_URI": url})
-    try:
+    latency = {"FUNNEL_TEST_GATEWAY_LATENCY_MS": "1500"}
+    with shop_on(request.param, directory, settings=latency, workers=4) as (server, app):
         with app.app_context():
             ProductFactory(variants=[{"sku": "KEY-1", "price": 1500, "stock_quantity": 10}])
             variant_id = db.session.scalars(select(Variant.id).where(Variant.sku == "KEY-1")).one()
         yield server, app, variant_id
-    finally:
-        server.stop()
-        with app.app_context():
-            db.engine.dispose()
-        provider.drop_all()
 
 
 def test_the_same_key_sent_five_times_at_once_places_one_order(shop: Any) -> None:

@@ -24,16 +24,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from funnel import create_app
 from funnel.catalog.models import Variant
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
 from tests.checkout.helpers import CARD_3DS, expiry
-from tests.conftest import missing_service
 from tests.factories.catalog import ProductFactory
-from tests.support.databases import DatabaseProvider
 from tests.support.live_server import LiveServer
+from tests.support.shops import shop_on
 
 pytestmark = [pytest.mark.story("US-41"), pytest.mark.story("US-42"), pytest.mark.story("US-43")]
 
@@ -111,27 +109,9 @@ def shop(
 ) -> Iterator[tuple[LiveServer, Flask]]:
     """A gunicorn shop with rate limits on, and an app on its database for setup and checks."""
     directory = tmp_path_factory.mktemp(f"headless-{request.param}")
-    provider = DatabaseProvider(directory)
-    url = provider.url_for(request.param)
-    if url is None:
-        missing_service(provider.missing_reason(request.param))
-    server = LiveServer(
-        directory,
-        database_url=url,
-        settings={
-            "FUNNEL_SECRET_KEY": secrets.token_urlsafe(32),
-            "FUNNEL_RATELIMIT_ENABLED": "true",
-        },
-    )
-    server.start()
-    app = create_app({"TESTING": True, "SECRET_KEY": "seed", "SQLALCHEMY_DATABASE_URI": url})
-    try:
-        yield server, app
-    finally:
-        server.stop()
-        with app.app_context():
-            db.engine.dispose()
-        provider.drop_all()
+    limits_on = {"FUNNEL_RATELIMIT_ENABLED": "true"}
+    with shop_on(request.param, directory, settings=limits_on) as shop_and_app:
+        yield shop_and_app
 
 
 def lamp_variant(sku: str, colour: str, *, stock_quantity: int) -> dict[str, Any]:
