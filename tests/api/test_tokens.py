@@ -74,6 +74,21 @@ def test_a_token_without_a_name_gets_the_default_name(client: FlaskClient, custo
     assert response.get_json()["name"] == "API token"
 
 
+def test_a_name_as_long_as_the_document_allows_is_accepted(
+    client: FlaskClient, customer: User
+) -> None:
+    # given the longest name the OpenAPI document allows
+    document = client.get("/api/v1/openapi.json").get_json()
+    longest = document["components"]["schemas"]["TokenRequest"]["properties"]["name"]["maxLength"]
+
+    # when a token is asked for with it
+    response = _create(client, "customer@example.com", name="n" * longest)
+
+    # then the token is made with that name
+    assert response.status_code == 201
+    assert response.get_json()["name"] == "n" * longest
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -37,6 +37,7 @@ DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 # Every other operation must accept any input its schema allows.
 BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     ("POST", f"{API}/auth/register"): "a taken email, or a password the policy refuses",
+    ("POST", f"{API}/auth/tokens"): "a token name with control characters in it",
     ("POST", f"{API}/me/addresses"): "the address rules (blank after trimming, the country "
     "list, phone characters)",
     ("PATCH", f"{API}/me/addresses/{{address_id}}"): "the address rules, as for POST",

@@ -10,6 +10,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from funnel.accounts.models import EMAIL_MAX_LENGTH
+from funnel.accounts.services.api_tokens import NAME_MAX_LENGTH as TOKEN_NAME_MAX_LENGTH
 
 # Bounds on what is even looked at (the forms use the same); the services state the rules.
 PASSWORD_INPUT_MAX = 1024
@@ -26,8 +27,11 @@ class TokenRequestSchema(CredentialsSchema):
     name = ma.fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=200),
-        metadata={"description": "A name to recognise the token by (default 'API token')"},
+        validate=validate.Length(max=TOKEN_NAME_MAX_LENGTH),
+        metadata={
+            "description": "A name to recognise the token by (default 'API token'); runs of "
+            "spaces count as one, control characters are refused"
+        },
     )
 
 
