@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
-from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
@@ -133,7 +132,11 @@ def register_blueprints(app: Flask) -> None:
 
     accounts_auth.init_app(app)
     cart_web.init_app(app)
-    analytics_web.init_app(app, is_excluded=_is_staff_request)
+    analytics_web.init_app(
+        app,
+        is_excluded=accounts_auth.is_staff_request,
+        user_id=accounts_auth.request_account_id,
+    )
     app.register_blueprint(catalog_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(accounts_bp)
@@ -145,30 +148,32 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(test_gateway_bp)
     register_api(
         app,
-        (
-            accounts_api.bp,
-            catalog_api.bp,
-            cart_api.bp,
-            checkout_api.bp,
-            orders_api.bp,
-            staff_api.bp,
-        ),
+        shoppers=(accounts_api.bp, catalog_api.bp, cart_api.bp, checkout_api.bp, orders_api.bp),
+        staff=(staff_api.bp,),
     )
 
 
-def register_api(app: Flask, blueprints: tuple[Any, ...]) -> None:
-    """The JSON API: documented blueprints (bearer tokens, so no CSRF), the spec and docs."""
-    for blueprint in blueprints:
+def register_api(app: Flask, *, shoppers: tuple[Any, ...], staff: tuple[Any, ...]) -> None:
+    """The JSON API: documented blueprints (bearer tokens, so no CSRF), the spec and docs.
+
+    The shoppers' operations take the sales funnel's visitor header; staff are never counted.
+    """
+    from funnel.analytics.web import VISITOR_HEADER, VISITOR_PARAMETER, VISITOR_PARAMETER_NAME
+
+    api.spec.components.parameter(
+        VISITOR_PARAMETER_NAME, "header", {**VISITOR_PARAMETER, "name": VISITOR_HEADER}
+    )
+    for blueprint in shoppers + staff:
         csrf.exempt(blueprint)
-        api.register_blueprint(blueprint)
+        counted = blueprint in shoppers
+        api.register_blueprint(
+            blueprint,
+            parameters=[VISITOR_PARAMETER_NAME] if counted else None,
+            common_errors=(400,) if counted else (),
+        )
     app.register_blueprint(docs_bp)
     app.before_request(limit_api_bodies)
     cors.init_app(app)
-
-
-def _is_staff_request() -> bool:
-    """Staff browsing their own shop are not customers: their visits are not counted."""
-    return bool(current_user.is_authenticated and current_user.is_staff)
 
 
 def register_errors(app: Flask) -> None:

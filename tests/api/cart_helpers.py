@@ -11,8 +11,17 @@ from flask.testing import FlaskClient
 from funnel.cart.models import Cart, CartLine
 from funnel.catalog.models import Product, Variant
 from funnel.extensions import db
+from tests.checkout.helpers import CARD_SUCCEEDS, expiry
 
 CARTS = "/api/v1/carts"
+CHECKOUTS = "/api/v1/checkouts"
+ADDRESS = {
+    "full_name": "Ann Smith",
+    "line1": "1 High Street",
+    "city": "Bristol",
+    "postal_code": "BS1 4DJ",
+    "country_code": "gb",
+}
 
 
 def secret_header(secret: str) -> dict[str, str]:
@@ -25,6 +34,20 @@ def guest_cart(client: FlaskClient) -> tuple[int, dict[str, str]]:
     assert response.status_code == 201, response.get_data(as_text=True)
     body = response.get_json()
     return body["id"], secret_header(body["secret"])
+
+
+def card(number: str = CARD_SUCCEEDS) -> dict[str, str]:
+    return {"number": number, "expiry": expiry(), "cvc": "123"}
+
+
+def checkout_body(cart_id: int, **changes: Any) -> dict[str, Any]:
+    """A guest's ``POST /checkouts`` body for ``cart_id``, with ``changes``."""
+    return {
+        "cart_id": cart_id,
+        "email": "ann@example.com",
+        "shipping_address": ADDRESS,
+        "shipping_method": "standard",
+    } | changes
 
 
 def cart_rows() -> list[tuple[int, int | None, str]]:

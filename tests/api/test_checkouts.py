@@ -19,26 +19,22 @@ from funnel.extensions import db
 from funnel.inventory import queries as inventory_queries
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
-from tests.api.cart_helpers import CARTS, guest_cart, usd
+from tests.api.cart_helpers import (
+    ADDRESS,
+    CARTS,
+    CHECKOUTS,
+    card,
+    checkout_body,
+    guest_cart,
+    usd,
+)
 from tests.api.conftest import problem
-from tests.checkout.helpers import CARD_3DS, CARD_DECLINED, CARD_SUCCEEDS, expiry
+from tests.checkout.helpers import CARD_3DS, CARD_DECLINED
 from tests.factories.accounts import UserFactory
 from tests.factories.inventory import stocked_variant
 from tests.support.mailbox import Mailbox
 
 Bearer = Callable[..., dict[str, str]]
-CHECKOUTS = "/api/v1/checkouts"
-ADDRESS = {
-    "full_name": "Ann Smith",
-    "line1": "1 High Street",
-    "city": "Bristol",
-    "postal_code": "BS1 4DJ",
-    "country_code": "gb",
-}
-
-
-def card(number: str = CARD_SUCCEEDS) -> dict[str, str]:
-    return {"number": number, "expiry": expiry(), "cvc": "123"}
 
 
 def filled_guest_cart(
@@ -52,16 +48,6 @@ def filled_guest_cart(
     )
     assert added.status_code == 201, added.get_data(as_text=True)
     return cart_id, headers
-
-
-def checkout_body(cart_id: int, **changes: Any) -> dict[str, Any]:
-    """A guest's ``POST /checkouts`` body for ``cart_id``, with ``changes``."""
-    return {
-        "cart_id": cart_id,
-        "email": "ann@example.com",
-        "shipping_address": ADDRESS,
-        "shipping_method": "standard",
-    } | changes
 
 
 def start(

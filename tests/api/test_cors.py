@@ -41,7 +41,7 @@ def test_a_configured_origin_may_call_the_api(client: FlaskClient) -> None:
     assert {
         name.strip().lower()
         for name in preflight.headers["Access-Control-Allow-Headers"].split(",")
-    } == {"authorization", "content-type", "idempotency-key", "cart-secret"}
+    } == {"authorization", "content-type", "idempotency-key", "cart-secret", "funnel-visitor"}
 
 
 @pytest.mark.config(CORS_ORIGINS=(SHOP,))

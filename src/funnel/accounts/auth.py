@@ -13,11 +13,12 @@ from typing import Any
 from flask import Flask, abort, g, request, session
 from flask_login import current_user, login_user, logout_user
 
-from funnel.accounts import services
+from funnel.accounts import api_auth, services
 from funnel.accounts.models import User
 from funnel.extensions import login_manager
 
 SESSION_TOKEN_KEY = "session_token"  # noqa: S105  (a key name, not a secret)
+API_PATH_PREFIX = "/api/"
 
 
 def init_app(app: Flask) -> None:
@@ -71,6 +72,25 @@ def end() -> None:
     """Forget the session in this browser (the caller ends the server-side row)."""
     logout_user()
     session.clear()
+
+
+def request_account() -> User | None:
+    """Who is calling: the bearer token's account on the API (which never reads the session
+    cookie), the signed-in account on pages; None for a guest."""
+    if request.path.startswith(API_PATH_PREFIX):
+        return api_auth.bearer_user()
+    return current_user if current_user.is_authenticated else None
+
+
+def request_account_id() -> int | None:
+    account = request_account()
+    return account.id if account is not None else None
+
+
+def is_staff_request() -> bool:
+    """Staff using their own shop are not customers: their visits are not counted."""
+    account = request_account()
+    return account is not None and account.is_staff
 
 
 def require_staff() -> Any:

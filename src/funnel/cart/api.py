@@ -14,6 +14,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from funnel.accounts.api_auth import authenticate, bearer_secret
+from funnel.analytics.web import track
 from funnel.cart import services
 from funnel.cart.api_access import accessible_cart_id
 from funnel.cart.schemas import (
@@ -81,7 +82,10 @@ def add_cart_line(data: dict[str, Any], cart_id: int) -> dict[str, Any]:
     """
     accessible = accessible_cart_id(cart_id)
     services.add_item(accessible, data["variant_id"], data["quantity"])
-    return cart_representation(accessible)
+    cart = cart_representation(accessible)
+    added = next(line for line in cart["lines"] if line["variant_id"] == data["variant_id"])
+    track("add_to_cart", product_id=added["product_id"])
+    return cart
 
 
 @bp.route(f"/carts/{CART_ID}/lines/{LINE_ID}", methods=["PATCH"])

@@ -11,6 +11,7 @@ from typing import Any
 from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
+from funnel.analytics.web import track
 from funnel.catalog.errors import InvalidListingParameters
 from funnel.catalog.listing import Listing, ListingSort
 from funnel.catalog.models import Category, Product, ProductImage
@@ -89,7 +90,7 @@ def get_product(slug: str) -> dict[str, Any]:
             values = options.setdefault(option.name, [])
             if option.value not in values:
                 values.append(option.value)
-    return {
+    representation = {
         **_summary(tree, product),
         "description": product.description,
         "in_stock": any(variant.is_in_stock for variant in product.variants),
@@ -107,6 +108,8 @@ def get_product(slug: str) -> dict[str, Any]:
         ],
         "images": [_image(image) for image in product.images],
     }
+    track("product_view", product_id=product.id)  # last: recording ends the read's session
+    return representation
 
 
 @bp.route("/categories", methods=["GET"])

@@ -17,6 +17,7 @@ from flask_smorest import Blueprint
 
 from funnel.accounts.api_auth import authenticate, bearer_secret
 from funnel.accounts.models import User
+from funnel.analytics.web import current_visitor_id
 from funnel.cart.api_access import accessible_cart_id, require_credentials
 from funnel.cart.errors import CartNotFound
 from funnel.checkout.errors import CheckoutNotFound, PaymentFailed
@@ -127,6 +128,7 @@ def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
         user_id=caller.id if caller else None,
         address=ShippingAddress(**data["shipping_address"]),
         shipping_method=data["shipping_method"],
+        visitor_id=current_visitor_id(),
     )
     return checkout_representation(checkout)
 

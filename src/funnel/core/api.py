@@ -157,8 +157,16 @@ class FunnelApi(Api):
         app.extensions["funnel.openapi"] = self.spec
 
     def register_blueprint(
-        self, blp: ApiBlueprint, *, parameters: Any = None, **options: Any
+        self,
+        blp: ApiBlueprint,
+        *,
+        parameters: Any = None,
+        common_errors: tuple[int, ...] = (),
+        **options: Any,
     ) -> None:
+        """Register ``blp``; ``parameters`` go on each of its paths, and each operation is
+        documented to answer every status of ``common_errors`` with a problem (an error a
+        ``before_request`` hook raises for all of them)."""
         name = options.get("name", blp.name)
         tag = tag_of(name)
         for endpoint, operations in blp._docs.items():
@@ -166,6 +174,9 @@ class FunnelApi(Api):
                 if method != "parameters" and isinstance(doc, dict):
                     doc["tags"] = doc.get("tags") or [tag]
                     doc.setdefault("manual_doc", {}).setdefault("operationId", endpoint)
+                    responses = doc.setdefault("response", {}).setdefault("responses", {})
+                    for status in common_errors:
+                        responses.setdefault(status, [http.HTTPStatus(status).name])
         self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
         self._app.register_blueprint(blp, **options)
         blp.register_views_in_doc(self, self._app, self.spec, name=name, parameters=parameters)

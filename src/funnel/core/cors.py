@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request
 
 ALLOWED_METHODS = "GET, POST, PATCH, DELETE"
-ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, Cart-Secret"
+ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, Cart-Secret, Funnel-Visitor"
 EXPOSED_HEADERS = "Location, Retry-After, RateLimit, RateLimit-Policy, Idempotent-Replayed"
 PREFLIGHT_MAX_AGE = "600"
 

@@ -87,13 +87,15 @@ def prepare_checkout(
     user_id: int | None,
     address: ShippingAddress,
     shipping_method: str,
+    visitor_id: str | None = None,
 ) -> Checkout:
     """Start (or go on with) the cart's checkout and take it to a reviewed state: the contact
     email, the address, the shipping method, then the review that fixes the total and holds
     the stock for ``RESERVATION_MINUTES``.
 
     The input is checked before anything is written. The cart's open checkout is taken up
-    again (calling twice does not hold the stock twice).
+    again (calling twice does not hold the stock twice). ``visitor_id`` is the funnel's
+    visitor (``checkout_started`` once per checkout; the order's later stages follow it).
     Raises CheckoutInvalidInput (field by field: email, the address's fields,
     shipping_method), CartEmpty, CartNeedsAttention, SoldOut.
     """
@@ -106,6 +108,7 @@ def prepare_checkout(
         cart_id=cart_id,
         email=email,
         user_id=user_id,
+        visitor_id=visitor_id,
         token=existing.token if existing else None,
     )
     set_address(checkout.token, cart_id, address)
