@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from funnel.accounts.models import User
-from funnel.analytics.models import FunnelEvent
+from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
 from funnel.core import clock
 from funnel.extensions import db
@@ -21,14 +21,7 @@ from tests.factories.inventory import stocked_variant
 
 Bearer = Callable[..., dict[str, str]]
 VISITOR = "headless-shopper-0001"
-PURCHASE_STAGES = [
-    "visit",
-    "product_view",
-    "add_to_cart",
-    "checkout_started",
-    "payment_attempted",
-    "order_paid",
-]
+FUNNEL_ORDER = [stage.value for stage in FunnelStage]
 
 
 def events() -> list[tuple[str, str, int | None, int | None]]:
@@ -40,7 +33,7 @@ def events() -> list[tuple[str, str, int | None, int | None]]:
         ).order_by(FunnelEvent.id)
     )
     recorded = [(row[0].value, row[1], row[2], row[3]) for row in rows]
-    return sorted(recorded, key=lambda event: PURCHASE_STAGES.index(event[0]))
+    return sorted(recorded, key=lambda event: FUNNEL_ORDER.index(event[0]))
 
 
 def buy(client: FlaskClient, variant: Variant, headers: dict[str, str]) -> None:
