@@ -7,7 +7,8 @@ as the bare app and the storefront benchmark), prepares what the operations read
 API itself (a token for the demo customer, a guest cart of three lines), loads each operation
 with wrk and writes the "API throughput" section of ``bench/results.md``. Rate limits are off
 on the scratch shop, so that wrk measures the work and not the limiter's refusals; only reads
-are loaded (a POST under wrk would measure a growing database). Each operation's SQL
+are loaded (a POST under wrk would measure a growing database; a product view counted in the
+funnel does insert its event, as a storefront naming its shopper makes it do). Each operation's SQL
 statements are then counted once in-process, which says where its time goes. Compare the
 ratios to the bare app, not the raw numbers: they depend on the machine.
 """
@@ -104,6 +105,11 @@ def prepare_operations(base_url: str, customer: tuple[str, str]) -> list[Operati
         Operation("products, search", f"{API}/products?q={word}"),
         Operation("products, top category", f"{API}/products?category={top_category}"),
         Operation("product", f"{API}/products/{products[0]['slug']}"),
+        Operation(
+            "product, counted in the funnel (Funnel-Visitor)",
+            f"{API}/products/{products[0]['slug']}",
+            {"Funnel-Visitor": "benchmark-visitor-0001"},
+        ),
         Operation("categories", f"{API}/categories"),
         Operation(
             f"guest cart, {CART_LINES} lines (Cart-Secret)", f"{API}/carts/{cart['id']}", secret
