@@ -168,3 +168,54 @@ def test_every_operation_has_a_unique_operation_id_a_tag_and_a_summary(
         len(operation["tags"]) == 1 and operation["tags"][0] in tags for operation in operations
     )
     assert all(operation.get("summary") for operation in operations)
+
+
+def _schema_at(spec: dict[str, Any], schema: dict[str, Any], pointer: str) -> dict[str, Any]:
+    """The schema a JSON pointer into a response body reaches (``/lines/0/id``)."""
+    for step in pointer.strip("/").split("/"):
+        while "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        schema = schema["items"] if step.isdigit() else schema["properties"][step]
+    return schema
+
+
+@pytest.mark.story("US-41")
+@pytest.mark.backends("sqlite")
+def test_every_link_opens_an_operation_with_values_the_response_holds(
+    client: FlaskClient,
+) -> None:
+    # given the document's operations by operationId, and every link of every response
+    spec = document(client)
+    operations = {
+        operation["operationId"]: operation
+        for item in spec["paths"].values()
+        for method, operation in item.items()
+        if method in METHODS
+    }
+    found = [
+        (name, link, response)
+        for item in spec["paths"].values()
+        for method, operation in item.items()
+        if method in METHODS
+        for response in operation["responses"].values()
+        for name, link in response.get("links", {}).items()
+    ]
+
+    # then each names a real operation, fills exactly its path parameters, from whole numbers
+    # the response's schema holds (every id in a path is one)
+    assert len(found) == 21
+    for name, link, response in found:
+        target = operations[link["operationId"]]
+        path_parameters = {
+            parameter["name"]
+            for parameter in target.get("parameters", [])
+            if parameter.get("in") == "path"
+        }
+        path = next(p for p, item in spec["paths"].items() if target in item.values())
+        path_parameters |= set(re.findall(r"{(\w+)}", path))
+        assert set(link["parameters"]) == path_parameters, name
+        body = response["content"]["application/json"]["schema"]
+        for expression in link["parameters"].values():
+            assert expression.startswith("$response.body#/"), name
+            reached = _schema_at(spec, body, expression.removeprefix("$response.body#"))
+            assert reached["type"] == "integer", (name, expression)

@@ -27,7 +27,7 @@ from funnel.accounts.schemas import (
     TokenRequestSchema,
     UserSchema,
 )
-from funnel.core.api import API_PREFIX, errors
+from funnel.core.api import API_PREFIX, errors, links
 
 bp = Blueprint(
     "accounts_api",
@@ -39,6 +39,7 @@ bp = Blueprint(
 # Database integer ids fit in 32 bits; a larger number in a URL is a 404, not a driver error.
 TOKEN_ID = "<id:token_id>"  # noqa: S105  (a URL rule, not a secret)
 ADDRESS_ID = "<id:address_id>"
+ADDRESS_OF_BODY = {"address_id": "$response.body#/id"}
 
 
 # --- tokens and registration ----------------------------------------------------------------
@@ -47,6 +48,7 @@ ADDRESS_ID = "<id:address_id>"
 @bp.route("/auth/tokens", methods=["POST"])
 @sign_in_limits
 @bp.response(201, IssuedTokenSchema)
+@links(bp, 201, revoke_token={"token_id": "$response.body#/id"})
 @errors(bp, 400, 401, 413, 429)
 @bp.arguments(TokenRequestSchema)
 def create_token(data: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +114,13 @@ def list_addresses() -> dict[str, Any]:
 
 @bp.route("/me/addresses", methods=["POST"])
 @bp.response(201, AddressSchema)
+@links(
+    bp,
+    201,
+    get_address=ADDRESS_OF_BODY,
+    update_address=ADDRESS_OF_BODY,
+    delete_address=ADDRESS_OF_BODY,
+)
 @errors(bp, 400, 413)
 @authenticated(bp)
 @bp.arguments(AddressInputSchema)

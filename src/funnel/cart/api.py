@@ -24,7 +24,7 @@ from funnel.cart.schemas import (
     CreatedCartSchema,
     cart_representation,
 )
-from funnel.core.api import API_PREFIX, CART_SECURITY, errors
+from funnel.core.api import API_PREFIX, CART_SECURITY, errors, links
 
 bp = Blueprint("carts_api", __name__, url_prefix=API_PREFIX, description="Shopping carts")
 
@@ -32,12 +32,16 @@ bp = Blueprint("carts_api", __name__, url_prefix=API_PREFIX, description="Shoppi
 CART_ID = "<id:cart_id>"
 LINE_ID = "<id:line_id>"
 OPTIONAL_BEARER = [{}, {"bearerAuth": []}]
+CART_OF_BODY = {"cart_id": "$response.body#/id"}
+FIRST_LINE_OF_BODY = {"cart_id": "$response.body#/id", "line_id": "$response.body#/lines/0/id"}
 
 
 @bp.route("/carts", methods=["POST"])
 @bp.doc(security=OPTIONAL_BEARER)
 @bp.response(201, CreatedCartSchema)
+@links(bp, 201, get_cart=CART_OF_BODY, add_cart_line=CART_OF_BODY)
 @bp.alt_response(200, schema=CreatedCartSchema, description="The account's existing cart")
+@links(bp, 200, get_cart=CART_OF_BODY, add_cart_line=CART_OF_BODY)
 @errors(bp, 401)
 def create_cart() -> tuple[dict[str, Any], int]:
     """Create a cart: a guest's, or (with a bearer token) the account's
@@ -70,6 +74,7 @@ def get_cart(cart_id: int) -> dict[str, Any]:
 @bp.route(f"/carts/{CART_ID}/lines", methods=["POST"])
 @bp.doc(security=CART_SECURITY)
 @bp.response(201, CartSchema)
+@links(bp, 201, change_cart_line=FIRST_LINE_OF_BODY, remove_cart_line=FIRST_LINE_OF_BODY)
 @errors(bp, 400, 401, 404, 413, 422)
 @bp.arguments(CartLineInputSchema)
 def add_cart_line(data: dict[str, Any], cart_id: int) -> dict[str, Any]:

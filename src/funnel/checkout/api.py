@@ -33,7 +33,7 @@ from funnel.checkout.schemas import (
     completion_representation,
 )
 from funnel.checkout.services import OutcomeKind, headless
-from funnel.core.api import API_PREFIX, CART_SECURITY, MoneySchema, errors, money
+from funnel.core.api import API_PREFIX, CART_SECURITY, MoneySchema, errors, links, money
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
 from funnel.orders.services import ShippingAddress
@@ -47,6 +47,7 @@ bp = Blueprint(
 )
 
 CHECKOUT_ID = "<id:checkout_id>"
+CHECKOUT_OF_BODY = {"checkout_id": "$response.body#/id"}
 
 
 class ShippingMethodSchema(ma.Schema):
@@ -110,6 +111,13 @@ def list_payment_methods() -> dict[str, Any]:
 @checkout_limits
 @bp.doc(security=CART_SECURITY)
 @bp.response(201, CheckoutSchema)
+@links(
+    bp,
+    201,
+    get_checkout=CHECKOUT_OF_BODY,
+    complete_checkout=CHECKOUT_OF_BODY,
+    confirm_checkout_payment=CHECKOUT_OF_BODY,
+)
 @errors(bp, 400, 401, 404, 409, 413, 422, 429)
 @bp.arguments(CheckoutInputSchema)
 def create_checkout(data: dict[str, Any]) -> dict[str, Any]:

@@ -239,6 +239,20 @@ def errors(blueprint: ApiBlueprint, *statuses: int) -> Callable[[Any], Any]:
     return decorate
 
 
+def links(
+    blueprint: ApiBlueprint, status: int, **targets: Mapping[str, str]
+) -> Callable[[Any], Any]:
+    """Document which operations the ``status`` response's values open (OpenAPI links), each
+    target named by its ``operationId`` with its parameters as runtime expressions:
+    ``links(bp, 201, get_cart={"cart_id": "$response.body#/id"})``. Client generators and
+    schemathesis's stateful tests follow them from one call to the next."""
+    documented = {
+        operation: {"operationId": operation, "parameters": dict(parameters)}
+        for operation, parameters in targets.items()
+    }
+    return blueprint.doc(responses={status: {"links": documented}})
+
+
 def encode_cursor(position: Mapping[str, int]) -> str:
     """An opaque cursor for a position in a list (clients pass it back as they got it)."""
     raw = json.dumps(dict(position), separators=(",", ":")).encode()

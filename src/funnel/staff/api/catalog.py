@@ -12,7 +12,7 @@ from funnel.accounts.permissions import Permission
 from funnel.catalog import queries
 from funnel.catalog import services as catalog
 from funnel.catalog.models import Product, Variant
-from funnel.core.api import errors, money
+from funnel.core.api import errors, links, money
 from funnel.core.money import Money
 from funnel.staff.api import PRODUCT_ID, VARIANT_ID, bp
 from funnel.staff.api.access import staff_permission
@@ -27,9 +27,21 @@ from funnel.staff.api.schemas import (
 
 MANAGE = Permission.CATALOG_MANAGE
 
+PRODUCT_OF_BODY = {"product_id": "$response.body#/id"}
+VARIANT_OF_BODY = {"variant_id": "$response.body#/id"}
+
 
 @bp.route("/products", methods=["POST"])
 @bp.response(201, StaffProductSchema)
+@links(
+    bp,
+    201,
+    get_staff_product=PRODUCT_OF_BODY,
+    update_staff_product=PRODUCT_OF_BODY,
+    archive_staff_product=PRODUCT_OF_BODY,
+    publish_staff_product=PRODUCT_OF_BODY,
+    add_staff_variant=PRODUCT_OF_BODY,
+)
 @errors(bp, 400, 404, 409, 413, 422)
 @staff_permission(bp, MANAGE)
 @bp.arguments(ProductInputSchema)
@@ -121,6 +133,13 @@ def publish_staff_product(product_id: int) -> dict[str, Any]:
 
 @bp.route(f"/products/{PRODUCT_ID}/variants", methods=["POST"])
 @bp.response(201, StaffVariantSchema)
+@links(
+    bp,
+    201,
+    update_staff_variant=VARIANT_OF_BODY,
+    get_variant_stock=VARIANT_OF_BODY,
+    adjust_variant_stock=VARIANT_OF_BODY,
+)
 @errors(bp, 400, 404, 409, 413, 422)
 @staff_permission(bp, MANAGE)
 @bp.arguments(VariantInputSchema)
