@@ -22,6 +22,7 @@ from funnel.catalog.models import Variant
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
+from tests.api.cart_helpers import ADDRESS
 from tests.checkout.helpers import CARD_SUCCEEDS, expiry
 from tests.factories.catalog import ProductFactory
 from tests.support.live_server import LiveServer
@@ -30,13 +31,6 @@ from tests.support.shops import shop_on
 pytestmark = pytest.mark.story("US-43")
 
 CALLERS = 5
-ADDRESS = {
-    "full_name": "Ann Smith",
-    "line1": "1 High Street",
-    "city": "Bristol",
-    "postal_code": "BS1 4DJ",
-    "country_code": "GB",
-}
 
 
 def call(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -23,7 +22,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from funnel import create_app
 from funnel.catalog.models import Variant
 from funnel.demo import DEMO_ACCOUNTS
 from funnel.extensions import db
@@ -31,6 +29,7 @@ from funnel.inventory.models import StockMovement
 from funnel.orders.models import Order
 from tests.conftest import missing_service
 from tests.support.live_server import LiveServer
+from tests.support.shops import shop_on
 
 pytestmark = [pytest.mark.story("US-41"), pytest.mark.story("US-42"), pytest.mark.story("US-43")]
 
@@ -130,24 +129,9 @@ def demo_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveSe
         if shutil.which(tool) is None:
             missing_service(f"{tool} is not installed (make tools installs it)")
     directory = tmp_path_factory.mktemp("api-guide")
-    url = f"sqlite:///{directory / 'funnel.db'}"
-    server = LiveServer(
-        directory,
-        database_url=url,
-        demo_products=DEMO_PRODUCTS,
-        settings={
-            "FUNNEL_SECRET_KEY": secrets.token_urlsafe(32),
-            "FUNNEL_RATELIMIT_ENABLED": "true",
-        },
-    )
-    server.start()
-    app = create_app({"TESTING": True, "SECRET_KEY": "reader", "SQLALCHEMY_DATABASE_URI": url})
-    try:
-        yield server, app
-    finally:
-        server.stop()
-        with app.app_context():
-            db.engine.dispose()
+    settings = {"FUNNEL_RATELIMIT_ENABLED": "true"}
+    with shop_on("sqlite", directory, settings=settings, demo_products=DEMO_PRODUCTS) as shop:
+        yield shop
 
 
 def run_session(script: str, directory: Path) -> subprocess.CompletedProcess[str]:

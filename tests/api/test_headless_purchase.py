@@ -28,6 +28,7 @@ from funnel.catalog.models import Variant
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
+from tests.api.cart_helpers import ADDRESS
 from tests.checkout.helpers import CARD_3DS, expiry
 from tests.factories.catalog import ProductFactory
 from tests.support.live_server import LiveServer
@@ -38,13 +39,6 @@ pytestmark = [pytest.mark.story("US-41"), pytest.mark.story("US-42"), pytest.mar
 API = "/api/v1"
 EMAIL = "headless@example.com"
 PASSWORD = "a headless storefront's passphrase"
-ADDRESS = {
-    "full_name": "Ann Smith",
-    "line1": "1 High Street",
-    "city": "Bristol",
-    "postal_code": "BS1 4DJ",
-    "country_code": "GB",
-}
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

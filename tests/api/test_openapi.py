@@ -21,6 +21,16 @@ def document(client: FlaskClient) -> dict[str, Any]:
     return response.get_json()
 
 
+def operations_of(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every operation of the document, with its path."""
+    return [
+        (path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
 def refs(node: Any) -> list[str]:
     if isinstance(node, dict):
         found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
@@ -151,12 +161,7 @@ def test_every_operation_has_a_unique_operation_id_a_tag_and_a_summary(
     client: FlaskClient,
 ) -> None:
     spec = document(client)
-    operations = [
-        operation
-        for path in spec["paths"].values()
-        for method, operation in path.items()
-        if method in METHODS
-    ]
+    operations = [operation for _, operation in operations_of(spec)]
     ids = [operation.get("operationId") for operation in operations]
     tags = {tag["name"] for tag in spec["tags"]}
 
@@ -186,17 +191,11 @@ def test_every_link_opens_an_operation_with_values_the_response_holds(
 ) -> None:
     # given the document's operations by operationId, and every link of every response
     spec = document(client)
-    operations = {
-        operation["operationId"]: operation
-        for item in spec["paths"].values()
-        for method, operation in item.items()
-        if method in METHODS
-    }
+    paths = {operation["operationId"]: path for path, operation in operations_of(spec)}
+    operations = {operation["operationId"]: operation for _, operation in operations_of(spec)}
     found = [
         (name, link, response)
-        for item in spec["paths"].values()
-        for method, operation in item.items()
-        if method in METHODS
+        for _, operation in operations_of(spec)
         for response in operation["responses"].values()
         for name, link in response.get("links", {}).items()
     ]
@@ -211,8 +210,7 @@ def test_every_link_opens_an_operation_with_values_the_response_holds(
             for parameter in target.get("parameters", [])
             if parameter.get("in") == "path"
         }
-        path = next(p for p, item in spec["paths"].items() if target in item.values())
-        path_parameters |= set(re.findall(r"{(\w+)}", path))
+        path_parameters |= set(re.findall(r"{(\w+)}", paths[link["operationId"]]))
         assert set(link["parameters"]) == path_parameters, name
         body = response["content"]["application/json"]["schema"]
         for expression in link["parameters"].values():

@@ -17,18 +17,12 @@ from typing import Any
 
 from funnel.core import clock
 from funnel.core.api import CART_SECRET_HEADER
+from tests.api.cart_helpers import ADDRESS
 from tests.contract.shop import API, PASSWORD, ApiClient, Credentials, demo_password
 
 # The test gateway's cards (docs/api.md): paid at once, or 3-D Secure first.
 CARD_PAID = "4242 4242 4242 4242"
 CARD_3DS = "4000 0000 0000 3220"
-ADDRESS = {
-    "full_name": "Ann Smith",
-    "line1": "1 High Street",
-    "city": "Bristol",
-    "postal_code": "BS1 4DJ",
-    "country_code": "GB",
-}
 SHIPPING_METHOD = "standard"
 # Addresses only DELETE /me/addresses/{address_id} aims at, so that the one the other address
 # operations read stays; more than one, so that a deleting case still finds one after the first.
