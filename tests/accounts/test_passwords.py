@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from funnel.accounts import passwords
-from funnel.accounts.models import PasswordResetToken, User, UserSession
+from funnel.accounts import passwords, services
+from funnel.accounts.models import ApiToken, PasswordResetToken, User, UserSession
 from funnel.accounts.tokens import hash_token
 from funnel.extensions import db
 from tests.accounts.helpers import SESSION_COOKIE, Clock, link_in
@@ -16,6 +18,8 @@ from tests.factories.accounts import KNOWN_PASSWORD
 from tests.support.mailbox import Mailbox
 
 NEW_PASSWORD = "a brand new passphrase"
+TOKENS = "/api/v1/auth/tokens"
+ME = "/api/v1/me"
 
 
 def reset_tokens() -> list[PasswordResetToken]:
@@ -43,6 +47,31 @@ def ask_for_reset(client: FlaskClient, email: str):
 
 def set_new_password(client: FlaskClient, path: str, password: str = NEW_PASSWORD):
     return client.post(path, data={"password": password, "confirm_password": password})
+
+
+def api_token(client: FlaskClient, password: str = KNOWN_PASSWORD) -> dict[str, str]:
+    """The Authorization header of a token the API creates for the customer's password."""
+    response = client.post(
+        TOKENS, json={"email": "customer@example.com", "password": password, "name": "script"}
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def me_status(client: FlaskClient, headers: dict[str, str]) -> tuple[int, str | None]:
+    """The status of ``GET /api/v1/me`` with ``headers``, and the problem's code if any."""
+    response = client.get(ME, headers=headers)
+    body = response.get_json()
+    return response.status_code, body.get("code") if response.status_code != 200 else None
+
+
+def live_tokens(user: User) -> int:
+    db.session.expire_all()
+    return db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    )
 
 
 # --- US-04 -----------------------------------------------------------------------------------
@@ -84,6 +113,27 @@ def test_the_reset_link_sets_a_new_password_and_ends_every_session(
     assert not passwords.verify_password(password_hash_of(customer), KNOWN_PASSWORD)
     assert open_sessions(customer) == 0
     assert other_device.get("/account").status_code == 302
+
+
+@pytest.mark.story("US-04")
+def test_a_password_reset_ends_every_api_token(
+    client: FlaskClient, customer: User, mailbox: Mailbox
+) -> None:
+    # given two API tokens created with the old password, both working
+    first = api_token(client)
+    second = api_token(client)
+    assert me_status(client, first) == me_status(client, second) == (200, None)
+
+    # when the password is reset through the emailed link
+    ask_for_reset(client, "customer@example.com")
+    response = set_new_password(client, link_in(mailbox, mailbox[0]))
+
+    # then neither token answers any more, and a token made with the new password does
+    assert response.status_code == 302
+    assert me_status(client, first) == (401, "token_invalid_or_expired")
+    assert me_status(client, second) == (401, "token_invalid_or_expired")
+    assert live_tokens(customer) == 0
+    assert me_status(client, api_token(client, NEW_PASSWORD)) == (200, None)
 
 
 @pytest.mark.story("US-04")
@@ -210,9 +260,69 @@ def test_changing_the_password_ends_every_session_and_renews_the_current_one(
 
 
 @pytest.mark.story("US-05")
-def test_a_wrong_current_password_changes_nothing(customer: User, signed_in) -> None:
+def test_changing_the_password_ends_every_api_token_but_not_the_browser_making_it(
+    client: FlaskClient, customer: User, signed_in
+) -> None:
+    # given a token created with the old password, and the customer signed in in a browser
+    token = api_token(client)
+    browser = signed_in(customer)
+    assert me_status(client, token) == (200, None)
+
+    # when the password is changed in the browser
+    response = change_password(browser, KNOWN_PASSWORD, NEW_PASSWORD)
+
+    # then the token no longer answers, the browser stays signed in, the new password works
+    assert response.status_code == 302
+    assert me_status(client, token) == (401, "token_invalid_or_expired")
+    assert live_tokens(customer) == 0
+    assert browser.get("/account").status_code == 200
+    assert me_status(client, api_token(client, NEW_PASSWORD)) == (200, None)
+
+
+@pytest.mark.story("US-05")
+@pytest.mark.parametrize("service", ["api_tokens", "sessions"])
+def test_a_credential_checked_just_before_a_password_change_is_not_created(
+    client: FlaskClient, customer: User, signed_in, monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    # given the password is changed right after a token request or a sign-in checked the old
+    # one (hashing takes long, outside the transaction: a real race)
+    browser = signed_in(customer)
+    module = importlib.import_module(f"funnel.accounts.services.{service}")
+    check_credentials = module.check_credentials
+
+    def check_then_change(email: str, password: str):
+        checked = check_credentials(email, password)
+        services.change_password(customer.id, KNOWN_PASSWORD, NEW_PASSWORD)
+        return checked
+
+    monkeypatch.setattr(module, "check_credentials", check_then_change)
+
+    # when the token request or the sign-in goes on with the old password
+    if service == "api_tokens":
+        response = client.post(
+            TOKENS, json={"email": "customer@example.com", "password": KNOWN_PASSWORD}
+        )
+        expected = 401
+    else:
+        response = client.post(
+            "/account/sign-in", data={"email": "customer@example.com", "password": KNOWN_PASSWORD}
+        )
+        expected = 422
+
+    # then it is refused as a wrong password, and nothing made with the old password lives
+    assert response.status_code == expected
+    assert live_tokens(customer) == 0
+    assert open_sessions(customer) == 1  # the one change_password started
+    assert browser.get("/account").status_code == 302
+
+
+@pytest.mark.story("US-05")
+def test_a_wrong_current_password_changes_nothing(
+    client: FlaskClient, customer: User, signed_in
+) -> None:
     browser = signed_in(customer)
     other_device = signed_in(customer)
+    token = api_token(client)
     hash_before = password_hash_of(customer)
 
     response = change_password(browser, "not my password", NEW_PASSWORD)
@@ -222,6 +332,7 @@ def test_a_wrong_current_password_changes_nothing(customer: User, signed_in) -> 
     assert password_hash_of(customer) == hash_before
     assert open_sessions(customer) == 2
     assert other_device.get("/account").status_code == 200
+    assert me_status(client, token) == (200, None)
 
 
 @pytest.mark.story("US-05")

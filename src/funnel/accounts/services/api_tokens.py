@@ -11,15 +11,17 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import current_app
 
 from funnel.accounts import queries
 from funnel.accounts.errors import ApiTokenNameInvalid, ApiTokenNotFound
 from funnel.accounts.models import ApiToken, User
-from funnel.accounts.services.sessions import check_credentials
+from funnel.accounts.services.sessions import _confirm_credentials, check_credentials
 from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token
 from funnel.core import clock
 from funnel.core.database import transaction
+from funnel.extensions import db
 
 SECRET_PREFIX = "fnl_"  # noqa: S105  (marks Funnel tokens, not a secret)
 DISPLAY_PREFIX_LENGTH = 12
@@ -45,14 +47,13 @@ def create_api_token(email: str, password: str, name: str | None = None) -> Issu
     ``api_tokens`` row; rehashes the password if the hashing parameters changed.
     """
     cleaned_name = _clean_name(name)
-    user, new_hash = check_credentials(email, password)
+    checked = check_credentials(email, password)
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     now = clock.utcnow()
     with transaction() as session:
-        if new_hash is not None:
-            user.password_hash = new_hash
+        _confirm_credentials(checked, password)
         token = ApiToken(
-            user_id=user.id,
+            user_id=checked.user.id,
             name=cleaned_name,
             token_hash=hash_token(secret),
             prefix=secret[:DISPLAY_PREFIX_LENGTH],
@@ -75,6 +76,18 @@ def revoke_api_token(user_id: int, token_id: int) -> None:
         if token is None or token.revoked_at is not None:
             raise ApiTokenNotFound()
         token.revoked_at = clock.utcnow()
+
+
+def _revoke_all(user_id: int) -> int:
+    """Revoke every live token of the account; return how many. Every token was created with
+    the account's password, so a new password (changed or reset) ends them all."""
+    result = db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=clock.utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def authenticate_api_token(secret: str | None) -> User | None:

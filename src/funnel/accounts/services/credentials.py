@@ -10,6 +10,7 @@ from flask import current_app
 from funnel.accounts import emails, passwords, queries
 from funnel.accounts.errors import CurrentPasswordIncorrect, TokenInvalid, UserNotFound
 from funnel.accounts.models import PasswordResetToken, normalise_email
+from funnel.accounts.services.api_tokens import _revoke_all as _revoke_all_api_tokens
 from funnel.accounts.services.sessions import _end_all, _start
 from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, new_token
 from funnel.core import clock
@@ -30,8 +31,9 @@ def change_password(
     Returns the token of a fresh session for the browser that made the change.
     Raises UserNotFound, PasswordRejected (the new password breaks the rules) and
     CurrentPasswordIncorrect; nothing changes then. Side effects: stores the new hash, ends
-    every session of the account (the current one included, so its old cookie stops working),
-    voids outstanding reset links, starts one new session, and emails a notice after commit.
+    every session of the account (the current one included, so its old cookie stops working)
+    and revokes every API token (all made with the old password), voids outstanding reset
+    links, starts one new session, and emails a notice after commit.
     """
     user = queries.get_user(user_id)
     if user is None:
@@ -44,6 +46,7 @@ def change_password(
     with transaction():
         user.password_hash = new_hash
         _end_all(user.id)
+        _revoke_all_api_tokens(user.id)
         _void_reset_tokens(user.id)
         token = _start(user.id, user_agent, ip)
         on_commit(lambda: emails.send_password_changed_email(address))
@@ -90,7 +93,7 @@ def reset_password(token: str, new_password: str) -> None:
 
     Raises TokenInvalid (unknown, used or expired token) and PasswordRejected; nothing changes
     then. Side effects: stores the new hash, marks this and every other outstanding reset token
-    of the account used, and ends every session of the account.
+    of the account used, ends every session and revokes every API token of the account.
     """
     reset = _usable_reset_token(token)
     passwords.check_password_policy(new_password)
@@ -111,6 +114,7 @@ def reset_password(token: str, new_password: str) -> None:
         user.password_hash = new_hash
         _void_reset_tokens(user.id)
         _end_all(user.id)
+        _revoke_all_api_tokens(user.id)
 
 
 def _usable_reset_token(token: str) -> PasswordResetToken:

@@ -47,10 +47,10 @@ def sign_in(
     sign-in, ends ``previous_token``'s session (signing in again never keeps two), and creates a
     ``UserSession`` row.
     """
-    user, new_hash = check_credentials(email, password)
+    checked = check_credentials(email, password)
+    user = checked.user
     with transaction():
-        if new_hash is not None:
-            user.password_hash = new_hash
+        _confirm_credentials(checked, password)
         user.last_sign_in_at = clock.utcnow()
         if previous_token:
             _end_by_token(previous_token)
@@ -58,9 +58,19 @@ def sign_in(
     return SignedIn(user=user, token=token)
 
 
-def check_credentials(email: str, password: str) -> tuple[User, str | None]:
-    """The account whose email and password these are, and a fresh hash of the password when
-    the stored one was made with older parameters (None otherwise). Writes nothing.
+@dataclass(frozen=True, slots=True)
+class CheckedCredentials:
+    """An account whose password was checked: the hash it matched, and a fresh hash of the
+    password when that one was made with older parameters (None otherwise)."""
+
+    user: User
+    checked_hash: str
+    new_hash: str | None
+
+
+def check_credentials(email: str, password: str) -> CheckedCredentials:
+    """The account whose email and password these are, with the hash they matched and a fresh
+    hash of the password when the stored one was made with older parameters. Writes nothing.
 
     Raises InvalidCredentials for an unknown email and a wrong password alike (an unknown email
     still costs one hash verification, so timing tells them apart no better than the message).
@@ -85,7 +95,29 @@ def check_credentials(email: str, password: str) -> tuple[User, str | None]:
     new_hash = (
         passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
     )
-    return user, new_hash
+    return CheckedCredentials(user=user, checked_hash=user.password_hash, new_hash=new_hash)
+
+
+def _confirm_credentials(checked: CheckedCredentials, password: str) -> None:
+    """In the transaction that creates a session or an API token: lock the account's row and
+    make sure the password checked is still the account's, then store the fresh hash if any.
+
+    The check ran outside the transaction (hashing is slow); a password change or reset that
+    committed meanwhile has ended every credential, and one created now with the old password
+    would outlive it. Raises InvalidCredentials then. A hash changed by a concurrent rehash
+    (same password, new parameters) still verifies, so it is no reason to refuse.
+    """
+    current = db.session.scalar(
+        sa.select(User.password_hash).where(User.id == checked.user.id).with_for_update()
+    )
+    if current is None:
+        raise InvalidCredentials()
+    if current != checked.checked_hash:
+        if not passwords.verify_password(current, password):
+            raise InvalidCredentials()
+        return  # rehashed concurrently: keep that hash
+    if checked.new_hash is not None:
+        checked.user.password_hash = checked.new_hash
 
 
 def start_session(user_id: int, *, user_agent: str | None = None, ip: str | None = None) -> str:
