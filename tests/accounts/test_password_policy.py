@@ -46,6 +46,53 @@ def test_lengths_outside_the_limits_state_the_limits(password: str) -> None:
     assert error.value.fields == {"password": ["Use between 8 and 128 characters."]}
 
 
+BLANK = "Use at least one character other than spaces."
+
+
+@pytest.mark.story("US-01")
+@pytest.mark.parametrize(
+    "password",
+    [
+        " " * 8,
+        " " * 128,
+        "\t\n\r\x0b\x0c \t\n",
+        "\u00a0" * 8,  # no-break space
+        "\u3000" * 8,  # ideographic space
+        "\u2003\u2009\u202f\u205f\u2028\u2029\u1680\u2007",  # other Unicode spaces
+        "\u200b" * 8,  # zero-width space (a format character: nothing to see either)
+        "\u200b\u200c\u200d\ufeff    ",
+    ],
+    ids=["8-spaces", "128-spaces", "ascii-whitespace", "nbsp", "ideographic", "unicode-spaces",
+         "zero-width", "mixed-invisible"],
+)  # fmt: skip
+def test_a_password_of_spaces_alone_is_refused(password: str) -> None:
+    with pytest.raises(PasswordRejected) as error:
+        passwords.check_password_policy(password)
+
+    assert error.value.fields == {"password": [BLANK]}
+
+
+@pytest.mark.story("US-01")
+@pytest.mark.parametrize(
+    "password",
+    ["       x", "x       ", "  a b c ", "\u3000\u3000\u3000\u3000\u3000\u3000\u3000漢"],
+    ids=["leading", "trailing", "scattered", "ideographic-and-one-character"],
+)
+def test_spaces_count_toward_the_length_and_are_never_trimmed(password: str) -> None:
+    passwords.check_password_policy(password)  # 8 characters, one of them visible: accepted
+
+    password_hash = passwords.hash_password(password)
+    assert passwords.verify_password(password_hash, password)
+    assert not passwords.verify_password(password_hash, password.strip())
+
+
+def test_the_length_rule_comes_before_the_spaces_rule() -> None:
+    with pytest.raises(PasswordRejected) as error:
+        passwords.check_password_policy("   ")
+
+    assert error.value.fields == {"password": ["Use between 8 and 128 characters."]}
+
+
 def test_a_malformed_hash_is_a_mismatch_not_an_error() -> None:
     assert passwords.verify_password("not-a-hash", "whatever password") is False
     assert passwords.needs_rehash("not-a-hash") is True

@@ -196,7 +196,11 @@ def test_an_unknown_reset_token_is_refused(client: FlaskClient, customer: User, 
 @pytest.mark.story("US-04")
 @pytest.mark.parametrize(
     ("password", "message"),
-    [("short", "Use between 8 and 128 characters."), ("password1", "This password is too common.")],
+    [
+        ("short", "Use between 8 and 128 characters."),
+        ("password1", "This password is too common."),
+        (" " * 8, "Use at least one character other than spaces."),
+    ],
 )
 def test_the_new_password_follows_the_registration_rules(
     client: FlaskClient, customer: User, mailbox: Mailbox, password: str, message: str
@@ -342,6 +346,7 @@ def test_a_wrong_current_password_changes_nothing(
         ("short", None, "new_password", "Use between 8 and 128 characters."),
         ("x" * 129, None, "new_password", "Use between 8 and 128 characters."),
         ("qwerty123", None, "new_password", "This password is too common."),
+        (" " * 8, None, "new_password", "Use at least one character other than spaces."),
         (NEW_PASSWORD, "something else", "confirm_password", "The two passwords do not match."),
     ],
 )

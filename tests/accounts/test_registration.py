@@ -116,6 +116,18 @@ def test_passwords_outside_8_to_128_characters_are_refused_with_the_limits(
 
 
 @pytest.mark.story("US-01")
+@pytest.mark.parametrize(
+    "password", [" " * 8, "\u00a0" * 12, "\t" * 9], ids=["spaces", "nbsp", "tabs"]
+)
+def test_a_password_of_spaces_alone_is_refused(client: FlaskClient, password: str) -> None:
+    response = register(client, "ann@example.com", password)
+
+    assert response.status_code == 422
+    assert "Use at least one character other than spaces." in response.text
+    assert user_count() == 0
+
+
+@pytest.mark.story("US-01")
 @pytest.mark.parametrize("password", ["password1", "PASSWORD1", "Iloveyou1", "qwertyuiop"])
 def test_common_passwords_are_refused_case_insensitively(
     client: FlaskClient, password: str

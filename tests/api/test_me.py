@@ -68,6 +68,7 @@ def test_registration_makes_a_customer_and_sends_the_verification_link(
         ({"email": "new@example.com", "password": "short"}, 422, "password_rejected", "password"),
         ({"email": "new@example.com", "password": "password123"}, 422, "password_rejected",
          "password"),
+        ({"email": "new@example.com", "password": " " * 8}, 422, "password_rejected", "password"),
         ({"email": "new@example.com"}, 422, "validation_failed", "password"),
     ],
 )  # fmt: skip

@@ -1,8 +1,12 @@
 """Password policy and hashing (Argon2id through argon2-cffi).
 
-The policy follows current guidance (NIST SP 800-63B): 8 to 128 characters of any kind, counted
-as Unicode code points after NFKC normalisation (so that "é" typed as one or two code points is
-the same password), and not one of the 10,000 most common passwords (see COMMON-PASSWORDS.md).
+The policy follows current guidance (NIST SP 800-63B, OWASP ASVS 5.0 chapter 6): 8 to 128
+characters of any kind, counted as Unicode code points after NFKC normalisation (so that "é"
+typed as one or two code points is the same password) and never trimmed, at least one of them
+something other than a space, and not one of the 10,000 most common passwords (see
+COMMON-PASSWORDS.md). No composition rules (a digit, a capital...): they make passwords no
+harder to guess, only harder to remember. The same rule serves registration, password change
+and password reset, on the pages and in the API.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ MIN_LENGTH = 8
 MAX_LENGTH = 128
 LENGTH_MESSAGE = f"Use between {MIN_LENGTH} and {MAX_LENGTH} characters."
 COMMON_MESSAGE = "This password is too common. Choose one that is harder to guess."
+BLANK_MESSAGE = "Use at least one character other than spaces."
+# Spaces of every kind, line and paragraph separators, control and invisible format characters
+# (zero-width space, joiners, byte order mark): a password made only of them shows nothing.
+_BLANK_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
 
 # argon2-cffi's defaults are Argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
 _hasher = PasswordHasher()
@@ -44,11 +52,17 @@ def is_common_password(password: str) -> bool:
 
 def check_password_policy(password: str) -> None:
     """Raise PasswordRejected, with a message a person can act on, if ``password`` breaks a rule."""
-    length = len(normalise_password(password or ""))
-    if length < MIN_LENGTH or length > MAX_LENGTH:
+    normalised = normalise_password(password or "")
+    if len(normalised) < MIN_LENGTH or len(normalised) > MAX_LENGTH:
         raise PasswordRejected(LENGTH_MESSAGE)
+    if all(_is_blank(character) for character in normalised):
+        raise PasswordRejected(BLANK_MESSAGE)
     if is_common_password(password):
         raise PasswordRejected(COMMON_MESSAGE)
+
+
+def _is_blank(character: str) -> bool:
+    return character.isspace() or unicodedata.category(character) in _BLANK_CATEGORIES
 
 
 def hash_password(password: str) -> str:
