@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
@@ -34,6 +36,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     check_settings(app)
+    create_database_folder(app)
     register_extensions(app)
     register_models()
     register_blueprints(app)
@@ -53,6 +56,18 @@ def check_settings(app: Flask) -> None:
             f"FUNNEL_PAYMENT_GATEWAYS names unknown gateways: {', '.join(unknown)} "
             "(known: test, manual)"
         )
+
+
+def create_database_folder(app: Flask) -> None:
+    """SQLite makes its file but not the folder: create the instance folder when the database
+    file is in it (the default), so that a first ``db upgrade`` on a new instance works."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    folder = Path(url.database).parent
+    instance = Path(app.instance_path)
+    if folder == instance or instance in folder.parents:
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def register_extensions(app: Flask) -> None:

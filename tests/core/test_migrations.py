@@ -155,3 +155,28 @@ def test_sqlite_downgrades_to_base_and_upgrades_again(scratch_sqlite_app: Flask)
             "index": set(),
         }
         assert schema_differences(app, connection) == []
+
+
+def test_db_upgrade_creates_a_new_instance_folder_and_migrates_its_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given an instance folder that does not exist yet, with the default SQLite database in it
+    # (a secret key is given, so nothing else creates the folder first)
+    instance = tmp_path / "new" / "instance"
+    monkeypatch.setenv("FUNNEL_INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("FUNNEL_DATABASE_URL", raising=False)
+    app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_urlsafe(32)})
+
+    # when the operator runs `flask --app funnel db upgrade`
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+
+    # then the folder and the database exist, migrated to every head
+    try:
+        assert result.exit_code == 0, result.output
+        assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'funnel.db'}"
+        assert (instance / "funnel.db").is_file()
+        with app.app_context(), db.engine.connect() as connection:
+            assert current_revisions(connection) == head_revisions(app)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
