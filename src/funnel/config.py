@@ -116,7 +116,9 @@ def load_settings(
             f"{PREFIX}PAYMENT_GATEWAYS must not include the test gateway when {PREFIX}ENV is "
             f"{environment!r}"
         )
-    database_url = _env(environ, "DATABASE_URL", f"sqlite:///{instance / 'funnel.db'}")
+    database_url = with_installed_driver(
+        _env(environ, "DATABASE_URL", f"sqlite:///{instance / 'funnel.db'}") or ""
+    )
     redis_url = _env(environ, "REDIS_URL")
 
     settings = {
@@ -186,6 +188,27 @@ def load_settings(
         # Follow the database actually used, which an override may have changed.
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
     return settings
+
+
+# The URL schemes hosts hand out, and the driver Funnel installs for each (SQLAlchemy's own
+# defaults, psycopg2 and mysqlclient, are not installed). MariaDB goes through the mysql dialect,
+# which recognises MariaDB servers, as every test runs it.
+_INSTALLED_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mysql+pymysql",
+}
+
+
+def with_installed_driver(database_url: str) -> str:
+    """``database_url`` with the driver Funnel installs named in its scheme:
+    ``postgresql://`` and ``postgres://`` become ``postgresql+psycopg://``, ``mysql://`` and
+    ``mariadb://`` become ``mysql+pymysql://``. A URL that names its driver is kept as it is.
+    Only the scheme changes (the rest, escapes included, is kept byte for byte)."""
+    scheme, separator, rest = database_url.partition("://")
+    driver = _INSTALLED_DRIVERS.get(scheme.lower()) if separator else None
+    return f"{driver}://{rest}" if driver else database_url
 
 
 def engine_options(database_url: str) -> dict[str, Any]:

@@ -222,3 +222,30 @@ def test_sqlite_and_postgresql_keep_their_default_isolation(tmp_path: Path) -> N
 
     assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
     assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+
+
+@pytest.mark.story("US-16")
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://shop:pw@db:5432/shop", "postgresql+psycopg://shop:pw@db:5432/shop"),
+        ("postgres://shop:pw@db:5432/shop", "postgresql+psycopg://shop:pw@db:5432/shop"),
+        ("POSTGRESQL://shop@db/shop", "postgresql+psycopg://shop@db/shop"),
+        ("mysql://shop:p%40ss@db:3306/shop", "mysql+pymysql://shop:p%40ss@db:3306/shop"),
+        ("mariadb://shop@db/shop?charset=utf8mb4", "mysql+pymysql://shop@db/shop?charset=utf8mb4"),
+        ("postgresql+psycopg://shop@db/shop", "postgresql+psycopg://shop@db/shop"),
+        ("mysql+pymysql://shop@db/shop", "mysql+pymysql://shop@db/shop"),
+        ("sqlite:////srv/shop/funnel.db", "sqlite:////srv/shop/funnel.db"),
+    ],
+)
+def test_the_database_url_hosts_give_names_the_installed_driver(
+    tmp_path: Path, given: str, used: str
+) -> None:
+    settings = load_settings(str(tmp_path), {"FUNNEL_DATABASE_URL": given})
+
+    assert settings["SQLALCHEMY_DATABASE_URI"] == used
+    is_mysql = used.startswith("mysql")
+    assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {
+        "pool_pre_ping": True,
+        **({"isolation_level": "READ COMMITTED"} if is_mysql else {}),
+    }

@@ -29,6 +29,8 @@ from flask_migrate import downgrade, upgrade
 
 from funnel import create_app
 from funnel.extensions import db
+from tests.conftest import missing_service
+from tests.support.databases import DatabaseProvider
 
 pytestmark = pytest.mark.story("US-16")
 
@@ -179,4 +181,42 @@ def test_db_upgrade_creates_a_new_instance_folder_and_migrates_its_database(
             assert current_revisions(connection) == head_revisions(app)
     finally:
         with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.story("US-16")
+@pytest.mark.parametrize(
+    ("scheme", "backend", "driver"),
+    [
+        ("postgresql", "postgresql", "psycopg"),
+        ("postgres", "postgresql", "psycopg"),
+        ("mysql", "mysql", "pymysql"),
+        ("mariadb", "mysql", "pymysql"),
+    ],
+)
+def test_the_shop_starts_and_connects_with_the_url_form_hosts_give(
+    database_provider: DatabaseProvider,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scheme: str,
+    backend: str,
+    driver: str,
+) -> None:
+    # given FUNNEL_DATABASE_URL as a host hands it out: no driver in the scheme
+    url = database_provider.url_for(backend)
+    if url is None:
+        missing_service(database_provider.missing_reason(backend))
+    monkeypatch.setenv("FUNNEL_DATABASE_URL", f"{scheme}://{url.partition('://')[2]}")
+    monkeypatch.setenv("FUNNEL_INSTANCE_PATH", str(tmp_path))
+
+    # when the shop starts
+    app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_urlsafe(32)})
+
+    # then it uses the installed driver and reaches the database
+    with app.app_context():
+        try:
+            assert db.engine.dialect.driver == driver
+            with db.engine.connect() as connection:
+                assert connection.execute(sa.text("SELECT 1")).scalar_one() == 1
+        finally:
             db.engine.dispose()

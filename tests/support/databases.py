@@ -11,11 +11,11 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy.engine import Engine, make_url
 
+from funnel.config import with_installed_driver
 from funnel.extensions import db
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 _ENVIRONMENT = {"postgresql": "FUNNEL_TEST_POSTGRES_URL", "mysql": "FUNNEL_TEST_MYSQL_URL"}
-_DRIVERS = {"postgresql": "postgresql+psycopg", "mysql": "mysql+pymysql"}
 
 
 class DatabaseProvider:
@@ -44,7 +44,7 @@ class DatabaseProvider:
         if not base:
             self.reasons[backend] = f"{backend} tests need {variable}"
             return None
-        url = make_url(base).set(drivername=_DRIVERS[backend])
+        url = make_url(with_installed_driver(base))
         name = f"funnel_test_{self.run_id}"
         admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
         try:
