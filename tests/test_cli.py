@@ -31,6 +31,7 @@ def holders() -> list[str]:
     return list(db.session.scalars(select(StockReservation.holder).order_by(StockReservation.id)))
 
 
+@pytest.mark.story("US-49")
 @pytest.mark.backends("sqlite")  # reads the schedule only
 def test_jobs_list_names_each_periodic_job_with_its_interval_and_purpose(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["jobs", "list"])
@@ -45,6 +46,7 @@ def test_jobs_list_names_each_periodic_job_with_its_interval_and_purpose(app: Fl
     assert "every 24 h " in lines[JOBS.index("cart-delete-stale-carts")]
 
 
+@pytest.mark.story("US-49")
 def test_jobs_run_releases_an_expired_reservation(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -81,6 +83,7 @@ def test_every_listed_job_runs_on_an_empty_shop(app: Flask) -> None:
     ]
 
 
+@pytest.mark.story("US-49")
 @pytest.mark.backends("sqlite")
 def test_an_unknown_job_is_a_clear_error_and_a_failing_exit(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["jobs", "run", "delete-everything"])
