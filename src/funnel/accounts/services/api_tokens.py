@@ -17,7 +17,7 @@ from flask import current_app
 from funnel.accounts import queries
 from funnel.accounts.errors import ApiTokenNameInvalid, ApiTokenNotFound
 from funnel.accounts.models import ApiToken, User
-from funnel.accounts.services.sessions import _confirm_credentials, check_credentials
+from funnel.accounts.services.sessions import check_credentials, confirm_credentials
 from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token
 from funnel.core import clock
 from funnel.core.database import transaction
@@ -51,7 +51,7 @@ def create_api_token(email: str, password: str, name: str | None = None) -> Issu
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     now = clock.utcnow()
     with transaction() as session:
-        _confirm_credentials(checked, password)
+        confirm_credentials(checked, password)
         token = ApiToken(
             user_id=checked.user.id,
             name=cleaned_name,
@@ -78,7 +78,7 @@ def revoke_api_token(user_id: int, token_id: int) -> None:
         token.revoked_at = clock.utcnow()
 
 
-def _revoke_all(user_id: int) -> int:
+def revoke_all_api_tokens(user_id: int) -> int:
     """Revoke every live token of the account; return how many. Every token was created with
     the account's password, so a new password (changed or reset) ends them all."""
     result = db.session.execute(

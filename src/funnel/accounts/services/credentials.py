@@ -10,7 +10,7 @@ from flask import current_app
 from funnel.accounts import emails, passwords, queries
 from funnel.accounts.errors import CurrentPasswordIncorrect, TokenInvalid, UserNotFound
 from funnel.accounts.models import PasswordResetToken, normalise_email
-from funnel.accounts.services.api_tokens import _revoke_all as _revoke_all_api_tokens
+from funnel.accounts.services.api_tokens import revoke_all_api_tokens
 from funnel.accounts.services.sessions import _end_all, _start
 from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, new_token
 from funnel.core import clock
@@ -46,7 +46,7 @@ def change_password(
     with transaction():
         user.password_hash = new_hash
         _end_all(user.id)
-        _revoke_all_api_tokens(user.id)
+        revoke_all_api_tokens(user.id)
         _void_reset_tokens(user.id)
         token = _start(user.id, user_agent, ip)
         on_commit(lambda: emails.send_password_changed_email(address))
@@ -114,7 +114,7 @@ def reset_password(token: str, new_password: str) -> None:
         user.password_hash = new_hash
         _void_reset_tokens(user.id)
         _end_all(user.id)
-        _revoke_all_api_tokens(user.id)
+        revoke_all_api_tokens(user.id)
 
 
 def _usable_reset_token(token: str) -> PasswordResetToken:

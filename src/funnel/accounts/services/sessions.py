@@ -50,7 +50,7 @@ def sign_in(
     checked = check_credentials(email, password)
     user = checked.user
     with transaction():
-        _confirm_credentials(checked, password)
+        confirm_credentials(checked, password)
         user.last_sign_in_at = clock.utcnow()
         if previous_token:
             _end_by_token(previous_token)
@@ -98,7 +98,7 @@ def check_credentials(email: str, password: str) -> CheckedCredentials:
     return CheckedCredentials(user=user, checked_hash=user.password_hash, new_hash=new_hash)
 
 
-def _confirm_credentials(checked: CheckedCredentials, password: str) -> None:
+def confirm_credentials(checked: CheckedCredentials, password: str) -> None:
     """In the transaction that creates a session or an API token: lock the account's row and
     make sure the password checked is still the account's, then store the fresh hash if any.
 
