@@ -87,6 +87,8 @@ def app(
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        # One test, one process: counts in memory die with the test's app (no file to share).
+        "RATELIMIT_STORAGE_URI": "memory://",
         "MAIL_HOST": smtp_server.host,
         "MAIL_PORT": smtp_server.port,
         "MAIL_OUTBOX": str(tmp_path / "outbox"),

@@ -17,6 +17,8 @@ from typing import Any
 PREFIX = "FUNNEL_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# Registered by funnel.core.rate_limit_storage (imported with the limiter).
+RATE_LIMIT_SQLITE_SCHEME = "funnel+sqlite"
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
@@ -85,6 +87,25 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
+def _rate_limit_storage(
+    environ: Mapping[str, str], instance: Path, redis_url: str | None, is_development: bool
+) -> str:
+    """Where rate limits are counted: ``FUNNEL_RATELIMIT_STORAGE_URI``, else Redis, else a
+    SQLite file in the instance folder that every worker of this machine shares.
+
+    ``memory://`` counts in each process alone (four workers, four times the limit): tests
+    and single-process development only.
+    """
+    uri = _env(environ, "RATELIMIT_STORAGE_URI") or redis_url
+    uri = uri or f"{RATE_LIMIT_SQLITE_SCHEME}:///{instance / 'rate-limits.db'}"
+    if uri.startswith("memory:") and not is_development:
+        raise ConfigurationError(
+            f"{PREFIX}RATELIMIT_STORAGE_URI=memory:// counts in each worker alone; leave it "
+            f"unset (a file shared by this machine's workers) or set {PREFIX}REDIS_URL"
+        )
+    return uri
+
+
 def load_settings(
     instance_path: str,
     environ: Mapping[str, str] | None = None,
@@ -118,6 +139,7 @@ def load_settings(
         )
     database_url = _env(environ, "DATABASE_URL", f"sqlite:///{instance / 'funnel.db'}")
     redis_url = _env(environ, "REDIS_URL")
+    rate_limit_storage = _rate_limit_storage(environ, instance, redis_url, is_development)
 
     settings = {
         "FUNNEL_ENV": environment,
@@ -126,7 +148,7 @@ def load_settings(
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "REDIS_URL": redis_url,
         "CORS_ORIGINS": _env_origins(environ, "CORS_ORIGINS"),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": rate_limit_storage,
         "RATELIMIT_ENABLED": _env_bool(environ, "RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_NAME": "funnel_session",

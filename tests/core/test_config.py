@@ -139,7 +139,7 @@ def test_defaults_without_any_setting(tmp_path: Path) -> None:
     assert settings["CURRENCY"] == "USD"
     assert settings["PAGE_SIZE"] == 24
     assert settings["RATELIMIT_ENABLED"] is True
-    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert settings["RATELIMIT_STORAGE_URI"] == f"funnel+sqlite:///{tmp_path / 'rate-limits.db'}"
     assert settings["REDIS_URL"] is None
     assert settings["MAIL_HOST"] is None
     assert settings["MAIL_OUTBOX"] == str(tmp_path / "outbox")
@@ -222,3 +222,25 @@ def test_sqlite_and_postgresql_keep_their_default_isolation(tmp_path: Path) -> N
 
     assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
     assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+
+
+def test_rate_limits_are_counted_in_the_named_storage_before_redis(tmp_path: Path) -> None:
+    settings = load_settings(
+        str(tmp_path),
+        {"FUNNEL_RATELIMIT_STORAGE_URI": "memory://", "FUNNEL_REDIS_URL": "redis://cache:6379/0"},
+    )
+
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_production_refuses_rate_limits_counted_in_each_worker_alone(tmp_path: Path) -> None:
+    # given production asking for the in-process storage (each worker would count alone)
+    environ = {
+        "FUNNEL_ENV": "production",
+        "FUNNEL_SECRET_KEY": "k",
+        "FUNNEL_RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+    # then it refuses to start, saying what to do instead
+    with pytest.raises(ConfigurationError, match=r"^FUNNEL_RATELIMIT_STORAGE_URI=memory:// counts"):
+        load_settings(str(tmp_path), environ)
