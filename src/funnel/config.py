@@ -156,6 +156,9 @@ def load_settings(
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool(environ, "SECURE_COOKIES", not is_development),
         "REMEMBER_COOKIE_SECURE": _env_bool(environ, "SECURE_COOKIES", not is_development),
+        # HTTPS only, remembered by browsers for a year (none in development: plain http).
+        "HSTS_SECONDS": _env_int(environ, "HSTS_SECONDS", 0 if is_development else 365 * 86400),
+        "HSTS_INCLUDE_SUBDOMAINS": _env_bool(environ, "HSTS_INCLUDE_SUBDOMAINS", True),
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=_env_int(environ, "SESSION_ABSOLUTE_MINUTES", 12 * 60)
         ),
