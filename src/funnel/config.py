@@ -41,6 +41,13 @@ def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigurationError(f"{PREFIX}{name} must be an integer, not {raw!r}") from error
 
 
+def _percent(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _env_int(environ, name, default)
+    if not 1 <= value <= 100:
+        raise ConfigurationError(f"{PREFIX}{name} must be a percentage from 1 to 100, not {value}")
+    return value
+
+
 def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raw = _env(environ, name)
     if raw is None:
@@ -193,6 +200,7 @@ def load_settings(
         "TEST_GATEWAY_LATENCY_MS": _env_int(environ, "TEST_GATEWAY_LATENCY_MS", 0),
         "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
         "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
+        "RESERVATION_MAX_SHARE": _percent(environ, "RESERVATION_MAX_SHARE", 50),
         "ANALYTICS_RETENTION_DAYS": _env_int(environ, "ANALYTICS_RETENTION_DAYS", 396),
         "CART_RETENTION_DAYS": _env_int(environ, "CART_RETENTION_DAYS", 30),
         "SHIPPING_METHODS": _env(

@@ -244,3 +244,19 @@ def test_production_refuses_rate_limits_counted_in_each_worker_alone(tmp_path: P
     # then it refuses to start, saying what to do instead
     with pytest.raises(ConfigurationError, match=r"^FUNNEL_RATELIMIT_STORAGE_URI=memory:// counts"):
         load_settings(str(tmp_path), environ)
+
+
+@pytest.mark.parametrize("raw", ["0", "101", "-5"])
+def test_the_reservation_share_is_a_percentage(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigurationError, match="FUNNEL_RESERVATION_MAX_SHARE must be a percent"):
+        load_settings(str(tmp_path), {"FUNNEL_RESERVATION_MAX_SHARE": raw})
+
+
+def test_one_client_may_hold_half_a_variants_stock_by_default(tmp_path: Path) -> None:
+    assert load_settings(str(tmp_path), {})["RESERVATION_MAX_SHARE"] == 50
+    assert (
+        load_settings(str(tmp_path), {"FUNNEL_RESERVATION_MAX_SHARE": "100"})[
+            "RESERVATION_MAX_SHARE"
+        ]
+        == 100
+    )
