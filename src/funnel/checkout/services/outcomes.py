@@ -114,8 +114,10 @@ def fail_attempt(number: str, message: str) -> None:
         quantities = {line.variant_id: line.quantity for line in lines if line.variant_id}
         try:
             inventory.reserve(holder_of(checkout), quantities, owner=checkout.reservation_owner)
-        except (InsufficientStock, ReservationLimitReached):
-            log.info("checkout %s: the stock went to someone else meanwhile", checkout.id)
+        except (InsufficientStock, ReservationLimitReached) as error:
+            # Gone to someone else meanwhile, or more than this client may hold: the customer
+            # is told again when they review the checkout.
+            log.info("checkout %s: the stock cannot be held again (%s)", checkout.id, error.code)
 
 
 def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> CheckoutOutcome:
