@@ -87,6 +87,11 @@ def app(
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        # One test, one process: counts in memory die with the test's app (no file to share).
+        "RATELIMIT_STORAGE_URI": "memory://",
+        # Every test client calls from one address, so many shoppers share it: no share limit
+        # on reservations unless a test asks for one (tests/checkout/test_inventory_denial.py).
+        "RESERVATION_MAX_SHARE": 100,
         "MAIL_HOST": smtp_server.host,
         "MAIL_PORT": smtp_server.port,
         "MAIL_OUTBOX": str(tmp_path / "outbox"),

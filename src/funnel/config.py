@@ -17,6 +17,8 @@ from typing import Any
 PREFIX = "FUNNEL_"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+# Registered by funnel.core.rate_limit_storage (imported with the limiter).
+RATE_LIMIT_SQLITE_SCHEME = "funnel+sqlite"
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
@@ -37,6 +39,13 @@ def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as error:
         raise ConfigurationError(f"{PREFIX}{name} must be an integer, not {raw!r}") from error
+
+
+def _percent(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _env_int(environ, name, default)
+    if not 1 <= value <= 100:
+        raise ConfigurationError(f"{PREFIX}{name} must be a percentage from 1 to 100, not {value}")
+    return value
 
 
 def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -85,6 +94,25 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
+def _rate_limit_storage(
+    environ: Mapping[str, str], instance: Path, redis_url: str | None, is_development: bool
+) -> str:
+    """Where rate limits are counted: ``FUNNEL_RATELIMIT_STORAGE_URI``, else Redis, else a
+    SQLite file in the instance folder that every worker of this machine shares.
+
+    ``memory://`` counts in each process alone (four workers, four times the limit): tests
+    and single-process development only.
+    """
+    uri = _env(environ, "RATELIMIT_STORAGE_URI") or redis_url
+    uri = uri or f"{RATE_LIMIT_SQLITE_SCHEME}:///{instance / 'rate-limits.db'}"
+    if uri.startswith("memory:") and not is_development:
+        raise ConfigurationError(
+            f"{PREFIX}RATELIMIT_STORAGE_URI=memory:// counts in each worker alone; leave it "
+            f"unset (a file shared by this machine's workers) or set {PREFIX}REDIS_URL"
+        )
+    return uri
+
+
 def load_settings(
     instance_path: str,
     environ: Mapping[str, str] | None = None,
@@ -120,6 +148,7 @@ def load_settings(
         _env(environ, "DATABASE_URL", f"sqlite:///{instance / 'funnel.db'}") or ""
     )
     redis_url = _env(environ, "REDIS_URL")
+    rate_limit_storage = _rate_limit_storage(environ, instance, redis_url, is_development)
 
     settings = {
         "FUNNEL_ENV": environment,
@@ -128,7 +157,7 @@ def load_settings(
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "REDIS_URL": redis_url,
         "CORS_ORIGINS": _env_origins(environ, "CORS_ORIGINS"),
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": rate_limit_storage,
         "RATELIMIT_ENABLED": _env_bool(environ, "RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_NAME": "funnel_session",
@@ -136,6 +165,9 @@ def load_settings(
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool(environ, "SECURE_COOKIES", not is_development),
         "REMEMBER_COOKIE_SECURE": _env_bool(environ, "SECURE_COOKIES", not is_development),
+        # HTTPS only, remembered by browsers for a year (none in development: plain http).
+        "HSTS_SECONDS": _env_int(environ, "HSTS_SECONDS", 0 if is_development else 365 * 86400),
+        "HSTS_INCLUDE_SUBDOMAINS": _env_bool(environ, "HSTS_INCLUDE_SUBDOMAINS", True),
         "PERMANENT_SESSION_LIFETIME": timedelta(
             minutes=_env_int(environ, "SESSION_ABSOLUTE_MINUTES", 12 * 60)
         ),
@@ -170,6 +202,7 @@ def load_settings(
         "TEST_GATEWAY_LATENCY_MS": _env_int(environ, "TEST_GATEWAY_LATENCY_MS", 0),
         "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
         "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
+        "RESERVATION_MAX_SHARE": _percent(environ, "RESERVATION_MAX_SHARE", 50),
         "ANALYTICS_RETENTION_DAYS": _env_int(environ, "ANALYTICS_RETENTION_DAYS", 396),
         "CART_RETENTION_DAYS": _env_int(environ, "CART_RETENTION_DAYS", 30),
         "SHIPPING_METHODS": _env(

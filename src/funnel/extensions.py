@@ -7,6 +7,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from funnel.core import rate_limit_storage  # noqa: F401  (registers the funnel+sqlite storage)
 from funnel.core.api import FunnelApi
 from funnel.core.models import Base
 

@@ -139,7 +139,7 @@ def test_defaults_without_any_setting(tmp_path: Path) -> None:
     assert settings["CURRENCY"] == "USD"
     assert settings["PAGE_SIZE"] == 24
     assert settings["RATELIMIT_ENABLED"] is True
-    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert settings["RATELIMIT_STORAGE_URI"] == f"funnel+sqlite:///{tmp_path / 'rate-limits.db'}"
     assert settings["REDIS_URL"] is None
     assert settings["MAIL_HOST"] is None
     assert settings["MAIL_OUTBOX"] == str(tmp_path / "outbox")
@@ -249,3 +249,41 @@ def test_the_database_url_hosts_give_names_the_installed_driver(
         "pool_pre_ping": True,
         **({"isolation_level": "READ COMMITTED"} if is_mysql else {}),
     }
+
+
+def test_rate_limits_are_counted_in_the_named_storage_before_redis(tmp_path: Path) -> None:
+    settings = load_settings(
+        str(tmp_path),
+        {"FUNNEL_RATELIMIT_STORAGE_URI": "memory://", "FUNNEL_REDIS_URL": "redis://cache:6379/0"},
+    )
+
+    assert settings["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_production_refuses_rate_limits_counted_in_each_worker_alone(tmp_path: Path) -> None:
+    # given production asking for the in-process storage (each worker would count alone)
+    environ = {
+        "FUNNEL_ENV": "production",
+        "FUNNEL_SECRET_KEY": "k",
+        "FUNNEL_RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+    # then it refuses to start, saying what to do instead
+    with pytest.raises(ConfigurationError, match=r"^FUNNEL_RATELIMIT_STORAGE_URI=memory:// counts"):
+        load_settings(str(tmp_path), environ)
+
+
+@pytest.mark.parametrize("raw", ["0", "101", "-5"])
+def test_the_reservation_share_is_a_percentage(tmp_path: Path, raw: str) -> None:
+    with pytest.raises(ConfigurationError, match="FUNNEL_RESERVATION_MAX_SHARE must be a percent"):
+        load_settings(str(tmp_path), {"FUNNEL_RESERVATION_MAX_SHARE": raw})
+
+
+def test_one_client_may_hold_half_a_variants_stock_by_default(tmp_path: Path) -> None:
+    assert load_settings(str(tmp_path), {})["RESERVATION_MAX_SHARE"] == 50
+    assert (
+        load_settings(str(tmp_path), {"FUNNEL_RESERVATION_MAX_SHARE": "100"})[
+            "RESERVATION_MAX_SHARE"
+        ]
+        == 100
+    )

@@ -20,6 +20,7 @@ from funnel.inventory.errors import (
     InvalidHolder,
     InvalidStockQuantity,
     OutOfStock,
+    ReservationLimitReached,
     ReservationMismatch,
     ReservationNotFound,
     ShortLine,
@@ -99,6 +100,72 @@ def test_a_short_reservation_lists_every_short_line_and_keeps_the_old_one(app: F
     ]
     # and A keeps the reservation it had
     assert reserved() == [("checkout-a", second.id, 1), ("checkout-b", first.id, 1)]
+
+
+@pytest.mark.config(RESERVATION_MAX_SHARE=50)
+def test_one_owner_holds_at_most_its_share_through_all_its_holders(app: Flask) -> None:
+    # given 10 units and 3 of them held by owner O through checkout A
+    variant = stocked_variant(10, sku="SHARE-1")
+    services.reserve("checkout-a", {variant.id: 3}, owner="O")
+
+    # when O asks for 3 more through checkout B
+    with pytest.raises(ReservationLimitReached) as raised:
+        services.reserve("checkout-b", {variant.id: 3}, owner="O")
+
+    # then it may only have 2 more (half of 10); another owner may have its own half
+    assert raised.value.code == "reservation_limit_reached"
+    assert raised.value.lines == [ShortLine(variant.id, "SHARE-1", 3, 2)]
+    services.reserve("checkout-b", {variant.id: 2}, owner="O")
+    services.reserve("checkout-c", {variant.id: 5}, owner="P")
+    assert reserved() == [
+        ("checkout-a", variant.id, 3),
+        ("checkout-b", variant.id, 2),
+        ("checkout-c", variant.id, 5),
+    ]
+
+
+@pytest.mark.config(RESERVATION_MAX_SHARE=50)
+def test_reserving_again_counts_only_the_owners_other_holders(app: Flask) -> None:
+    variant = stocked_variant(10)
+    services.reserve("checkout-a", {variant.id: 5}, owner="O")
+
+    [again] = services.reserve("checkout-a", {variant.id: 5}, owner="O")
+
+    assert (again.quantity, again.owner) == (5, "O")
+    with pytest.raises(ReservationLimitReached):
+        services.reserve("checkout-a", {variant.id: 6}, owner="O")
+    assert reserved() == [("checkout-a", variant.id, 5)]
+
+
+@pytest.mark.config(RESERVATION_MAX_SHARE=50)
+def test_an_expired_hold_no_longer_counts_against_its_owner(app: Flask, frozen: list) -> None:
+    variant = stocked_variant(4)
+    services.reserve("checkout-a", {variant.id: 2}, owner="O", minutes=15)
+
+    frozen[0] = NOON + timedelta(minutes=15)
+
+    [reservation] = services.reserve("checkout-b", {variant.id: 2}, owner="O")
+    assert reservation.quantity == 2
+
+
+@pytest.mark.config(RESERVATION_MAX_SHARE=50)
+def test_the_share_is_at_least_one_unit(app: Flask) -> None:
+    variant = stocked_variant(1)
+
+    [reservation] = services.reserve("checkout-a", {variant.id: 1}, owner="O")
+
+    assert reservation.quantity == 1
+
+
+@pytest.mark.config(RESERVATION_MAX_SHARE=100)
+def test_no_share_limit_at_100_percent_nor_without_an_owner(app: Flask) -> None:
+    first, second = stocked_variant(4), stocked_variant(4)
+
+    services.reserve("checkout-a", {first.id: 4}, owner="O")
+    app.config["RESERVATION_MAX_SHARE"] = 50
+    services.reserve("checkout-b", {second.id: 4})
+
+    assert reserved() == [("checkout-a", first.id, 4), ("checkout-b", second.id, 4)]
 
 
 def test_reserving_again_replaces_the_holders_reservations(app: Flask) -> None:

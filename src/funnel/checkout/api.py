@@ -21,7 +21,7 @@ from funnel.analytics.web import current_visitor_id
 from funnel.cart.api_access import accessible_cart_id, require_credentials
 from funnel.cart.errors import CartNotFound
 from funnel.checkout.errors import CheckoutNotFound, PaymentFailed
-from funnel.checkout.limits import checkout_limits
+from funnel.checkout.limits import checkout_limits, reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout
 from funnel.checkout.queries import pricing_policy
 from funnel.checkout.schemas import (
@@ -109,6 +109,7 @@ def list_payment_methods() -> dict[str, Any]:
 
 @bp.route("/checkouts", methods=["POST"])
 @checkout_limits
+@reservation_limit
 @bp.doc(security=CART_SECURITY)
 @bp.response(201, CheckoutSchema)
 @links(
@@ -126,7 +127,9 @@ def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
     Holds the cart's stock for a while (`expires_at`) and fixes the total to pay. Calling
     again for the same cart (another address or method) goes on with its open checkout. The
     email defaults to the account's for a bearer token; a guest must give one. 409 when the
-    cart is empty, a line needs attention, or the stock is gone (`sold_out`, naming the lines).
+    cart is empty, a line needs attention, the stock is gone (`sold_out`, naming the lines),
+    or the cart asks for more than one customer may hold at a time
+    (`reservation_limit_reached`: a share of the stock, counted per client address).
     """
     cart_id = accessible_cart_id(data["cart_id"])
     caller = _caller()
@@ -137,6 +140,7 @@ def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
         address=ShippingAddress(**data["shipping_address"]),
         shipping_method=data["shipping_method"],
         visitor_id=current_visitor_id(),
+        reservation_owner=reservation_owner(),
     )
     return checkout_representation(checkout)
 

@@ -44,6 +44,22 @@ class SoldOut(Conflict):
         super().__init__("Not enough stock for: " + "; ".join(self.lines) + ".", lines=self.lines)
 
 
+class HoldLimitReached(Conflict):
+    """The cart asks for more of a variant than one customer may hold at a time (the
+    ``RESERVATION_MAX_SHARE`` of its stock, counting their other checkouts); ``lines`` names
+    them in words. The inventory's ``ReservationLimitReached``, said to the customer."""
+
+    code = "reservation_limit_reached"
+    title = "You cannot hold that many of these items at once"
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = list(lines)
+        super().__init__(
+            "Too many for one customer at a time: " + "; ".join(self.lines) + ".",
+            lines=self.lines,
+        )
+
+
 class StepMissing(Conflict):
     """A step was skipped (e.g. paying before choosing a shipping method)."""
 

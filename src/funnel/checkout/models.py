@@ -27,6 +27,7 @@ from funnel.extensions import db
 TOKEN_LENGTH = 64
 EMAIL_LENGTH = 254
 VISITOR_ID_LENGTH = 64
+RESERVATION_OWNER_LENGTH = 64
 
 
 class CheckoutStatus(enum.StrEnum):
@@ -71,6 +72,8 @@ class Checkout(db.Model):
     )
     payment_attempts: Mapped[int] = mapped_column(default=0)
     visitor_id: Mapped[str | None] = mapped_column(String(VISITOR_ID_LENGTH))
+    # The client whose share of the stock this checkout's reservations count against.
+    reservation_owner: Mapped[str | None] = mapped_column(String(RESERVATION_OWNER_LENGTH))
     status: Mapped[CheckoutStatus] = mapped_column(
         Enum(
             CheckoutStatus,

@@ -16,6 +16,7 @@ from funnel.checkout.errors import (
     CartEmpty,
     CartNeedsAttention,
     CheckoutNotFound,
+    HoldLimitReached,
     SoldOut,
     StepMissing,
 )
@@ -33,7 +34,7 @@ STEP_ENDPOINTS = {
     "review": "checkout.review",
     "complete": "checkout.pay",
 }
-CART_ERRORS = (CartEmpty, CartNeedsAttention, SoldOut)
+CART_ERRORS = (CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached)
 
 
 def signed_in_user_id() -> int | None:

@@ -20,6 +20,7 @@ from funnel.cart.web import current_cart_id
 from funnel.checkout import payment_views, queries, services
 from funnel.checkout.errors import CartEmpty, CheckoutInvalidInput, CheckoutNotFound, StepMissing
 from funnel.checkout.forms import NEW_ADDRESS, CheckoutAddressForm, ContactForm, ShippingForm
+from funnel.checkout.limits import reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout, CheckoutStatus
 from funnel.checkout.pages import (
     CART_ERRORS,
@@ -33,7 +34,6 @@ from funnel.checkout.pages import (
 )
 from funnel.checkout.pricing import PricingSettingsError, policy_from_settings
 from funnel.checkout.services.steps import ADDRESS_FIELDS
-from funnel.extensions import limiter
 from funnel.orders.services import ShippingAddress
 
 bp = Blueprint("checkout", __name__, url_prefix="/checkout")
@@ -70,7 +70,7 @@ def contact() -> ResponseReturnValue:
 
 
 @bp.post("")
-@limiter.limit("30/minute")
+@reservation_limit
 def start() -> ResponseReturnValue:
     form = ContactForm()
     user_id = signed_in_user_id()
@@ -85,6 +85,7 @@ def start() -> ResponseReturnValue:
             user_id=user_id,
             visitor_id=current_visitor_id(),
             token=session.get(SESSION_KEY),
+            reservation_owner=reservation_owner(),
         )
     except CART_ERRORS as error:
         return cart_refusal(error)

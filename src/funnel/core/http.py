@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from funnel.core.errors import BEARER_CHALLENGE, PROBLEM_JSON, DomainError, ValidationFailed
@@ -159,4 +159,12 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    hsts_seconds = current_app.config.get("HSTS_SECONDS", 0)
+    if hsts_seconds > 0:
+        # Sent on every answer in production: behind a TLS proxy the app may see plain http,
+        # and browsers ignore the header on a response that did not come over HTTPS anyway.
+        policy = f"max-age={hsts_seconds}"
+        if current_app.config.get("HSTS_INCLUDE_SUBDOMAINS", True):
+            policy += "; includeSubDomains"
+        headers.setdefault("Strict-Transport-Security", policy)
     return response

@@ -47,6 +47,14 @@ class InsufficientStock(_StockShortage):
     title = "Some items are not available in the quantity asked for"
 
 
+class ReservationLimitReached(_StockShortage):
+    """One owner would hold more than its share of a variant (``RESERVATION_MAX_SHARE``);
+    each line's ``available`` is what the owner may still reserve of it."""
+
+    code = "reservation_limit_reached"
+    title = "More would be held than one customer may hold at a time"
+
+
 class ReservationNotFound(NotFound):
     code = "reservation_not_found"
     title = "There is no stock reserved for this checkout"

@@ -22,6 +22,7 @@ from funnel.extensions import db
 
 ORDER_REFERENCE_LENGTH = 64
 HOLDER_LENGTH = 128
+OWNER_LENGTH = 64
 NOTE_LENGTH = 500
 
 
@@ -98,7 +99,8 @@ class StockMovement(db.Model):
 
 
 class StockReservation(db.Model):
-    """Units of a variant held for a checkout (``holder``) until ``expires_at``.
+    """Units of a variant held for a checkout (``holder``) until ``expires_at``, on behalf of
+    ``owner``.
 
     An expired reservation stops counting at once (every query filters ``expires_at > now``);
     a job deletes it later.
@@ -110,12 +112,16 @@ class StockReservation(db.Model):
         UniqueConstraint("holder", "variant_id"),
         Index(None, "variant_id", "expires_at"),
         Index(None, "expires_at"),
+        Index(None, "owner", "variant_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     variant_id: Mapped[int] = mapped_column(ForeignKey("variants.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     holder: Mapped[str] = mapped_column(String(HOLDER_LENGTH))
+    # Who asked for it (a client's pseudonymous key), so that no one holds more than their
+    # share of a variant through many holders (carts); None: not counted against anyone.
+    owner: Mapped[str | None] = mapped_column(String(OWNER_LENGTH))
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=now)
 

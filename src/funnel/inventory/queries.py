@@ -63,6 +63,22 @@ def reserved_quantities(
     return {variant_id: int(reserved) for variant_id, reserved in rows}
 
 
+def owner_reserved_quantities(
+    variant_ids: Iterable[int], owner: str, *, excluding_holder: str
+) -> dict[int, int]:
+    """Units ``owner`` holds per variant through unexpired reservations of other holders
+    (its other carts). Variants with nothing held are absent from the result."""
+    ids = sorted(set(variant_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        _reserved_by_others(ids, excluding_holder, clock.utcnow()).where(
+            StockReservation.owner == owner
+        )
+    )
+    return {variant_id: int(reserved) for variant_id, reserved in rows}
+
+
 def available_quantities(
     variant_ids: Iterable[int], *, excluding_holder: str | None = None
 ) -> dict[int, int]:

@@ -7,11 +7,22 @@ from datetime import timedelta
 
 from funnel.cart.queries import NO_LONGER_AVAILABLE, CartContents, reservation_holder
 from funnel.checkout import queries
-from funnel.checkout.errors import CartEmpty, CartNeedsAttention, CheckoutNotFound, SoldOut
+from funnel.checkout.errors import (
+    CartEmpty,
+    CartNeedsAttention,
+    CheckoutNotFound,
+    HoldLimitReached,
+    SoldOut,
+)
 from funnel.checkout.models import Checkout, CheckoutStatus
 from funnel.core import clock
 from funnel.inventory import services as inventory
-from funnel.inventory.errors import InsufficientStock, OutOfStock, ShortLine
+from funnel.inventory.errors import (
+    InsufficientStock,
+    OutOfStock,
+    ReservationLimitReached,
+    ShortLine,
+)
 from funnel.inventory.services.reservations import reservation_minutes
 
 
@@ -42,11 +53,32 @@ def quantities_of(contents: CartContents) -> dict[int, int]:
     return {line.variant_id: line.quantity for line in contents.lines}
 
 
-def sold_out(lines: list[ShortLine], contents: CartContents) -> SoldOut:
-    """The shortage in the customer's words: product, variant, units left."""
-    names = {
+def _names(contents: CartContents) -> dict[int, str]:
+    return {
         line.variant_id: f"{line.product_title} ({line.variant_label})" for line in contents.lines
     }
+
+
+def hold_limit_reached(lines: list[ShortLine], contents: CartContents) -> HoldLimitReached:
+    """The share limit in the customer's words: product, variant, how many they may hold."""
+    names = _names(contents)
+    return HoldLimitReached(
+        [
+            f"{names.get(line.variant_id, line.sku)}: "
+            + (
+                "you already hold all you may of it in other checkouts"
+                if line.available <= 0
+                else f"at most {line.available} more"
+            )
+            + f", your cart holds {line.requested}"
+            for line in lines
+        ]
+    )
+
+
+def sold_out(lines: list[ShortLine], contents: CartContents) -> SoldOut:
+    """The shortage in the customer's words: product, variant, units left."""
+    names = _names(contents)
     return SoldOut(
         [
             f"{names.get(line.variant_id, line.sku)}: "
@@ -59,11 +91,17 @@ def sold_out(lines: list[ShortLine], contents: CartContents) -> SoldOut:
 
 def reserve_cart(checkout: Checkout, contents: CartContents) -> None:
     """(Re)reserve the cart's quantities for ``RESERVATION_MINUTES`` from now and move the
-    checkout's expiry with them. Raises SoldOut naming the short lines."""
+    checkout's expiry with them, counted against the checkout's ``reservation_owner``.
+    Raises SoldOut naming the short lines, HoldLimitReached naming the lines over the share
+    one customer may hold."""
     try:
-        inventory.reserve(holder_of(checkout), quantities_of(contents))
+        inventory.reserve(
+            holder_of(checkout), quantities_of(contents), owner=checkout.reservation_owner
+        )
     except InsufficientStock as error:
         raise sold_out(error.lines, contents) from error
+    except ReservationLimitReached as error:
+        raise hold_limit_reached(error.lines, contents) from error
     checkout.expires_at = clock.utcnow() + timedelta(minutes=reservation_minutes())
 
 

@@ -88,6 +88,7 @@ def prepare_checkout(
     address: ShippingAddress,
     shipping_method: str,
     visitor_id: str | None = None,
+    reservation_owner: str | None = None,
 ) -> Checkout:
     """Start (or go on with) the cart's checkout and take it to a reviewed state: the contact
     email, the address, the shipping method, then the review that fixes the total and holds
@@ -97,7 +98,7 @@ def prepare_checkout(
     again (calling twice does not hold the stock twice). ``visitor_id`` is the funnel's
     visitor (``checkout_started`` once per checkout; the order's later stages follow it).
     Raises CheckoutInvalidInput (field by field: email, the address's fields,
-    shipping_method), CartEmpty, CartNeedsAttention, SoldOut.
+    shipping_method), CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached.
     """
     address = checked_address(address)
     if queries.pricing_policy().method(shipping_method) is None:
@@ -110,6 +111,7 @@ def prepare_checkout(
         user_id=user_id,
         visitor_id=visitor_id,
         token=existing.token if existing else None,
+        reservation_owner=reservation_owner,
     )
     set_address(checkout.token, cart_id, address)
     set_shipping_method(checkout.token, cart_id, shipping_method)

@@ -27,7 +27,7 @@ from funnel.checkout.services.common import holder_of, new_submit_token
 from funnel.core.database import transaction
 from funnel.core.errors import DomainError
 from funnel.inventory import services as inventory
-from funnel.inventory.errors import InsufficientStock
+from funnel.inventory.errors import InsufficientStock, ReservationLimitReached
 from funnel.orders import queries as order_queries
 from funnel.orders import services as orders
 from funnel.orders.errors import InvalidOrderTransition, OrderNotFound, OrderPaymentReceived
@@ -113,9 +113,11 @@ def fail_attempt(number: str, message: str) -> None:
         lines = order_queries.order_lines(order)
         quantities = {line.variant_id: line.quantity for line in lines if line.variant_id}
         try:
-            inventory.reserve(holder_of(checkout), quantities)
-        except InsufficientStock:
-            log.info("checkout %s: the stock went to someone else meanwhile", checkout.id)
+            inventory.reserve(holder_of(checkout), quantities, owner=checkout.reservation_owner)
+        except (InsufficientStock, ReservationLimitReached) as error:
+            # Gone to someone else meanwhile, or more than this client may hold: the customer
+            # is told again when they review the checkout.
+            log.info("checkout %s: the stock cannot be held again (%s)", checkout.id, error.code)
 
 
 def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> CheckoutOutcome:

@@ -48,15 +48,17 @@ def start_checkout(
     user_id: int | None = None,
     visitor_id: str | None = None,
     token: str | None = None,
+    reservation_owner: str | None = None,
 ) -> Checkout:
     """Start (or go on with) the checkout of a cart: record the contact email and reserve the
     cart's quantities for ``RESERVATION_MINUTES``.
 
     ``token`` is the browser's current checkout, taken up again if it is still open for this
-    cart and has no order under way; otherwise a new checkout is made.
+    cart and has no order under way; otherwise a new checkout is made. ``reservation_owner``
+    is the client the reservations count against (see ``inventory.reserve``).
     Raises CheckoutInvalidInput (email), CartEmpty, CartNeedsAttention, SoldOut (naming the
-    short lines; nothing is reserved). Side effects: a ``checkouts`` row, the reservations,
-    a ``checkout_started`` funnel event (once per checkout).
+    short lines; nothing is reserved), HoldLimitReached. Side effects: a ``checkouts`` row,
+    the reservations, a ``checkout_started`` funnel event (once per checkout).
     """
     try:
         checked_email = normalise_email(email or "")
@@ -75,6 +77,7 @@ def start_checkout(
         checkout.email = checked_email
         checkout.user_id = user_id
         checkout.visitor_id = visitor_id or checkout.visitor_id
+        checkout.reservation_owner = reservation_owner
         reserve_cart(checkout, contents)
         db.session.flush()
         analytics.record_event(

@@ -26,11 +26,17 @@ from funnel.inventory.errors import (
     InvalidHolder,
     InvalidStockQuantity,
     OutOfStock,
+    ReservationLimitReached,
     ReservationMismatch,
     ReservationNotFound,
     ShortLine,
 )
-from funnel.inventory.models import HOLDER_LENGTH, MovementReason, StockReservation
+from funnel.inventory.models import (
+    HOLDER_LENGTH,
+    OWNER_LENGTH,
+    MovementReason,
+    StockReservation,
+)
 from funnel.inventory.services.ledger import (
     apply_movements,
     checked_quantities,
@@ -40,6 +46,7 @@ from funnel.inventory.services.ledger import (
 )
 
 DEFAULT_RESERVATION_MINUTES = 15
+DEFAULT_MAX_SHARE_PERCENT = 50
 
 
 def _checked_holder(holder: object) -> str:
@@ -53,8 +60,47 @@ def reservation_minutes() -> int:
     return int(current_app.config.get("RESERVATION_MINUTES", DEFAULT_RESERVATION_MINUTES))
 
 
+def max_share_percent() -> int:
+    """The share of a variant's stock one owner may hold: ``RESERVATION_MAX_SHARE`` (%)."""
+    return int(current_app.config.get("RESERVATION_MAX_SHARE", DEFAULT_MAX_SHARE_PERCENT))
+
+
+def owner_allowance(stock: int, share_percent: int) -> int:
+    """Units of a variant with ``stock`` on hand that one owner may hold: the share, rounded
+    down, but never less than one (the last unit can always be bought)."""
+    return max(1, stock * share_percent // 100)
+
+
+def _checked_owner(owner: object) -> str | None:
+    if owner is not None and (not isinstance(owner, str) or not 0 < len(owner) <= OWNER_LENGTH):
+        raise InvalidHolder(fields={"owner": [f"1 to {OWNER_LENGTH} characters."]})
+    return owner
+
+
+def _over_share(
+    owner: str, holder: str, units: Mapping[int, int], locked: Mapping[int, tuple[str, int]]
+) -> list[ShortLine]:
+    """The lines for which ``owner`` would hold more than its share, counting what it holds
+    through its other holders (carts)."""
+    share = max_share_percent()
+    if share >= 100:
+        return []
+    held = queries.owner_reserved_quantities(units, owner, excluding_holder=holder)
+    over = []
+    for variant_id in sorted(units):
+        sku, stock = locked[variant_id]
+        allowed = max(0, owner_allowance(stock, share) - held.get(variant_id, 0))
+        if units[variant_id] > allowed:
+            over.append(ShortLine(variant_id, sku, units[variant_id], allowed))
+    return over
+
+
 def reserve(
-    holder: str, quantities: Mapping[int, int], *, minutes: int | None = None
+    holder: str,
+    quantities: Mapping[int, int],
+    *,
+    minutes: int | None = None,
+    owner: str | None = None,
 ) -> list[StockReservation]:
     """Replace ``holder``'s reservations with ``{variant_id: units}``, atomically.
 
@@ -63,12 +109,19 @@ def reserve(
     clock. An empty mapping releases everything the holder has. Returns the new reservations
     in variant id order.
 
-    Raises InvalidHolder, InvalidStockQuantity, VariantNotFound, and InsufficientStock listing
+    ``owner`` is who asks (a client's key): with all its holders together it may hold at most
+    ``RESERVATION_MAX_SHARE`` percent of a variant's stock (at least one unit), so that nobody
+    reserves a product away from every other shopper through many carts. None: not counted.
+
+    Raises InvalidHolder, InvalidStockQuantity, VariantNotFound, InsufficientStock listing
     every line that asks for more than is available to this holder (``lines``: variant id,
-    SKU, requested, available); on any error the holder's previous reservations are kept.
-    Side effects: locks the variants' rows until the transaction ends.
+    SKU, requested, available), and ReservationLimitReached listing every line over the
+    owner's share (``available``: what the owner may still reserve); on any error the holder's
+    previous reservations are kept. Side effects: locks the variants' rows until the
+    transaction ends.
     """
     holder = _checked_holder(holder)
+    owner = _checked_owner(owner)
     units = checked_quantities(quantities)
     minutes = reservation_minutes() if minutes is None else minutes
     if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
@@ -88,6 +141,9 @@ def reserve(
                 short.append(ShortLine(variant_id, sku, units[variant_id], available))
         if short:
             raise InsufficientStock(short)
+        over = _over_share(owner, holder, units, locked) if owner is not None else []
+        if over:
+            raise ReservationLimitReached(over)
         db.session.execute(delete(StockReservation).where(StockReservation.holder == holder))
         expires_at = clock.utcnow() + timedelta(minutes=minutes)
         reservations = [
@@ -95,6 +151,7 @@ def reserve(
                 variant_id=variant_id,
                 quantity=units[variant_id],
                 holder=holder,
+                owner=owner,
                 expires_at=expires_at,
             )
             for variant_id in ids
