@@ -24,6 +24,14 @@ class DomainError(Exception):
         super().__init__(self.detail)
 
 
+class MalformedRequest(DomainError):
+    """A request that cannot be read (a JSON body nested too deep); ``fields`` says where."""
+
+    code = "malformed_request"
+    status = 400
+    title = "The request is malformed"
+
+
 class NotFound(DomainError):
     code = "not_found"
     status = 404
