@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_instance
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
@@ -82,6 +84,30 @@ class WholeNumber(ma.fields.Integer):
         if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
             value = int(value)
         return super()._validated(value)
+
+
+class PatchSchema(ma.Schema):
+    """The body of every ``PATCH``: the fields to change, absent fields stay. At least one
+    (an empty body would change nothing and is a client's mistake): 422, and the document
+    says ``minProperties: 1``."""
+
+    @ma.validates_schema
+    def _changes_something(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.", "body")
+
+
+class _MarshmallowPlugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, writing the rules schemas say in code into the
+    document: a ``PatchSchema`` needs ``minProperties: 1``."""
+
+    def schema_helper(
+        self, name: str, _: Any, schema: Any = None, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        json_schema = super().schema_helper(name, _, schema=schema, **kwargs)
+        if json_schema is not None and isinstance(resolve_schema_instance(schema), PatchSchema):
+            json_schema["minProperties"] = 1
+        return json_schema
 
 
 class MoneySchema(ma.Schema):
@@ -154,7 +180,8 @@ class FunnelApi(Api):
 
     def init_app(self, app: Flask, *, spec_kwargs: Mapping[str, Any] | None = None) -> None:
         app.url_map.converters["id"] = IdConverter
-        super().init_app(app, spec_kwargs=dict(spec_kwargs or {}))
+        spec_kwargs = {"marshmallow_plugin": _MarshmallowPlugin(), **(spec_kwargs or {})}
+        super().init_app(app, spec_kwargs=spec_kwargs)
         self.register_converter(IdConverter, _id_parameter_schema)
         app.extensions["funnel.openapi"] = self.spec
 
