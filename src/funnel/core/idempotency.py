@@ -18,7 +18,13 @@ stored, so that the same key may be tried again: server errors (the work was rol
 and answers that say "not now" or "not you" (401, 403, 404, 409, 429). A request whose worker
 died is taken over after ``LOCK_SECONDS``.
 
-Knows no domain: an ``api`` module puts ``@idempotent(bp)`` right under ``@bp.route(...)``.
+The caller is checked first: a request refused for who is calling (401, 403, 404 for an object
+it may not reach, 429) never claims a key, so it writes nothing and cannot learn whether a key
+is in use. The operation's access decorators go above ``@idempotent``, and checks that need the
+operation's arguments are its ``authorize`` callable.
+
+Knows no domain: an ``api`` module puts ``@idempotent(bp)`` under ``@bp.route(...)`` and the
+access decorators.
 """
 
 from __future__ import annotations
@@ -253,16 +259,20 @@ def idempotent(
     *,
     required: bool = False,
     scope: Callable[[], str] = caller_scope,
+    authorize: Callable[..., object] | None = None,
 ) -> Callable[[Any], Any]:
     """Make an operation honour the ``Idempotency-Key`` header (see the module); document it.
 
     ``required``: a request without the header is refused (422), for operations where a
-    retry must never do the work twice (refunds).
+    retry must never do the work twice (refunds). ``authorize``: called with the operation's
+    path arguments before any key is claimed; it raises when the caller may not call it.
     """
 
     def decorate(function: Any) -> Any:
         @wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if authorize is not None:
+                authorize(*args, **kwargs)
             raw = request.headers.get(HEADER)
             if raw is None and not required:
                 return function(*args, **kwargs)

@@ -121,10 +121,10 @@ def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
 
 
 @bp.route(f"/orders/{ORDER_NUMBER}/refunds", methods=["POST"])
+@staff_permission(bp, Permission.ORDERS_REFUND)  # before the key: a refused call claims none
 @idempotent(bp, required=True)
 @bp.response(201, RefundSchema)
 @errors(bp, 400, 404, 409, 413, 422, 502, 503)
-@staff_permission(bp, Permission.ORDERS_REFUND)
 @bp.arguments(RefundInputSchema)
 def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Refund an order in full or in part, through the gateway that took its payment
