@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
-from funnel.core import cors, rate_limit_headers
+from funnel.core import cors, deadline, rate_limit_headers
 from funnel.core.api import api_settings, docs_bp, limit_api_bodies
 from funnel.core.database import configure_engine
 from funnel.core.http import add_security_headers, register_error_handlers
@@ -86,7 +86,7 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     register_jobs(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, statement_timeout_seconds=app.config["REQUEST_TIMEOUT_SECONDS"])
 
 
 # Each domain's tasks module: importing it registers its Celery tasks; its BEAT_SCHEDULE (if
@@ -194,6 +194,7 @@ def register_api(app: Flask, *, shoppers: tuple[Any, ...], staff: tuple[Any, ...
 def register_errors(app: Flask) -> None:
     register_error_handlers(app)
     app.after_request(add_security_headers)
+    deadline.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

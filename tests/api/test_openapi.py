@@ -217,3 +217,29 @@ def test_every_link_opens_an_operation_with_values_the_response_holds(
             assert expression.startswith("$response.body#/"), name
             reached = _schema_at(spec, body, expression.removeprefix("$response.body#"))
             assert reached["type"] == "integer", (name, expression)
+
+
+@pytest.mark.story("US-41")
+@pytest.mark.backends("sqlite")
+def test_every_patch_body_needs_a_field_to_change(client: FlaskClient) -> None:
+    spec = document(client)
+    schemas = spec["components"]["schemas"]
+
+    patches = {
+        path: operation["requestBody"]
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method == "patch"
+    }
+
+    assert set(patches) == {
+        "/api/v1/me/addresses/{address_id}",
+        "/api/v1/carts/{cart_id}/lines/{line_id}",
+        "/api/v1/staff/products/{product_id}",
+        "/api/v1/staff/variants/{variant_id}",
+    }
+    for path, body in patches.items():
+        assert body["required"] is True, path
+        reference = body["content"]["application/json"]["schema"]["$ref"]
+        schema = schemas[reference.rsplit("/", 1)[-1]]
+        assert schema["minProperties"] == 1, path

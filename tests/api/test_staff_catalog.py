@@ -430,3 +430,24 @@ def test_adjusting_an_unknown_variant_is_404(
 
     problem(response, 404, "variant_not_found")
     assert stock_state() == []
+
+
+@pytest.mark.story("US-17")
+def test_a_staff_patch_that_changes_nothing_is_refused(
+    client: FlaskClient, bearer: Bearer, staff_user: User
+) -> None:
+    product = ProductFactory(variants=[{"sku": "SAME-1", "price": 1000}])
+    variant = _variant_of(product)
+    headers = bearer(staff_user)
+    before = catalogue_state()
+
+    answers = [
+        client.patch(f"{STAFF}/products/{product.id}", json={}, headers=headers),
+        client.patch(f"{STAFF}/variants/{variant.id}", json={}, headers=headers),
+    ]
+
+    for response in answers:
+        assert problem(response, 422, "validation_failed")["fields"] == {
+            "body": ["Send at least one field to change."]
+        }
+    assert catalogue_state() == before

@@ -491,3 +491,22 @@ def test_refunding_an_unknown_order_is_404(
     )
 
     problem(response, 404, "order_not_found")
+
+
+@pytest.mark.story("US-32", "US-44")
+@pytest.mark.parametrize("body", [{}, {"amount": _usd(100)}])
+def test_refunding_a_fully_refunded_order_is_nothing_left_to_refund(
+    client: FlaskClient, bearer: Bearer, admin_user: User, body: dict[str, Any]
+) -> None:
+    order = _paid_order()
+    headers = bearer(admin_user)
+    url = f"{STAFF}/orders/{order.number}/refunds"
+    full = client.post(url, json={}, headers={**headers, "Idempotency-Key": "all-of-it"})
+    assert full.status_code == 201, full.get_data(as_text=True)
+    before = orders_state()
+
+    again = client.post(url, json=body, headers={**headers, "Idempotency-Key": "more-please"})
+
+    problem(again, 409, "nothing_left_to_refund")
+    assert orders_state() == before
+    assert payment_queries.live_payment_for(order.number).refunded_minor == 2800

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
+from funnel.core.database import transaction
 from funnel.core.money import Money
+from funnel.extensions import db
 from funnel.payments import queries, services
 from funnel.payments.errors import (
     IdempotencyKeyReused,
     InvalidPaymentInput,
     InvalidTransition,
+    NothingLeftToRefund,
     RefundExceedsPayment,
 )
 from funnel.payments.gateways import sandbox
-from funnel.payments.models import PaymentStatus, TransactionKind, TransactionStatus
+from funnel.payments.models import Payment, PaymentStatus, TransactionKind, TransactionStatus
 from tests.factories.payments import money, paid_payment
 from tests.payments.helpers import status_changes
 
@@ -172,3 +176,30 @@ def test_a_processing_payment_voided_at_the_gateway_never_succeeds_later(app: Fl
     payment = queries.get_payment(processing.payment_id)
     assert sandbox.charge_by_id(payment.gateway_payment_id).status == "cancelled"
     assert payment.status == PaymentStatus.CANCELLED
+
+
+def test_a_refund_of_a_payment_refunded_in_full_is_nothing_left_to_refund(app: Flask) -> None:
+    paid = paid_payment(5000)
+    services.refund_payment(paid.payment_id, money(5000), "refund-all-0001")
+
+    with pytest.raises(NothingLeftToRefund) as raised:
+        services.refund_payment(paid.payment_id, money(100), "refund-more-0001")
+
+    assert (raised.value.code, raised.value.status) == ("nothing_left_to_refund", 409)
+    assert queries.get_payment(paid.payment_id).refunded_minor == 5000
+
+
+def test_a_refund_while_the_rest_is_being_refunded_is_nothing_left_to_refund(app: Flask) -> None:
+    # given a refund of all that was paid, reserved and not yet answered by the gateway
+    paid = paid_payment(5000)
+    with transaction():
+        db.session.execute(
+            sa.update(Payment)
+            .where(Payment.id == paid.payment_id)
+            .values(refund_pending_minor=5000)
+        )
+
+    with pytest.raises(NothingLeftToRefund):
+        services.refund_payment(paid.payment_id, money(5000), "refund-race-0001")
+
+    assert queries.get_payment(paid.payment_id).refund_pending_minor == 5000

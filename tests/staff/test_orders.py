@@ -297,3 +297,20 @@ def test_bad_refund_input_is_a_422_page_and_refunds_nothing(
     assert f"<h1>Order {order.number}</h1>" in response.text
     assert payment_queries.live_payment_for(order.number).refunded_minor == 0
     assert queries.get_order(order.number).status == OrderStatus.PAID
+
+
+@pytest.mark.story("US-32")
+def test_refunding_a_fully_refunded_order_says_nothing_is_left(
+    app: Flask, admin_user: User, signed_in
+) -> None:
+    order = place()
+    pay_by_card(order)
+    browser = signed_in(admin_user)
+    url = f"/staff/orders/{order.number}/refund"
+    browser.post(url, data={"amount": "", "idempotency_key": "d" * 24})
+
+    again = browser.post(url, data={"amount": "", "idempotency_key": "e" * 24})
+
+    assert again.status_code == 409
+    assert "<strong>Nothing is left to refund</strong>" in again.text
+    assert payment_queries.live_payment_for(order.number).refunded_minor == 2800

@@ -11,6 +11,7 @@ from marshmallow import validate
 
 from funnel.accounts.models import EMAIL_MAX_LENGTH
 from funnel.accounts.services.api_tokens import NAME_MAX_LENGTH as TOKEN_NAME_MAX_LENGTH
+from funnel.core.api import PatchSchema
 
 # Bounds on what is even looked at (the forms use the same); the services state the rules.
 PASSWORD_INPUT_MAX = 1024
@@ -92,16 +93,11 @@ class AddressInputSchema(ma.Schema):
     is_default_shipping = ma.fields.Boolean(load_default=False)
 
 
-class AddressPatchSchema(AddressInputSchema):
+class AddressPatchSchema(PatchSchema, AddressInputSchema):
     """Any subset of an address's fields (at least one); the others keep their values."""
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(partial=True, **kwargs)  # type: ignore[arg-type]
-
-    @ma.validates_schema
-    def _changes_something(self, data: dict[str, object], **_kwargs: object) -> None:
-        if not data:
-            raise ma.ValidationError("Send at least one field to change.", "body")
 
 
 class AddressSchema(ma.Schema):

@@ -13,7 +13,7 @@ from flask import current_app
 from marshmallow import validate
 
 from funnel.cart.queries import CartLineView, cart_contents
-from funnel.core.api import MoneySchema, WholeNumber, money
+from funnel.core.api import MoneySchema, PatchSchema, WholeNumber, money
 
 # More units than any stock: the bound keeps absurd numbers out, stock decides the rest.
 MAX_LINE_QUANTITY = 1_000_000
@@ -31,7 +31,7 @@ class CartLineInputSchema(ma.Schema):
     )
 
 
-class CartLineQuantitySchema(ma.Schema):
+class CartLineQuantitySchema(PatchSchema):
     quantity = WholeNumber(
         required=True,
         validate=validate.Range(min=1, max=MAX_LINE_QUANTITY),

@@ -155,8 +155,8 @@ def get_checkout(checkout_id: int) -> dict[str, Any]:
 
 
 @bp.route(f"/checkouts/{CHECKOUT_ID}/complete", methods=["POST"])
-@idempotent(bp)
 @checkout_limits
+@idempotent(bp, authorize=lambda checkout_id: _reachable_checkout(checkout_id))
 @bp.doc(security=CART_SECURITY)
 @bp.response(200, CompletionSchema)
 @errors(bp, 400, 401, 402, 404, 409, 413, 422, 429, 503)

@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_instance
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
@@ -32,7 +34,7 @@ from marshmallow import validate
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 
-from funnel.core.errors import PROBLEM_JSON, ValidationFailed
+from funnel.core.errors import PROBLEM_JSON, MalformedRequest, ValidationFailed
 
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
@@ -41,6 +43,8 @@ CART_SECRET_HEADER = "Cart-Secret"  # noqa: S105  (a header name, not a secret)
 CART_SECURITY = [{"bearerAuth": []}, {"cartSecret": []}]
 MAX_CURSOR_LENGTH = 200
 MAX_MONEY_AMOUNT = 10**12  # minor units (ten billion dollars): BIGINT with room to add
+# Arrays and objects inside one another in a JSON body; no operation needs more than a few.
+MAX_JSON_DEPTH = 32
 
 
 class ProblemSchema(ma.Schema):
@@ -80,6 +84,30 @@ class WholeNumber(ma.fields.Integer):
         if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
             value = int(value)
         return super()._validated(value)
+
+
+class PatchSchema(ma.Schema):
+    """The body of every ``PATCH``: the fields to change, absent fields stay. At least one
+    (an empty body would change nothing and is a client's mistake): 422, and the document
+    says ``minProperties: 1``."""
+
+    @ma.validates_schema
+    def _changes_something(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.", "body")
+
+
+class _MarshmallowPlugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, writing the rules schemas say in code into the
+    document: a ``PatchSchema`` needs ``minProperties: 1``."""
+
+    def schema_helper(
+        self, name: str, _: Any, schema: Any = None, **kwargs: Any
+    ) -> dict[str, Any] | None:
+        json_schema = super().schema_helper(name, _, schema=schema, **kwargs)
+        if json_schema is not None and isinstance(resolve_schema_instance(schema), PatchSchema):
+            json_schema["minProperties"] = 1
+        return json_schema
 
 
 class MoneySchema(ma.Schema):
@@ -152,7 +180,8 @@ class FunnelApi(Api):
 
     def init_app(self, app: Flask, *, spec_kwargs: Mapping[str, Any] | None = None) -> None:
         app.url_map.converters["id"] = IdConverter
-        super().init_app(app, spec_kwargs=dict(spec_kwargs or {}))
+        spec_kwargs = {"marshmallow_plugin": _MarshmallowPlugin(), **(spec_kwargs or {})}
+        super().init_app(app, spec_kwargs=spec_kwargs)
         self.register_converter(IdConverter, _id_parameter_schema)
         app.extensions["funnel.openapi"] = self.spec
 
@@ -284,38 +313,60 @@ def decode_cursor(cursor: str, keys: tuple[str, ...]) -> dict[str, int]:
 def limit_api_bodies() -> None:
     """``before_request``: API bodies are JSON and small; a bigger one is a 413 problem.
 
-    JSON may escape half of a UTF-16 pair (``"\\ud800"``): Python reads it as a lone
-    surrogate that no database can store, so such a body is refused here (400) before any
-    operation sees it.
+    The body is read here once, before any operation, so that no document can make an
+    operation fail (see ``check_json_body``).
     """
     if not request.path.startswith("/api/"):
         return
     request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
     if request.is_json and request.content_length != 0:
-        try:
-            body = json.loads(request.get_data(cache=True))
-        except ValueError:
-            return  # malformed JSON: the operation's parser answers it
-        if _holds_lone_surrogate(body):
-            raise BadRequest(
-                "The JSON body holds text that is not valid Unicode (an unpaired surrogate "
-                "escape such as \\ud800)."
-            )
+        check_json_body(request.get_data(cache=True))
+
+
+def check_json_body(raw: bytes) -> None:
+    """Refuse, with a 400 problem, JSON that parses but that nothing after this may meet:
+
+    - nesting deeper than ``MAX_JSON_DEPTH`` (Python's parser, marshmallow and the JSON
+      encoder recurse, and 2 KB of brackets would exhaust the stack);
+    - an integer of more than 4,300 digits (Python refuses to convert it);
+    - text with half of a UTF-16 pair (``"\\ud800"``): Python reads it as a lone surrogate
+      that no database can store.
+
+    Text that is not JSON at all is left to the operation's parser (the same 400 problem).
+    Raises MalformedRequest, BadRequest.
+    """
+    try:
+        document = json.loads(raw)
+    except RecursionError as error:
+        raise _malformed(_TOO_DEEP) from error
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return
+    except ValueError as error:  # int() refused a number: more than 4,300 digits
+        raise _malformed("A number in the JSON body has more than 4,300 digits.") from error
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value) is not None:
+                raise BadRequest(
+                    "The JSON body holds text that is not valid Unicode (an unpaired surrogate "
+                    "escape such as \\ud800)."
+                )
+        elif isinstance(value, dict | list):
+            if depth == MAX_JSON_DEPTH:
+                raise _malformed(_TOO_DEEP)
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            pending.extend((item, depth + 1) for item in items)
+
+
+_TOO_DEEP = f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep."
+
+
+def _malformed(detail: str) -> MalformedRequest:
+    return MalformedRequest(detail, fields={"body": [detail]})
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _holds_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return _SURROGATE.search(value) is not None
-    if isinstance(value, dict):
-        return any(
-            _holds_lone_surrogate(key) or _holds_lone_surrogate(item) for key, item in value.items()
-        )
-    if isinstance(value, list):
-        return any(_holds_lone_surrogate(item) for item in value)
-    return False
 
 
 docs_bp = Blueprint("api_docs", __name__)

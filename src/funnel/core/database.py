@@ -16,13 +16,27 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from flask import has_request_context
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from funnel.extensions import db
 
 log = logging.getLogger(__name__)
+
+# What the database (or the pool in front of it) raises when it cannot serve: down, restarting,
+# connections cut, every pooled connection busy, a lock or statement waited too long. The
+# request is answered 503 with Retry-After (``core.http``), not 500.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+)
+# PostgreSQL's query_canceled; MariaDB's max_statement_time, MySQL's max_execution_time.
+_POSTGRESQL_CANCELED = "57014"
+_MYSQL_STATEMENT_TIMEOUTS = frozenset({1969, 3024})
 
 _DEPTH_KEY = "funnel.transaction_depth"
 _CALLBACKS_KEY = "funnel.on_commit"
@@ -91,11 +105,26 @@ def in_transaction() -> bool:
     return bool(db.session().info.get(_DEPTH_KEY))
 
 
-def configure_engine(engine: Engine) -> None:
-    """Dialect set-up: SQLite gets WAL, a busy timeout, foreign keys and IMMEDIATE writes."""
-    if engine.dialect.name != "sqlite" or getattr(engine, "_funnel_configured", False):
+def is_statement_timeout(error: BaseException) -> bool:
+    """Whether the database cancelled a statement for running past its timeout."""
+    original = getattr(error, "orig", None)
+    if getattr(original, "sqlstate", None) == _POSTGRESQL_CANCELED:
+        return True
+    arguments = getattr(original, "args", ())
+    return bool(arguments) and arguments[0] in _MYSQL_STATEMENT_TIMEOUTS
+
+
+def configure_engine(engine: Engine, *, statement_timeout_seconds: int = 0) -> None:
+    """Dialect set-up: SQLite gets WAL, a busy timeout, foreign keys and IMMEDIATE writes;
+    PostgreSQL and MariaDB/MySQL cut a web request's statements at ``statement_timeout_seconds``
+    (the request deadline; jobs, migrations and commands keep no limit)."""
+    if getattr(engine, "_funnel_configured", False):
         return
     engine._funnel_configured = True  # type: ignore[attr-defined]
+    if engine.dialect.name != "sqlite":
+        if statement_timeout_seconds > 0:
+            _limit_request_statements(engine, statement_timeout_seconds)
+        return
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -111,3 +140,32 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_transaction.get() else "BEGIN")
+
+
+def _limit_request_statements(engine: Engine, seconds: int) -> None:
+    """Set the session's statement timeout when a connection is handed to a web request, and
+    lift it for anything else; the value is remembered per connection (no extra round trip
+    while it stays the same)."""
+    dialect = engine.dialect.name
+
+    def statements(limit: int) -> list[str]:
+        if dialect == "postgresql":
+            return [f"SET statement_timeout = {limit * 1000}"]
+        # MariaDB names it max_statement_time (seconds); MySQL max_execution_time (ms, reads).
+        if getattr(engine.dialect, "is_mariadb", False):
+            return [f"SET SESSION max_statement_time = {limit}"]
+        return [f"SET SESSION max_execution_time = {limit * 1000}"]
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        wanted = seconds if has_request_context() else 0
+        if record.info.get("funnel.statement_timeout", 0) == wanted:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in statements(wanted):
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+        dbapi_connection.commit()  # PostgreSQL: a SET in a transaction rolled back is undone
+        record.info["funnel.statement_timeout"] = wanted

@@ -24,6 +24,14 @@ class DomainError(Exception):
         super().__init__(self.detail)
 
 
+class MalformedRequest(DomainError):
+    """A request that cannot be read (a JSON body nested too deep); ``fields`` says where."""
+
+    code = "malformed_request"
+    status = 400
+    title = "The request is malformed"
+
+
 class NotFound(DomainError):
     code = "not_found"
     status = 404
@@ -61,3 +69,29 @@ class ValidationFailed(DomainError):
     def __init__(self, detail: str | None = None, fields: dict[str, list[str]] | None = None):
         super().__init__(detail, fields=fields or {})
         self.fields = fields or {}
+
+
+RETRY_AFTER_SECONDS = 10
+
+
+class ServiceUnavailable(DomainError):
+    """The shop cannot answer now, through no fault of the request: try again shortly."""
+
+    code = "service_unavailable"
+    status = 503
+    title = "The shop is not available right now"
+    headers: ClassVar[Mapping[str, str]] = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database could not be reached (or refused the connection): nothing was changed."""
+
+    code = "database_unavailable"
+    title = "The shop is not available right now"
+
+
+class RequestTimedOut(ServiceUnavailable):
+    """The request ran past the shop's request deadline: its work was rolled back."""
+
+    code = "request_timeout"
+    title = "The request took too long"

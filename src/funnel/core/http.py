@@ -10,7 +10,16 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from funnel.core.errors import BEARER_CHALLENGE, PROBLEM_JSON, DomainError, ValidationFailed
+from funnel.core.database import UNAVAILABLE_ERRORS, is_statement_timeout
+from funnel.core.errors import (
+    BEARER_CHALLENGE,
+    PROBLEM_JSON,
+    DatabaseUnavailable,
+    DomainError,
+    RequestTimedOut,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from funnel.extensions import limiter
 
 log = logging.getLogger(__name__)
@@ -68,6 +77,12 @@ def register_error_handlers(app: Flask) -> None:
         extra = dict(error.extra)
         if isinstance(error, ValidationFailed):
             extra["fields"] = error.fields
+        if isinstance(error, ServiceUnavailable) and not wants_json():
+            # A page that needs no database: the usual layout asks it for the cart and account.
+            page = render_template(
+                "errors/unavailable.html", title=error.title, detail=error.detail
+            )
+            return page, error.status, dict(error.headers)
         response, status = error_response(
             error.status, error.title, error.detail, error.code, **extra
         )
@@ -95,6 +110,24 @@ def register_error_handlers(app: Flask) -> None:
         else:
             response, status = error_response(status, error.name, detail, code)
         return response, status, _passed_on_headers(error)
+
+    def _database_unavailable(error: Exception) -> Any:
+        """An outage, not a bug: a 503 with Retry-After, logged in one line (the driver's
+        message: the statement's parameters may hold personal data)."""
+        cause = str(getattr(error, "orig", None) or error).strip()
+        if is_statement_timeout(error):
+            log.warning("a statement ran past the request deadline: %s", cause)
+            return _domain_error(RequestTimedOut())
+        log.error("database unavailable: %s", cause)
+        return _domain_error(
+            DatabaseUnavailable(
+                "The shop cannot reach its database; nothing was changed. "
+                "Please try again in a moment."
+            )
+        )
+
+    for error_class in UNAVAILABLE_ERRORS:
+        app.register_error_handler(error_class, _database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Response | str, int]:

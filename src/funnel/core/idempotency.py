@@ -18,7 +18,13 @@ stored, so that the same key may be tried again: server errors (the work was rol
 and answers that say "not now" or "not you" (401, 403, 404, 409, 429). A request whose worker
 died is taken over after ``LOCK_SECONDS``.
 
-Knows no domain: an ``api`` module puts ``@idempotent(bp)`` right under ``@bp.route(...)``.
+The caller is checked first: a request refused for who is calling (401, 403, 404 for an object
+it may not reach, 429) never claims a key, so it writes nothing and cannot learn whether a key
+is in use. The operation's access decorators go above ``@idempotent``, and checks that need the
+operation's arguments are its ``authorize`` callable.
+
+Knows no domain: an ``api`` module puts ``@idempotent(bp)`` under ``@bp.route(...)`` and the
+access decorators.
 """
 
 from __future__ import annotations
@@ -26,13 +32,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_smorest import Blueprint
 from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.dialects import mysql
@@ -41,7 +49,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from funnel.core import clock
 from funnel.core.api import errors
-from funnel.core.database import transaction
+from funnel.core.database import UNAVAILABLE_ERRORS, transaction
 from funnel.core.errors import Conflict, ValidationFailed
 from funnel.core.models import now
 from funnel.extensions import db
@@ -52,6 +60,8 @@ HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 LOCK_SECONDS = 300
+RELEASE_FIRST_PAUSE = 0.25  # seconds; doubled after each failed try, up to the longest
+RELEASE_LONGEST_PAUSE = 5.0
 DEFAULT_KEEP_HOURS = 24
 # Answers that are not the operation's final word on this request: not stored.
 NOT_STORED = frozenset({401, 403, 404, 409, 429})
@@ -215,13 +225,46 @@ def finish(claimed: _Claim, response: Response) -> None:
 
 
 def release(claimed: _Claim) -> None:
-    """Forget the key: the request may be sent again with it."""
+    """Forget the key: the request may be sent again with it.
+
+    When the database cannot be reached (the outage that failed the request, most likely), a
+    background thread keeps trying until it answers, so that the key is free as soon as the
+    database is back rather than when the claim goes stale.
+    """
+    try:
+        _delete(claimed)
+    except UNAVAILABLE_ERRORS:
+        db.session.rollback()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        threading.Thread(
+            target=_release_when_back, args=(app, claimed), name="idempotency-release", daemon=True
+        ).start()
+
+
+def _delete(claimed: _Claim) -> None:
     with transaction():
         db.session.execute(
             delete(IdempotencyRecord)
             .where(IdempotencyRecord.id == claimed.record_id)
             .execution_options(synchronize_session=False)
         )
+
+
+def _release_when_back(app: Flask, claimed: _Claim) -> None:
+    pause, waited = RELEASE_FIRST_PAUSE, 0.0
+    while waited < LOCK_SECONDS:
+        time.sleep(pause)
+        waited += pause
+        with app.app_context():
+            try:
+                _delete(claimed)
+            except UNAVAILABLE_ERRORS:
+                pause = min(pause * 2, RELEASE_LONGEST_PAUSE)
+                continue
+            finally:
+                db.session.remove()
+            log.info("idempotency key %s freed once the database answered", claimed.record_id)
+            return
 
 
 def keep_hours() -> int:
@@ -253,16 +296,20 @@ def idempotent(
     *,
     required: bool = False,
     scope: Callable[[], str] = caller_scope,
+    authorize: Callable[..., object] | None = None,
 ) -> Callable[[Any], Any]:
     """Make an operation honour the ``Idempotency-Key`` header (see the module); document it.
 
     ``required``: a request without the header is refused (422), for operations where a
-    retry must never do the work twice (refunds).
+    retry must never do the work twice (refunds). ``authorize``: called with the operation's
+    path arguments before any key is claimed; it raises when the caller may not call it.
     """
 
     def decorate(function: Any) -> Any:
         @wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if authorize is not None:
+                authorize(*args, **kwargs)
             raw = request.headers.get(HEADER)
             if raw is None and not required:
                 return function(*args, **kwargs)

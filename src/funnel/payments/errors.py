@@ -87,6 +87,13 @@ class RefundExceedsPayment(ValidationFailed):
     title = "The refund is larger than what is left to refund"
 
 
+class NothingLeftToRefund(Conflict):
+    """The payment is refunded in full, or what is left is held by refunds under way."""
+
+    code = "nothing_left_to_refund"
+    title = "Nothing is left to refund"
+
+
 class RefundFailed(DomainError):
     code = "refund_failed"
     status = 502

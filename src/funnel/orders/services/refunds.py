@@ -23,6 +23,7 @@ from funnel.orders.services.stock import return_held_stock
 from funnel.orders.services.workflow import check_permission
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
+from funnel.payments.errors import NothingLeftToRefund
 from funnel.payments.models import PaymentStatus
 
 REFUNDABLE = frozenset(
@@ -50,9 +51,9 @@ def refund_order(
     Raises OrderNotFound, InvalidOrderTransition (not paid, or cancelled), InvalidOrderInput
     (amount in another currency, not positive, reason too long), OrderPaymentMissing (no
     payment that took money), PermissionDenied (the actor lacks ``orders.refund``: admins
-    only by default, since a refund moves money), and payments'
-    RefundExceedsPayment, RefundFailed, GatewayUnavailable (retry with the same key),
-    IdempotencyKeyReused.
+    only by default, since a refund moves money), and payments' NothingLeftToRefund
+    (refunded in full: the one answer however refunds met), RefundExceedsPayment,
+    RefundFailed, GatewayUnavailable (retry with the same key), IdempotencyKeyReused.
     Side effects: a refund at the gateway, an OrderEvent, maybe the status and
     ``refunded_at``, ``refund_return`` stock movements, the refund email after commit.
     """
@@ -82,7 +83,7 @@ def refund_order(
         raise OrderPaymentMissing(f"Order {current.number} has no payment that took money.")
     to_refund = amount if amount is not None else payment.refundable
     if to_refund.amount <= 0:
-        raise InvalidOrderInput(fields={"amount": ["Nothing is left to refund."]})
+        raise NothingLeftToRefund(f"Order {current.number} has been refunded in full.")
     result = payments.refund_payment(
         payment.id, to_refund, idempotency_key, reason=reason, actor_user_id=actor_user_id
     )

@@ -23,6 +23,7 @@ from funnel.payments.errors import (
     IdempotencyKeyReused,
     InvalidPaymentInput,
     InvalidTransition,
+    NothingLeftToRefund,
     PaymentNotFound,
     RefundExceedsPayment,
     RefundFailed,
@@ -72,6 +73,8 @@ def _reserve(
         if existing is not None:
             _check(existing, payment_id, amount)
             return existing, False
+        if payment.status == PaymentStatus.REFUNDED:
+            raise NothingLeftToRefund("This payment has been refunded in full.")
         if payment.status not in REFUNDABLE:
             raise InvalidTransition(f"A payment that is {payment.status.value} cannot be refunded.")
         if amount.currency != payment.currency:
@@ -88,6 +91,10 @@ def _reserve(
             .execution_options(synchronize_session=False)
         )
         if reserved.rowcount != 1:
+            if payment.refundable.amount <= 0:
+                raise NothingLeftToRefund(
+                    "What was paid is refunded or being refunded by another request."
+                )
             raise RefundExceedsPayment(
                 f"At most {payment.refundable.format()} can still be refunded."
             )
@@ -123,7 +130,8 @@ def refund_payment(
     The same key again returns the first refund (``changed`` False), resuming it if it was
     interrupted. Call outside ``transaction()``.
     Raises InvalidPaymentInput (amount not positive, other currency), InvalidTransition (the
-    payment is not succeeded or partially refunded), RefundExceedsPayment, IdempotencyKeyReused
+    payment is not succeeded or partially refunded), NothingLeftToRefund (refunded in full, or
+    the rest is held by refunds under way), RefundExceedsPayment, IdempotencyKeyReused
     (the key was used for another refund), RefundFailed (the gateway refused; nothing refunded,
     the amount is released), GatewayUnavailable (retry with the same key), PaymentNotFound.
     Side effects: a refund transaction; the payment's refunded amount and status.

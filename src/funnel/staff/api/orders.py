@@ -121,10 +121,10 @@ def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
 
 
 @bp.route(f"/orders/{ORDER_NUMBER}/refunds", methods=["POST"])
+@staff_permission(bp, Permission.ORDERS_REFUND)  # before the key: a refused call claims none
 @idempotent(bp, required=True)
 @bp.response(201, RefundSchema)
 @errors(bp, 400, 404, 409, 413, 422, 502, 503)
-@staff_permission(bp, Permission.ORDERS_REFUND)
 @bp.arguments(RefundInputSchema)
 def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Refund an order in full or in part, through the gateway that took its payment
@@ -133,8 +133,10 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     `refund_exceeds_payment`. `return_items` puts every unit the order still holds back in
     stock. Send an `Idempotency-Key` header (required): a retry with the same key and body
     answers the first response (`Idempotent-Replayed: true`) and refunds once. A fully
-    refunded order becomes `refunded`. An unpaid or cancelled order is 409
-    `invalid_order_transition`. Needs `orders.refund` (admins only by default).
+    refunded order becomes `refunded`; refunding it again, with any amount, is 409
+    `nothing_left_to_refund` (also when another refund is taking the rest at that moment). An
+    unpaid or cancelled order is 409 `invalid_order_transition`. Needs `orders.refund`
+    (admins only by default).
     """
     key = _idempotency_key()
     caller = staff_caller()

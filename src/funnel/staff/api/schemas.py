@@ -12,7 +12,7 @@ from marshmallow import validate
 
 from funnel.accounts.models import EMAIL_MAX_LENGTH, Role
 from funnel.catalog.models import ProductStatus
-from funnel.core.api import MoneyInputSchema, MoneySchema, WholeNumber
+from funnel.core.api import MoneyInputSchema, MoneySchema, PatchSchema, WholeNumber
 from funnel.inventory.models import NOTE_LENGTH, STAFF_REASONS
 from funnel.orders.models import OrderStatus
 from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
@@ -82,7 +82,7 @@ class VariantInputSchema(ma.Schema):
     options = _OPTIONS
 
 
-class VariantPatchSchema(ma.Schema):
+class VariantPatchSchema(PatchSchema):
     """Fields to change; absent fields stay. ``options`` replaces all option values.
     Stock is not a field: it changes only through stock adjustments (the ledger)."""
 
@@ -111,7 +111,7 @@ class ProductInputSchema(ma.Schema):
     )
 
 
-class ProductPatchSchema(ma.Schema):
+class ProductPatchSchema(PatchSchema):
     """Fields to change; absent fields stay. A new title gives a new slug."""
 
     title = Text(validate=validate.Length(max=200))
