@@ -159,6 +159,7 @@ def load_settings(
         "API_MAX_CONTENT_LENGTH": _env_int(environ, "API_MAX_CONTENT_LENGTH", 1024 * 1024),
         "API_TOKEN_DAYS": _env_int(environ, "API_TOKEN_DAYS", 30),
         "IDEMPOTENCY_KEY_HOURS": _env_int(environ, "IDEMPOTENCY_KEY_HOURS", 24),
+        "IDEMPOTENCY_LOCK_SECONDS": _env_int(environ, "IDEMPOTENCY_LOCK_SECONDS", 60),
         "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
         "CELERY_BROKER_URL": _env(environ, "CELERY_BROKER_URL"),
         "JOBS_IN_PROCESS": _env_bool(environ, "JOBS_IN_PROCESS", False),
