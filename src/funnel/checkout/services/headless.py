@@ -21,6 +21,7 @@ from funnel.checkout.models import Checkout
 from funnel.checkout.services.outcomes import (
     CheckoutOutcome,
     OutcomeKind,
+    apply_result,
     pay,
     return_from_confirmation,
 )
@@ -39,6 +40,7 @@ from funnel.orders import queries as order_queries
 from funnel.orders.models import Order, OrderStatus
 from funnel.orders.services import ShippingAddress
 from funnel.payments import queries as payment_queries
+from funnel.payments import services as payments
 from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import CardDetails
 from funnel.payments.gateways.cards import check_card
@@ -150,25 +152,22 @@ def complete_checkout(
         visitor_id=checkout.visitor_id,
     )
     if placed.is_duplicate or placed.payment_id is None:
-        unsent = _payment_without_answer(placed.number)
-        if unsent is None:
-            return _outcome_of_placed(placed.number)
-        # An earlier call placed the order and was interrupted before the gateway's answer
-        # was recorded (or before sending): the same payment is sent again, under the same
-        # gateway key, after asking the gateway what became of the first sending.
-        return pay(unsent, details)
+        return _resume(placed.number, details)
     return pay(placed.payment_id, details)
 
 
-def _payment_without_answer(number: str) -> int | None:
-    """The id of the awaiting order's payment that has no gateway answer yet, if any."""
+def _resume(number: str, card: CardDetails | None) -> CheckoutOutcome:
+    """An earlier call placed this order. While its payment is under way, go on with it: a
+    payment with no gateway answer yet (that call was interrupted, or is still running) is
+    sent again under the same gateway key, which first asks the gateway what became of it, so
+    nothing is charged twice; an answered one is acted on as that call would have."""
     order = order_queries.get_order(number)
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        return None
     payment = payment_queries.live_payment_for(number)
-    if payment is None or payment.status != PaymentStatus.PENDING:
-        return None
-    return payment.id if payment.gateway_payment_id is None else None
+    if order.status != OrderStatus.PENDING_PAYMENT or payment is None:
+        return _outcome_of_placed(number)
+    if payment.status == PaymentStatus.PENDING and payment.gateway_payment_id is None:
+        return pay(payment.id, card)
+    return apply_result(payments.reconcile_payment(payment.id))
 
 
 def order_of(checkout: Checkout) -> Order | None:
