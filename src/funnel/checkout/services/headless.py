@@ -83,8 +83,8 @@ def prepare_checkout(
 
     The input is checked before anything is written. The cart's open checkout is taken up
     again (calling twice, even at the same instant, gives one checkout and does not hold the
-    stock twice). ``visitor_id`` is the funnel's
-    visitor (``checkout_started`` once per checkout; the order's later stages follow it).
+    stock twice). ``visitor_id`` is the funnel's visitor (``checkout_started`` once per
+    checkout; the order's later stages follow it).
     Raises CheckoutInvalidInput (field by field: email, the address's fields,
     shipping_method), CartEmpty, CartNeedsAttention, SoldOut, OrderInProgress (the cart's
     order is being paid: a cart is paid for once).
@@ -132,8 +132,9 @@ def complete_checkout(
     the gateway's answer was recorded, finishes its payment (see above). Call outside a
     transaction.
     Raises GatewayNotEnabled, InvalidCard, TotalsChanged, StepMissing, SubmitTokenInvalid,
-    CartEmpty, CartNeedsAttention, SoldOut, GatewayUnavailable (the order is cancelled and
-    the checkout reopened: pay again).
+    CartEmpty, CartNeedsAttention, SoldOut, GatewayUnavailable (call again: the same payment
+    is resumed; the order is cancelled and the checkout reopened once the gateway is known
+    to have taken nothing).
     """
     details = _checked_card(gateway, card)
     if (
