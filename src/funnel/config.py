@@ -195,6 +195,7 @@ def load_settings(
         "IDEMPOTENCY_KEY_HOURS": _env_int(environ, "IDEMPOTENCY_KEY_HOURS", 24),
         # Below gunicorn's worker timeout (30 s by default): the shop answers a 503 first.
         "REQUEST_TIMEOUT_SECONDS": _env_int(environ, "REQUEST_TIMEOUT_SECONDS", 25),
+        "IDEMPOTENCY_LOCK_SECONDS": _env_int(environ, "IDEMPOTENCY_LOCK_SECONDS", 60),
         "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
         "CELERY_BROKER_URL": _env(environ, "CELERY_BROKER_URL"),
         "JOBS_IN_PROCESS": _env_bool(environ, "JOBS_IN_PROCESS", False),

@@ -16,6 +16,7 @@ from funnel.core.money import Money
 from funnel.inventory import queries as inventory_queries
 from tests.checkout.helpers import (
     ADDRESS,
+    CARD_3DS,
     CARD_SUCCEEDS,
     add_to_cart,
     count,
@@ -261,3 +262,18 @@ def test_the_confirmation_page_is_only_for_the_buyer(
     assert app.test_client().get(path).status_code == 404
     assert signed_in(customer).get(path).status_code == 404
     assert app.test_client().get(path.replace("complete", "return")).status_code == 404
+
+
+def test_a_cart_whose_order_is_being_paid_is_not_checked_out_again(
+    app: Flask, buyer: FlaskClient, mug: Any
+) -> None:
+    # given an order of the cart waiting for 3-D Secure
+    pay(buyer, go_to_pay(buyer), CARD_3DS)
+
+    # when the same browser starts the checkout again
+    again = buyer.post("/checkout", data={"email": "guest@example.com"})
+
+    # then it is refused (a cart is paid for once): still one checkout and one order
+    assert again.status_code == 409
+    assert "Your order has been placed and its payment is under way" in again.get_data(as_text=True)
+    assert (count(Checkout), counts()["orders"]) == (1, 1)

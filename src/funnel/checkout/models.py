@@ -9,6 +9,7 @@ order, so a second submission of the same form finds it used.
 ``status``: ``open`` while the customer goes through the steps (and while the payment of its
 order is under way: ``order_id`` is set), ``completed`` once the order is paid or its payment
 is being confirmed (the cart is then emptied), ``abandoned`` when the job gives up on it.
+A cart has at most one open checkout (``open_cart_id``, unique), so one order under way.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class Checkout(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(TOKEN_LENGTH), unique=True)
     cart_id: Mapped[int] = mapped_column(ForeignKey("carts.id", ondelete="CASCADE"), index=True)
+    # ``cart_id`` while open, NULL once completed or abandoned: unique, so that a cart has at
+    # most one open checkout (and so one order under way) on every database.
+    open_cart_id: Mapped[int | None] = mapped_column(unique=True)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

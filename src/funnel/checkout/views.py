@@ -18,7 +18,13 @@ from funnel.analytics.web import current_visitor_id
 from funnel.cart.queries import cart_contents
 from funnel.cart.web import current_cart_id
 from funnel.checkout import payment_views, queries, services
-from funnel.checkout.errors import CartEmpty, CheckoutInvalidInput, CheckoutNotFound, StepMissing
+from funnel.checkout.errors import (
+    CartEmpty,
+    CheckoutInvalidInput,
+    CheckoutNotFound,
+    OrderInProgress,
+    StepMissing,
+)
 from funnel.checkout.forms import NEW_ADDRESS, CheckoutAddressForm, ContactForm, ShippingForm
 from funnel.checkout.limits import reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout, CheckoutStatus
@@ -87,7 +93,7 @@ def start() -> ResponseReturnValue:
             token=session.get(SESSION_KEY),
             reservation_owner=reservation_owner(),
         )
-    except CART_ERRORS as error:
+    except (*CART_ERRORS, OrderInProgress) as error:
         return cart_refusal(error)
     except CheckoutInvalidInput as error:
         form.email.errors = error.fields.get("email", [error.detail])

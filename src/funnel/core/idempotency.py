@@ -16,7 +16,8 @@ cart's secret), so two clients never see each other's responses, and kept for
 What is stored: responses the operation produced, success or a final refusal (4xx). Not
 stored, so that the same key may be tried again: server errors (the work was rolled back),
 and answers that say "not now" or "not you" (401, 403, 404, 409, 429). A request whose worker
-died is taken over after ``LOCK_SECONDS``.
+died is taken over after ``IDEMPOTENCY_LOCK_SECONDS`` (60: longer than a request may run, as
+gunicorn's timeout, 30 s by default, ends it sooner).
 
 The caller is checked first: a request refused for who is calling (401, 403, 404 for an object
 it may not reach, 429) never claims a key, so it writes nothing and cannot learn whether a key
@@ -59,7 +60,7 @@ log = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
-LOCK_SECONDS = 300
+LOCK_SECONDS = 60
 RELEASE_FIRST_PAUSE = 0.25  # seconds; doubled after each failed try, up to the longest
 RELEASE_LONGEST_PAUSE = 5.0
 DEFAULT_KEEP_HOURS = 24
@@ -194,7 +195,8 @@ def claim(scope: str, key: str, fingerprint: str) -> _Claim | Response:
         )
     if record.is_complete:
         return _replay(record)
-    stale = clock.utcnow() - timedelta(seconds=LOCK_SECONDS)
+    lock_seconds = int(current_app.config.get("IDEMPOTENCY_LOCK_SECONDS", LOCK_SECONDS))
+    stale = clock.utcnow() - timedelta(seconds=lock_seconds)
     if record.locked_at is not None and record.locked_at < stale and _take_over(record):
         return _Claim(record.id)
     raise IdempotencyRequestInProgress(

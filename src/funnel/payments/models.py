@@ -108,6 +108,9 @@ class Payment(TimestampMixin, db.Model):
     failure_message: Mapped[str | None] = mapped_column(String(255))
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     refund_pending_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Committed before the gateway is called: set with no gateway id, the outcome is unknown
+    # (the gateway may have taken money) until the gateway is asked by our idempotency key.
+    submitted_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def amount(self) -> Money:
@@ -124,6 +127,15 @@ class Payment(TimestampMixin, db.Model):
             return Money.zero(self.currency)
         left = self.amount_minor - self.refunded_minor - self.refund_pending_minor
         return Money(left, self.currency)
+
+    @property
+    def is_outcome_unknown(self) -> bool:
+        """Sent to the gateway, whose answer was never recorded (a worker died, a timeout)."""
+        return (
+            self.status == PaymentStatus.PENDING
+            and self.gateway_payment_id is None
+            and self.submitted_at is not None
+        )
 
     def __repr__(self) -> str:
         return f"<Payment {self.public_id} {self.status.value}>"

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from funnel.checkout import queries
 from funnel.checkout.errors import (
     CheckoutInvalidInput,
     StepMissing,
     TotalsChanged,
 )
-from funnel.checkout.models import Checkout, CheckoutStatus
+from funnel.checkout.models import Checkout
 from funnel.checkout.services.outcomes import (
     CheckoutOutcome,
     OutcomeKind,
+    apply_result,
     pay,
     return_from_confirmation,
 )
@@ -40,9 +39,12 @@ from funnel.extensions import db
 from funnel.orders import queries as order_queries
 from funnel.orders.models import Order, OrderStatus
 from funnel.orders.services import ShippingAddress
+from funnel.payments import queries as payment_queries
+from funnel.payments import services as payments
 from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import CardDetails
 from funnel.payments.gateways.cards import check_card
+from funnel.payments.models import PaymentStatus
 
 # What an order's status says about a payment that was already submitted (a retried call).
 _KIND_OF_STATUS = {
@@ -59,20 +61,6 @@ class CardInput:
     number: str
     expiry: str
     cvc: str
-
-
-def open_checkout_of_cart(cart_id: int) -> Checkout | None:
-    """The cart's open checkout with no order under way (the one to go on with), if any."""
-    return db.session.scalar(
-        select(Checkout)
-        .where(
-            Checkout.cart_id == cart_id,
-            Checkout.status == CheckoutStatus.OPEN,
-            Checkout.order_id.is_(None),
-        )
-        .order_by(Checkout.id.desc())
-        .limit(1)
-    )
 
 
 def find_checkout(checkout_id: int) -> Checkout | None:
@@ -95,22 +83,22 @@ def prepare_checkout(
     the stock for ``RESERVATION_MINUTES``.
 
     The input is checked before anything is written. The cart's open checkout is taken up
-    again (calling twice does not hold the stock twice). ``visitor_id`` is the funnel's
-    visitor (``checkout_started`` once per checkout; the order's later stages follow it).
+    again (calling twice, even at the same instant, gives one checkout and does not hold the
+    stock twice). ``visitor_id`` is the funnel's visitor (``checkout_started`` once per
+    checkout; the order's later stages follow it).
     Raises CheckoutInvalidInput (field by field: email, the address's fields,
-    shipping_method), CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached.
+    shipping_method), CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached,
+    OrderInProgress (the cart's order is being paid: a cart is paid for once).
     """
     address = checked_address(address)
     if queries.pricing_policy().method(shipping_method) is None:
         message = "Choose one of the shipping methods."
         raise CheckoutInvalidInput(message, fields={"shipping_method": [message]})
-    existing = open_checkout_of_cart(cart_id)
     checkout = start_checkout(
         cart_id=cart_id,
         email=email,
         user_id=user_id,
         visitor_id=visitor_id,
-        token=existing.token if existing else None,
         reservation_owner=reservation_owner,
     )
     set_address(checkout.token, cart_id, address)
@@ -147,10 +135,13 @@ def complete_checkout(
 
     ``expected_total`` is the total the client showed its customer: another total (prices or
     settings changed since the review) places nothing. A checkout whose order was placed
-    already answers with that order's state. Call outside a transaction.
+    already answers with that order's state, or, when that earlier call was interrupted before
+    the gateway's answer was recorded, finishes its payment (see above). Call outside a
+    transaction.
     Raises GatewayNotEnabled, InvalidCard, TotalsChanged, StepMissing, SubmitTokenInvalid,
-    CartEmpty, CartNeedsAttention, SoldOut, GatewayUnavailable (the order is cancelled and
-    the checkout reopened: pay again).
+    CartEmpty, CartNeedsAttention, SoldOut, GatewayUnavailable (call again: the same payment
+    is resumed; the order is cancelled and the checkout reopened once the gateway is known
+    to have taken nothing).
     """
     details = _checked_card(gateway, card)
     if (
@@ -169,8 +160,22 @@ def complete_checkout(
         visitor_id=checkout.visitor_id,
     )
     if placed.is_duplicate or placed.payment_id is None:
-        return _outcome_of_placed(placed.number)
+        return _resume(placed.number, details)
     return pay(placed.payment_id, details)
+
+
+def _resume(number: str, card: CardDetails | None) -> CheckoutOutcome:
+    """An earlier call placed this order. While its payment is under way, go on with it: a
+    payment with no gateway answer yet (that call was interrupted, or is still running) is
+    sent again under the same gateway key, which first asks the gateway what became of it, so
+    nothing is charged twice; an answered one is acted on as that call would have."""
+    order = order_queries.get_order(number)
+    payment = payment_queries.live_payment_for(number)
+    if order.status != OrderStatus.PENDING_PAYMENT or payment is None:
+        return _outcome_of_placed(number)
+    if payment.status == PaymentStatus.PENDING and payment.gateway_payment_id is None:
+        return pay(payment.id, card)
+    return apply_result(payments.reconcile_payment(payment.id))
 
 
 def order_of(checkout: Checkout) -> Order | None:

@@ -5,7 +5,9 @@
 - An open checkout whose order's payment was left half-way (the customer never came back from
   3-D Secure, or the payment was never submitted) is given until its expiry; then the order is
   cancelled (the payment voided at the gateway, the stock returned) and the checkout
-  abandoned. A payment still ``processing`` is left to its webhook.
+  abandoned. A payment still ``processing`` is left to its webhook. A payment sent whose
+  answer was lost is first looked up at the gateway: charged, the order is paid after all;
+  unknown to the gateway, the order is cancelled (once no answer can still be on its way).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from funnel.checkout.models import Checkout, CheckoutStatus
+from funnel.checkout.services.outcomes import apply_result
 from funnel.core import clock
 from funnel.core.database import transaction
 from funnel.core.errors import DomainError
@@ -23,6 +26,7 @@ from funnel.extensions import db
 from funnel.orders import services as orders
 from funnel.orders.models import Order, OrderStatus
 from funnel.payments import queries as payment_queries
+from funnel.payments import services as payments
 from funnel.payments.models import PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -41,7 +45,7 @@ def _abandon_idle() -> int:
                 Checkout.order_id.is_(None),
                 Checkout.expires_at <= clock.utcnow() - ABANDON_AFTER,
             )
-            .values(status=CheckoutStatus.ABANDONED, submit_token_hash=None)
+            .values(status=CheckoutStatus.ABANDONED, submit_token_hash=None, open_cart_id=None)
             .execution_options(synchronize_session=False)
         )
         return result.rowcount
@@ -63,6 +67,14 @@ def _cancel_unfinished() -> int:
     cancelled = 0
     for checkout_id, order_id, number, gateway in rows:
         payment = payment_queries.live_payment_for(number)
+        if gateway != "manual" and payment is not None and payment.is_outcome_unknown:
+            try:
+                if _settled_by_the_gateway(payment.id):
+                    continue
+            except DomainError:
+                log.exception("could not learn the outcome of the payment of %s", number)
+                continue
+            payment = payment_queries.live_payment_for(number)
         if gateway == "manual" or (payment is not None and payment.status not in UNFINISHED):
             continue
         try:
@@ -74,11 +86,23 @@ def _cancel_unfinished() -> int:
             db.session.execute(
                 update(Checkout)
                 .where(Checkout.id == checkout_id, Checkout.status == CheckoutStatus.OPEN)
-                .values(status=CheckoutStatus.ABANDONED, submit_token_hash=None)
+                .values(status=CheckoutStatus.ABANDONED, submit_token_hash=None, open_cart_id=None)
                 .execution_options(synchronize_session=False)
             )
         cancelled += int(change.changed)
     return cancelled
+
+
+def _settled_by_the_gateway(payment_id: int) -> bool:
+    """A payment whose answer was lost: ask the gateway, then act on what it says as the
+    customer's request would have (paid: the order is paid; processing: left to its webhook).
+    True when that settled it; False when the order may still be cancelled (the gateway has
+    it awaiting action, or never received it: ``cancel_order`` checks again)."""
+    result = payments.reconcile_payment(payment_id)
+    if result.is_paid or result.status == PaymentStatus.PROCESSING:
+        apply_result(result)
+        return True
+    return False
 
 
 def expire_checkouts() -> tuple[int, int]:

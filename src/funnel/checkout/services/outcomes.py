@@ -66,22 +66,39 @@ def _complete_checkout(order: Order) -> None:
     if checkout is None or checkout.status != CheckoutStatus.OPEN:
         return
     checkout.status = CheckoutStatus.COMPLETED
+    checkout.open_cart_id = None
     cart.clear_cart(checkout.cart_id)
 
 
-def _settle_paid(number: str) -> None:
-    """Mark the order paid and complete its checkout (joins the transaction; idempotent)."""
+def _settle_paid(number: str) -> bool:
+    """Mark the order paid and complete its checkout (joins the transaction; idempotent).
+    False when the order can no longer take the payment (cancelled meanwhile)."""
     order = order_queries.find_order(number)
     if order is None:
         log.warning("payment for %s succeeded, but there is no such order", number)
-        return
+        return True  # not an order's payment: nothing here to honour or give back
     try:
         orders.mark_paid(order.id, note="payment succeeded")
     except InvalidOrderTransition:
-        # Paid after the order was cancelled: the money has to go back (staff refund it).
-        log.error("order %s is %s but its payment succeeded: refund it", number, order.status)
-        return
+        log.error("order %s is %s but its payment succeeded: refunding it", number, order.status)
+        return False
     _complete_checkout(order)
+    return True
+
+
+def _give_back(result: PaymentResult) -> None:
+    """A payment arrived for an order that can no longer be honoured: the money goes back
+    (a held authorisation is voided, a charge refunded in full). Call outside a transaction."""
+    reason = "the order was cancelled before its payment arrived"
+    if result.status == PaymentStatus.AUTHORIZED:
+        payments.void_payment(result.payment_id, reason=reason)
+    else:
+        payments.refund_payment(
+            result.payment_id,
+            result.amount,
+            f"order-{result.payable_reference}-unhonoured-payment",
+            reason=reason,
+        )
 
 
 def fail_attempt(number: str, message: str) -> None:
@@ -125,7 +142,11 @@ def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> Checko
     number = result.payable_reference
     if result.is_paid:
         with transaction():
-            _settle_paid(number)
+            is_settled = _settle_paid(number)
+        if not is_settled:
+            _give_back(result)
+            message = "The order was cancelled: the payment is given back."
+            return CheckoutOutcome(OutcomeKind.FAILED, number, message)
         return CheckoutOutcome(OutcomeKind.PAID, number, result.message)
     if result.requires_action:
         return CheckoutOutcome(
@@ -149,8 +170,10 @@ def pay(payment_id: int, card: CardDetails | None = None) -> CheckoutOutcome:
     """Submit a placed order's payment to its gateway and act on the answer.
 
     An unreachable gateway is asked once more with the same key (it never charges twice), then
-    the attempt fails with its message. Raises InvalidCard (the order is cancelled first: the
-    customer corrects the card and pays again).
+    the attempt fails with its message (the order is cancelled once the gateway says it has
+    taken no money; until then it waits, and paying again resumes this payment).
+    Raises InvalidCard (the order is cancelled first: the customer corrects the card and pays
+    again).
     """
     try:
         try:
@@ -158,7 +181,12 @@ def pay(payment_id: int, card: CardDetails | None = None) -> CheckoutOutcome:
         except GatewayUnavailable:
             result = payments.submit_payment(payment_id, card)
     except GatewayUnavailable as error:
-        fail_attempt(payment_queries.get_payment(payment_id).payable_reference, error.detail)
+        try:
+            fail_attempt(payment_queries.get_payment(payment_id).payable_reference, error.detail)
+        except GatewayUnavailable:
+            # Whether the gateway took the money is not known yet: the order waits for a retry
+            # of the payment (the same payment, asked about first) or the expiry job.
+            log.warning("payment %s: outcome unknown, its order is left awaiting", payment_id)
         raise
     except InvalidCard:
         fail_attempt(payment_queries.get_payment(payment_id).payable_reference, "invalid card")
@@ -184,14 +212,21 @@ def receive_webhook(
 ) -> PaymentResult | None:
     """Verify and apply one gateway webhook; a paid payment pays its order in the same
     transaction as the event's record, so a replay or a concurrent duplicate changes nothing
-    twice. A failed one cancels its order afterwards. Returns None for a replay.
+    twice. A failed one cancels its order afterwards; a paid one whose order was cancelled
+    meanwhile is given back. Returns None for a replay.
 
     Raises WebhookSignatureInvalid, WebhookPayloadInvalid, GatewayNotEnabled, PaymentNotFound.
     """
+    is_settled = True
     with transaction():
         result = payments.apply_gateway_webhook(gateway, raw_body, headers)
         if result is not None and result.is_paid:
-            _settle_paid(result.payable_reference)
+            is_settled = _settle_paid(result.payable_reference)
+    if result is not None and not is_settled:
+        try:
+            _give_back(result)
+        except DomainError:
+            log.exception("could not give back the payment of %s", result.payable_reference)
     if result is not None and result.changed and result.status == PaymentStatus.FAILED:
         try:
             fail_attempt(result.payable_reference, result.message)

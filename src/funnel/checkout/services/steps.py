@@ -9,6 +9,9 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
 from funnel.accounts.countries import is_country_code
 from funnel.accounts.errors import InvalidEmail
 from funnel.accounts.models import normalise_email
@@ -16,7 +19,12 @@ from funnel.analytics import services as analytics
 from funnel.analytics.models import FunnelStage
 from funnel.cart.queries import cart_contents
 from funnel.checkout import queries
-from funnel.checkout.errors import CheckoutInvalidInput, StepMissing
+from funnel.checkout.errors import (
+    CheckoutInvalidInput,
+    CheckoutNotFound,
+    OrderInProgress,
+    StepMissing,
+)
 from funnel.checkout.models import Checkout
 from funnel.checkout.services.common import (
     checked_contents,
@@ -29,6 +37,7 @@ from funnel.core import clock
 from funnel.core.database import transaction
 from funnel.extensions import db
 from funnel.inventory.services.reservations import reservation_minutes
+from funnel.orders.models import Order
 from funnel.orders.services import SHIPPING_ADDRESS_FIELDS, ShippingAddress
 
 ADDRESS_FIELDS = SHIPPING_ADDRESS_FIELDS
@@ -54,11 +63,15 @@ def start_checkout(
     cart's quantities for ``RESERVATION_MINUTES``.
 
     ``token`` is the browser's current checkout, taken up again if it is still open for this
-    cart and has no order under way; otherwise a new checkout is made. ``reservation_owner``
-    is the client the reservations count against (see ``inventory.reserve``).
+    cart; otherwise the cart's open checkout is (a cart has at most one, enforced by the
+    database even for two requests at the same instant), or a new one is made.
+    ``reservation_owner`` is the client the reservations count against (see
+    ``inventory.reserve``).
     Raises CheckoutInvalidInput (email), CartEmpty, CartNeedsAttention, SoldOut (naming the
-    short lines; nothing is reserved), HoldLimitReached. Side effects: a ``checkouts`` row,
-    the reservations, a ``checkout_started`` funnel event (once per checkout).
+    short lines; nothing is reserved), HoldLimitReached, OrderInProgress (the cart's checkout
+    has an order whose payment is under way: a cart is paid for once).
+    Side effects: a ``checkouts`` row, the reservations, a ``checkout_started`` funnel event
+    (once per checkout).
     """
     try:
         checked_email = normalise_email(email or "")
@@ -67,13 +80,10 @@ def start_checkout(
     with transaction():
         contents = checked_contents(cart_contents(cart_id))
         checkout = queries.find_checkout(token, cart_id, lock=True) if token else None
-        if checkout is None or checkout.status != "open" or checkout.order_id is not None:
-            checkout = Checkout(
-                token=secrets.token_urlsafe(32),
-                cart_id=cart_id,
-                expires_at=clock.utcnow() + timedelta(minutes=reservation_minutes()),
-            )
-            db.session.add(checkout)
+        if checkout is None or checkout.status != "open":
+            checkout = _open_checkout_of_cart(cart_id) or _new_checkout(cart_id)
+        if checkout.order_id is not None:
+            raise OrderInProgress(_order_number(checkout.order_id))
         checkout.email = checked_email
         checkout.user_id = user_id
         checkout.visitor_id = visitor_id or checkout.visitor_id
@@ -87,6 +97,42 @@ def start_checkout(
             dedupe_key=f"checkout_started:{checkout.id}",
         )
         return checkout
+
+
+def _open_checkout_of_cart(cart_id: int) -> Checkout | None:
+    """The cart's open checkout, locked (after a duplicate-key error too: a locking read sees
+    the row the other transaction committed)."""
+    return db.session.scalar(
+        select(Checkout)
+        .where(Checkout.open_cart_id == cart_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _new_checkout(cart_id: int) -> Checkout:
+    """A new open checkout for the cart; when another request opened one at the same moment,
+    the unique ``open_cart_id`` refuses the second and that one is taken up instead."""
+    checkout = Checkout(
+        token=secrets.token_urlsafe(32),
+        cart_id=cart_id,
+        open_cart_id=cart_id,
+        expires_at=clock.utcnow() + timedelta(minutes=reservation_minutes()),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(checkout)
+    except IntegrityError as error:
+        existing = _open_checkout_of_cart(cart_id)
+        if existing is None:
+            raise CheckoutNotFound() from error
+        return existing
+    return checkout
+
+
+def _order_number(order_id: int) -> str:
+    order = db.session.get(Order, order_id)
+    return order.number if order is not None else ""
 
 
 def checked_address(address: ShippingAddress) -> ShippingAddress:

@@ -13,6 +13,9 @@ key, so that a retry after a timeout returns the first answer instead of chargin
 - ``processing``: the gateway decides later and tells us by a signed webhook;
 - ``pending``: offline methods (bank transfer, cash): staff confirm the funds later;
 - ``failed``: with a stable ``failure_code`` and a ``failure_message`` a customer can read.
+
+``find_payment`` looks a payment up by our idempotency key: the way to learn what became of a
+call whose answer was lost.
 """
 
 from __future__ import annotations
@@ -115,6 +118,15 @@ class PaymentGateway(ABC):
 
         Raises InvalidCard for malformed card details (nothing is created) and
         GatewayUnavailable when the gateway cannot answer (retry with the same key).
+        """
+
+    @abstractmethod
+    def find_payment(self, idempotency_key: str) -> GatewayOutcome | None:
+        """The payment created under our ``idempotency_key``, as it is now; None when the
+        gateway never received it. Asked before anything gives up on a payment whose answer
+        was lost (a worker killed mid-call, a timeout), so that money taken is never ignored.
+
+        Raises GatewayUnavailable when the gateway cannot answer (nothing may be concluded).
         """
 
     @abstractmethod

@@ -37,6 +37,12 @@ class ManualGateway(PaymentGateway):
             gateway_payment_id=_reference("man", request.idempotency_key),
         )
 
+    def find_payment(self, idempotency_key: str) -> GatewayOutcome | None:
+        # No remote side: the payment is what creating it would give (nothing is charged).
+        return GatewayOutcome(
+            status=OutcomeStatus.PENDING, gateway_payment_id=_reference("man", idempotency_key)
+        )
+
     def confirm_action(self, gateway_payment_id: str) -> GatewayOutcome:
         return GatewayOutcome(status=OutcomeStatus.PENDING, gateway_payment_id=gateway_payment_id)
 

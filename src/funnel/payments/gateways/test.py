@@ -8,6 +8,9 @@ Its remote records live in ``sandbox.py``; it answers by card number:
 4000 0000 0000 9995           insufficient funds
 4000 0000 0000 3220           requires a 3-D Secure step (approve or refuse)
 4000 0000 0000 0259           stays ``processing``; succeeds later by a signed webhook
+4000 0000 0000 0077           succeeds, but the answer is lost: the card is charged, then
+                              the call hangs for ``LOST_ANSWER_SECONDS`` (the server's
+                              timeout ends the request first), as over a broken network
 any other valid number        succeeds, with its brand detected
 ============================  =====================================================
 
@@ -53,13 +56,16 @@ CARD_DECLINED = "4000000000000002"
 CARD_INSUFFICIENT_FUNDS = "4000000000009995"
 CARD_REQUIRES_ACTION = "4000000000003220"
 CARD_PROCESSING = "4000000000000259"
+CARD_ANSWER_LOST = "4000000000000077"
 TEST_CARDS = (
     CARD_SUCCEEDS,
     CARD_DECLINED,
     CARD_INSUFFICIENT_FUNDS,
     CARD_REQUIRES_ACTION,
     CARD_PROCESSING,
+    CARD_ANSWER_LOST,
 )
+LOST_ANSWER_SECONDS = 600
 
 _FAILURES = {CARD_DECLINED: sandbox.DECLINED, CARD_INSUFFICIENT_FUNDS: sandbox.INSUFFICIENT_FUNDS}
 
@@ -130,7 +136,15 @@ class SandboxGateway(PaymentGateway):
                 ),
             )
         )
+        if card.digits == CARD_ANSWER_LOST:
+            time.sleep(LOST_ANSWER_SECONDS)  # charged; the answer never makes it back in time
         return self._outcome(charge)
+
+    def find_payment(self, idempotency_key: str) -> GatewayOutcome | None:
+        if self.latency_seconds > 0:
+            time.sleep(self.latency_seconds)
+        charge = sandbox.charge_by_key(idempotency_key)
+        return None if charge is None else self._outcome(charge)
 
     def confirm_action(self, gateway_payment_id: str) -> GatewayOutcome:
         return self._outcome(self._charge(gateway_payment_id))

@@ -8,7 +8,9 @@ For checkout (see each function's docstring for errors and side effects):
 - ``confirm_payment_action(payment_id) -> PaymentResult``: after 3-D Secure, at the return URL;
 - ``apply_gateway_webhook(gateway, raw_body, headers) -> PaymentResult | None``: the webhook
   endpoint's one call (None: a replay);
-- ``capture_payment``, ``void_payment``, ``refund_payment``, ``mark_manual_payment_received``.
+- ``capture_payment``, ``void_payment``, ``refund_payment``, ``mark_manual_payment_received``;
+- ``reconcile_payment(payment_id) -> PaymentResult``: ask the gateway about a payment whose
+  answer was lost (sent, no gateway id), and record it.
 
 Functions that call a gateway run outside ``transaction()`` (no lock is held over the network).
 """
@@ -29,6 +31,7 @@ from funnel.payments.services.results import (
     PaymentResult,
     RefundResult,
 )
+from funnel.payments.services.submissions import reconcile_payment
 
 __all__ = [
     "PaymentChange",
@@ -39,6 +42,7 @@ __all__ = [
     "confirm_payment_action",
     "create_payment",
     "mark_manual_payment_received",
+    "reconcile_payment",
     "refund_payment",
     "start_payment",
     "submit_payment",

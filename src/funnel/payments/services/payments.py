@@ -21,6 +21,7 @@ from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.payments.errors import (
     IdempotencyKeyReused,
+    InvalidCard,
     InvalidPaymentInput,
     InvalidTransition,
     ManualAmountMismatch,
@@ -35,7 +36,7 @@ from funnel.payments.models import (
     TransactionKind,
     TransactionStatus,
 )
-from funnel.payments.services import state
+from funnel.payments.services import state, submissions
 from funnel.payments.services.results import PaymentResult, payment_result
 
 _REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
@@ -162,7 +163,8 @@ def submit_payment(payment_id: int, payment_method: CardDetails | None = None) -
     """Send a pending payment to its gateway and record the outcome.
 
     ``payment_method`` (card details for the test gateway) is used for this call only.
-    Submitting a payment the gateway already has returns its current state (no second charge).
+    Submitting a payment the gateway already has returns its current state (no second charge):
+    a payment sent before whose answer was lost is looked up at the gateway first.
     A declined card is not an exception: the result has ``status`` failed and a ``message``.
 
     Raises InvalidCard (nothing recorded: the customer may correct and resubmit),
@@ -173,17 +175,27 @@ def submit_payment(payment_id: int, payment_method: CardDetails | None = None) -
     if payment.status != PaymentStatus.PENDING or payment.gateway_payment_id is not None:
         return payment_result(payment)
     gateway = get_gateway(payment.gateway)
-    outcome = gateway.create_payment(
-        PaymentRequest(
-            amount=payment.amount,
-            idempotency_key=payment.idempotency_key,
-            description=payment.description,
-            return_url=payment.return_url,
-            payment_method=payment_method,
-            capture_method=payment.capture_method,
-            metadata={"payment_public_id": payment.public_id},
-        )
-    )
+    # Sent before and its answer lost (a killed worker, a timeout): the gateway says what
+    # became of it. Otherwise record that it is being sent, then send it.
+    outcome = gateway.find_payment(payment.idempotency_key) if payment.submitted_at else None
+    if outcome is None:
+        is_first_sending = submissions.mark_submitted(payment_id)
+        try:
+            outcome = gateway.create_payment(
+                PaymentRequest(
+                    amount=payment.amount,
+                    idempotency_key=payment.idempotency_key,
+                    description=payment.description,
+                    return_url=payment.return_url,
+                    payment_method=payment_method,
+                    capture_method=payment.capture_method,
+                    metadata={"payment_public_id": payment.public_id},
+                )
+            )
+        except InvalidCard:
+            if is_first_sending:
+                submissions.forget_submission(payment_id)
+            raise
     with transaction():
         locked = state.lock_payment(payment_id)
         return state.apply_outcome(
@@ -287,13 +299,20 @@ def void_payment(
 ) -> PaymentResult:
     """Cancel a payment that has taken no money: pending (a manual payment never paid),
     awaiting action, processing or authorised. Voiding a cancelled payment changes nothing.
+    A payment sent whose answer was lost is first looked up at the gateway (``submissions``).
 
     Raises InvalidTransition (already paid, failed or refunded: refund instead; or the gateway
-    refused because it completed meanwhile), GatewayUnavailable, PaymentNotFound.
+    refused because it completed meanwhile, or says it took the money), GatewayUnavailable
+    (also while a lost answer may still arrive), PaymentNotFound.
     Side effects: a void transaction and a status change to ``cancelled``.
     """
     _outside_transaction("void_payment")
     payment = _payment(payment_id)
+    if payment.is_outcome_unknown:
+        # Never cancel a payment that may have taken money without asking the gateway.
+        submissions.reconcile_payment(payment_id)
+        payment = _payment(payment_id)
+        submissions.check_may_give_up(payment)
     if payment.status == PaymentStatus.CANCELLED:
         return payment_result(payment)
     if payment.status not in VOIDABLE:
