@@ -13,6 +13,7 @@ from funnel.orders import queries, services
 from funnel.orders.errors import InvalidOrderTransition
 from funnel.orders.models import Order, OrderStatus
 from funnel.payments import queries as payment_queries
+from funnel.payments.errors import NothingLeftToRefund
 from tests.orders.helpers import order_in, statuses
 
 S = OrderStatus
@@ -87,10 +88,10 @@ def test_every_step_from_every_status(
         assert queries.get_order(order.number).status == status
         assert statuses(order) == history
     elif expected == "nothing left":
-        from funnel.orders.errors import InvalidOrderInput
-
-        with pytest.raises(InvalidOrderInput):
+        # when a refunded order is refunded again, then it says nothing is left, and nothing moves
+        with pytest.raises(NothingLeftToRefund) as raised:
             STEPS[step](order, actor.id)
+        assert (raised.value.code, raised.value.status) == ("nothing_left_to_refund", 409)
         assert statuses(order) == history
     elif expected == "same":
         # when a step already taken is repeated, then nothing changes
