@@ -9,8 +9,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from funnel.accounts.countries import COUNTRIES
+from funnel.cart.access import current_cart_id
 from funnel.cart.views import render_cart
-from funnel.cart.web import current_cart_id
 from funnel.checkout import queries
 from funnel.checkout.errors import (
     CartEmpty,

@@ -12,8 +12,8 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from funnel.accounts.countries import COUNTRIES
-from funnel.analytics.web import current_visitor_id
-from funnel.cart.web import current_cart_id
+from funnel.analytics.tracking import current_visitor_id
+from funnel.cart.access import current_cart_id
 from funnel.checkout import queries, services
 from funnel.checkout.errors import (
     CheckoutNotFound,

@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from funnel.accounts import queries as account_queries
-from funnel.analytics.web import current_visitor_id
+from funnel.analytics.tracking import current_visitor_id
+from funnel.cart.access import current_cart_id
 from funnel.cart.queries import cart_contents
-from funnel.cart.web import current_cart_id
 from funnel.checkout import payment_views, queries, services
 from funnel.checkout.errors import (
     CartEmpty,

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from funnel.accounts import queries as account_queries
-from funnel.accounts.auth import require_staff
+from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
