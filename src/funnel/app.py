@@ -121,7 +121,7 @@ def register_models() -> None:
     import funnel.core.idempotency
     import funnel.inventory.models
     import funnel.orders.models
-    import funnel.payments.gateways.sandbox
+    import funnel.payments.gateways.test.sandbox
     import funnel.payments.models  # noqa: F401
 
 
@@ -141,7 +141,7 @@ def register_blueprints(app: Flask) -> None:
     from funnel.checkout.webhooks import bp as webhooks_bp
     from funnel.orders import api as orders_api
     from funnel.orders.views import bp as orders_bp
-    from funnel.payments.views import bp as test_gateway_bp
+    from funnel.payments.gateways.test.views import bp as test_gateway_bp
     from funnel.staff import api as staff_api
     from funnel.staff.views import bp as staff_bp
 

@@ -1,40 +1,25 @@
-"""What the checkout's pages share: the browser's checkout, the redirects of a refused step,
-the cart page for a refusal, and who may see an order's confirmation."""
+"""Which checkout a browser may use, and which order confirmations it may see.
+
+The browser's checkout is the one whose token is in its session *and* that belongs to its
+current cart, so nobody reaches another browser's checkout. An order's confirmation opens only
+for the browser that placed it (its session remembers the last few order numbers) or for the
+signed-in owner.
+"""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, session, url_for
-from flask.typing import ResponseReturnValue
+from flask import session
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
-from funnel.accounts.countries import COUNTRIES
 from funnel.cart.access import current_cart_id
-from funnel.cart.views import render_cart
 from funnel.checkout import queries
-from funnel.checkout.errors import (
-    CartEmpty,
-    CartNeedsAttention,
-    CheckoutNotFound,
-    HoldLimitReached,
-    SoldOut,
-    StepMissing,
-)
+from funnel.checkout.errors import CheckoutNotFound
 from funnel.checkout.models import Checkout, CheckoutStatus
-from funnel.core.errors import DomainError
 from funnel.orders.models import Order
 
 ORDERS_KEY = "checkout_orders"
 REMEMBERED_ORDERS = 10
 SESSION_KEY = "checkout_token"
-STEP_ENDPOINTS = {
-    "contact": "checkout.contact",
-    "address": "checkout.address",
-    "shipping": "checkout.shipping",
-    "review": "checkout.review",
-    "complete": "checkout.pay",
-}
-CART_ERRORS = (CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached)
 
 
 def signed_in_user_id() -> int | None:
@@ -51,33 +36,6 @@ def open_checkout() -> Checkout:
     if checkout is None or checkout.status != CheckoutStatus.OPEN:
         raise CheckoutNotFound()
     return checkout
-
-
-def step_redirect(error: DomainError) -> Response:
-    """Where a refused step sends the customer: the step to do first, or the start."""
-    if isinstance(error, StepMissing):
-        if error.detail != error.title:
-            flash(error.detail, "error")
-        return redirect(url_for(STEP_ENDPOINTS.get(error.step, "checkout.contact")), 303)
-    flash("Your checkout has ended. Please start again.", "error")
-    return redirect(url_for("checkout.contact"), 303)
-
-
-def cart_refusal(error: DomainError) -> ResponseReturnValue:
-    """Back to the cart, with the reason (the sold-out lines named) and a 409."""
-    return render_cart(status=error.status, error=error.detail)
-
-
-def render_step(template: str, checkout: Checkout | None, status: int = 200, **context):
-    summary = queries.checkout_summary(checkout) if checkout is not None else None
-    page = render_template(
-        f"checkout/{template}",
-        checkout=checkout,
-        summary=summary,
-        countries=COUNTRIES,
-        **context,
-    )
-    return page, status, {"Cache-Control": "no-store"}
 
 
 def remember_order(number: str) -> None:
