@@ -121,17 +121,17 @@ def register_models() -> None:
     import funnel.core.idempotency
     import funnel.inventory.models
     import funnel.orders.models
-    import funnel.payments.gateways.sandbox
+    import funnel.payments.gateways.test.sandbox
     import funnel.payments.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
+    from funnel.accounts import access as accounts_access
     from funnel.accounts import api as accounts_api
-    from funnel.accounts import auth as accounts_auth
     from funnel.accounts.views import bp as accounts_bp
-    from funnel.analytics import web as analytics_web
+    from funnel.analytics import tracking
+    from funnel.cart import access as cart_access
     from funnel.cart import api as cart_api
-    from funnel.cart import web as cart_web
     from funnel.cart.views import bp as cart_bp
     from funnel.catalog import api as catalog_api
     from funnel.catalog.views import bp as catalog_bp
@@ -141,16 +141,16 @@ def register_blueprints(app: Flask) -> None:
     from funnel.checkout.webhooks import bp as webhooks_bp
     from funnel.orders import api as orders_api
     from funnel.orders.views import bp as orders_bp
-    from funnel.payments.views import bp as test_gateway_bp
+    from funnel.payments.gateways.test.views import bp as test_gateway_bp
     from funnel.staff import api as staff_api
     from funnel.staff.views import bp as staff_bp
 
-    accounts_auth.init_app(app)
-    cart_web.init_app(app)
-    analytics_web.init_app(
+    accounts_access.init_app(app)
+    cart_access.init_app(app)
+    tracking.init_app(
         app,
-        is_excluded=accounts_auth.is_staff_request,
-        user_id=accounts_auth.request_account_id,
+        is_excluded=accounts_access.is_staff_request,
+        user_id=accounts_access.request_account_id,
     )
     app.register_blueprint(catalog_bp)
     app.register_blueprint(media_bp)
@@ -173,7 +173,7 @@ def register_api(app: Flask, *, shoppers: tuple[Any, ...], staff: tuple[Any, ...
 
     The shoppers' operations take the sales funnel's visitor header; staff are never counted.
     """
-    from funnel.analytics.web import VISITOR_HEADER, VISITOR_PARAMETER, VISITOR_PARAMETER_NAME
+    from funnel.analytics.tracking import VISITOR_HEADER, VISITOR_PARAMETER, VISITOR_PARAMETER_NAME
 
     api.spec.components.parameter(
         VISITOR_PARAMETER_NAME, "header", {**VISITOR_PARAMETER, "name": VISITOR_HEADER}

@@ -22,7 +22,10 @@ from flask.cli import with_appcontext
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from funnel.catalog.bulk import (
+from funnel.catalog.models import THUMBNAIL_SIZES, thumbnail_name
+from funnel.catalog.queries import product_count
+from funnel.catalog.services import slugify
+from funnel.catalog.services.bulk import (
     CategorySpec,
     ImageSpec,
     ProductSpec,
@@ -30,9 +33,6 @@ from funnel.catalog.bulk import (
     ensure_categories,
     insert_products,
 )
-from funnel.catalog.models import THUMBNAIL_SIZES, thumbnail_name
-from funnel.catalog.queries import product_count
-from funnel.catalog.services import slugify
 from funnel.core import clock
 
 BATCH_SIZE = 2000

@@ -1,19 +1,21 @@
-"""Extension objects, unbound: ``create_app`` binds them to an application."""
+"""Extension objects, unbound: ``create_app`` binds them to an application.
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+The database (``db``) and the rate limiter are made in ``core``, whose transactions and error
+pages use them; they are handed on here so that every module finds all the extensions in one
+place. Nothing in ``core`` imports this module.
+"""
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
-from funnel.core import rate_limit_storage  # noqa: F401  (registers the funnel+sqlite storage)
 from funnel.core.api import FunnelApi
-from funnel.core.models import Base
+from funnel.core.database import db
+from funnel.core.limits import limiter
 
-db = SQLAlchemy(model_class=Base)
+__all__ = ["api", "csrf", "db", "limiter", "login_manager", "migrate"]
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 api = FunnelApi()

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from funnel import create_app
 from funnel.accounts import passwords, services
-from funnel.accounts.auth import SESSION_TOKEN_KEY
+from funnel.accounts.access import SESSION_TOKEN_KEY
 from funnel.accounts.errors import InvalidCredentials
 from funnel.accounts.models import User, UserSession
 from funnel.extensions import db

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask_smorest import Blueprint
 
-from funnel.accounts.api_auth import api_user, authenticated
+from funnel.accounts.access import api_user, authenticated
 from funnel.accounts.models import Role, User
 from funnel.core.errors import AuthenticationRequired, PermissionDenied
 from tests.factories.accounts import UserFactory

@@ -16,8 +16,8 @@ from funnel.checkout.models import Checkout
 from funnel.core import clock
 from funnel.extensions import db
 from funnel.orders.models import Order
-from funnel.payments.gateways import sandbox
-from funnel.payments.gateways.test import SandboxGateway
+from funnel.payments.gateways.test import sandbox
+from funnel.payments.gateways.test.gateway import SandboxGateway
 from funnel.payments.models import Payment
 from funnel.payments.services import state
 from tests.api.cart_helpers import CHECKOUTS, card

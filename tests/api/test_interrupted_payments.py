@@ -30,7 +30,7 @@ from funnel.checkout.models import Checkout
 from funnel.core import clock
 from funnel.extensions import db
 from funnel.orders.models import Order
-from funnel.payments.gateways import sandbox
+from funnel.payments.gateways.test import sandbox
 from funnel.payments.models import Payment
 from tests.api.cart_helpers import ADDRESS
 from tests.api.test_checkout_concurrency import call

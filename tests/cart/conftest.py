@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from funnel.analytics import web as analytics_web
+from funnel.analytics import tracking
 
 
 @pytest.fixture
 def tracked(app: Flask) -> Flask:
     """The app with the analytics edge registered (``create_app`` does it once wired)."""
     if "funnel.analytics" not in app.extensions:
-        analytics_web.init_app(app)
+        tracking.init_app(app)
     return app

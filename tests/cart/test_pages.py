@@ -15,8 +15,8 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from funnel.cart import services
+from funnel.cart.access import CART_COOKIE
 from funnel.cart.models import Cart, CartLine
-from funnel.cart.web import CART_COOKIE
 from funnel.catalog import services as catalog
 from funnel.catalog.models import Variant
 from funnel.extensions import db

@@ -32,7 +32,7 @@ from funnel.inventory import queries as inventory_queries
 from funnel.orders import queries as order_queries
 from funnel.orders.models import Order
 from funnel.payments import queries as payment_queries
-from funnel.payments.gateways import sandbox
+from funnel.payments.gateways.test import sandbox
 from tests.checkout.helpers import ADDRESS, CARD_PROCESSING, CARD_SUCCEEDS, expiry
 from tests.conftest import missing_service
 from tests.factories.catalog import ProductFactory

@@ -24,7 +24,7 @@ from funnel.inventory import queries as inventory_queries
 from funnel.orders import queries as order_queries
 from funnel.payments import queries as payment_queries
 from funnel.payments.errors import PaymentInProgress
-from funnel.payments.gateways import sandbox
+from funnel.payments.gateways.test import sandbox
 from tests.checkout.helpers import (
     CARD_3DS,
     CARD_DECLINED,

@@ -25,8 +25,8 @@ from funnel.orders import services as orders_services
 from funnel.orders.errors import InvalidOrderTransition, OrderPaymentReceived
 from funnel.payments import queries as payment_queries
 from funnel.payments.errors import GatewayUnavailable
-from funnel.payments.gateways import sandbox
-from funnel.payments.gateways.test import SandboxGateway
+from funnel.payments.gateways.test import sandbox
+from funnel.payments.gateways.test.gateway import SandboxGateway
 from funnel.payments.models import PaymentStatus, TransactionKind
 from funnel.payments.services import state
 from tests.checkout.helpers import CARD_SUCCEEDS, go_to_pay, orders, pay, stock_of, the_checkout

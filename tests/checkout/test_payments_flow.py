@@ -17,7 +17,7 @@ from funnel.core import clock
 from funnel.extensions import db
 from funnel.inventory import queries as inventory_queries
 from funnel.payments import queries as payment_queries
-from funnel.payments.gateways import sandbox
+from funnel.payments.gateways.test import sandbox
 from tests.checkout.helpers import (
     CARD_3DS,
     CARD_DECLINED,

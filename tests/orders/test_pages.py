@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from funnel.accounts.models import User
-from funnel.orders.access import access_key
+from funnel.orders.links import access_key
 from funnel.orders.numbers import new_number
 from tests.factories.accounts import UserFactory
 from tests.factories.inventory import stocked_variant

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from funnel.payments import queries
-from funnel.payments.gateways import get_gateway, sandbox
-from funnel.payments.gateways.test import SandboxGateway
+from funnel.payments.gateways import get_gateway
+from funnel.payments.gateways.test import sandbox
+from funnel.payments.gateways.test.gateway import SandboxGateway
 
 
 def status_changes(payment_id: int) -> list[tuple[str | None, str]]:

@@ -18,7 +18,7 @@ from funnel.payments.errors import (
     PaymentDeclined,
     PaymentInProgress,
 )
-from funnel.payments.gateways.sandbox import SandboxCharge
+from funnel.payments.gateways.test.sandbox import SandboxCharge
 from funnel.payments.models import (
     PaymentStatus,
     PaymentTransaction,

@@ -14,7 +14,7 @@ from funnel.core import clock
 from funnel.extensions import db
 from funnel.payments import services
 from funnel.payments.errors import InvalidCard
-from funnel.payments.gateways import sandbox
+from funnel.payments.gateways.test import sandbox
 from funnel.payments.models import PaymentStatus
 from tests.factories.payments import PaymentFactory, card, money, paid_payment
 from tests.payments.helpers import signed_event_for

@@ -17,7 +17,7 @@ from funnel.payments.errors import (
     NothingLeftToRefund,
     RefundExceedsPayment,
 )
-from funnel.payments.gateways import sandbox
+from funnel.payments.gateways.test import sandbox
 from funnel.payments.models import Payment, PaymentStatus, TransactionKind, TransactionStatus
 from tests.factories.payments import money, paid_payment
 from tests.payments.helpers import status_changes

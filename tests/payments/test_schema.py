@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
 
-import funnel.payments.gateways.sandbox
+import funnel.payments.gateways.test.sandbox
 import funnel.payments.models  # noqa: F401
 from funnel.extensions import db
 

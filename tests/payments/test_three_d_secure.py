@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from funnel.payments import queries, services
-from funnel.payments.gateways import sandbox
 from funnel.payments.gateways.base import OutcomeStatus
+from funnel.payments.gateways.test import sandbox
 from funnel.payments.models import PaymentStatus
 from tests.factories.payments import paid_payment
 from tests.payments.helpers import signed_event_for, status_changes

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from funnel.core import clock
 from funnel.extensions import db
-from funnel.payments import queries, services, webhooks
+from funnel.payments import queries, services
 from funnel.payments.errors import WebhookPayloadInvalid, WebhookSignatureInvalid
-from funnel.payments.gateways import sandbox
+from funnel.payments.gateways import signatures
+from funnel.payments.gateways.test import sandbox
 from funnel.payments.models import PaymentStatus, WebhookEvent
 from funnel.payments.tasks import deliver_due_test_webhooks
 from tests.factories.payments import money, paid_payment
@@ -41,15 +42,15 @@ def settle(payment_id: int) -> tuple[bytes, dict[str, str]]:
 
 
 def test_a_good_signature_is_accepted() -> None:
-    header = webhooks.signature_header(BODY, SECRET)
+    header = signatures.signature_header(BODY, SECRET)
 
-    assert webhooks.verify_signature(BODY, header, SECRET) == int(header[2:].split(",")[0])
+    assert signatures.verify_signature(BODY, header, SECRET) == int(header[2:].split(",")[0])
 
 
 def test_one_matching_signature_among_several_is_enough() -> None:
-    header = webhooks.signature_header(BODY, SECRET) + ",v1=" + "0" * 64
+    header = signatures.signature_header(BODY, SECRET) + ",v1=" + "0" * 64
 
-    webhooks.verify_signature(BODY, header.replace("t=", "v1=deadbeef,t=", 1), SECRET)
+    signatures.verify_signature(BODY, header.replace("t=", "v1=deadbeef,t=", 1), SECRET)
 
 
 @pytest.mark.parametrize(
@@ -69,17 +70,17 @@ def test_one_matching_signature_among_several_is_enough() -> None:
 def test_a_bad_signature_is_refused(case: str, body: bytes, header: str | None) -> None:
     now = int(clock.utcnow().timestamp())
     headers = {
-        "good": webhooks.signature_header(BODY, SECRET, now),
-        "other-secret": webhooks.signature_header(BODY, "whsec_other", now),
-        "expired": webhooks.signature_header(BODY, SECRET, now - 301),
-        "future": webhooks.signature_header(BODY, SECRET, now + 301),
+        "good": signatures.signature_header(BODY, SECRET, now),
+        "other-secret": signatures.signature_header(BODY, "whsec_other", now),
+        "expired": signatures.signature_header(BODY, SECRET, now - 301),
+        "future": signatures.signature_header(BODY, SECRET, now + 301),
         "t-only": f"t={now}",
-        "v1-only": "v1=" + webhooks.compute_signature(BODY, SECRET, now),
+        "v1-only": "v1=" + signatures.compute_signature(BODY, SECRET, now),
         "unicode": f"t={now},v1=é" + "0" * 63,
     }
 
     with pytest.raises(WebhookSignatureInvalid) as raised:
-        webhooks.verify_signature(body, headers.get(header, header), SECRET)
+        signatures.verify_signature(body, headers.get(header, header), SECRET)
 
     assert (raised.value.code, raised.value.status) == ("webhook_signature_invalid", 400)
 
@@ -87,7 +88,7 @@ def test_a_bad_signature_is_refused(case: str, body: bytes, header: str | None) 
 def test_a_signature_just_inside_the_tolerance_is_accepted() -> None:
     now = int(clock.utcnow().timestamp())
 
-    webhooks.verify_signature(BODY, webhooks.signature_header(BODY, SECRET, now - 299), SECRET)
+    signatures.verify_signature(BODY, signatures.signature_header(BODY, SECRET, now - 299), SECRET)
 
 
 # -- the processing card and its webhook ------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from funnel.accounts import queries, services
-from funnel.accounts.api_auth import api_user, authenticated
+from funnel.accounts.access import api_user, authenticated
 from funnel.accounts.errors import AddressNotFound
 from funnel.accounts.limits import registration_limit, sign_in_limits
 from funnel.accounts.models import Address

@@ -147,6 +147,10 @@ class Address(db.Model):
         return value
 
 
+# The longest name an API token may have (its column; the API schema and the service check it).
+API_TOKEN_NAME_LENGTH = 100
+
+
 class ApiToken(db.Model):
     """A bearer token for API clients. Only the SHA-256 of the secret is stored (the secret is
     shown once, at creation); ``prefix`` is its first characters, to tell tokens apart.
@@ -158,7 +162,7 @@ class ApiToken(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(sa.String(100))
+    name: Mapped[str] = mapped_column(sa.String(API_TOKEN_NAME_LENGTH))
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     prefix: Mapped[str] = mapped_column(sa.String(16))
     created_at: Mapped[datetime] = mapped_column(default=now)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from funnel.accounts.models import EMAIL_MAX_LENGTH
-from funnel.accounts.services.api_tokens import NAME_MAX_LENGTH as TOKEN_NAME_MAX_LENGTH
+from funnel.accounts.models import API_TOKEN_NAME_LENGTH, EMAIL_MAX_LENGTH
 from funnel.core.api import PatchSchema
 
 # Bounds on what is even looked at (the forms use the same); the services state the rules.
@@ -28,7 +27,7 @@ class TokenRequestSchema(CredentialsSchema):
     name = ma.fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=TOKEN_NAME_MAX_LENGTH),
+        validate=validate.Length(max=API_TOKEN_NAME_LENGTH),
         metadata={
             "description": "A name to recognise the token by (default 'API token'); runs of "
             "spaces count as one, control characters are refused"

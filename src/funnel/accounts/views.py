@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from funnel.accounts import auth, queries, services
+from funnel.accounts import access, queries, services
 from funnel.accounts.countries import COUNTRIES
 from funnel.accounts.errors import (
     AddressNotFound,
@@ -89,12 +89,12 @@ def register() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             signed_in = services.register(
-                form.email.data, form.password.data, **auth.client_details()
+                form.email.data, form.password.data, **access.client_details()
             )
         except (InvalidEmail, PasswordRejected, EmailTaken) as error:
             _show_errors(form, error)
         else:
-            auth.establish(signed_in.user, signed_in.token)
+            access.establish(signed_in.user, signed_in.token)
             flash(
                 "Welcome! We have sent you an email with a link to confirm your address.",
                 "success",
@@ -114,21 +114,21 @@ def sign_in() -> ResponseReturnValue:
             signed_in = services.sign_in(
                 form.email.data,
                 form.password.data,
-                previous_token=auth.current_session_token(),
-                **auth.client_details(),
+                previous_token=access.current_session_token(),
+                **access.client_details(),
             )
         except InvalidCredentials as error:
             _show_errors(form, error)
         else:
-            auth.establish(signed_in.user, signed_in.token)
+            access.establish(signed_in.user, signed_in.token)
             return redirect(_safe_next() or url_for("accounts.profile"))
     return _render("accounts/sign_in.html", form)
 
 
 @bp.post("/account/sign-out")
 def sign_out() -> ResponseReturnValue:
-    services.end_session(auth.current_session_token())
-    auth.end()
+    services.end_session(access.current_session_token())
+    access.end()
     flash("You have signed out.", "info")
     return redirect(url_for("catalog.home"))
 
@@ -179,12 +179,12 @@ def change_password() -> ResponseReturnValue:
                 current_user.id,
                 form.current_password.data,
                 form.new_password.data,
-                **auth.client_details(),
+                **access.client_details(),
             )
         except DomainError as error:
             _show_errors(form, error, rename={"password": "new_password"})
         else:
-            auth.establish(current_user._get_current_object(), token)
+            access.establish(current_user._get_current_object(), token)
             flash("Your password has been changed. Every other session has been signed out.")
             return redirect(url_for("accounts.profile"))
     return _render("accounts/change_password.html", form)
@@ -214,7 +214,7 @@ def reset_password(token: str) -> ResponseReturnValue:
             except PasswordRejected as error:
                 _show_errors(form, error)
             else:
-                auth.end()
+                access.end()
                 flash("Your password has been reset. Sign in with your new password.", "success")
                 return redirect(url_for("accounts.sign_in"))
         else:

@@ -1,5 +1,5 @@
 """Carts over the JSON API: a guest's cart is reached with its secret, an account's with its
-bearer token (``cart.api_access``); anyone else gets the 404 of a cart that does not exist.
+bearer token (``cart.access``); anyone else gets the 404 of a cart that does not exist.
 
 The same services and rules as the storefront's cart page (``cart.services``): adding a variant
 already in the cart grows its line, quantities run from 1 to what is available, and a product
@@ -13,10 +13,10 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from funnel.accounts.api_auth import authenticate, bearer_secret
-from funnel.analytics.web import track
+from funnel.accounts.access import authenticate, bearer_secret
+from funnel.analytics.tracking import track
 from funnel.cart import services
-from funnel.cart.api_access import accessible_cart_id
+from funnel.cart.access import accessible_cart_id
 from funnel.cart.schemas import (
     CartLineInputSchema,
     CartLineQuantitySchema,

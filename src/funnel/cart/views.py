@@ -13,10 +13,10 @@ import re
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from funnel.analytics.web import track
+from funnel.analytics.tracking import track
 from funnel.cart import queries, services
+from funnel.cart.access import current_cart_id, forget_item_count, remember_item_count
 from funnel.cart.errors import CartLineNotFound, InvalidQuantity
-from funnel.cart.web import current_cart_id, forget_item_count, remember_item_count
 from funnel.catalog.models import Variant
 from funnel.catalog.queries import active_product_by_slug, product_by_id
 from funnel.catalog.views import render_product_page

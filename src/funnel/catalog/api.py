@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
-from funnel.analytics.web import track
+from funnel.analytics.tracking import track
 from funnel.catalog.errors import InvalidListingParameters
 from funnel.catalog.listing import Listing, ListingSort
 from funnel.catalog.models import Category, Product, ProductImage

@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 
-from funnel.analytics.web import track
+from funnel.analytics.tracking import track
 from funnel.catalog.listing import ListingSort
 from funnel.catalog.models import Product, Variant
 from funnel.catalog.parameters import parse_listing

@@ -15,10 +15,10 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest import Blueprint
 
-from funnel.accounts.api_auth import authenticate, bearer_secret
+from funnel.accounts.access import authenticate, bearer_secret
 from funnel.accounts.models import User
-from funnel.analytics.web import current_visitor_id
-from funnel.cart.api_access import accessible_cart_id, require_credentials
+from funnel.analytics.tracking import current_visitor_id
+from funnel.cart.access import accessible_cart_id, require_credentials
 from funnel.cart.errors import CartNotFound
 from funnel.checkout.errors import CheckoutNotFound, PaymentFailed
 from funnel.checkout.limits import checkout_limits, reservation_limit, reservation_owner

@@ -13,6 +13,7 @@ from funnel.cart.queries import CartContents, cart_contents
 from funnel.checkout.models import Checkout
 from funnel.checkout.pricing import PricingPolicy, Quote, policy_from_settings, quote
 from funnel.extensions import db
+from funnel.orders.models import Order
 
 MAX_TOKEN_LENGTH = 64
 
@@ -31,6 +32,11 @@ def find_checkout(token: str | None, cart_id: int | None, *, lock: bool = False)
     if lock:
         statement = statement.with_for_update()
     return db.session.scalar(statement.execution_options(populate_existing=True))
+
+
+def order_of(checkout: Checkout) -> Order | None:
+    """The order the checkout placed last (None before any)."""
+    return db.session.get(Order, checkout.order_id) if checkout.order_id else None
 
 
 def checkout_for_order(order_id: int, *, lock: bool = False) -> Checkout | None:

@@ -11,7 +11,6 @@ from funnel.accounts.schemas import AddressInputSchema
 from funnel.cart.schemas import CartLineSchema, cart_representation
 from funnel.checkout import queries
 from funnel.checkout.models import Checkout
-from funnel.checkout.services.headless import order_of
 from funnel.checkout.services.outcomes import CheckoutOutcome
 from funnel.core.api import MoneyInputSchema, MoneySchema, WholeNumber, money
 from funnel.orders import queries as order_queries
@@ -133,7 +132,7 @@ def checkout_representation(checkout: Checkout) -> dict[str, Any]:
     summary = queries.checkout_summary(checkout)
     quote = summary.quote
     method = queries.pricing_policy().method(checkout.shipping_method_code)
-    order = order_of(checkout)
+    order = queries.order_of(checkout)
     cart = cart_representation(checkout.cart_id)
     return {
         "id": checkout.id,

@@ -17,12 +17,16 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import has_request_context
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from funnel.extensions import db
+from funnel.core.models import Base
+
+# The application's one SQLAlchemy object (``funnel.extensions`` hands it on to the domains).
+db = SQLAlchemy(model_class=Base)
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from funnel.core.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from funnel.extensions import limiter
+from funnel.core.limits import limiter
 
 log = logging.getLogger(__name__)
 

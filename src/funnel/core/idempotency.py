@@ -50,10 +50,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from funnel.core import clock
 from funnel.core.api import errors
-from funnel.core.database import UNAVAILABLE_ERRORS, transaction
+from funnel.core.database import UNAVAILABLE_ERRORS, db, transaction
 from funnel.core.errors import Conflict, ValidationFailed
 from funnel.core.models import now
-from funnel.extensions import db
 
 log = logging.getLogger(__name__)
 

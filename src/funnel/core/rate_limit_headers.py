@@ -18,7 +18,7 @@ import time
 
 from flask import Flask, Response, request
 
-from funnel.extensions import limiter
+from funnel.core.limits import limiter
 
 _UNSAFE = re.compile(r"[^a-z0-9_.:-]+")
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
-from funnel.accounts.api_auth import api_user, authenticated
+from funnel.accounts.access import api_user, authenticated
 from funnel.core.api import API_PREFIX, decode_cursor, encode_cursor, errors
 from funnel.orders import queries
 from funnel.orders.schemas import (

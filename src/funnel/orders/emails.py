@@ -22,7 +22,7 @@ from funnel.accounts.emails import absolute_url
 from funnel.core.database import in_transaction, on_commit
 from funnel.core.mail import send_email
 from funnel.orders import queries
-from funnel.orders.access import access_key
+from funnel.orders.links import access_key
 from funnel.orders.models import Order
 
 log = logging.getLogger(__name__)

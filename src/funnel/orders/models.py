@@ -68,6 +68,13 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
+# Where staff may move an order by hand (the other statuses follow from what happens to it).
+STAFF_TARGETS = (
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.DELIVERED,
+    OrderStatus.CANCELLED,
+)
 _STATUS_VALUES = ", ".join(f"'{status.value}'" for status in OrderStatus)
 
 

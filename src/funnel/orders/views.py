@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 from funnel.accounts.countries import COUNTRIES
 from funnel.core.pagination import page_number
 from funnel.orders import queries
-from funnel.orders.access import key_opens
 from funnel.orders.errors import OrderNotFound
+from funnel.orders.links import key_opens
 
 bp = Blueprint("orders", __name__)
 

@@ -15,8 +15,9 @@ import urllib.request
 from celery import shared_task
 from flask import current_app
 
-from funnel.payments.gateways import enabled_gateway_names, get_gateway, sandbox
-from funnel.payments.gateways.test import WEBHOOK_PATH, SandboxGateway
+from funnel.payments.gateways import enabled_gateway_names, get_gateway
+from funnel.payments.gateways.test import sandbox
+from funnel.payments.gateways.test.gateway import WEBHOOK_PATH, SandboxGateway
 
 log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10

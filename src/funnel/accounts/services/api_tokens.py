@@ -16,7 +16,7 @@ from flask import current_app
 
 from funnel.accounts import queries
 from funnel.accounts.errors import ApiTokenNameInvalid, ApiTokenNotFound
-from funnel.accounts.models import ApiToken, User
+from funnel.accounts.models import API_TOKEN_NAME_LENGTH, ApiToken, User
 from funnel.accounts.services.sessions import check_credentials, confirm_credentials
 from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token
 from funnel.core import clock
@@ -25,7 +25,7 @@ from funnel.extensions import db
 
 SECRET_PREFIX = "fnl_"  # noqa: S105  (marks Funnel tokens, not a secret)
 DISPLAY_PREFIX_LENGTH = 12
-NAME_MAX_LENGTH = 100
+NAME_MAX_LENGTH = API_TOKEN_NAME_LENGTH
 DEFAULT_NAME = "API token"
 # last_used_at is written at most this often: a write per API call would be a write per read.
 TOUCH_INTERVAL = timedelta(minutes=1)

@@ -37,7 +37,7 @@ from funnel.core import clock
 from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.orders import queries as order_queries
-from funnel.orders.models import Order, OrderStatus
+from funnel.orders.models import OrderStatus
 from funnel.orders.services import ShippingAddress
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
@@ -178,16 +178,11 @@ def _resume(number: str, card: CardDetails | None) -> CheckoutOutcome:
     return apply_result(payments.reconcile_payment(payment.id))
 
 
-def order_of(checkout: Checkout) -> Order | None:
-    """The order the checkout placed last (None before any)."""
-    return db.session.get(Order, checkout.order_id) if checkout.order_id else None
-
-
 def confirm_payment(checkout: Checkout) -> CheckoutOutcome:
     """The customer finished the payment's next action (3-D Secure): ask the gateway and act
     on its answer, as the return page does. Raises StepMissing (no order under way),
     GatewayUnavailable."""
-    order = order_of(checkout)
+    order = queries.order_of(checkout)
     if order is not None and order.status in _SETTLED:
         return CheckoutOutcome(OutcomeKind.PAID, order.number, "The order is paid.")
     if order is None or order.status != OrderStatus.PENDING_PAYMENT:

@@ -5,7 +5,7 @@ Revision ID: 0004_payments
 Revises: 0003_inventory_analytics
 Create Date: 2026-11-27
 
-Hand-checked to match ``funnel.payments.models`` and ``funnel.payments.gateways.sandbox`` on
+Hand-checked to match ``funnel.payments.models`` and ``funnel.payments.gateways.test.sandbox`` on
 SQLite, PostgreSQL and MariaDB; names follow ``funnel.core.models.NAMING_CONVENTION``. No
 foreign key leaves the payments domain: a payment knows what it pays for only by an opaque
 reference, and an actor by a plain user id (the accounts tables are on another branch).

@@ -17,6 +17,7 @@ the status does not allow raises InvalidOrderTransition; repeating a step alread
 returns ``changed`` False.
 """
 
+from funnel.orders.models import STAFF_TARGETS
 from funnel.orders.services.cancellation import cancel_order, cancel_overdue_manual_orders
 from funnel.orders.services.placing import place_order, send_order_placed_email
 from funnel.orders.services.refunds import refund_order
@@ -27,7 +28,7 @@ from funnel.orders.services.results import (
     OrderRefund,
     ShippingAddress,
 )
-from funnel.orders.services.steps import STAFF_TARGETS, move_order
+from funnel.orders.services.steps import move_order
 from funnel.orders.services.workflow import (
     fulfil_order,
     mark_delivered,

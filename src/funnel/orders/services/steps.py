@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from funnel.core.money import Money
 from funnel.orders.errors import InvalidOrderInput
-from funnel.orders.models import Order, OrderStatus
+from funnel.orders.models import STAFF_TARGETS, Order, OrderStatus
 from funnel.orders.services.cancellation import cancel_order
 from funnel.orders.services.results import OrderChange
 from funnel.orders.services.workflow import fulfil_order, mark_delivered, record_manual_payment
 
 # The statuses staff move an order to by a step of their own; ``refunded`` is a refund.
-STAFF_TARGETS = (
-    OrderStatus.PAID,
-    OrderStatus.FULFILLED,
-    OrderStatus.DELIVERED,
-    OrderStatus.CANCELLED,
-)
 
 
 def move_order(

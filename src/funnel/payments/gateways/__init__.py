@@ -18,7 +18,7 @@ from flask import current_app
 from funnel.payments.errors import GatewayNotEnabled
 from funnel.payments.gateways.base import PaymentGateway
 from funnel.payments.gateways.manual import ManualGateway
-from funnel.payments.gateways.test import SandboxGateway, derive_webhook_secret
+from funnel.payments.gateways.test.gateway import SandboxGateway, derive_webhook_secret
 
 DEFAULT_GATEWAYS = ("test", "manual")
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask import g
 from flask_smorest import Blueprint
 
-from funnel.accounts.api_auth import authenticate
+from funnel.accounts.access import authenticate
 from funnel.accounts.models import User
 from funnel.accounts.permissions import Permission, require_permission
 from funnel.core.api import BEARER_SECURITY, errors

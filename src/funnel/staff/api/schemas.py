@@ -14,9 +14,8 @@ from funnel.accounts.models import EMAIL_MAX_LENGTH, Role
 from funnel.catalog.models import ProductStatus
 from funnel.core.api import MoneyInputSchema, MoneySchema, PatchSchema, WholeNumber
 from funnel.inventory.models import NOTE_LENGTH, STAFF_REASONS
-from funnel.orders.models import OrderStatus
+from funnel.orders.models import STAFF_TARGETS, OrderStatus
 from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
-from funnel.orders.services import STAFF_TARGETS
 
 
 class Text(ma.fields.String):

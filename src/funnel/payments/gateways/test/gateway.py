@@ -30,13 +30,12 @@ from typing import Any
 
 from funnel.core import clock
 from funnel.core.money import Money
-from funnel.payments import webhooks
 from funnel.payments.errors import (
     GatewayUnavailable,
     InvalidCard,
     WebhookPayloadInvalid,
 )
-from funnel.payments.gateways import sandbox
+from funnel.payments.gateways import signatures
 from funnel.payments.gateways.base import (
     GatewayEvent,
     GatewayOutcome,
@@ -46,6 +45,7 @@ from funnel.payments.gateways.base import (
     PaymentRequest,
 )
 from funnel.payments.gateways.cards import check_card
+from funnel.payments.gateways.test import sandbox
 
 SIGNATURE_HEADER = "Test-Gateway-Signature"
 CHALLENGE_PATH = "/payments/test/challenge/"
@@ -165,8 +165,8 @@ class SandboxGateway(PaymentGateway):
     # -- webhooks ---------------------------------------------------------------------------
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
-        header = webhooks.header_value(headers, SIGNATURE_HEADER)
-        webhooks.verify_signature(raw_body, header, self.webhook_secret)
+        header = signatures.header_value(headers, SIGNATURE_HEADER)
+        signatures.verify_signature(raw_body, header, self.webhook_secret)
         try:
             body = json.loads(raw_body)
             payment = body["data"]["payment"]
@@ -189,7 +189,7 @@ class SandboxGateway(PaymentGateway):
     ) -> tuple[bytes, dict[str, str]]:
         """The raw body and headers of a delivery of ``body``, signed now (or at ``timestamp``)."""
         raw = body.encode("utf-8")
-        header = webhooks.signature_header(raw, self.webhook_secret, timestamp)
+        header = signatures.signature_header(raw, self.webhook_secret, timestamp)
         return raw, {"Content-Type": "application/json", SIGNATURE_HEADER: header}
 
     # -- helpers ----------------------------------------------------------------------------

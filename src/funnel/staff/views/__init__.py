@@ -1,4 +1,7 @@
-"""The staff dashboard: only staff and admins get past the blueprint's access check."""
+"""The staff pages (blueprint ``staff``): only staff and admins get past its access check.
+
+The dashboard and the customers are here; the orders are in ``orders``, on the same blueprint.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,9 @@ from flask import Blueprint, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from funnel.accounts import queries as account_queries
-from funnel.accounts.auth import require_staff
+from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
+from funnel.staff.views import orders
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
@@ -47,4 +51,4 @@ def customers() -> ResponseReturnValue:
     return render_template("staff/customers.html", pagination=pagination, search=search)
 
 
-from funnel.staff import orders as _orders  # noqa: E402, F401  (routes on this blueprint)
+orders.register(bp)

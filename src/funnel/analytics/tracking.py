@@ -1,4 +1,4 @@
-"""The edge of analytics: an anonymous visitor id per browser, and one visit per visitor a day.
+"""Who is tracked, and how: an anonymous visitor id per browser, and one visit per visitor a day.
 
 ``init_app(app)`` registers a ``before_request``/``after_request`` pair. Every tracked browser
 gets a random ``funnel_visitor`` cookie (one year, HttpOnly, SameSite=Lax, Secure like the

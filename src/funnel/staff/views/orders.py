@@ -1,4 +1,5 @@
-"""Staff order pages on the staff blueprint (its ``require_staff`` check applies to them).
+"""Staff order pages, added to the staff blueprint by ``register`` (its ``require_staff`` check
+applies to them).
 
 Each POST parses its form, calls one orders service and redirects to the order (303) with a
 message; a refused step (an invalid transition, bad input) shows the order page again with the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -22,12 +23,25 @@ from funnel.core.pagination import page_number
 from funnel.orders import queries, services
 from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.models import OrderStatus
-from funnel.staff.views import bp
 
 NOTE_FIELD_LENGTH = 500
 
 
-@bp.get("/orders")
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/orders", "orders", orders, methods=["GET"])
+    bp.add_url_rule("/orders/<number>", "order", order, methods=["GET"])
+    bp.add_url_rule(
+        "/orders/<number>/payment-received",
+        "order_record_payment",
+        order_record_payment,
+        methods=["POST"],
+    )
+    bp.add_url_rule("/orders/<number>/fulfil", "order_fulfil", order_fulfil, methods=["POST"])
+    bp.add_url_rule("/orders/<number>/deliver", "order_deliver", order_deliver, methods=["POST"])
+    bp.add_url_rule("/orders/<number>/cancel", "order_cancel", order_cancel, methods=["POST"])
+    bp.add_url_rule("/orders/<number>/refund", "order_refund", order_refund, methods=["POST"])
+
+
 def orders() -> ResponseReturnValue:
     status = queries.parse_status(request.args.get("status"))
     search = request.args.get("q", "")[:254]
@@ -43,7 +57,6 @@ def orders() -> ResponseReturnValue:
     )
 
 
-@bp.get("/orders/<number>")
 def order(number: str) -> ResponseReturnValue:
     return _detail(number)
 
@@ -94,7 +107,6 @@ def _act(number: str, step: Callable[[str], str]) -> ResponseReturnValue:
     return redirect(url_for("staff.order", number=order.number), code=303)
 
 
-@bp.post("/orders/<number>/payment-received")
 def order_record_payment(number: str) -> ResponseReturnValue:
     def step(currency: str) -> str:
         change = services.record_manual_payment(
@@ -108,7 +120,6 @@ def order_record_payment(number: str) -> ResponseReturnValue:
     return _act(number, step)
 
 
-@bp.post("/orders/<number>/fulfil")
 def order_fulfil(number: str) -> ResponseReturnValue:
     def step(_currency: str) -> str:
         change = services.fulfil_order(number, actor_user_id=current_user.id, note=_text("note"))
@@ -117,7 +128,6 @@ def order_fulfil(number: str) -> ResponseReturnValue:
     return _act(number, step)
 
 
-@bp.post("/orders/<number>/deliver")
 def order_deliver(number: str) -> ResponseReturnValue:
     def step(_currency: str) -> str:
         change = services.mark_delivered(number, actor_user_id=current_user.id, note=_text("note"))
@@ -126,7 +136,6 @@ def order_deliver(number: str) -> ResponseReturnValue:
     return _act(number, step)
 
 
-@bp.post("/orders/<number>/cancel")
 def order_cancel(number: str) -> ResponseReturnValue:
     def step(_currency: str) -> str:
         change = services.cancel_order(
@@ -137,7 +146,6 @@ def order_cancel(number: str) -> ResponseReturnValue:
     return _act(number, step)
 
 
-@bp.post("/orders/<number>/refund")
 def order_refund(number: str) -> ResponseReturnValue:
     def step(currency: str) -> str:
         key = request.form.get("idempotency_key", "").strip()

@@ -1,6 +1,6 @@
 """The checkout's last pages: review, pay, the return from 3-D Secure, the confirmation.
 
-Registered on the ``checkout`` blueprint by ``views.register``. The pay form carries a
+Registered on the ``checkout`` blueprint by ``register``. The pay form carries a
 one-time token: a second submission of the same form (double click, back and resubmit, two
 tabs) is sent to the first one's order, never places a second.
 """
@@ -12,9 +12,10 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from funnel.accounts.countries import COUNTRIES
-from funnel.analytics.web import current_visitor_id
-from funnel.cart.web import current_cart_id
+from funnel.analytics.tracking import current_visitor_id
+from funnel.cart.access import current_cart_id
 from funnel.checkout import queries, services
+from funnel.checkout.access import SESSION_KEY, may_see, open_checkout, remember_order
 from funnel.checkout.errors import (
     CheckoutNotFound,
     StepMissing,
@@ -23,17 +24,8 @@ from funnel.checkout.errors import (
 )
 from funnel.checkout.forms import PayForm, ReviewForm
 from funnel.checkout.models import Checkout
-from funnel.checkout.pages import (
-    CART_ERRORS,
-    SESSION_KEY,
-    cart_refusal,
-    may_see,
-    open_checkout,
-    remember_order,
-    render_step,
-    step_redirect,
-)
 from funnel.checkout.services import CheckoutOutcome, OutcomeKind
+from funnel.checkout.views.steps import CART_ERRORS, cart_refusal, render_step, step_redirect
 from funnel.core import clock
 from funnel.core.errors import DomainError
 from funnel.extensions import db, limiter

@@ -24,7 +24,7 @@ from funnel.catalog.models import (
     Variant,
     VariantOptionValue,
 )
-from funnel.catalog.services import build_search_document
+from funnel.catalog.services.rules import build_search_document
 from funnel.core.database import transaction
 from funnel.extensions import db
 

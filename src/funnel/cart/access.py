@@ -1,6 +1,7 @@
-"""The edge of the cart: which cart a browser has, its cookie, and the merge at sign-in.
+"""Who may reach which cart: a browser by its cookie (and the merge at sign-in), an API client
+by the cart's secret or its account's bearer token.
 
-A guest's cart is found by a random token in the ``funnel_cart`` cookie (HttpOnly,
+Pages: a guest's cart is found by a random token in the ``funnel_cart`` cookie (HttpOnly,
 SameSite=Lax, Secure like the session cookie, 30 days, renewed by every change); the cart itself
 is stored on the server. A signed-in customer's cart belongs to the account, whatever the
 cookie says. When a signed-in request still carries a guest cart's cookie (the visitor has just
@@ -9,10 +10,20 @@ no signal, and nothing for the accounts domain to know.
 
 No cart is made until something is put in it: pages only read (``current_cart_id()``), and the
 navigation's item count costs one query, only for a browser with a cart cookie or an account.
+
+API (the carts API and the checkout API share it): a guest's cart (no account) is reached with
+its secret in the ``Cart-Secret`` header, compared in constant time; an account's cart only with
+that account's bearer token. Anything else is the cart domain's 404, exactly as for a cart that
+does not exist, so that cart ids cannot be probed. A bearer token that is sent must be live: an
+unknown, expired or revoked one is a 401 even when the cart secret alone would have opened the
+cart. A request with neither credential is a 401 too, whatever the id, and so is a cart secret
+alone that opens no cart of that id (the same answer for a wrong secret and an unknown cart):
+the secret is the credential.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from dataclasses import dataclass
@@ -22,7 +33,13 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from funnel.accounts.access import authenticate, bearer_secret
 from funnel.cart import queries, services
+from funnel.cart.errors import CartNotFound, CartSecretInvalid
+from funnel.cart.models import TOKEN_LENGTH
+from funnel.cart.queries import cart_owner
+from funnel.core.api import CART_SECRET_HEADER
+from funnel.core.errors import AuthenticationRequired
 
 log = logging.getLogger(__name__)
 
@@ -179,3 +196,46 @@ def _read_item_count(state: _CartState) -> int:
 
 def _template_context() -> dict[str, Any]:
     return {"cart_item_count": cart_item_count}
+
+
+# -- the API: the cart's secret or its account's token --------------------------------------------
+
+
+def cart_secret() -> str | None:
+    """The request's ``Cart-Secret`` header (None when absent or longer than any secret)."""
+    secret = request.headers.get(CART_SECRET_HEADER, "").strip()
+    if not secret or len(secret) > TOKEN_LENGTH:
+        return None
+    return secret
+
+
+def require_credentials() -> None:
+    """Raises AuthenticationRequired (401) when the request carries neither a bearer token
+    nor a cart secret."""
+    if bearer_secret() is None and not request.headers.get(CART_SECRET_HEADER, "").strip():
+        raise AuthenticationRequired(
+            f"Send the cart's secret ({CART_SECRET_HEADER} header) or a bearer token."
+        )
+
+
+def accessible_cart_id(cart_id: int) -> int:
+    """``cart_id`` if the request may use that cart: its account's bearer token, or (a guest's
+    cart) its secret.
+
+    Raises AuthenticationRequired (no credentials), ApiTokenInvalid (a bearer token that is
+    not live), CartSecretInvalid (a secret alone, opening no cart of this id): all 401; and
+    CartNotFound (404) for a live token that may not use the cart, or a cart that does not
+    exist.
+    """
+    require_credentials()
+    user_id = authenticate().id if bearer_secret() is not None else None
+    owner = cart_owner(cart_id) if cart_id else None
+    if owner is not None and owner.is_guest:
+        secret = cart_secret()
+        if secret is not None and hmac.compare_digest(secret.encode(), owner.token.encode()):
+            return cart_id
+    elif owner is not None and user_id is not None and owner.user_id == user_id:
+        return cart_id
+    if user_id is None:
+        raise CartSecretInvalid()
+    raise CartNotFound()

@@ -11,8 +11,9 @@ from flask import Blueprint, abort, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from funnel.core.money import Money
-from funnel.payments.gateways import enabled_gateway_names, sandbox
+from funnel.payments.gateways import enabled_gateway_names
 from funnel.payments.gateways.base import OutcomeStatus
+from funnel.payments.gateways.test import sandbox
 
 bp = Blueprint("test_gateway", __name__, url_prefix="/payments/test")
 

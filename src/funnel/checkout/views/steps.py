@@ -1,10 +1,8 @@
-"""Checkout pages (blueprint ``checkout``): contact, address, shipping, review, pay; then the
-3-D Secure return and the confirmation. Server-rendered, no JavaScript needed.
+"""The checkout's first steps: contact, address, shipping; and how every step page is rendered
+and where a refused step sends the customer (the payment pages share these).
 
 Each handler reads the form, calls one service and redirects (303) to the next step; a refusal
 re-renders the step with the reason beside the field and a 4xx status. GET pages only read.
-The browser's checkout is the one whose token is in its session *and* that belongs to its
-current cart, so nobody reaches another browser's checkout.
 """
 
 from __future__ import annotations
@@ -12,52 +10,82 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from funnel.accounts import queries as account_queries
-from funnel.analytics.web import current_visitor_id
+from funnel.accounts.countries import COUNTRIES
+from funnel.analytics.tracking import current_visitor_id
+from funnel.cart.access import current_cart_id
 from funnel.cart.queries import cart_contents
-from funnel.cart.web import current_cart_id
-from funnel.checkout import payment_views, queries, services
+from funnel.cart.views import render_cart
+from funnel.checkout import queries, services
+from funnel.checkout.access import SESSION_KEY, current_checkout, open_checkout, signed_in_user_id
 from funnel.checkout.errors import (
     CartEmpty,
+    CartNeedsAttention,
     CheckoutInvalidInput,
     CheckoutNotFound,
+    HoldLimitReached,
     OrderInProgress,
+    SoldOut,
     StepMissing,
 )
 from funnel.checkout.forms import NEW_ADDRESS, CheckoutAddressForm, ContactForm, ShippingForm
 from funnel.checkout.limits import reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout, CheckoutStatus
-from funnel.checkout.pages import (
-    CART_ERRORS,
-    SESSION_KEY,
-    cart_refusal,
-    current_checkout,
-    open_checkout,
-    render_step,
-    signed_in_user_id,
-    step_redirect,
-)
-from funnel.checkout.pricing import PricingSettingsError, policy_from_settings
 from funnel.checkout.services.steps import ADDRESS_FIELDS
+from funnel.core.errors import DomainError
 from funnel.orders.services import ShippingAddress
 
-bp = Blueprint("checkout", __name__, url_prefix="/checkout")
+STEP_ENDPOINTS = {
+    "contact": "checkout.contact",
+    "address": "checkout.address",
+    "shipping": "checkout.shipping",
+    "review": "checkout.review",
+    "complete": "checkout.pay",
+}
+CART_ERRORS = (CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached)
 
 
-@bp.record_once
-def _check_settings(state) -> None:
-    """Refuse to start with pricing settings that cannot be read."""
-    try:
-        policy_from_settings(state.app.config)
-    except PricingSettingsError as error:
-        raise RuntimeError(f"checkout settings: {error}") from error
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("", "contact", contact, methods=["GET"])
+    bp.add_url_rule("", "start", start, methods=["POST"])
+    bp.add_url_rule("/address", "address", address, methods=["GET"])
+    bp.add_url_rule("/address", "save_address", save_address, methods=["POST"])
+    bp.add_url_rule("/shipping", "shipping", shipping, methods=["GET"])
+    bp.add_url_rule("/shipping", "save_shipping", save_shipping, methods=["POST"])
+
+
+def step_redirect(error: DomainError) -> Response:
+    """Where a refused step sends the customer: the step to do first, or the start."""
+    if isinstance(error, StepMissing):
+        if error.detail != error.title:
+            flash(error.detail, "error")
+        return redirect(url_for(STEP_ENDPOINTS.get(error.step, "checkout.contact")), 303)
+    flash("Your checkout has ended. Please start again.", "error")
+    return redirect(url_for("checkout.contact"), 303)
+
+
+def cart_refusal(error: DomainError) -> ResponseReturnValue:
+    """Back to the cart, with the reason (the sold-out lines named) and a 409."""
+    return render_cart(status=error.status, error=error.detail)
+
+
+def render_step(template: str, checkout: Checkout | None, status: int = 200, **context):
+    summary = queries.checkout_summary(checkout) if checkout is not None else None
+    page = render_template(
+        f"checkout/{template}",
+        checkout=checkout,
+        summary=summary,
+        countries=COUNTRIES,
+        **context,
+    )
+    return page, status, {"Cache-Control": "no-store"}
 
 
 # -- contact ----------------------------------------------------------------------------------
 
 
-@bp.get("")
 def contact() -> ResponseReturnValue:
     cart_id = current_cart_id()
     contents = cart_contents(cart_id) if cart_id is not None else None
@@ -75,7 +103,6 @@ def contact() -> ResponseReturnValue:
     )
 
 
-@bp.post("")
 @reservation_limit
 def start() -> ResponseReturnValue:
     form = ContactForm()
@@ -127,7 +154,6 @@ def _address_form(checkout: Checkout, formdata: object = None) -> CheckoutAddres
     return form
 
 
-@bp.get("/address")
 def address() -> ResponseReturnValue:
     try:
         checkout = open_checkout()
@@ -138,7 +164,6 @@ def address() -> ResponseReturnValue:
     return render_step("address.html", checkout, form=_address_form(checkout))
 
 
-@bp.post("/address")
 def save_address() -> ResponseReturnValue:
     try:
         checkout = open_checkout()
@@ -181,7 +206,6 @@ def _shipping_choices(checkout: Checkout) -> list[tuple[str, str, str]]:
     return choices
 
 
-@bp.get("/shipping")
 def shipping() -> ResponseReturnValue:
     try:
         checkout = open_checkout()
@@ -193,7 +217,6 @@ def shipping() -> ResponseReturnValue:
     return render_step("shipping.html", checkout, form=form, methods=_shipping_choices(checkout))
 
 
-@bp.post("/shipping")
 def save_shipping() -> ResponseReturnValue:
     form = ShippingForm()
     try:
@@ -208,6 +231,3 @@ def save_shipping() -> ResponseReturnValue:
     except (CheckoutNotFound, StepMissing) as error:
         return step_redirect(error)
     return redirect(url_for("checkout.review"), 303)
-
-
-payment_views.register(bp)

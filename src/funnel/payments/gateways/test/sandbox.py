@@ -1,7 +1,7 @@
 """The test gateway's remote side: its own records, as a real payment service keeps them.
 
 These tables belong to the pretend service, not to the shop: the shop's ``payments`` rows learn
-about them only through the gateway client (``gateways/test.py``) and signed webhooks. Every
+about them only through the gateway client (``gateways/test/gateway.py``) and signed webhooks. Every
 function here commits on its own (a remote service does not join the shop's transaction).
 
 Only brand and last four digits of a card are kept here too.

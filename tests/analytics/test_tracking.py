@@ -1,6 +1,6 @@
 """The analytics edge: visitor cookie, one visit per visitor and day, and what is not tracked.
 
-The ``shop`` fixture registers ``analytics.web`` on the test app (as ``create_app`` will), with
+The ``shop`` fixture registers ``analytics.tracking`` on the test app (as ``create_app`` will), with
 staff excluded, plus three small pages: a plain page, a product page that tracks a product
 view, and a form that accepts a POST.
 """
@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from funnel.analytics import services, web
+from funnel.analytics import services, tracking
 from funnel.analytics.models import FunnelEvent
 from funnel.core import clock
 from funnel.extensions import db
@@ -35,10 +35,12 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
 
 @pytest.fixture
 def shop(app: Flask, frozen: list) -> Flask:
-    web.init_app(app, is_excluded=lambda: current_user.is_authenticated and current_user.is_staff)
+    tracking.init_app(
+        app, is_excluded=lambda: current_user.is_authenticated and current_user.is_staff
+    )
 
     def product(product_id: int) -> str:
-        web.track("product_view", product_id=product_id)
+        tracking.track("product_view", product_id=product_id)
         return "product"
 
     app.add_url_rule("/_test/page", "test_page", lambda: "page")
@@ -277,5 +279,5 @@ def test_a_failure_to_record_never_breaks_the_page_and_is_retried(
 
 
 def test_outside_a_request_there_is_no_visitor(app: Flask) -> None:
-    assert web.current_visitor_id() is None
-    assert web.track("visit") is None
+    assert tracking.current_visitor_id() is None
+    assert tracking.track("visit") is None
