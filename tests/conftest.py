@@ -183,7 +183,7 @@ def signed_in(app: Flask) -> Any:
     """``signed_in(user, client=None)``: a test client with a live server-side session for
     ``user`` (no password check, so no hashing: fast). A new client unless one is given."""
     from funnel.accounts import services
-    from funnel.accounts.auth import SESSION_TOKEN_KEY
+    from funnel.accounts.access import SESSION_TOKEN_KEY
 
     def sign_in(user: Any, client: FlaskClient | None = None) -> FlaskClient:
         client = client or app.test_client()
