@@ -75,21 +75,8 @@ def test_the_database_holds_one_open_checkout_per_cart(client: FlaskClient) -> N
     assert db.session.scalars(sa.select(Checkout.id)).all() == [first["id"]]
 
 
-def test_a_cart_whose_order_is_being_paid_is_not_checked_out_again(client: FlaskClient) -> None:
-    # given a checkout whose order waits for 3-D Secure
-    variant = stocked_variant(stock=3)
-    cart_id, headers = filled_guest_cart(client, variant)
-    checkout = start(client, cart_id, headers)
-    waiting = client.post(
-        f"{CHECKOUTS}/{checkout['id']}/complete",
-        json={"payment_method": "test", "card": card(CARD_3DS)},
-        headers=headers,
-    )
-    assert waiting.get_json()["outcome"] == "requires_action"
-    number = waiting.get_json()["order"]["number"]
-
-    # when the same cart is checked out again
-    again = client.post(
+def checkout_again(client: FlaskClient, cart_id: int, headers: dict[str, str]) -> Any:
+    return client.post(
         CHECKOUTS,
         json={
             "cart_id": cart_id,
@@ -106,10 +93,61 @@ def test_a_cart_whose_order_is_being_paid_is_not_checked_out_again(client: Flask
         headers=headers,
     )
 
-    # then it is refused, naming the order under way; one checkout, one order
+
+def test_a_cart_whose_payment_answer_was_lost_is_not_checked_out_again(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a checkout whose order's payment was sent and its answer lost (the card may be
+    # charged: only the gateway can tell)
+    variant = stocked_variant(stock=3)
+    cart_id, headers = filled_guest_cart(client, variant)
+    checkout = start(client, cart_id, headers)
+    with monkeypatch.context() as patch:
+        patch.setattr(state, "apply_outcome", die)
+        with pytest.raises(WorkerKilled):
+            complete(client, checkout["id"], headers, "lost-answer-0001")
+    number = db.session.scalars(sa.select(Order.number)).one()
+
+    # when the same cart is checked out again
+    again = checkout_again(client, cart_id, headers)
+
+    # then it is refused, naming the order under way; one checkout, one order, one charge
     body = problem(again, 409, "checkout_order_in_progress")
     assert body["number"] == number
     assert rows() == (1, 1, 1, 1)
+
+
+def test_a_cart_whose_3d_secure_step_was_left_unfinished_can_be_paid_with_another_card(
+    client: FlaskClient,
+) -> None:
+    # given a checkout whose order waits for the customer's 3-D Secure step
+    variant = stocked_variant(stock=3)
+    cart_id, headers = filled_guest_cart(client, variant)
+    checkout = start(client, cart_id, headers)
+    waiting = client.post(
+        f"{CHECKOUTS}/{checkout['id']}/complete",
+        json={"payment_method": "test", "card": card(CARD_3DS)},
+        headers=headers,
+    )
+    assert waiting.get_json()["outcome"] == "requires_action"
+    first_number = waiting.get_json()["order"]["number"]
+
+    # when the customer checks the same cart out again, and pays with another card
+    again = checkout_again(client, cart_id, headers)
+    paid = complete(client, again.get_json()["id"], headers, "other-card-0001")
+
+    # then the same checkout is reopened, the unfinished attempt given up (voided at the
+    # gateway, its order cancelled, its stock back), and the cart is paid once
+    assert (again.status_code, again.get_json()["id"]) == (201, checkout["id"])
+    assert (paid.status_code, paid.get_json()["outcome"]) == (200, "paid")
+    orders = dict(db.session.execute(sa.select(Order.number, Order.status)).all())
+    assert {number: status.value for number, status in orders.items()} == {
+        first_number: "cancelled",
+        paid.get_json()["order"]["number"]: "paid",
+    }
+    statuses = db.session.scalars(sa.select(Payment.status).order_by(Payment.id)).all()
+    assert [status.value for status in statuses] == ["cancelled", "succeeded"]
+    assert db.session.get(Variant, variant.id).stock_quantity == 2
 
 
 def test_completing_again_after_the_charge_answer_was_lost_pays_the_order_once(

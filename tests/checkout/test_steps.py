@@ -264,16 +264,19 @@ def test_the_confirmation_page_is_only_for_the_buyer(
     assert app.test_client().get(path.replace("complete", "return")).status_code == 404
 
 
-def test_a_cart_whose_order_is_being_paid_is_not_checked_out_again(
+def test_a_cart_whose_3d_secure_step_was_left_unfinished_is_paid_once_with_another_card(
     app: Flask, buyer: FlaskClient, mug: Any
 ) -> None:
-    # given an order of the cart waiting for 3-D Secure
+    # given an order of the cart waiting for 3-D Secure, left unfinished
     pay(buyer, go_to_pay(buyer), CARD_3DS)
 
-    # when the same browser starts the checkout again
+    # when the same browser starts the checkout again and pays with another card
     again = buyer.post("/checkout", data={"email": "guest@example.com"})
+    paid = pay(buyer, go_to_pay(buyer), CARD_SUCCEEDS)
 
-    # then it is refused (a cart is paid for once): still one checkout and one order
-    assert again.status_code == 409
-    assert "Your order has been placed and its payment is under way" in again.get_data(as_text=True)
-    assert (count(Checkout), counts()["orders"]) == (1, 1)
+    # then the same checkout goes on, the unfinished attempt is given up (its order
+    # cancelled), and the cart is paid once
+    assert (again.status_code, again.headers["Location"]) == (303, "/checkout/address")
+    assert paid.status_code == 303
+    assert count(Checkout) == 1
+    assert [order.status.value for order in orders()] == ["cancelled", "paid"]

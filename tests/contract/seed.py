@@ -40,7 +40,7 @@ class SeededObjects:
 
     ``address_id`` is read and changed, ``disposable_address_ids`` only deleted. The carts are
     the account's (bearer token) and the guest's (the run's cart secret); ``line_ids`` are the
-    guest cart's lines. ``open_checkout_id`` is the account cart's checkout, ready to pay;
+    guest cart's lines. ``open_checkout_id`` is the guest cart's checkout, ready to pay;
     ``action_checkout_id`` has an order awaiting 3-D Secure; ``completed_checkout_ids`` placed
     the other orders. ``paid_orders`` were paid by card, ``transfer_order`` awaits a bank
     transfer, ``action_order`` its 3-D Secure. ``spare_token_ids`` are the token keeper's, for
@@ -100,9 +100,10 @@ class _Customer:
         cart = self.expect(201, "POST", f"/carts/{cart_id}/lines", body=body, headers=headers)
         return int(next(line["id"] for line in cart["lines"] if line["variant_id"] == variant_id))
 
-    def checkout(self, cart_id: int) -> int:
+    def checkout(self, cart_id: int, headers: dict[str, str] | None = None) -> int:
         body = {"cart_id": cart_id, "shipping_address": ADDRESS, "shipping_method": SHIPPING_METHOD}
-        return int(self.expect(201, "POST", "/checkouts", body=body)["id"])
+        answer = self.expect(201, "POST", "/checkouts", body=body, headers=headers or self.bearer)
+        return int(answer["id"])
 
     def complete(self, checkout_id: int, payment: dict[str, Any], outcome: str) -> str:
         answer = self.expect(200, "POST", f"/checkouts/{checkout_id}/complete", body=payment)
@@ -164,9 +165,11 @@ def seed_objects(base_url: str, credentials: Credentials) -> SeededObjects:
     transfer = customer.order(variants[2], {"payment_method": "manual"}, "awaiting_transfer")
     action = customer.order(variants[3], card(CARD_3DS), "requires_action")
 
+    # The account's cart is the one whose order awaits 3-D Secure (checking it out again would
+    # give that attempt up), so the checkout ready to pay is the guest cart's.
     account_cart_id = customer.account_cart()
-    customer.add_line(account_cart_id, variants[4], customer.bearer)
-    open_checkout_id = customer.checkout(account_cart_id)
+    customer.add_line(guest_cart_id, variants[4], customer.guest)
+    open_checkout_id = customer.checkout(guest_cart_id, customer.bearer | customer.guest)
 
     return SeededObjects(
         address_id=address_id,

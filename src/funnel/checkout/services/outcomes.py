@@ -137,6 +137,31 @@ def fail_attempt(number: str, message: str) -> None:
             log.info("checkout %s: the stock cannot be held again (%s)", checkout.id, error.code)
 
 
+def abandon_awaiting_action(number: str) -> bool:
+    """The customer starts the checkout again while the order's payment waits for their own
+    confirmation step (3-D Secure left unfinished): give that attempt up, as a failed one, so
+    the cart can be paid with another card. The payment is voided at the gateway first, so a
+    confirmation finished meanwhile in another tab wins (the order is then paid, or the gateway
+    refuses the void and nothing is given up).
+
+    Returns True when the attempt was given up and the checkout reopened; False when the
+    order's payment is anything else (paid, processing at the gateway, a bank transfer), which
+    only the gateway or staff may settle. Call outside a transaction.
+    """
+    order = order_queries.find_order(number)
+    payment = payment_queries.live_payment_for(number)
+    is_awaiting_customer = payment is not None and payment.status == PaymentStatus.REQUIRES_ACTION
+    if order is None or order.status != OrderStatus.PENDING_PAYMENT or not is_awaiting_customer:
+        return False
+    try:
+        fail_attempt(number, "The customer started the checkout again.")
+    except DomainError:
+        log.info("order %s: its unfinished payment could not be given up", number)
+        return False
+    current = order_queries.find_order(number)
+    return current is not None and current.status == OrderStatus.CANCELLED
+
+
 def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> CheckoutOutcome:
     """Act on a payment's state (see the module). Call outside a transaction."""
     number = result.payable_reference

@@ -33,6 +33,7 @@ from funnel.checkout.services.common import (
     new_submit_token,
     reserve_cart,
 )
+from funnel.checkout.services.outcomes import abandon_awaiting_action
 from funnel.core import clock
 from funnel.core.database import transaction
 from funnel.extensions import db
@@ -69,10 +70,37 @@ def start_checkout(
     ``inventory.reserve``).
     Raises CheckoutInvalidInput (email), CartEmpty, CartNeedsAttention, SoldOut (naming the
     short lines; nothing is reserved), HoldLimitReached, OrderInProgress (the cart's checkout
-    has an order whose payment is under way: a cart is paid for once).
+    has an order whose payment is under way: a cart is paid for once; an order whose payment
+    waits for the customer's own 3-D Secure step is given up first, see
+    ``abandon_awaiting_action``).
     Side effects: a ``checkouts`` row, the reservations, a ``checkout_started`` funnel event
     (once per checkout).
     """
+    arguments = {
+        "cart_id": cart_id,
+        "email": email,
+        "user_id": user_id,
+        "visitor_id": visitor_id,
+        "token": token,
+        "reservation_owner": reservation_owner,
+    }
+    try:
+        return _start_checkout_once(**arguments)
+    except OrderInProgress as in_progress:
+        if not abandon_awaiting_action(in_progress.number):
+            raise
+    return _start_checkout_once(**arguments)
+
+
+def _start_checkout_once(
+    *,
+    cart_id: int,
+    email: str,
+    user_id: int | None = None,
+    visitor_id: str | None = None,
+    token: str | None = None,
+    reservation_owner: str | None = None,
+) -> Checkout:
     try:
         checked_email = normalise_email(email or "")
     except InvalidEmail as error:
