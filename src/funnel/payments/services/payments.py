@@ -26,7 +26,6 @@ from funnel.payments.errors import (
     InvalidTransition,
     ManualAmountMismatch,
     PaymentInProgress,
-    PaymentNotFound,
 )
 from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import CardDetails, PaymentRequest
@@ -81,12 +80,7 @@ def _check_input(
 
 
 def _payment(payment_id: int) -> Payment:
-    payment = db.session.scalar(
-        select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
-    )
-    if payment is None:
-        raise PaymentNotFound()
-    return payment
+    return submissions.current_payment(payment_id)
 
 
 def _by_key(idempotency_key: str, after_conflict: bool = False) -> Payment | None:
