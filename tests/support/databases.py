@@ -96,10 +96,12 @@ class DatabaseProvider:
         with engine.begin() as connection:
             if backend == "mysql":
                 connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-            for table in tables:
-                connection.execute(table.delete())
-            if backend == "mysql":
-                connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+            try:
+                for table in tables:
+                    connection.execute(table.delete())
+            finally:
+                if backend == "mysql":  # the connection goes back to the pool: as it was
+                    connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
 
     def tables_with_rows(self, engine: Engine) -> list[str]:
         """The tables that hold a row (a check of the write tracking: none after a reset)."""
