@@ -20,16 +20,22 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from funnel import create_app
-from funnel.extensions import db
-from tests.support.databases import BACKENDS, DatabaseProvider
+from funnel.extensions import db, limiter
+from tests.support.databases import BACKENDS, DatabaseProvider, WrittenTables
 from tests.support.mailbox import Mailbox, SmtpServer
 
 IS_CI = os.environ.get("CI", "").lower() == "true"
+# Set, every test checks that the tables it did not write were left empty (slow: a check of the
+# harness itself, not of the shop).
+CHECK_RESETS = os.environ.get("FUNNEL_TEST_CHECK_RESETS", "").lower() == "true"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "config(**settings): app settings for this test")
     config.addinivalue_line("markers", "backends(*names): only run on these database backends")
+    config.addinivalue_line(
+        "markers", "own_app: the test changes the app itself (routes, hooks, jobs): a new app"
+    )
 
 
 def missing_service(reason: str) -> None:
@@ -69,17 +75,81 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def applications(database_provider: DatabaseProvider) -> Iterator[dict[tuple[str, str], Flask]]:
+    """The apps built so far, one per backend and ``config`` marker, kept for the session:
+    building an app per test cost more than most tests."""
+    built: dict[tuple[str, str], Flask] = {}
+    yield built
+    for application in built.values():
+        with application.app_context():
+            db.engine.dispose()
+
+
 @pytest.fixture
 def app(
     request: pytest.FixtureRequest,
     backend: str,
     database_provider: DatabaseProvider,
+    applications: dict[tuple[str, str], Flask],
     smtp_server: SmtpServer,
     tmp_path: Path,
 ) -> Iterator[Flask]:
+    """The app of this backend and configuration, in an application context of the test's own,
+    on empty tables, with this test's own outbox, media folder and rate-limit counts.
+
+    A test marked ``own_app`` (it adds routes, hooks or jobs to the app) gets a new app.
+    """
     url = database_provider.url_for(backend)
     if url is None:
         missing_service(database_provider.missing_reason(backend))
+    marker = request.node.get_closest_marker("config")
+    overrides = dict(marker.kwargs) if marker else {}
+    own = request.node.get_closest_marker("own_app") is not None
+    key = (backend, repr(sorted(overrides.items())))
+    application = None if own else applications.get(key)
+    if application is None:
+        application = build_app(url, smtp_server, overrides)
+        if not own:
+            applications[key] = application
+    settings = dict(application.config)
+    application.config["MAIL_OUTBOX"] = str(tmp_path / "outbox")
+    application.config["MEDIA_ROOT"] = str(tmp_path / "media")
+    # What a new app had: rate-limit counts of its own, and its Celery app the current one.
+    limiter.init_app(application)
+    celery_app = application.extensions["celery"]
+    celery_app.set_current()
+    celery_app.set_default()
+    forget_remembered_rows(application)
+    written = WrittenTables()
+    try:
+        with application.app_context():
+            try:
+                with written.watch():
+                    database_provider.ensure_migrated(backend, application)
+                    yield application
+            finally:
+                db.session.remove()
+                database_provider.empty(backend, db.engine, written.names)
+                if CHECK_RESETS:
+                    left = database_provider.tables_with_rows(db.engine)
+                    database_provider.empty(backend, db.engine)
+                    assert not left, f"rows left in {left} (written: {written.names})"
+                if own:
+                    db.engine.dispose()
+    finally:
+        application.config.clear()
+        application.config.update(settings)
+
+
+def forget_remembered_rows(application: Flask) -> None:
+    """Empty what the app remembers of rows between requests: the rows are gone."""
+    analytics = application.extensions.get("funnel.analytics")
+    if analytics:
+        analytics["api_visits"].clear()
+
+
+def build_app(url: str, smtp_server: SmtpServer, overrides: dict[str, Any]) -> Flask:
     settings: dict[str, Any] = {
         "TESTING": True,
         "FUNNEL_ENV": "test",
@@ -87,30 +157,19 @@ def app(
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
-        # One test, one process: counts in memory die with the test's app (no file to share).
+        # One process: counts in memory, a new store for each test (the ``app`` fixture).
         "RATELIMIT_STORAGE_URI": "memory://",
         # Every test client calls from one address, so many shoppers share it: no share limit
         # on reservations unless a test asks for one (tests/checkout/test_inventory_denial.py).
         "RESERVATION_MAX_SHARE": 100,
         "MAIL_HOST": smtp_server.host,
         "MAIL_PORT": smtp_server.port,
-        "MAIL_OUTBOX": str(tmp_path / "outbox"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
         "SERVER_NAME": None,
+        **overrides,
     }
-    marker = request.node.get_closest_marker("config")
-    if marker:
-        settings.update(marker.kwargs)
     application = create_app(settings)
     application.test_client_class = IsolatedClient
-    with application.app_context():
-        database_provider.ensure_migrated(backend, application)
-        try:
-            yield application
-        finally:
-            db.session.remove()
-            database_provider.empty(backend, db.engine)
-            db.engine.dispose()
+    return application
 
 
 class IsolatedClient(FlaskClient):

@@ -22,6 +22,9 @@ from funnel.analytics.models import FunnelEvent
 from funnel.core import clock
 from funnel.extensions import db
 
+# The shop adds its own routes and tracking hooks to the app.
+pytestmark = pytest.mark.own_app
+
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 

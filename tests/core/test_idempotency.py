@@ -28,6 +28,9 @@ from funnel.core.idempotency import (
 from funnel.extensions import db
 from tests.api.conftest import problem
 
+# The probe adds its own routes to the app.
+pytestmark = pytest.mark.own_app
+
 URL = "/api/test/idempotency-probe"
 KEY = {"Idempotency-Key": "5f1c3c1e-9e0e-4c43-9a7e-0c4c1e2f0a11"}
 ALICE = {"Authorization": "Bearer alice-token"}

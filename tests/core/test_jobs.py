@@ -22,6 +22,7 @@ def test_only_interval_schedules_run_in_process() -> None:
 
 
 @pytest.mark.backends("sqlite")  # no database work: once is enough
+@pytest.mark.own_app  # the test adds its own jobs to the app
 def test_each_job_runs_at_its_interval_and_a_failure_does_not_stop_the_others(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:

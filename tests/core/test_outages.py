@@ -239,6 +239,7 @@ def slow(app: Flask) -> Flask:
     return app
 
 
+@pytest.mark.own_app  # the probe adds its own routes
 @pytest.mark.story("US-44")
 @pytest.mark.backends("sqlite")
 @pytest.mark.config(REQUEST_TIMEOUT_SECONDS=1)
@@ -262,6 +263,7 @@ def test_a_request_past_the_deadline_is_a_503_and_its_work_is_rolled_back(slow: 
     assert _keys() == []  # neither the operation's row nor the key: both rolled back or freed
 
 
+@pytest.mark.own_app  # the probe adds its own routes
 @pytest.mark.story("US-44")
 @pytest.mark.config(REQUEST_TIMEOUT_SECONDS=1)
 def test_the_database_cuts_a_statement_past_the_deadline(slow: Flask, backend: str) -> None:

@@ -1,10 +1,19 @@
-"""Test databases: one per backend per run, with its own name so that runs never collide."""
+"""Test databases: one per backend per run, with its own name so that runs never collide.
+
+Every test starts on empty tables. Instead of deleting from every table after each test, the
+tables a test wrote are noted (``WrittenTables``, from the SQL any engine of this process sends)
+and only those are emptied.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
@@ -55,6 +64,10 @@ class DatabaseProvider:
                     )
                 else:
                     connection.exec_driver_sql(f"CREATE DATABASE {name}")
+                    # A crash may lose the last commits of a test database: nothing to keep.
+                    connection.exec_driver_sql(
+                        f"ALTER DATABASE {name} SET synchronous_commit = off"
+                    )
         except sa.exc.OperationalError as error:
             self.reasons[backend] = f"{backend} is not reachable at {variable}: {error.orig}"
             return None
@@ -70,15 +83,34 @@ class DatabaseProvider:
             upgrade(directory=app.extensions["migrate"].directory, revision="heads")
             self.migrated.add(backend)
 
-    def empty(self, backend: str, engine: Engine) -> None:
-        """Delete every row of every table (children first), keeping the migrated schema."""
+    def empty(self, backend: str, engine: Engine, names: set[str] | None = None) -> None:
+        """Delete every row of the tables named (all when None), children first, keeping the
+        migrated schema."""
+        tables = [
+            table
+            for table in reversed(db.metadata.sorted_tables)
+            if names is None or table.name.lower() in names
+        ]
+        if not tables:
+            return
         with engine.begin() as connection:
             if backend == "mysql":
                 connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=0")
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
-            if backend == "mysql":
-                connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+            try:
+                for table in tables:
+                    connection.execute(table.delete())
+            finally:
+                if backend == "mysql":  # the connection goes back to the pool: as it was
+                    connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS=1")
+
+    def tables_with_rows(self, engine: Engine) -> list[str]:
+        """The tables that hold a row (a check of the write tracking: none after a reset)."""
+        with engine.connect() as connection:
+            return [
+                table.name
+                for table in db.metadata.sorted_tables
+                if connection.execute(sa.select(table).limit(1)).first() is not None
+            ]
 
     def drop_all(self) -> None:
         for backend, url in self.urls.items():
@@ -92,6 +124,47 @@ class DatabaseProvider:
                 force = " WITH (FORCE)" if backend == "postgresql" else ""
                 connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}{force}")
             admin.dispose()
+
+
+# The table a data-changing statement writes (the ORM's and Core's INSERT, UPDATE and DELETE,
+# and the upserts tests or services spell by hand); anything else that may write is "every table".
+_WRITE = re.compile(
+    r"\s*(?:INSERT\s+(?:IGNORE\s+|OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM)"
+    r"\s+[`\"]?(\w+)",
+    re.IGNORECASE,
+)
+_MAY_WRITE = re.compile(
+    r"\s*(?:INSERT|UPDATE|DELETE|REPLACE|MERGE|TRUNCATE|COPY|CALL|DO|LOAD)\b", re.IGNORECASE
+)
+_CTE_WRITE = re.compile(
+    r"\s*WITH\b.*\b(?:INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\S+\s+SET)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+class WrittenTables:
+    """The tables written by any engine of this process while ``watch()`` is open; ``None``
+    when a statement could have written any table (then every table is emptied)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] | None = set()
+
+    @contextmanager
+    def watch(self) -> Iterator[None]:
+        sa.event.listen(Engine, "before_cursor_execute", self._note)
+        try:
+            yield
+        finally:
+            sa.event.remove(Engine, "before_cursor_execute", self._note)
+
+    def _note(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if self.names is None:
+            return
+        written = _WRITE.match(statement)
+        if written:
+            self.names.add(written.group(1).lower())
+        elif _MAY_WRITE.match(statement) or _CTE_WRITE.match(statement):
+            self.names = None
 
 
 def _admin_database(backend: str) -> str:
