@@ -20,25 +20,30 @@ from funnel.extensions import db
 PROBLEM_JSON = "application/problem+json"
 
 
+def live_token(user: User, *, days: int = 30, name: str = "test") -> str:
+    """The secret of a new live API token of ``user``, written straight to the database."""
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    now = clock.utcnow()
+    db.session.add(
+        ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=hash_token(secret),
+            prefix=secret[:12],
+            created_at=now,
+            expires_at=now + timedelta(days=days),
+        )
+    )
+    db.session.commit()
+    return secret
+
+
 @pytest.fixture
 def bearer(app: Flask) -> Callable[..., dict[str, str]]:
     """``bearer(user, days=30)``: the Authorization header of a new live token of ``user``."""
 
     def make(user: User, days: int = 30) -> dict[str, str]:
-        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-        now = clock.utcnow()
-        db.session.add(
-            ApiToken(
-                user_id=user.id,
-                name="test",
-                token_hash=hash_token(secret),
-                prefix=secret[:12],
-                created_at=now,
-                expires_at=now + timedelta(days=days),
-            )
-        )
-        db.session.commit()
-        return {"Authorization": f"Bearer {secret}"}
+        return {"Authorization": f"Bearer {live_token(user, days=days)}"}
 
     return make
 

@@ -4,25 +4,21 @@ to refund" (409 ``nothing_left_to_refund``), however it met the first one."""
 
 from __future__ import annotations
 
-import secrets
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from funnel.accounts.models import ApiToken, Role
-from funnel.accounts.services.api_tokens import SECRET_PREFIX
-from funnel.accounts.tokens import hash_token
-from funnel.core import clock
+from funnel.accounts.models import Role
 from funnel.extensions import db
 from funnel.orders.models import OrderStatus
 from funnel.orders.queries import get_order
 from funnel.payments import queries as payment_queries
 from funnel.payments.models import PaymentTransaction, TransactionKind
+from tests.api.conftest import live_token
 from tests.api.test_checkout_concurrency import call
 from tests.factories.accounts import UserFactory
 from tests.factories.orders import pay_by_card, place
@@ -35,22 +31,9 @@ CALLERS = 6
 
 
 def admin_token() -> str:
-    """A live API token of a new admin, written straight to the database."""
+    """A live API token of a new admin."""
     admin = UserFactory(email="refunds@example.com", role=Role.ADMIN, is_email_verified=True)
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
-    now = clock.utcnow()
-    db.session.add(
-        ApiToken(
-            user_id=admin.id,
-            name="refunds",
-            token_hash=hash_token(secret),
-            prefix=secret[:12],
-            created_at=now,
-            expires_at=now + timedelta(days=1),
-        )
-    )
-    db.session.commit()
-    return secret
+    return live_token(admin, days=1, name="refunds")
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
