@@ -4,6 +4,8 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 DEMO_PRODUCTS ?= 200
 UV_VERSION := 0.13.9
+# Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -29,7 +31,7 @@ run: install ## migrate the SQLite database, load demo data when empty, serve th
 		$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install ## the whole test suite (SQLite always; PostgreSQL/MariaDB when their URLs are set)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install ## ruff (lint + format) and the import-linter contracts
 	$(BIN)/ruff check .

@@ -38,6 +38,40 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Session fixtures too costly for every worker to build its own: the browser tests' shop.
+COSTLY_SESSION_FIXTURES = frozenset({"live_server", "browser"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the tests that share a costly fixture (a live shop, a browser) on one worker.
+
+    Under ``pytest -n`` (pytest-xdist with ``--dist loadgroup``) each worker would otherwise
+    start its own gunicorn for a module-scoped server: the same tests, slower. Tests on the
+    session's live shop form one group; tests on a module- or class-scoped fixture form one
+    group per module and parameter (the SQLite, PostgreSQL and MariaDB servers may run side by
+    side on different workers).
+    """
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None:
+            continue
+        shared: list[str] = []
+        session_wide = False
+        for name, definitions in info.name2fixturedefs.items():
+            scope = definitions[-1].scope
+            if scope == "session" and name in COSTLY_SESSION_FIXTURES:
+                session_wide = True
+            elif scope in ("module", "class", "package"):
+                shared.append(name)
+        if session_wide:
+            item.add_marker(pytest.mark.xdist_group("session-live-shop"))
+        elif shared:
+            params = getattr(item, "callspec", None)
+            values = [str(params.params.get(name, "")) for name in sorted(shared)] if params else []
+            group = "::".join([item.nodeid.split("::")[0], *values])
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 def missing_service(reason: str) -> None:
     """Skip locally, fail under CI: a service CI was promised must be there."""
     if IS_CI:
