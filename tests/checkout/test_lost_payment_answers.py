@@ -29,7 +29,15 @@ from funnel.payments.gateways.test import sandbox
 from funnel.payments.gateways.test.gateway import SandboxGateway
 from funnel.payments.models import PaymentStatus, TransactionKind
 from funnel.payments.services import state
-from tests.checkout.helpers import CARD_SUCCEEDS, go_to_pay, orders, pay, stock_of, the_checkout
+from tests.checkout.helpers import (
+    CARD_SUCCEEDS,
+    go_to_pay,
+    orders,
+    path_of,
+    pay,
+    stock_of,
+    the_checkout,
+)
 
 pytestmark = pytest.mark.story("US-19")
 
@@ -79,8 +87,11 @@ def days_later(monkeypatch: pytest.MonkeyPatch, hours: int = 25) -> None:
     monkeypatch.setattr(clock, "utcnow", lambda: later)
 
 
-def lose_the_answer(buyer: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> str:
-    token = go_to_pay(buyer)
+def lose_the_answer(
+    buyer: FlaskClient, monkeypatch: pytest.MonkeyPatch, token: str | None = None
+) -> str:
+    """Pay with the form (``token``, or a new one); the answer is lost. The order's number."""
+    token = token or go_to_pay(buyer)
     with worker_killed_after_the_gateway_answered(monkeypatch), pytest.raises(WorkerKilled):
         pay(buyer, token, CARD_SUCCEEDS)
     [order] = orders()
@@ -180,3 +191,44 @@ def test_a_payment_arriving_for_an_order_that_can_no_longer_take_it_is_given_bac
     assert payment.status == PaymentStatus.REFUNDED
     assert refunds == [(TransactionKind.REFUND, payment.amount_minor)]
     assert (status, refunded) == ("succeeded", payment.amount_minor)
+
+
+def test_sending_the_pay_form_again_after_a_death_before_the_gateway_heard_pays_once(
+    app: Flask, buyer: FlaskClient, mug: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a pay form whose request died after placing the order, before the gateway heard
+    token = go_to_pay(buyer)
+    with worker_killed_before_the_gateway_heard(monkeypatch), pytest.raises(WorkerKilled):
+        pay(buyer, token, CARD_SUCCEEDS)
+    [order] = orders()
+
+    # when the browser sends the same form again (back, then pay)
+    again = pay(buyer, token, CARD_SUCCEEDS)
+
+    # then the order's payment is sent now: the order is paid with one charge, one sale
+    [(gateway_id, status, refunded)] = charges()
+    [payment] = payment_queries.payments_for(order.number)
+    assert (again.status_code, path_of(again)) == (303, f"/checkout/complete/{order.number}")
+    assert [each.status.value for each in orders()] == ["paid"]
+    assert (payment.status, payment.gateway_payment_id) == (PaymentStatus.SUCCEEDED, gateway_id)
+    assert (status, refunded, stock_of(mug.id)) == ("succeeded", 0, 3)
+    assert buyer.get(path_of(again)).status_code == 200
+
+
+def test_sending_the_pay_form_again_after_the_charge_answer_was_lost_pays_once(
+    app: Flask, buyer: FlaskClient, mug: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a pay form whose request died after the gateway charged the card
+    token = go_to_pay(buyer)
+    number = lose_the_answer(buyer, monkeypatch, token)
+
+    # when the browser sends the same form again
+    again = pay(buyer, token, CARD_SUCCEEDS)
+
+    # then the gateway is asked, not charged again: the order is paid with its one charge
+    [(gateway_id, status, refunded)] = charges()
+    [payment] = payment_queries.payments_for(number)
+    assert (again.status_code, path_of(again)) == (303, f"/checkout/complete/{number}")
+    assert [each.status.value for each in orders()] == ["paid"]
+    assert (payment.status, payment.gateway_payment_id) == (PaymentStatus.SUCCEEDED, gateway_id)
+    assert (status, refunded, stock_of(mug.id)) == ("succeeded", 0, 3)

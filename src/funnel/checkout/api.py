@@ -1,7 +1,8 @@
 """Checkout over the JSON API: what it offers (shipping and payment methods), and checking
 out a cart in two calls (``POST /checkouts``, then ``POST /checkouts/{id}/complete``).
 
-The same services as the checkout pages (``checkout.services.headless`` runs their steps), so
+The same services as the checkout pages (``checkout.services.headless`` runs their steps, and
+``submit_payment`` is the pay form's own use case), so
 the rules are the pages' rules: the stock is held from the first call, the total is checked
 again when paying, one order per checkout, and a declined card cancels the order and leaves
 the checkout open to pay again. A checkout is reached like its cart: the cart's secret or its
@@ -32,7 +33,7 @@ from funnel.checkout.schemas import (
     checkout_representation,
     completion_representation,
 )
-from funnel.checkout.services import OutcomeKind, headless
+from funnel.checkout.services import CardInput, OutcomeKind, headless, submit_payment
 from funnel.core.api import API_PREFIX, CART_SECURITY, MoneySchema, errors, links, money
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
@@ -174,10 +175,12 @@ def complete_checkout(data: dict[str, Any], checkout_id: int) -> dict[str, Any]:
     checkout = _reachable_checkout(checkout_id)
     card = data.get("card")
     expected = data.get("expected_total")
-    outcome = headless.complete_checkout(
-        checkout,
+    outcome = submit_payment(
+        token=checkout.token,
+        cart_id=checkout.cart_id,
         gateway=data["payment_method"],
-        card=headless.CardInput(**card) if card else None,
+        submit_token=None,  # the cart's credentials were checked; the Idempotency-Key guards
+        card=CardInput(**card) if card else None,
         expected_total=Money(expected["amount"], expected["currency"].upper())
         if expected
         else None,

@@ -1,8 +1,9 @@
 """Checkout use cases: the only code that writes checkouts (see each docstring).
 
 Steps (``steps``): ``start_checkout``, ``set_address``, ``set_shipping_method``,
-``confirm_review``. Paying (``placing``, ``outcomes``): ``place_order`` (one transaction),
-then ``pay`` (outside any transaction: the gateway); ``return_from_confirmation`` after
+``confirm_review``. Paying (``paying``): ``submit_payment``, the one use case behind the pay
+form and the API's ``complete``: ``place_order`` (one transaction, ``placing``), then ``pay``
+(outside any transaction: the gateway, ``outcomes``); ``return_from_confirmation`` after
 3-D Secure; ``receive_webhook`` for the gateways' notifications. The job: ``expire_checkouts``.
 """
 
@@ -16,6 +17,7 @@ from funnel.checkout.services.outcomes import (
     receive_webhook,
     return_from_confirmation,
 )
+from funnel.checkout.services.paying import CardInput, submit_payment
 from funnel.checkout.services.placing import RETURN_PATH, PlacedOrder, payment_key, place_order
 from funnel.checkout.services.steps import (
     checked_address,
@@ -27,6 +29,7 @@ from funnel.checkout.services.steps import (
 
 __all__ = [
     "RETURN_PATH",
+    "CardInput",
     "CheckoutOutcome",
     "OutcomeKind",
     "PlacedOrder",
@@ -43,4 +46,5 @@ __all__ = [
     "set_address",
     "set_shipping_method",
     "start_checkout",
+    "submit_payment",
 ]

@@ -26,16 +26,13 @@ from funnel.checkout.forms import PayForm, ReviewForm
 from funnel.checkout.models import Checkout
 from funnel.checkout.services import CheckoutOutcome, OutcomeKind
 from funnel.checkout.views.steps import CART_ERRORS, cart_refusal, render_step, step_redirect
-from funnel.core import clock
 from funnel.core.errors import DomainError
-from funnel.extensions import db, limiter
+from funnel.extensions import limiter
 from funnel.orders import queries as order_queries
 from funnel.orders.emails import bank_transfer_details
 from funnel.orders.models import Order
 from funnel.payments.errors import GatewayNotEnabled, GatewayUnavailable, InvalidCard
-from funnel.payments.gateways import enabled_gateways, get_gateway
-from funnel.payments.gateways.base import CardDetails
-from funnel.payments.gateways.cards import check_card
+from funnel.payments.gateways import enabled_gateways
 
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 
@@ -83,10 +80,12 @@ def confirm_review() -> ResponseReturnValue:
 
 
 def _order_in_progress(checkout: Checkout) -> Response | None:
-    if checkout.order_id is None:
+    """This browser's checkout placed an order: its page (the browser may see it)."""
+    order = queries.order_of(checkout)
+    if order is None:
         return None
-    order = db.session.get(Order, checkout.order_id)
-    return redirect(url_for("checkout.complete", number=order.number), 303) if order else None
+    remember_order(order.number)
+    return redirect(url_for("checkout.complete", number=order.number), 303)
 
 
 def _pay_page(checkout: Checkout, form: PayForm, status: int = 200) -> ResponseReturnValue:
@@ -119,11 +118,9 @@ def pay() -> ResponseReturnValue:
     return _pay_page(checkout, PayForm(formdata=None))
 
 
-def _card_details(form: PayForm) -> CardDetails:
-    """The typed card, checked before any order is placed. Raises InvalidCard."""
+def _card_input(form: PayForm) -> services.CardInput:
     number, expiry, cvc = (str(getattr(form, name).data or "") for name in CARD_FIELDS)
-    check_card(number, expiry, cvc, clock.utcnow().date())
-    return CardDetails(number=number, expiry=expiry, cvc=cvc)
+    return services.CardInput(number=number, expiry=expiry, cvc=cvc)
 
 
 def _refused(form: PayForm, error: DomainError) -> ResponseReturnValue:
@@ -139,16 +136,13 @@ def _refused(form: PayForm, error: DomainError) -> ResponseReturnValue:
 
 def submit() -> ResponseReturnValue:
     form = PayForm()
-    gateway = str(form.payment_method.data or "")
-    card = None
     try:
-        if get_gateway(gateway).takes_card_details:
-            card = _card_details(form)
-        placed = services.place_order(
+        outcome = services.submit_payment(
             token=session.get(SESSION_KEY),
             cart_id=current_cart_id(),
+            gateway=str(form.payment_method.data or ""),
             submit_token=str(form.submit_token.data or ""),
-            gateway=gateway,
+            card=_card_input(form),
             visitor_id=current_visitor_id(),
         )
     except (InvalidCard, GatewayNotEnabled) as error:
@@ -165,14 +159,11 @@ def submit() -> ResponseReturnValue:
         return redirect(url_for("checkout.review"), 303)
     except (CheckoutNotFound, StepMissing) as error:
         return step_redirect(error)
-    remember_order(placed.number)
-    if placed.is_duplicate or placed.payment_id is None:
-        return redirect(url_for("checkout.complete", number=placed.number), 303)
-    try:
-        outcome = services.pay(placed.payment_id, card)
-    except (GatewayUnavailable, InvalidCard) as error:
+    except GatewayUnavailable as error:
+        # The order may be placed, its payment not yet answered: the pay page leads to it.
         flash(error.detail, "error")
         return redirect(url_for("checkout.pay"), 303)
+    remember_order(outcome.number)
     return after_payment(outcome)
 
 
