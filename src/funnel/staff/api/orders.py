@@ -5,7 +5,6 @@ and changes nothing."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -138,14 +137,18 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     unpaid or cancelled order is 409 `invalid_order_transition`. Needs `orders.refund`
     (admins only by default).
     """
-    key = _idempotency_key()
     caller = staff_caller()
+    key = services.refund_request_key(
+        services.RefundSource.STAFF_API,
+        request.headers.get(IDEMPOTENCY_HEADER, ""),
+        staff_user_id=caller.id,
+    )
     order = queries.get_order(number)
     amount = data.get("amount")
     refund = services.refund_order(
         order.number,
         _money(amount) if amount is not None else None,
-        idempotency_key=f"staff-api-refund-{caller.id}-{key}",
+        idempotency_key=key,
         actor_user_id=caller.id,
         reason=data["reason"],
         return_items=data["return_items"],
@@ -159,13 +162,6 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
         },
         "order": staff_order_representation(queries.get_order(order.number)),
     }
-
-
-def _idempotency_key() -> str:
-    """The request's key (checked by ``idempotent``), hashed to a fixed length: the payment's
-    own key column is bounded, and the gateway sees no text the caller chose."""
-    raw = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-    return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 def _day_start(day: date) -> datetime:
