@@ -7,6 +7,7 @@ from marshmallow import validate
 
 from funnel.catalog.listing import ListingSort
 from funnel.core.api import MoneySchema
+from funnel.core.api.paging import cursor_parameter, next_cursor_field
 
 MAX_API_PAGE_SIZE = 100
 
@@ -41,10 +42,7 @@ class ProductQuerySchema(ma.Schema):
         validate=validate.Range(min=1, max=MAX_API_PAGE_SIZE),
         metadata={"description": "Page size (default: the shop's page size)"},
     )
-    cursor = ma.fields.String(
-        validate=validate.Length(max=200),
-        metadata={"description": "next_cursor of the previous page, as it was returned"},
-    )
+    cursor = cursor_parameter()
 
 
 class ImageSchema(ma.Schema):
@@ -65,9 +63,7 @@ class ProductSummarySchema(ma.Schema):
 
 class ProductPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ProductSummarySchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null on the last page"}
-    )
+    next_cursor = next_cursor_field()
 
 
 class OptionSchema(ma.Schema):

@@ -15,6 +15,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from funnel.core.api import MoneySchema, money
+from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.orders import queries
 from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from funnel.payments.models import Payment, PaymentStatus
@@ -31,10 +32,7 @@ class OrderQuerySchema(ma.Schema):
         validate=validate.Range(min=1, max=MAX_ORDER_PAGE_SIZE),
         metadata={"description": "Page size (default 20)"},
     )
-    cursor = ma.fields.String(
-        validate=validate.Length(max=200),
-        metadata={"description": "next_cursor of the previous page, as it was returned"},
-    )
+    cursor = cursor_parameter()
 
 
 class OrderSummarySchema(ma.Schema):
@@ -50,9 +48,7 @@ class OrderSummarySchema(ma.Schema):
 
 class OrderPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(OrderSummarySchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null on the last page"}
-    )
+    next_cursor = next_cursor_field()
 
 
 class OrderLineSchema(ma.Schema):

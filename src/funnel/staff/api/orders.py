@@ -11,7 +11,8 @@ from typing import Any
 from flask import current_app, request
 
 from funnel.accounts.permissions import Permission, permissions_of
-from funnel.core.api import decode_cursor, encode_cursor, errors, money
+from funnel.core.api import errors, money
+from funnel.core.api.paging import PagePosition
 from funnel.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
@@ -32,8 +33,6 @@ from funnel.staff.api.schemas import (
     TransitionSchema,
 )
 
-_CURSOR_KEYS = ("page", "limit")
-
 
 @bp.route("/orders", methods=["GET"])
 @bp.response(200, StaffOrderPageSchema)
@@ -47,21 +46,19 @@ def list_staff_orders(**parameters: Any) -> dict[str, Any]:
     and `placed_to` are days (UTC), both included. Follow `next_cursor` for the next page,
     with the same filters; it is null on the last one. Needs `orders.view`.
     """
-    position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
-    if parameters.get("cursor"):
-        position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
-    number, size = position["page"], min(position["limit"], MAX_STAFF_PAGE_SIZE)
+    position = PagePosition.of(
+        parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_STAFF_PAGE_SIZE
+    )
     placed_from, placed_to = parameters.get("placed_from"), parameters.get("placed_to")
     page = queries.search_orders(
         status=OrderStatus(parameters["status"]) if parameters.get("status") else None,
         search=parameters.get("q") or "",
-        page=number,
-        size=size,
+        page=position.number,
+        size=position.size,
         placed_from=_day_start(placed_from) if placed_from else None,
         placed_before=_day_start(placed_to + timedelta(days=1)) if placed_to else None,
     )
     counts = queries.item_counts([order.id for order in page.items])
-    has_next = page.has_next and bool(page.items)
     return {
         "items": [
             {
@@ -71,7 +68,7 @@ def list_staff_orders(**parameters: Any) -> dict[str, Any]:
             }
             for order in page.items
         ],
-        "next_cursor": encode_cursor({"page": number + 1, "limit": size}) if has_next else None,
+        "next_cursor": position.next_cursor(page),
     }
 
 

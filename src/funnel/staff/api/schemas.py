@@ -13,6 +13,7 @@ from marshmallow import validate
 from funnel.accounts.models import EMAIL_MAX_LENGTH, Role
 from funnel.catalog.models import ProductStatus
 from funnel.core.api import MoneyInputSchema, MoneySchema, PatchSchema, WholeNumber
+from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.inventory.models import NOTE_LENGTH, STAFF_REASONS
 from funnel.orders.models import STAFF_TARGETS, OrderStatus
 from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
@@ -43,13 +44,6 @@ def _limit() -> ma.fields.Integer:
     return ma.fields.Integer(
         validate=validate.Range(min=1, max=MAX_STAFF_PAGE_SIZE),
         metadata={"description": "Page size (default: the shop's page size)"},
-    )
-
-
-def _cursor() -> ma.fields.String:
-    return ma.fields.String(
-        validate=validate.Length(max=200),
-        metadata={"description": "next_cursor of the previous page, as it was returned"},
     )
 
 
@@ -230,7 +224,7 @@ class StaffOrderQuerySchema(ma.Schema):
         validate=_DAYS, metadata={"description": "Placed on or before this day (UTC)"}
     )
     limit = _limit()
-    cursor = _cursor()
+    cursor = cursor_parameter()
 
 
 class StaffOrderSummarySchema(OrderSummarySchema):
@@ -242,9 +236,7 @@ class StaffOrderSummarySchema(OrderSummarySchema):
 
 class StaffOrderPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(StaffOrderSummarySchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null on the last page"}
-    )
+    next_cursor = next_cursor_field()
 
 
 class StaffOrderEventSchema(OrderEventSchema):
@@ -359,7 +351,7 @@ class CustomerQuerySchema(ma.Schema):
     )
     role = ma.fields.String(validate=validate.OneOf([role.value for role in Role]))
     limit = _limit()
-    cursor = _cursor()
+    cursor = cursor_parameter()
 
 
 class CustomerSchema(ma.Schema):
@@ -373,9 +365,7 @@ class CustomerSchema(ma.Schema):
 
 class CustomerPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CustomerSchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null on the last page"}
-    )
+    next_cursor = next_cursor_field()
 
 
 class CustomerDetailSchema(CustomerSchema):

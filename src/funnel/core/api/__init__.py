@@ -4,7 +4,8 @@
   problems (``application/problem+json``), the shape ``core.http`` sends for every error;
 - ``ProblemSchema``, ``MoneySchema``: shared response schemas;
 - ``errors(blueprint, 401, 404, ...)``: documents an operation's error responses;
-- ``encode_cursor`` / ``decode_cursor``: opaque pagination cursors;
+- ``paging``: lists paged by an opaque cursor (``PagePosition``, ``cursor_parameter()``,
+  ``next_cursor_field()``);
 - ``docs_bp``: the OpenAPI document at ``/api/v1/openapi.json`` and the reference page at
   ``/api/docs`` (vendored Swagger UI, no CDN).
 
@@ -14,8 +15,6 @@ own spec (``app.extensions["funnel.openapi"]``), and ``docs_bp`` serves that one
 
 from __future__ import annotations
 
-import base64
-import binascii
 import http
 import json
 import re
@@ -34,14 +33,13 @@ from marshmallow import validate
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 
-from funnel.core.errors import PROBLEM_JSON, MalformedRequest, ValidationFailed
+from funnel.core.errors import PROBLEM_JSON, MalformedRequest
 
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
 # A cart is reached with its owner's bearer token, or (a guest's cart) with its secret.
 CART_SECRET_HEADER = "Cart-Secret"  # noqa: S105  (a header name, not a secret)
 CART_SECURITY = [{"bearerAuth": []}, {"cartSecret": []}]
-MAX_CURSOR_LENGTH = 200
 MAX_MONEY_AMOUNT = 10**12  # minor units (ten billion dollars): BIGINT with room to add
 # Arrays and objects inside one another in a JSON body; no operation needs more than a few.
 MAX_JSON_DEPTH = 32
@@ -280,34 +278,6 @@ def links(
         for operation, parameters in targets.items()
     }
     return blueprint.doc(responses={status: {"links": documented}})
-
-
-def encode_cursor(position: Mapping[str, int]) -> str:
-    """An opaque cursor for a position in a list (clients pass it back as they got it)."""
-    raw = json.dumps(dict(position), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, keys: tuple[str, ...]) -> dict[str, int]:
-    """The position a cursor holds: positive integers under ``keys``.
-
-    Raises ValidationFailed (422, field ``cursor``) for anything that is not such a cursor.
-    """
-    message = "This cursor is not valid; pass next_cursor as it was returned."
-    invalid = ValidationFailed(message, fields={"cursor": [message]})
-    if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise invalid
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as error:
-        raise invalid from error
-    if not isinstance(data, dict) or set(data) != set(keys):
-        raise invalid
-    values = {key: data[key] for key in keys}
-    for value in values.values():
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6:
-            raise invalid
-    return values
 
 
 def limit_api_bodies() -> None:
