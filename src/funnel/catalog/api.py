@@ -30,7 +30,7 @@ from funnel.catalog.schemas import (
     ProductSchema,
 )
 from funnel.catalog.search import normalise_query, search_products
-from funnel.core.api import API_PREFIX, errors, money
+from funnel.core.api import API_PREFIX, errors
 from funnel.core.api.paging import PagePosition
 
 bp = Blueprint("catalog_api", __name__, url_prefix=API_PREFIX, description="The public catalogue")
@@ -99,7 +99,7 @@ def get_product(slug: str) -> dict[str, Any]:
                 "id": variant.id,
                 "sku": variant.sku,
                 "title": variant.title,
-                "price": money(variant.price_amount, variant.currency),
+                "price": variant.price,
                 "in_stock": variant.is_in_stock,
                 "options": {option.name: option.value for option in variant.option_values},
             }
@@ -151,7 +151,7 @@ def _summary(tree: CategoryTree, product: Product) -> dict[str, Any]:
         "slug": product.slug,
         "title": product.title,
         "category": category.slug if category else None,
-        "price_from": money(product.min_price_amount, product.currency),
+        "price_from": product.min_price,
         "image": _image(product.images[0]) if product.images else None,
     }
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from funnel.catalog.listing import ListingSort
-from funnel.core.api import MoneySchema
+from funnel.core.api import MoneyField
 from funnel.core.api.paging import cursor_parameter, next_cursor_field
 
 MAX_API_PAGE_SIZE = 100
@@ -57,7 +57,7 @@ class ProductSummarySchema(ma.Schema):
     slug = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
     category = ma.fields.String(required=True, allow_none=True, metadata={"description": "Slug"})
-    price_from = ma.fields.Nested(MoneySchema, required=True)
+    price_from = MoneyField(required=True)
     image = ma.fields.Nested(ImageSchema, required=True, allow_none=True)
 
 
@@ -75,7 +75,7 @@ class VariantSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     sku = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
-    price = ma.fields.Nested(MoneySchema, required=True)
+    price = MoneyField(required=True)
     in_stock = ma.fields.Boolean(required=True)
     options = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
 

@@ -2,7 +2,7 @@
 
 - ``FunnelApi``: flask-smorest's ``Api`` whose documented error responses are RFC 9457
   problems (``application/problem+json``), the shape ``core.http`` sends for every error;
-- ``ProblemSchema``, ``MoneySchema``: shared response schemas;
+- ``ProblemSchema``, ``MoneySchema``: shared response schemas; ``MoneyField``: money in one;
 - ``errors(blueprint, 401, 404, ...)``: documents an operation's error responses;
 - ``paging``: lists paged by an opaque cursor (``PagePosition``, ``cursor_parameter()``,
   ``next_cursor_field()``);
@@ -34,6 +34,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 
 from funnel.core.errors import PROBLEM_JSON, MalformedRequest
+from funnel.core.money import Money
 
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
@@ -132,8 +133,45 @@ class MoneyInputSchema(ma.Schema):
     )
 
 
-def money(amount: int, currency: str) -> dict[str, Any]:
-    return {"amount": amount, "currency": currency}
+class MoneyField(ma.fields.Nested):
+    """Money in a response, ``{"amount": <minor units>, "currency": "USD"}`` (the document's
+    ``Money``): the attribute's ``Money`` (or any value with ``amount`` and ``currency``), or,
+    given ``amount=`` and ``currency=``, those two attributes of the object serialised:
+    ``total = MoneyField(amount="total_minor", currency="currency", required=True)``.
+
+    A hand-made ``{"amount": ..., "currency": ...}`` is refused (TypeError): money reaches a
+    schema as money, so that its two halves cannot come from two places by mistake.
+    """
+
+    def __init__(
+        self, *, amount: str | None = None, currency: str | None = None, **kwargs: Any
+    ) -> None:
+        if (amount is None) != (currency is None):
+            raise TypeError("MoneyField takes both amount= and currency=, or neither")
+        super().__init__(MoneySchema, **kwargs)
+        self.amount_attribute = amount
+        self.currency_attribute = currency
+
+    def get_value(
+        self,
+        obj: Any,
+        attr: str,
+        accessor: Callable[[Any, str, Any], Any] | None = None,
+        default: Any = ma.missing,
+    ) -> Any:
+        if self.amount_attribute is None or self.currency_attribute is None:
+            return super().get_value(obj, attr, accessor=accessor, default=default)
+        read = accessor or ma.utils.get_value
+        amount = read(obj, self.amount_attribute, default)
+        currency = read(obj, self.currency_attribute, default)
+        if amount is ma.missing or currency is ma.missing:
+            return ma.missing
+        return Money(amount, currency)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, Mapping):
+            raise TypeError(f"{attr}: give MoneyField a Money, not a dict")
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 MAX_ID = 2**31 - 1

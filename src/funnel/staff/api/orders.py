@@ -11,7 +11,7 @@ from typing import Any
 from flask import current_app, request
 
 from funnel.accounts.permissions import Permission, permissions_of
-from funnel.core.api import errors, money
+from funnel.core.api import errors
 from funnel.core.api.paging import PagePosition
 from funnel.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from funnel.core.idempotency import idempotent
@@ -152,8 +152,8 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     )
     return {
         "refund": {
-            "amount": money(refund.amount.amount, refund.amount.currency),
-            "refunded_total": money(refund.refunded_total.amount, refund.refunded_total.currency),
+            "amount": refund.amount,
+            "refunded_total": refund.refunded_total,
             "is_full": refund.is_full,
             "stock_returned": refund.stock_returned,
         },
@@ -179,7 +179,7 @@ def staff_order_representation(order: Order) -> dict[str, Any]:
         "user_id": order.user_id,
         "events": [_event(event) for event in details.events],
         "payments": [_payment(payment) for payment in details.payments],
-        "refundable": money(refundable.amount, refundable.currency),
+        "refundable": refundable,
         "actions": sorted(details.staff_actions_for(permissions_of(staff_caller()))),
     }
 
@@ -199,8 +199,8 @@ def _payment(payment: Payment) -> dict[str, Any]:
         "id": payment.public_id,
         "gateway": payment.gateway,
         "status": payment.status.value,
-        "amount": money(payment.amount_minor, payment.currency),
-        "refunded": money(payment.refunded_minor, payment.currency),
+        "amount": payment.amount,
+        "refunded": payment.refunded,
         "card_brand": payment.card_brand,
         "card_last4": payment.card_last4,
         "failure_message": payment.failure_message,
