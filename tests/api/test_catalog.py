@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from funnel.catalog.models import Category, ProductStatus
-from funnel.core.api import encode_cursor
+from funnel.core.api.paging import encode_cursor
 from tests.api.conftest import problem
 from tests.factories.catalog import CategoryFactory, ProductFactory
 

@@ -20,7 +20,7 @@ from tests.api.conftest import problem
 from tests.api.staff_helpers import ROLES, STAFF, Bearer, headers_for, orders_state
 from tests.factories.inventory import stocked_variant
 from tests.factories.orders import pay_by_card, place, start_bank_transfer
-from tests.orders.helpers import statuses
+from tests.orders.helpers import refund_keys, statuses
 
 USD = "USD"
 
@@ -430,6 +430,10 @@ def test_a_retried_refund_is_made_once(
     problem(other_body, 422, "idempotency_key_reused")
     assert payment_queries.live_payment_for(order.number).refunded_minor == 500
     assert statuses(order)[2:] == [("paid", "paid")]
+    # stored for good: sha256("retry-me")'s first 40 hex digits, per staff member
+    assert refund_keys(order) == [
+        f"staff-api-refund-{admin_user.id}-29a93ef45314fcad56e8532df3a5bfb240a756be"
+    ]
 
 
 @pytest.mark.story("US-32", "US-44")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from funnel.accounts.models import Role
+from funnel.extensions import db
 from funnel.orders import queries, services
 from funnel.orders.models import Order, OrderStatus
+from funnel.payments import queries as payment_queries
+from funnel.payments.models import PaymentTransaction, TransactionKind
 from tests.factories.accounts import UserFactory
 from tests.factories.orders import pay_by_card, place
 
@@ -35,3 +40,18 @@ def order_in(status: OrderStatus, staff_id: int, **place_arguments) -> Order:
 
 def statuses(order: Order) -> list[tuple[str | None, str]]:
     return [(event.from_status, event.to_status) for event in queries.order_events(order)]
+
+
+def refund_keys(order: Order) -> list[str]:
+    """The idempotency keys the order's refunds were stored under, oldest first."""
+    payment = payment_queries.live_payment_for(order.number)
+    return list(
+        db.session.scalars(
+            select(PaymentTransaction.idempotency_key)
+            .where(
+                PaymentTransaction.payment_id == payment.id,
+                PaymentTransaction.kind == TransactionKind.REFUND,
+            )
+            .order_by(PaymentTransaction.id)
+        )
+    )

@@ -14,7 +14,7 @@ from funnel.payments import queries as payment_queries
 from funnel.payments.models import PaymentStatus
 from tests.factories.inventory import stocked_variant
 from tests.factories.orders import pay_by_card, place, start_bank_transfer
-from tests.orders.helpers import statuses
+from tests.orders.helpers import refund_keys, statuses
 
 
 def pages(order: Order) -> list[str]:
@@ -268,6 +268,8 @@ def test_staff_refund_part_then_the_rest_once_each(app: Flask, admin_user: User,
     assert (payment.status, payment.refunded_minor) == (PaymentStatus.REFUNDED, 2800)
     assert queries.get_order(order.number).status == OrderStatus.REFUNDED
     assert inventory_queries.order_net_quantities(order.number) == {variant.id: 0}
+    # stored for good: a retry after a deploy must find the first attempt
+    assert refund_keys(order) == ["order-refund-" + "a" * 24, "order-refund-" + "b" * 24]
 
 
 @pytest.mark.story("US-32", "US-44")

@@ -13,7 +13,8 @@ from flask import current_app
 from marshmallow import validate
 
 from funnel.cart.queries import CartLineView, cart_contents
-from funnel.core.api import MoneySchema, PatchSchema, WholeNumber, money
+from funnel.core.api import MoneyField, PatchSchema, WholeNumber
+from funnel.core.money import Money
 
 # More units than any stock: the bound keeps absurd numbers out, stock decides the rest.
 MAX_LINE_QUANTITY = 1_000_000
@@ -47,11 +48,9 @@ class CartLineSchema(ma.Schema):
     sku = ma.fields.String(required=True)
     product_title = ma.fields.String(required=True)
     variant_label = ma.fields.String(required=True, metadata={"example": "M / Red"})
-    unit_price = ma.fields.Nested(
-        MoneySchema, required=True, metadata={"description": "Today's catalogue price"}
-    )
+    unit_price = MoneyField(required=True, metadata={"description": "Today's catalogue price"})
     quantity = ma.fields.Integer(required=True)
-    line_total = ma.fields.Nested(MoneySchema, required=True)
+    line_total = MoneyField(required=True)
     available_quantity = ma.fields.Integer(
         required=True, metadata={"description": "Units that can be bought now (may change)"}
     )
@@ -67,8 +66,7 @@ class CartSchema(ma.Schema):
     lines = ma.fields.List(
         ma.fields.Nested(CartLineSchema), required=True, metadata={"description": "Oldest first"}
     )
-    subtotal = ma.fields.Nested(
-        MoneySchema,
+    subtotal = MoneyField(
         required=True,
         metadata={"description": "Lines priced in the shop's currency; zero when empty"},
     )
@@ -97,9 +95,7 @@ def cart_representation(cart_id: int) -> dict[str, Any]:
     return {
         "id": cart_id,
         "lines": [_line(line) for line in contents.lines],
-        "subtotal": money(subtotal.amount, subtotal.currency)
-        if subtotal is not None
-        else money(0, currency),
+        "subtotal": subtotal if subtotal is not None else Money.zero(currency),
         "item_count": contents.item_count,
         "has_problems": contents.has_problems,
     }
@@ -114,9 +110,9 @@ def _line(line: CartLineView) -> dict[str, Any]:
         "sku": line.sku,
         "product_title": line.product_title,
         "variant_label": line.variant_label,
-        "unit_price": money(line.unit_price.amount, line.unit_price.currency),
+        "unit_price": line.unit_price,
         "quantity": line.quantity,
-        "line_total": money(line.line_total.amount, line.line_total.currency),
+        "line_total": line.line_total,
         "available_quantity": line.available,
         "problem": line.problem,
     }

@@ -30,12 +30,12 @@ from funnel.catalog.schemas import (
     ProductSchema,
 )
 from funnel.catalog.search import normalise_query, search_products
-from funnel.core.api import API_PREFIX, decode_cursor, encode_cursor, errors, money
+from funnel.core.api import API_PREFIX, errors
+from funnel.core.api.paging import PagePosition
 
 bp = Blueprint("catalog_api", __name__, url_prefix=API_PREFIX, description="The public catalogue")
 
 API_PARAMETERS = RESERVED_PARAMETERS | {"category", "limit", "cursor"}
-_CURSOR_KEYS = ("page", "limit")
 
 
 @bp.route("/products", methods=["GET"])
@@ -49,10 +49,10 @@ def list_products(**parameters: Any) -> dict[str, Any]:
     for the next page; it is null on the last one.
     """
     tree = category_tree()
-    position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
-    if parameters.get("cursor"):
-        position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
-    number, size = position["page"], min(position["limit"], MAX_API_PAGE_SIZE)
+    position = PagePosition.of(
+        parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_API_PAGE_SIZE
+    )
+    number, size = position.number, position.size
     category_ids = _category_ids(tree, parameters.get("category"))
     query = normalise_query(parameters.get("q"))
     sort = parse_sort(
@@ -70,10 +70,9 @@ def list_products(**parameters: Any) -> dict[str, Any]:
             filters, sort, number, size, category_ids=category_ids, with_facets=False
         )
     page = listing.page
-    has_next = page.has_next and not page.is_out_of_range
     return {
         "items": [_summary(tree, product) for product in page.items],
-        "next_cursor": encode_cursor({"page": number + 1, "limit": size}) if has_next else None,
+        "next_cursor": position.next_cursor(page),
     }
 
 
@@ -100,7 +99,7 @@ def get_product(slug: str) -> dict[str, Any]:
                 "id": variant.id,
                 "sku": variant.sku,
                 "title": variant.title,
-                "price": money(variant.price_amount, variant.currency),
+                "price": variant.price,
                 "in_stock": variant.is_in_stock,
                 "options": {option.name: option.value for option in variant.option_values},
             }
@@ -152,7 +151,7 @@ def _summary(tree: CategoryTree, product: Product) -> dict[str, Any]:
         "slug": product.slug,
         "title": product.title,
         "category": category.slug if category else None,
-        "price_from": money(product.min_price_amount, product.currency),
+        "price_from": product.min_price,
         "image": _image(product.images[0]) if product.images else None,
     }
 

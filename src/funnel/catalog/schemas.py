@@ -6,7 +6,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from funnel.catalog.listing import ListingSort
-from funnel.core.api import MoneySchema
+from funnel.core.api import MoneyField
+from funnel.core.api.paging import cursor_parameter, next_cursor_field
 
 MAX_API_PAGE_SIZE = 100
 
@@ -41,10 +42,7 @@ class ProductQuerySchema(ma.Schema):
         validate=validate.Range(min=1, max=MAX_API_PAGE_SIZE),
         metadata={"description": "Page size (default: the shop's page size)"},
     )
-    cursor = ma.fields.String(
-        validate=validate.Length(max=200),
-        metadata={"description": "next_cursor of the previous page, as it was returned"},
-    )
+    cursor = cursor_parameter()
 
 
 class ImageSchema(ma.Schema):
@@ -59,15 +57,13 @@ class ProductSummarySchema(ma.Schema):
     slug = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
     category = ma.fields.String(required=True, allow_none=True, metadata={"description": "Slug"})
-    price_from = ma.fields.Nested(MoneySchema, required=True)
+    price_from = MoneyField(required=True)
     image = ma.fields.Nested(ImageSchema, required=True, allow_none=True)
 
 
 class ProductPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ProductSummarySchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null on the last page"}
-    )
+    next_cursor = next_cursor_field()
 
 
 class OptionSchema(ma.Schema):
@@ -79,7 +75,7 @@ class VariantSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     sku = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
-    price = ma.fields.Nested(MoneySchema, required=True)
+    price = MoneyField(required=True)
     in_stock = ma.fields.Boolean(required=True)
     options = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
 

@@ -34,7 +34,7 @@ from funnel.checkout.schemas import (
     completion_representation,
 )
 from funnel.checkout.services import CardInput, OutcomeKind, headless, submit_payment
-from funnel.core.api import API_PREFIX, CART_SECURITY, MoneySchema, errors, links, money
+from funnel.core.api import API_PREFIX, CART_SECURITY, MoneyField, errors, links
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
 from funnel.orders.services import ShippingAddress
@@ -54,7 +54,7 @@ CHECKOUT_OF_BODY = {"checkout_id": "$response.body#/id"}
 class ShippingMethodSchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
-    price = ma.fields.Nested(MoneySchema, required=True)
+    price = MoneyField(required=True)
     is_free_above_threshold = ma.fields.Boolean(
         required=True, metadata={"description": "Free when the subtotal reaches the threshold"}
     )
@@ -62,7 +62,7 @@ class ShippingMethodSchema(ma.Schema):
 
 class ShippingMethodListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ShippingMethodSchema), required=True)
-    free_shipping_threshold = ma.fields.Nested(MoneySchema, required=True, allow_none=True)
+    free_shipping_threshold = MoneyField(required=True, allow_none=True)
 
 
 class PaymentMethodSchema(ma.Schema):
@@ -79,20 +79,17 @@ class PaymentMethodListSchema(ma.Schema):
 def list_shipping_methods() -> dict[str, Any]:
     """The shipping methods checkout offers, with their prices"""
     policy = pricing_policy()
-    threshold = policy.free_shipping_threshold
     return {
         "items": [
             {
                 "code": method.code,
                 "name": method.name,
-                "price": money(method.price.amount, method.price.currency),
+                "price": method.price,
                 "is_free_above_threshold": method.is_free_above_threshold,
             }
             for method in policy.methods
         ],
-        "free_shipping_threshold": money(threshold.amount, threshold.currency)
-        if threshold
-        else None,
+        "free_shipping_threshold": policy.free_shipping_threshold,
     }
 
 

@@ -12,7 +12,7 @@ from funnel.cart.schemas import CartLineSchema, cart_representation
 from funnel.checkout import queries
 from funnel.checkout.models import Checkout
 from funnel.checkout.services.outcomes import CheckoutOutcome
-from funnel.core.api import MoneyInputSchema, MoneySchema, WholeNumber, money
+from funnel.core.api import MoneyField, MoneyInputSchema, WholeNumber
 from funnel.orders import queries as order_queries
 from funnel.orders.schemas import OrderSchema, OrderShippingAddressSchema, order_representation
 from funnel.orders.services import SHIPPING_ADDRESS_FIELDS
@@ -93,10 +93,10 @@ class CheckoutSchema(ma.Schema):
     shipping_address = ma.fields.Nested(OrderShippingAddressSchema, required=True, allow_none=True)
     shipping_method = ma.fields.Nested(ShippingChoiceSchema, required=True, allow_none=True)
     lines = ma.fields.List(ma.fields.Nested(CartLineSchema), required=True)
-    subtotal = ma.fields.Nested(MoneySchema, required=True)
-    shipping = ma.fields.Nested(MoneySchema, required=True, allow_none=True)
-    tax = ma.fields.Nested(MoneySchema, required=True, allow_none=True)
-    total = ma.fields.Nested(MoneySchema, required=True, allow_none=True)
+    subtotal = MoneyField(required=True)
+    shipping = MoneyField(required=True, allow_none=True)
+    tax = MoneyField(required=True, allow_none=True)
+    total = MoneyField(required=True, allow_none=True)
     is_ready_to_pay = ma.fields.Boolean(
         required=True,
         metadata={"description": "Reviewed, no order under way: POST .../complete may pay"},
@@ -142,10 +142,10 @@ def checkout_representation(checkout: Checkout) -> dict[str, Any]:
         "shipping_address": _address(checkout) if checkout.has_address else None,
         "shipping_method": {"code": method.code, "name": method.name} if method else None,
         "lines": cart["lines"],
-        "subtotal": cart["subtotal"] if quote is None else _money(quote.subtotal),
-        "shipping": _money(quote.shipping) if quote else None,
-        "tax": _money(quote.tax) if quote else None,
-        "total": _money(quote.total) if quote else None,
+        "subtotal": cart["subtotal"] if quote is None else quote.subtotal,
+        "shipping": quote.shipping if quote else None,
+        "tax": quote.tax if quote else None,
+        "total": quote.total if quote else None,
         "is_ready_to_pay": queries.submit_token(checkout) is not None,
         "expires_at": checkout.expires_at,
         "order_number": order.number if order else None,
@@ -161,10 +161,6 @@ def completion_representation(outcome: CheckoutOutcome, checkout_id: int) -> dic
         "checkout_id": checkout_id,
         "order": order_representation(order_queries.get_order(outcome.number)),
     }
-
-
-def _money(value: Any) -> dict[str, Any]:
-    return money(value.amount, value.currency)
 
 
 def _address(checkout: Checkout) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from funnel.accounts.access import api_user, authenticated
-from funnel.core.api import API_PREFIX, decode_cursor, encode_cursor, errors
+from funnel.core.api import API_PREFIX, errors
+from funnel.core.api.paging import PagePosition
 from funnel.orders import queries
 from funnel.orders.schemas import (
     MAX_ORDER_PAGE_SIZE,
@@ -23,8 +24,6 @@ from funnel.orders.schemas import (
 )
 
 bp = Blueprint("orders_api", __name__, url_prefix=API_PREFIX, description="The caller's orders")
-
-_CURSOR_KEYS = ("page", "limit")
 
 
 @bp.route("/orders", methods=["GET"])
@@ -38,16 +37,14 @@ def list_my_orders(**parameters: Any) -> dict[str, Any]:
     Each order is a summary (number, status, when placed, total, units); read one in full with
     GET /orders/{number}. Follow `next_cursor` for the next page; it is null on the last one.
     """
-    position = {"page": 1, "limit": parameters.get("limit") or queries.CUSTOMER_PAGE_SIZE}
-    if parameters.get("cursor"):
-        position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
-    number, size = position["page"], min(position["limit"], MAX_ORDER_PAGE_SIZE)
-    page = queries.orders_of_user(api_user().id, number, size)
+    position = PagePosition.of(
+        parameters, default_size=queries.CUSTOMER_PAGE_SIZE, max_size=MAX_ORDER_PAGE_SIZE
+    )
+    page = queries.orders_of_user(api_user().id, position.number, position.size)
     counts = queries.item_counts([order.id for order in page.items])
-    has_next = page.has_next and not page.is_out_of_range
     return {
         "items": [order_summary(order, counts[order.id]) for order in page.items],
-        "next_cursor": encode_cursor({"page": number + 1, "limit": size}) if has_next else None,
+        "next_cursor": position.next_cursor(page),
     }
 
 

@@ -14,7 +14,9 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from funnel.core.api import MoneySchema, money
+from funnel.core.api import MoneyField
+from funnel.core.api.paging import cursor_parameter, next_cursor_field
+from funnel.core.money import Money
 from funnel.orders import queries
 from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from funnel.payments.models import Payment, PaymentStatus
@@ -31,10 +33,7 @@ class OrderQuerySchema(ma.Schema):
         validate=validate.Range(min=1, max=MAX_ORDER_PAGE_SIZE),
         metadata={"description": "Page size (default 20)"},
     )
-    cursor = ma.fields.String(
-        validate=validate.Length(max=200),
-        metadata={"description": "next_cursor of the previous page, as it was returned"},
-    )
+    cursor = cursor_parameter()
 
 
 class OrderSummarySchema(ma.Schema):
@@ -44,15 +43,13 @@ class OrderSummarySchema(ma.Schema):
         required=True, metadata={"description": "The status in words", "example": "Paid"}
     )
     placed_at = ma.fields.DateTime(required=True)
-    total = ma.fields.Nested(MoneySchema, required=True)
+    total = MoneyField(required=True)
     item_count = ma.fields.Integer(required=True, metadata={"description": "Units, all lines"})
 
 
 class OrderPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(OrderSummarySchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null on the last page"}
-    )
+    next_cursor = next_cursor_field()
 
 
 class OrderLineSchema(ma.Schema):
@@ -61,9 +58,9 @@ class OrderLineSchema(ma.Schema):
     sku = ma.fields.String(required=True)
     product_title = ma.fields.String(required=True)
     variant_label = ma.fields.String(required=True)
-    unit_price = ma.fields.Nested(MoneySchema, required=True)
+    unit_price = MoneyField(required=True)
     quantity = ma.fields.Integer(required=True)
-    line_total = ma.fields.Nested(MoneySchema, required=True)
+    line_total = MoneyField(required=True)
 
 
 class OrderShippingAddressSchema(ma.Schema):
@@ -98,7 +95,7 @@ class OrderPaymentSchema(ma.Schema):
     )
     card_brand = ma.fields.String(required=True, allow_none=True)
     card_last4 = ma.fields.String(required=True, allow_none=True)
-    refunded = ma.fields.Nested(MoneySchema, required=True)
+    refunded = MoneyField(required=True)
 
 
 class OrderEventSchema(ma.Schema):
@@ -114,9 +111,9 @@ class OrderSchema(OrderSummarySchema):
     email = ma.fields.String(required=True)
     currency = ma.fields.String(required=True, metadata={"example": "USD"})
     lines = ma.fields.List(ma.fields.Nested(OrderLineSchema), required=True)
-    subtotal = ma.fields.Nested(MoneySchema, required=True)
-    shipping = ma.fields.Nested(MoneySchema, required=True)
-    tax = ma.fields.Nested(MoneySchema, required=True)
+    subtotal = MoneyField(required=True)
+    shipping = MoneyField(required=True)
+    tax = MoneyField(required=True)
     tax_rate_basis_points = ma.fields.Integer(
         required=True, metadata={"description": "2000 is 20%", "example": 2000}
     )
@@ -142,7 +139,7 @@ def order_summary(order: Order, item_count: int) -> dict[str, Any]:
         "status": order.status.value,
         "status_label": order.status_label,
         "placed_at": order.placed_at,
-        "total": money(order.total_minor, order.currency),
+        "total": order.total,
         "item_count": item_count,
     }
 
@@ -156,9 +153,9 @@ def order_representation(order: Order) -> dict[str, Any]:
         "email": order.email,
         "currency": currency,
         "lines": [_line(line, currency) for line in details.lines],
-        "subtotal": money(order.subtotal_minor, currency),
-        "shipping": money(order.shipping_minor, currency),
-        "tax": money(order.tax_minor, currency),
+        "subtotal": order.subtotal,
+        "shipping": order.shipping,
+        "tax": order.tax,
         "tax_rate_basis_points": order.tax_rate_basis_points,
         "shipping_address": {
             "full_name": order.ship_full_name,
@@ -194,9 +191,9 @@ def _line(line: OrderLine, currency: str) -> dict[str, Any]:
         "sku": line.sku,
         "product_title": line.product_title,
         "variant_label": line.variant_label,
-        "unit_price": money(line.unit_price_minor, currency),
+        "unit_price": Money(line.unit_price_minor, currency),
         "quantity": line.quantity,
-        "line_total": money(line.line_total_minor, currency),
+        "line_total": Money(line.line_total_minor, currency),
     }
 
 
@@ -208,7 +205,7 @@ def _payment(order: Order, method: str, payment: Payment | None) -> dict[str, An
         "status": payment.status.value if payment is not None else None,
         "card_brand": payment.card_brand if payment is not None else None,
         "card_last4": payment.card_last4 if payment is not None else None,
-        "refunded": money(payment.refunded_minor if payment is not None else 0, order.currency),
+        "refunded": payment.refunded if payment is not None else Money.zero(order.currency),
     }
 
 

@@ -9,8 +9,9 @@ For the checkout (inside its own transaction):
 
 For staff and jobs (outside any transaction: they may call the payment gateway):
 ``record_manual_payment``, ``fulfil_order``, ``mark_delivered``, ``cancel_order``,
-``refund_order``, ``cancel_overdue_manual_orders``; ``move_order`` takes whichever of those
-steps reaches a status (the staff API's transitions).
+``refund_order`` (a staff request's key from ``refund_request_key``),
+``cancel_overdue_manual_orders``; ``move_order`` takes whichever of those steps reaches a
+status (the staff API's transitions).
 
 Every status change is a conditional UPDATE on a locked row and writes an OrderEvent; a step
 the status does not allow raises InvalidOrderTransition; repeating a step already taken
@@ -20,7 +21,7 @@ returns ``changed`` False.
 from funnel.orders.models import STAFF_TARGETS
 from funnel.orders.services.cancellation import cancel_order, cancel_overdue_manual_orders
 from funnel.orders.services.placing import place_order, send_order_placed_email
-from funnel.orders.services.refunds import refund_order
+from funnel.orders.services.refunds import RefundSource, refund_order, refund_request_key
 from funnel.orders.services.results import (
     SHIPPING_ADDRESS_FIELDS,
     OrderChange,
@@ -42,6 +43,7 @@ __all__ = [
     "OrderChange",
     "OrderLineInput",
     "OrderRefund",
+    "RefundSource",
     "ShippingAddress",
     "cancel_order",
     "cancel_overdue_manual_orders",
@@ -52,5 +54,6 @@ __all__ = [
     "place_order",
     "record_manual_payment",
     "refund_order",
+    "refund_request_key",
     "send_order_placed_email",
 ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from enum import StrEnum
+
 from funnel.accounts.permissions import Permission
 from funnel.core.database import in_transaction
 from funnel.core.money import Money
@@ -29,6 +32,37 @@ from funnel.payments.models import PaymentStatus
 REFUNDABLE = frozenset(
     {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED, OrderStatus.REFUNDED}
 )
+DASHBOARD_TOKEN_LENGTHS = range(16, 65)
+
+
+class RefundSource(StrEnum):
+    """Where a staff refund request comes from: each keeps its own key format."""
+
+    DASHBOARD = "dashboard"  # the order page's form, with a one-time token in the page
+    STAFF_API = "staff_api"  # the staff API, with the caller's Idempotency-Key header
+
+
+def refund_request_key(source: RefundSource, client_key: str, *, staff_user_id: int) -> str:
+    """The idempotency key ``refund_order`` is given for a staff request carrying ``client_key``.
+
+    The key is stored for good (``payment_transactions.idempotency_key``) and sent to the
+    gateway, so its formats never change: a retry after a deploy must find the first attempt.
+
+    - dashboard: ``order-refund-<token>``, the form's one-time token (16 to 64 printable ASCII
+      characters, surrounding spaces ignored);
+    - staff API: ``staff-api-refund-<staff_user_id>-<hash>``, the first 40 hex digits of the
+      SHA-256 of the header (surrounding spaces ignored): the key column is bounded, and the
+      gateway sees no text the caller chose. Keys are per staff member.
+
+    Raises InvalidOrderInput (field ``idempotency_key``) for a dashboard token that is not one.
+    """
+    key = client_key.strip()
+    if source == RefundSource.DASHBOARD:
+        if len(key) not in DASHBOARD_TOKEN_LENGTHS or not key.isascii() or not key.isprintable():
+            raise InvalidOrderInput(fields={"idempotency_key": ["Reload the page and retry."]})
+        return f"order-refund-{key}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return f"staff-api-refund-{staff_user_id}-{digest}"
 
 
 def refund_order(

@@ -12,7 +12,7 @@ from funnel.accounts.permissions import Permission
 from funnel.catalog import queries
 from funnel.catalog import services as catalog
 from funnel.catalog.models import Product, Variant
-from funnel.core.api import errors, links, money
+from funnel.core.api import errors, links
 from funnel.core.money import Money
 from funnel.staff.api import PRODUCT_ID, VARIANT_ID, bp
 from funnel.staff.api.access import staff_permission
@@ -191,7 +191,7 @@ def variant_representation(variant: Variant) -> dict[str, Any]:
         "product_id": variant.product_id,
         "sku": variant.sku,
         "title": variant.title,
-        "price": money(variant.price_amount, variant.currency),
+        "price": variant.price,
         "options": {option.name: option.value for option in variant.option_values},
         "stock_quantity": variant.stock_quantity,
         "position": variant.position,
@@ -209,7 +209,7 @@ def product_representation(product: Product) -> dict[str, Any]:
         "seo_title": product.seo_title,
         "seo_description": product.seo_description,
         "is_featured": product.is_featured,
-        "price_from": money(product.min_price_amount, product.currency),
+        "price_from": product.min_price,
         "created_at": product.created_at,
         "updated_at": product.updated_at,
         "variants": [variant_representation(variant) for variant in product.variants],

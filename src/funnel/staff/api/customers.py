@@ -10,7 +10,8 @@ from flask import current_app
 from funnel.accounts import queries
 from funnel.accounts.models import Role, User
 from funnel.accounts.permissions import Permission
-from funnel.core.api import decode_cursor, encode_cursor, errors
+from funnel.core.api import errors
+from funnel.core.api.paging import PagePosition
 from funnel.orders import queries as order_queries
 from funnel.staff.api import USER_ID, bp
 from funnel.staff.api.access import staff_permission
@@ -22,7 +23,6 @@ from funnel.staff.api.schemas import (
 )
 
 VIEW = Permission.CUSTOMERS_VIEW
-_CURSOR_KEYS = ("page", "limit")
 
 
 @bp.route("/customers", methods=["GET"])
@@ -36,17 +36,16 @@ def list_staff_customers(**parameters: Any) -> dict[str, Any]:
     Follow `next_cursor` for the next page, with the same `q` and `role`; it is null on the
     last one. Needs `customers.view`.
     """
-    position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
-    if parameters.get("cursor"):
-        position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
-    number, size = position["page"], min(position["limit"], MAX_STAFF_PAGE_SIZE)
+    position = PagePosition.of(
+        parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_STAFF_PAGE_SIZE
+    )
     role = Role(parameters["role"]) if parameters.get("role") else None
-    page = queries.search_users(parameters.get("q") or "", number, size, role=role)
+    page = queries.search_users(
+        parameters.get("q") or "", position.number, position.size, role=role
+    )
     return {
         "items": [_account(user) for user in page.items],
-        "next_cursor": encode_cursor({"page": number + 1, "limit": size})
-        if page.has_next
-        else None,
+        "next_cursor": position.next_cursor(page),
     }
 
 

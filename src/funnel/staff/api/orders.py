@@ -5,14 +5,14 @@ and changes nothing."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, request
 
 from funnel.accounts.permissions import Permission, permissions_of
-from funnel.core.api import decode_cursor, encode_cursor, errors, money
+from funnel.core.api import errors
+from funnel.core.api.paging import PagePosition
 from funnel.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
@@ -33,8 +33,6 @@ from funnel.staff.api.schemas import (
     TransitionSchema,
 )
 
-_CURSOR_KEYS = ("page", "limit")
-
 
 @bp.route("/orders", methods=["GET"])
 @bp.response(200, StaffOrderPageSchema)
@@ -48,21 +46,19 @@ def list_staff_orders(**parameters: Any) -> dict[str, Any]:
     and `placed_to` are days (UTC), both included. Follow `next_cursor` for the next page,
     with the same filters; it is null on the last one. Needs `orders.view`.
     """
-    position = {"page": 1, "limit": parameters.get("limit") or current_app.config["PAGE_SIZE"]}
-    if parameters.get("cursor"):
-        position = decode_cursor(parameters["cursor"], _CURSOR_KEYS)
-    number, size = position["page"], min(position["limit"], MAX_STAFF_PAGE_SIZE)
+    position = PagePosition.of(
+        parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_STAFF_PAGE_SIZE
+    )
     placed_from, placed_to = parameters.get("placed_from"), parameters.get("placed_to")
     page = queries.search_orders(
         status=OrderStatus(parameters["status"]) if parameters.get("status") else None,
         search=parameters.get("q") or "",
-        page=number,
-        size=size,
+        page=position.number,
+        size=position.size,
         placed_from=_day_start(placed_from) if placed_from else None,
         placed_before=_day_start(placed_to + timedelta(days=1)) if placed_to else None,
     )
     counts = queries.item_counts([order.id for order in page.items])
-    has_next = page.has_next and bool(page.items)
     return {
         "items": [
             {
@@ -72,7 +68,7 @@ def list_staff_orders(**parameters: Any) -> dict[str, Any]:
             }
             for order in page.items
         ],
-        "next_cursor": encode_cursor({"page": number + 1, "limit": size}) if has_next else None,
+        "next_cursor": position.next_cursor(page),
     }
 
 
@@ -138,34 +134,31 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     unpaid or cancelled order is 409 `invalid_order_transition`. Needs `orders.refund`
     (admins only by default).
     """
-    key = _idempotency_key()
     caller = staff_caller()
+    key = services.refund_request_key(
+        services.RefundSource.STAFF_API,
+        request.headers.get(IDEMPOTENCY_HEADER, ""),
+        staff_user_id=caller.id,
+    )
     order = queries.get_order(number)
     amount = data.get("amount")
     refund = services.refund_order(
         order.number,
         _money(amount) if amount is not None else None,
-        idempotency_key=f"staff-api-refund-{caller.id}-{key}",
+        idempotency_key=key,
         actor_user_id=caller.id,
         reason=data["reason"],
         return_items=data["return_items"],
     )
     return {
         "refund": {
-            "amount": money(refund.amount.amount, refund.amount.currency),
-            "refunded_total": money(refund.refunded_total.amount, refund.refunded_total.currency),
+            "amount": refund.amount,
+            "refunded_total": refund.refunded_total,
             "is_full": refund.is_full,
             "stock_returned": refund.stock_returned,
         },
         "order": staff_order_representation(queries.get_order(order.number)),
     }
-
-
-def _idempotency_key() -> str:
-    """The request's key (checked by ``idempotent``), hashed to a fixed length: the payment's
-    own key column is bounded, and the gateway sees no text the caller chose."""
-    raw = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-    return hashlib.sha256(raw.encode()).hexdigest()[:40]
 
 
 def _day_start(day: date) -> datetime:
@@ -186,7 +179,7 @@ def staff_order_representation(order: Order) -> dict[str, Any]:
         "user_id": order.user_id,
         "events": [_event(event) for event in details.events],
         "payments": [_payment(payment) for payment in details.payments],
-        "refundable": money(refundable.amount, refundable.currency),
+        "refundable": refundable,
         "actions": sorted(details.staff_actions_for(permissions_of(staff_caller()))),
     }
 
@@ -206,8 +199,8 @@ def _payment(payment: Payment) -> dict[str, Any]:
         "id": payment.public_id,
         "gateway": payment.gateway,
         "status": payment.status.value,
-        "amount": money(payment.amount_minor, payment.currency),
-        "refunded": money(payment.refunded_minor, payment.currency),
+        "amount": payment.amount,
+        "refunded": payment.refunded,
         "card_brand": payment.card_brand,
         "card_last4": payment.card_last4,
         "failure_message": payment.failure_message,

@@ -12,7 +12,8 @@ from marshmallow import validate
 
 from funnel.accounts.models import EMAIL_MAX_LENGTH, Role
 from funnel.catalog.models import ProductStatus
-from funnel.core.api import MoneyInputSchema, MoneySchema, PatchSchema, WholeNumber
+from funnel.core.api import MoneyField, MoneyInputSchema, PatchSchema, WholeNumber
+from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.inventory.models import NOTE_LENGTH, STAFF_REASONS
 from funnel.orders.models import STAFF_TARGETS, OrderStatus
 from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
@@ -43,13 +44,6 @@ def _limit() -> ma.fields.Integer:
     return ma.fields.Integer(
         validate=validate.Range(min=1, max=MAX_STAFF_PAGE_SIZE),
         metadata={"description": "Page size (default: the shop's page size)"},
-    )
-
-
-def _cursor() -> ma.fields.String:
-    return ma.fields.String(
-        validate=validate.Length(max=200),
-        metadata={"description": "next_cursor of the previous page, as it was returned"},
     )
 
 
@@ -127,7 +121,7 @@ class StaffVariantSchema(ma.Schema):
     product_id = ma.fields.Integer(required=True)
     sku = ma.fields.String(required=True)
     title = ma.fields.String(required=True)
-    price = ma.fields.Nested(MoneySchema, required=True)
+    price = MoneyField(required=True)
     options = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
     stock_quantity = ma.fields.Integer(
         required=True, metadata={"description": "On hand (change it with a stock adjustment)"}
@@ -147,7 +141,7 @@ class StaffProductSchema(ma.Schema):
     seo_title = ma.fields.String(required=True)
     seo_description = ma.fields.String(required=True)
     is_featured = ma.fields.Boolean(required=True)
-    price_from = ma.fields.Nested(MoneySchema, required=True)
+    price_from = MoneyField(required=True)
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
     variants = ma.fields.List(ma.fields.Nested(StaffVariantSchema), required=True)
@@ -230,7 +224,7 @@ class StaffOrderQuerySchema(ma.Schema):
         validate=_DAYS, metadata={"description": "Placed on or before this day (UTC)"}
     )
     limit = _limit()
-    cursor = _cursor()
+    cursor = cursor_parameter()
 
 
 class StaffOrderSummarySchema(OrderSummarySchema):
@@ -242,9 +236,7 @@ class StaffOrderSummarySchema(OrderSummarySchema):
 
 class StaffOrderPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(StaffOrderSummarySchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null on the last page"}
-    )
+    next_cursor = next_cursor_field()
 
 
 class StaffOrderEventSchema(OrderEventSchema):
@@ -257,8 +249,8 @@ class StaffPaymentSchema(ma.Schema):
     id = ma.fields.String(required=True, metadata={"description": "The payment's public id"})
     gateway = ma.fields.String(required=True)
     status = ma.fields.String(required=True)
-    amount = ma.fields.Nested(MoneySchema, required=True)
-    refunded = ma.fields.Nested(MoneySchema, required=True)
+    amount = MoneyField(required=True)
+    refunded = MoneyField(required=True)
     card_brand = ma.fields.String(required=True, allow_none=True)
     card_last4 = ma.fields.String(required=True, allow_none=True)
     failure_message = ma.fields.String(required=True, allow_none=True)
@@ -277,9 +269,7 @@ class StaffOrderSchema(OrderSchema):
         required=True,
         metadata={"description": "Every payment attempt, oldest first"},
     )
-    refundable = ma.fields.Nested(
-        MoneySchema, required=True, metadata={"description": "What is left to refund"}
-    )
+    refundable = MoneyField(required=True, metadata={"description": "What is left to refund"})
     actions = ma.fields.List(
         ma.fields.String(
             metadata={"enum": ["record_payment", "fulfil", "deliver", "cancel", "refund"]}
@@ -334,12 +324,8 @@ class RefundInputSchema(ma.Schema):
 
 
 class RefundResultSchema(ma.Schema):
-    amount = ma.fields.Nested(
-        MoneySchema, required=True, metadata={"description": "Refunded by this request"}
-    )
-    refunded_total = ma.fields.Nested(
-        MoneySchema, required=True, metadata={"description": "Refunded in all, so far"}
-    )
+    amount = MoneyField(required=True, metadata={"description": "Refunded by this request"})
+    refunded_total = MoneyField(required=True, metadata={"description": "Refunded in all, so far"})
     is_full = ma.fields.Boolean(required=True)
     stock_returned = ma.fields.Boolean(required=True)
 
@@ -359,7 +345,7 @@ class CustomerQuerySchema(ma.Schema):
     )
     role = ma.fields.String(validate=validate.OneOf([role.value for role in Role]))
     limit = _limit()
-    cursor = _cursor()
+    cursor = cursor_parameter()
 
 
 class CustomerSchema(ma.Schema):
@@ -373,9 +359,7 @@ class CustomerSchema(ma.Schema):
 
 class CustomerPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CustomerSchema), required=True)
-    next_cursor = ma.fields.String(
-        required=True, allow_none=True, metadata={"description": "null on the last page"}
-    )
+    next_cursor = next_cursor_field()
 
 
 class CustomerDetailSchema(CustomerSchema):

@@ -148,13 +148,15 @@ def order_cancel(number: str) -> ResponseReturnValue:
 
 def order_refund(number: str) -> ResponseReturnValue:
     def step(currency: str) -> str:
-        key = request.form.get("idempotency_key", "").strip()
-        if not 16 <= len(key) <= 64 or not key.isascii() or not key.isprintable():
-            raise InvalidOrderInput(fields={"idempotency_key": ["Reload the page and retry."]})
+        key = services.refund_request_key(
+            services.RefundSource.DASHBOARD,
+            request.form.get("idempotency_key", ""),
+            staff_user_id=current_user.id,
+        )
         refund = services.refund_order(
             number,
             _amount("amount", currency),
-            idempotency_key=f"order-refund-{key}",
+            idempotency_key=key,
             actor_user_id=current_user.id,
             reason=_text("reason"),
             return_items=request.form.get("return_items") == "yes",

@@ -2,9 +2,10 @@
 
 - ``FunnelApi``: flask-smorest's ``Api`` whose documented error responses are RFC 9457
   problems (``application/problem+json``), the shape ``core.http`` sends for every error;
-- ``ProblemSchema``, ``MoneySchema``: shared response schemas;
+- ``ProblemSchema``, ``MoneySchema``: shared response schemas; ``MoneyField``: money in one;
 - ``errors(blueprint, 401, 404, ...)``: documents an operation's error responses;
-- ``encode_cursor`` / ``decode_cursor``: opaque pagination cursors;
+- ``paging``: lists paged by an opaque cursor (``PagePosition``, ``cursor_parameter()``,
+  ``next_cursor_field()``);
 - ``docs_bp``: the OpenAPI document at ``/api/v1/openapi.json`` and the reference page at
   ``/api/docs`` (vendored Swagger UI, no CDN).
 
@@ -14,8 +15,6 @@ own spec (``app.extensions["funnel.openapi"]``), and ``docs_bp`` serves that one
 
 from __future__ import annotations
 
-import base64
-import binascii
 import http
 import json
 import re
@@ -34,14 +33,14 @@ from marshmallow import validate
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter
 
-from funnel.core.errors import PROBLEM_JSON, MalformedRequest, ValidationFailed
+from funnel.core.errors import PROBLEM_JSON, MalformedRequest
+from funnel.core.money import Money
 
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
 # A cart is reached with its owner's bearer token, or (a guest's cart) with its secret.
 CART_SECRET_HEADER = "Cart-Secret"  # noqa: S105  (a header name, not a secret)
 CART_SECURITY = [{"bearerAuth": []}, {"cartSecret": []}]
-MAX_CURSOR_LENGTH = 200
 MAX_MONEY_AMOUNT = 10**12  # minor units (ten billion dollars): BIGINT with room to add
 # Arrays and objects inside one another in a JSON body; no operation needs more than a few.
 MAX_JSON_DEPTH = 32
@@ -134,8 +133,45 @@ class MoneyInputSchema(ma.Schema):
     )
 
 
-def money(amount: int, currency: str) -> dict[str, Any]:
-    return {"amount": amount, "currency": currency}
+class MoneyField(ma.fields.Nested):
+    """Money in a response, ``{"amount": <minor units>, "currency": "USD"}`` (the document's
+    ``Money``): the attribute's ``Money`` (or any value with ``amount`` and ``currency``), or,
+    given ``amount=`` and ``currency=``, those two attributes of the object serialised:
+    ``total = MoneyField(amount="total_minor", currency="currency", required=True)``.
+
+    A hand-made ``{"amount": ..., "currency": ...}`` is refused (TypeError): money reaches a
+    schema as money, so that its two halves cannot come from two places by mistake.
+    """
+
+    def __init__(
+        self, *, amount: str | None = None, currency: str | None = None, **kwargs: Any
+    ) -> None:
+        if (amount is None) != (currency is None):
+            raise TypeError("MoneyField takes both amount= and currency=, or neither")
+        super().__init__(MoneySchema, **kwargs)
+        self.amount_attribute = amount
+        self.currency_attribute = currency
+
+    def get_value(
+        self,
+        obj: Any,
+        attr: str,
+        accessor: Callable[[Any, str, Any], Any] | None = None,
+        default: Any = ma.missing,
+    ) -> Any:
+        if self.amount_attribute is None or self.currency_attribute is None:
+            return super().get_value(obj, attr, accessor=accessor, default=default)
+        read = accessor or ma.utils.get_value
+        amount = read(obj, self.amount_attribute, default)
+        currency = read(obj, self.currency_attribute, default)
+        if amount is ma.missing or currency is ma.missing:
+            return ma.missing
+        return Money(amount, currency)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, Mapping):
+            raise TypeError(f"{attr}: give MoneyField a Money, not a dict")
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 MAX_ID = 2**31 - 1
@@ -280,34 +316,6 @@ def links(
         for operation, parameters in targets.items()
     }
     return blueprint.doc(responses={status: {"links": documented}})
-
-
-def encode_cursor(position: Mapping[str, int]) -> str:
-    """An opaque cursor for a position in a list (clients pass it back as they got it)."""
-    raw = json.dumps(dict(position), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, keys: tuple[str, ...]) -> dict[str, int]:
-    """The position a cursor holds: positive integers under ``keys``.
-
-    Raises ValidationFailed (422, field ``cursor``) for anything that is not such a cursor.
-    """
-    message = "This cursor is not valid; pass next_cursor as it was returned."
-    invalid = ValidationFailed(message, fields={"cursor": [message]})
-    if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
-        raise invalid
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as error:
-        raise invalid from error
-    if not isinstance(data, dict) or set(data) != set(keys):
-        raise invalid
-    values = {key: data[key] for key in keys}
-    for value in values.values():
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6:
-            raise invalid
-    return values
 
 
 def limit_api_bodies() -> None:
