@@ -32,11 +32,10 @@ from funnel.checkout.schemas import (
     checkout_representation,
     completion_representation,
 )
-from funnel.checkout.services import OutcomeKind, headless
+from funnel.checkout.services import OutcomeKind, checked_address, headless
 from funnel.core.api import API_PREFIX, CART_SECURITY, MoneySchema, errors, links, money
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
-from funnel.orders.services import ShippingAddress
 from funnel.payments.gateways import enabled_gateways
 
 bp = Blueprint(
@@ -137,7 +136,7 @@ def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
         cart_id=cart_id,
         email=data.get("email") or (caller.email if caller else ""),
         user_id=caller.id if caller else None,
-        address=ShippingAddress(**data["shipping_address"]),
+        address=checked_address(data["shipping_address"]),
         shipping_method=data["shipping_method"],
         visitor_id=current_visitor_id(),
         reservation_owner=reservation_owner(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from funnel.accounts.postal import PostalAddress
 from funnel.checkout import queries
 from funnel.checkout.errors import (
     CheckoutInvalidInput,
@@ -27,7 +28,6 @@ from funnel.checkout.services.outcomes import (
 )
 from funnel.checkout.services.placing import place_order
 from funnel.checkout.services.steps import (
-    checked_address,
     confirm_review,
     set_address,
     set_shipping_method,
@@ -38,7 +38,6 @@ from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.orders import queries as order_queries
 from funnel.orders.models import OrderStatus
-from funnel.orders.services import ShippingAddress
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
 from funnel.payments.gateways import get_gateway
@@ -73,7 +72,7 @@ def prepare_checkout(
     cart_id: int,
     email: str,
     user_id: int | None,
-    address: ShippingAddress,
+    address: PostalAddress,
     shipping_method: str,
     visitor_id: str | None = None,
     reservation_owner: str | None = None,
@@ -86,11 +85,11 @@ def prepare_checkout(
     again (calling twice, even at the same instant, gives one checkout and does not hold the
     stock twice). ``visitor_id`` is the funnel's visitor (``checkout_started`` once per
     checkout; the order's later stages follow it).
-    Raises CheckoutInvalidInput (field by field: email, the address's fields,
-    shipping_method), CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached,
-    OrderInProgress (the cart's order is being paid: a cart is paid for once).
+    ``address`` comes from ``checked_address`` (its errors are the checkout's too).
+    Raises CheckoutInvalidInput (field by field: email, shipping_method), CartEmpty,
+    CartNeedsAttention, SoldOut, HoldLimitReached, OrderInProgress (the cart's order is being
+    paid: a cart is paid for once).
     """
-    address = checked_address(address)
     if queries.pricing_policy().method(shipping_method) is None:
         message = "Choose one of the shipping methods."
         raise CheckoutInvalidInput(message, fields={"shipping_method": [message]})

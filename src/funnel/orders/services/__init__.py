@@ -22,11 +22,9 @@ from funnel.orders.services.cancellation import cancel_order, cancel_overdue_man
 from funnel.orders.services.placing import place_order, send_order_placed_email
 from funnel.orders.services.refunds import refund_order
 from funnel.orders.services.results import (
-    SHIPPING_ADDRESS_FIELDS,
     OrderChange,
     OrderLineInput,
     OrderRefund,
-    ShippingAddress,
 )
 from funnel.orders.services.steps import move_order
 from funnel.orders.services.workflow import (
@@ -37,12 +35,10 @@ from funnel.orders.services.workflow import (
 )
 
 __all__ = [
-    "SHIPPING_ADDRESS_FIELDS",
     "STAFF_TARGETS",
     "OrderChange",
     "OrderLineInput",
     "OrderRefund",
-    "ShippingAddress",
     "cancel_order",
     "cancel_overdue_manual_orders",
     "fulfil_order",
