@@ -20,7 +20,7 @@ from funnel.accounts.models import User
 from funnel.analytics.tracking import current_visitor_id
 from funnel.cart.access import accessible_cart_id, require_credentials
 from funnel.cart.errors import CartNotFound
-from funnel.checkout.errors import CheckoutNotFound, PaymentFailed
+from funnel.checkout.errors import CheckoutNotFound, CheckoutPaymentFailed
 from funnel.checkout.limits import checkout_limits, reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout
 from funnel.checkout.queries import pricing_policy
@@ -222,7 +222,7 @@ def _reachable_checkout(checkout_id: int) -> Checkout:
 def _answer(outcome: Any, checkout_id: int) -> dict[str, Any]:
     body = completion_representation(outcome, checkout_id)
     if outcome.kind == OutcomeKind.FAILED:
-        raise PaymentFailed(
+        raise CheckoutPaymentFailed(
             f"{outcome.message} Nothing was charged: pay again.",
             order_number=outcome.number,
             checkout_id=checkout_id,
