@@ -168,6 +168,26 @@ def test_wrong_input_is_a_422_per_field_and_nothing_is_started(client: FlaskClie
     assert available(variant) == 2
 
 
+def test_the_address_rules_are_the_address_books_with_the_checkouts_code(
+    client: FlaskClient,
+) -> None:
+    variant = stocked_variant(2)
+    cart_id, headers = filled_guest_cart(client, variant)
+
+    response = client.post(
+        CHECKOUTS,
+        json=checkout_body(cart_id, shipping_address=ADDRESS | {"phone": "1" * 33}),
+        headers=headers,
+    )
+
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert problem(response, 422, "checkout_invalid_input")["fields"] == {
+        "phone": ["Use at most 32 characters."]
+    }
+    assert counts() == (0, 0, 0)
+    assert available(variant) == 2
+
+
 def test_an_empty_cart_cannot_be_checked_out(client: FlaskClient) -> None:
     cart_id, headers = guest_cart(client)
 

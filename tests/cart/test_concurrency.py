@@ -75,7 +75,7 @@ def test_concurrent_adds_beyond_the_stock_are_refused_not_lost(app: Flask) -> No
 
     # then 5 succeeded, 3 were told the stock is short, and the line holds 5
     refused = [type(result).__name__ for result in results if isinstance(result, Exception)]
-    assert refused == ["InsufficientStock"] * 3
+    assert refused == ["CartLineExceedsStock"] * 3
     assert all_lines() == [(cart_id, variant_id, 5)]
 
 

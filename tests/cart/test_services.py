@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from funnel.cart import services
 from funnel.cart.errors import (
+    CartLineExceedsStock,
     CartLineNotFound,
     CartNotFound,
-    InsufficientStock,
+    CartVariantNotFound,
     InvalidQuantity,
     ProductUnavailable,
-    VariantNotFound,
 )
 from funnel.cart.models import Cart, CartLine
 from funnel.cart.queries import reservation_holder
@@ -108,7 +108,7 @@ def test_adding_more_than_is_available_is_refused_with_the_quantity_left(app: Fl
     cart = cart_with({variant: 2})
 
     # when 2 more are added
-    with pytest.raises(InsufficientStock) as refused:
+    with pytest.raises(CartLineExceedsStock) as refused:
         services.add_item(cart.id, variant.id, 2)
 
     # then it is refused, saying what is left, and the line is unchanged
@@ -125,7 +125,7 @@ def test_a_huge_quantity_is_refused_with_the_quantity_left(app: Flask) -> None:
     variant = stocked_variant(4)
     cart = services.create_cart()
 
-    with pytest.raises(InsufficientStock) as refused:
+    with pytest.raises(CartLineExceedsStock) as refused:
         services.add_item(cart.id, variant.id, 10**30)
 
     assert refused.value.detail == "Only 4 left: choose a quantity from 1 to 4."
@@ -136,7 +136,7 @@ def test_an_out_of_stock_variant_cannot_be_added(app: Flask) -> None:
     variant = stocked_variant(0)
     cart = services.create_cart()
 
-    with pytest.raises(InsufficientStock) as refused:
+    with pytest.raises(CartLineExceedsStock) as refused:
         services.add_item(cart.id, variant.id, 1)
 
     assert refused.value.available == 0
@@ -151,7 +151,7 @@ def test_units_reserved_by_other_customers_cannot_be_added(app: Flask) -> None:
     cart = services.create_cart()
 
     # when 2 are added, it is refused: 1 is left
-    with pytest.raises(InsufficientStock) as refused:
+    with pytest.raises(CartLineExceedsStock) as refused:
         services.add_item(cart.id, variant.id, 2)
     assert refused.value.available == 1
 
@@ -193,7 +193,7 @@ def test_a_variant_of_a_product_not_on_sale_cannot_be_added(
 def test_an_unknown_variant_cannot_be_added(app: Flask, variant_id: object) -> None:
     cart = services.create_cart()
 
-    with pytest.raises(VariantNotFound) as refused:
+    with pytest.raises(CartVariantNotFound) as refused:
         services.add_item(cart.id, variant_id, 1)  # type: ignore[arg-type]
 
     assert refused.value.status == 404
@@ -217,7 +217,7 @@ def test_changing_a_quantity_sets_it_within_what_is_available(app: Flask) -> Non
     services.change_quantity(cart.id, line_id, 4)
     assert all_lines() == [(cart.id, variant.id, 4)]
 
-    with pytest.raises(InsufficientStock) as refused:
+    with pytest.raises(CartLineExceedsStock) as refused:
         services.change_quantity(cart.id, line_id, 5)
     assert refused.value.detail == "Only 4 left: choose a quantity from 1 to 4."
 

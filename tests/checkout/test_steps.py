@@ -13,6 +13,7 @@ from funnel.catalog import services as catalog
 from funnel.checkout.models import Checkout
 from funnel.core import clock
 from funnel.core.money import Money
+from funnel.extensions import db
 from funnel.inventory import queries as inventory_queries
 from tests.checkout.helpers import (
     ADDRESS,
@@ -78,6 +79,45 @@ def test_the_address_step_names_every_missing_field_and_a_bad_country(
     assert bad_country.status_code == 422
     assert "Choose a country from the list." in bad_country.get_data(as_text=True)
     assert the_checkout().ship_line1 is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"phone": "1" * 33}, "phone", "Use at most 32 characters."),
+        ({"phone": "call me"}, "phone", "Enter a phone number: digits, spaces and + ( ) - . only."),
+        ({"city": "Bris\x00tol"}, "city", "Remove the control characters from this field."),
+    ],
+)
+def test_the_address_step_applies_the_address_books_rules(
+    buyer: FlaskClient, changes: dict[str, str], field: str, message: str
+) -> None:
+    buyer.post("/checkout", data={"email": "guest@example.com"})
+
+    response = buyer.post("/checkout/address", data={**ADDRESS, **changes})
+
+    assert response.status_code == 422
+    assert f'<small id="{field}-error" class="field-error">{message}' in response.get_data(
+        as_text=True
+    )
+    assert the_checkout().ship_line1 is None
+
+
+def test_an_address_recorded_under_older_rules_is_asked_for_again_and_nothing_is_placed(
+    buyer: FlaskClient, mug: Any
+) -> None:
+    # given a reviewed checkout whose phone was recorded when 40 characters were allowed
+    token = go_to_pay(buyer)
+    checkout = the_checkout()
+    checkout.ship_phone = "1" * 40
+    db.session.commit()
+
+    # when the customer pays
+    response = pay(buyer, token)
+
+    # then they are sent back to the address step, and nothing is placed or taken
+    assert (response.status_code, path_of(response)) == (303, "/checkout/address")
+    assert (counts()["orders"], stock_of(mug.id)) == (0, 5)
 
 
 def test_an_unknown_shipping_method_is_refused(buyer: FlaskClient) -> None:

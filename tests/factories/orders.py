@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 
+from funnel.accounts.postal import PostalAddress
 from funnel.catalog.models import Product, Variant
 from funnel.core.database import transaction
 from funnel.core.money import Money
@@ -22,7 +23,7 @@ from funnel.extensions import db
 from funnel.inventory import services as inventory
 from funnel.orders import services
 from funnel.orders.models import Order
-from funnel.orders.services import OrderLineInput, ShippingAddress
+from funnel.orders.services import OrderLineInput
 from funnel.payments import services as payments
 from funnel.payments.services import PaymentResult
 from tests.factories.inventory import stocked_variant
@@ -35,20 +36,20 @@ def money(amount: int) -> Money:
     return Money(amount, current_app.config["CURRENCY"])
 
 
-def address(**overrides: Any) -> ShippingAddress:
+def address(**overrides: Any) -> PostalAddress:
     values: dict[str, Any] = {
         "full_name": "Ann Smith",
         "line1": "1 High Street",
         "city": "Bristol",
         "postal_code": "BS1 4DJ",
         "country_code": "GB",
-        "company": None,
+        "company": "",
         "line2": "Flat 2",
-        "region": None,
+        "region": "",
         "phone": "+44 117 496 0000",
     }
     values.update(overrides)
-    return ShippingAddress(**values)
+    return PostalAddress(**values)
 
 
 def line_for(variant: Variant, quantity: int = 1) -> OrderLineInput:

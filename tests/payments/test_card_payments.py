@@ -11,11 +11,11 @@ from funnel.extensions import db
 from funnel.payments import queries, services
 from funnel.payments.errors import (
     GatewayNotEnabled,
-    IdempotencyKeyReused,
     InsufficientFunds,
     InvalidCard,
     InvalidPaymentInput,
     PaymentDeclined,
+    PaymentIdempotencyKeyReused,
     PaymentInProgress,
 )
 from funnel.payments.gateways.test.sandbox import SandboxCharge
@@ -166,7 +166,7 @@ def test_concurrent_creates_with_one_key_make_one_payment_and_one_charge(
 def test_a_key_reused_for_another_request_is_refused(app: Flask) -> None:
     paid_payment(2500, payable_reference="ORD-3", idempotency_key="order-3-key-1")
 
-    with pytest.raises(IdempotencyKeyReused):
+    with pytest.raises(PaymentIdempotencyKeyReused):
         paid_payment(2600, payable_reference="ORD-3", idempotency_key="order-3-key-1")
 
 

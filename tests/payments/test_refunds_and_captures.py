@@ -11,10 +11,10 @@ from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.payments import queries, services
 from funnel.payments.errors import (
-    IdempotencyKeyReused,
     InvalidPaymentInput,
     InvalidTransition,
     NothingLeftToRefund,
+    PaymentIdempotencyKeyReused,
     RefundExceedsPayment,
 )
 from funnel.payments.gateways.test import sandbox
@@ -80,7 +80,7 @@ def test_a_refund_retried_with_its_key_refunds_once(app: Flask) -> None:
     assert (first.changed, again.changed) == (True, False)
     assert first.transaction_id == again.transaction_id
     assert queries.get_payment(paid.payment_id).refunded_minor == 1500
-    with pytest.raises(IdempotencyKeyReused):
+    with pytest.raises(PaymentIdempotencyKeyReused):
         services.refund_payment(paid.payment_id, money(1600), "refund-same-0001")
 
 

@@ -6,12 +6,11 @@ service, serialise. Someone else's address or token is a 404, as on the pages.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from flask_smorest import Blueprint
 
-from funnel.accounts import queries, services
+from funnel.accounts import postal, queries, services
 from funnel.accounts.access import api_user, authenticated
 from funnel.accounts.errors import AddressNotFound
 from funnel.accounts.limits import registration_limit, sign_in_limits
@@ -126,7 +125,11 @@ def list_addresses() -> dict[str, Any]:
 @bp.arguments(AddressInputSchema)
 def add_address(data: dict[str, Any]) -> Any:
     """Add an address (the first one becomes the default shipping address)"""
-    return services.add_address(api_user().id, _address_data(data))
+    return services.add_address(
+        api_user().id,
+        postal.parse(data),
+        is_default_shipping=bool(data["is_default_shipping"]),
+    )
 
 
 @bp.route(f"/me/addresses/{ADDRESS_ID}", methods=["GET"])
@@ -146,8 +149,13 @@ def get_address(address_id: int) -> Any:
 def update_address(data: dict[str, Any], address_id: int) -> Any:
     """Change some fields of one of the caller's addresses"""
     current = _own_address(address_id)
-    merged = {name: getattr(current, name) for name in _ADDRESS_FIELDS} | data
-    return services.update_address(api_user().id, address_id, _address_data(merged))
+    merged = {name: getattr(current, name) for name in postal.FIELDS} | data
+    return services.update_address(
+        api_user().id,
+        address_id,
+        postal.parse(merged),
+        is_default_shipping=bool(merged.get("is_default_shipping", current.is_default_shipping)),
+    )
 
 
 @bp.route(f"/me/addresses/{ADDRESS_ID}", methods=["DELETE"])
@@ -157,16 +165,6 @@ def update_address(data: dict[str, Any], address_id: int) -> Any:
 def delete_address(address_id: int) -> None:
     """Delete one of the caller's addresses"""
     services.delete_address(api_user().id, address_id)
-
-
-_ADDRESS_FIELDS = tuple(field.name for field in fields(services.AddressData))
-
-
-def _address_data(data: dict[str, Any]) -> services.AddressData:
-    values = {name: data.get(name) for name in _ADDRESS_FIELDS}
-    values["is_default_shipping"] = bool(values["is_default_shipping"])
-    text = {name: value or "" for name, value in values.items() if name != "is_default_shipping"}
-    return services.AddressData(**text, is_default_shipping=values["is_default_shipping"])
 
 
 def _own_address(address_id: int) -> Address:

@@ -14,6 +14,7 @@ from wtforms.validators import EqualTo, InputRequired, Length
 
 from funnel.accounts.countries import country_choices
 from funnel.accounts.models import EMAIL_MAX_LENGTH
+from funnel.accounts.postal import MAX_LENGTHS, REQUIRED_MESSAGES
 
 # Generous caps on what is even looked at; the services state the real rules.
 PASSWORD_INPUT_MAX = 1024
@@ -89,36 +90,35 @@ class ResetPasswordForm(FlaskForm):
     confirm_password = _confirmation_field("Confirm new password", "password")
 
 
-def _text(label: str, max_length: int, *, required: str | None = None, **render: object):
+def _address_text(name: str, label: str, **render: object) -> StringField:
+    max_length = MAX_LENGTHS[name]
+    required = REQUIRED_MESSAGES.get(name)
     validators = [InputRequired(required)] if required else []
     validators.append(Length(max=max_length, message=f"Use at most {max_length} characters."))
     return StringField(label, validators=validators, render_kw={"maxlength": max_length, **render})
 
 
 class AddressForm(FlaskForm):
-    full_name = _text("Full name", 200, required="Enter the full name.", autocomplete="name")
-    company = _text("Company (optional)", 200, autocomplete="organization")
-    line1 = _text(
-        "Address line 1",
-        200,
-        required="Enter the first address line.",
-        autocomplete="address-line1",
+    """The address book's fields; their limits and required messages are ``postal``'s."""
+
+    full_name = _address_text("full_name", "Full name", autocomplete="name")
+    company = _address_text("company", "Company (optional)", autocomplete="organization")
+    line1 = _address_text("line1", "Address line 1", autocomplete="address-line1")
+    line2 = _address_text("line2", "Address line 2 (optional)", autocomplete="address-line2")
+    city = _address_text("city", "City", autocomplete="address-level2")
+    region = _address_text(
+        "region", "State, province or region (optional)", autocomplete="address-level1"
     )
-    line2 = _text("Address line 2 (optional)", 200, autocomplete="address-line2")
-    city = _text("City", 100, required="Enter the city.", autocomplete="address-level2")
-    region = _text("State, province or region (optional)", 100, autocomplete="address-level1")
-    postal_code = _text(
-        "Postal code", 20, required="Enter the postal code.", autocomplete="postal-code"
-    )
+    postal_code = _address_text("postal_code", "Postal code", autocomplete="postal-code")
     country_code = SelectField(
         "Country",
         choices=[
             SelectChoice("", "Choose a country"),
             *(SelectChoice(code, name) for code, name in country_choices()),
         ],
-        validators=[InputRequired("Choose a country.")],
+        validators=[InputRequired(REQUIRED_MESSAGES["country_code"])],
         validate_choice=False,  # the service checks the code and says so beside the field
         render_kw={"autocomplete": "country"},
     )
-    phone = _text("Phone (optional)", 32, autocomplete="tel", type="tel")
+    phone = _address_text("phone", "Phone (optional)", autocomplete="tel", type="tel")
     is_default_shipping = BooleanField("Use as my default shipping address")

@@ -10,6 +10,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from funnel.accounts.models import API_TOKEN_NAME_LENGTH, EMAIL_MAX_LENGTH
+from funnel.accounts.postal import MAX_LENGTHS
 from funnel.core.api import PatchSchema
 
 # Bounds on what is even looked at (the forms use the same); the services state the rules.
@@ -76,19 +77,19 @@ class AddressInputSchema(ma.Schema):
     """An address as entered. Length limits here only bound the input; the service's rules
     (required fields, lengths, country code, phone) answer with per-field messages."""
 
-    full_name = _text(200, required=True)
-    company = _text(200)
-    line1 = _text(200, required=True)
-    line2 = _text(200)
-    city = _text(100, required=True)
-    region = _text(100)
-    postal_code = _text(20, required=True)
+    full_name = _text(MAX_LENGTHS["full_name"], required=True)
+    company = _text(MAX_LENGTHS["company"])
+    line1 = _text(MAX_LENGTHS["line1"], required=True)
+    line2 = _text(MAX_LENGTHS["line2"])
+    city = _text(MAX_LENGTHS["city"], required=True)
+    region = _text(MAX_LENGTHS["region"])
+    postal_code = _text(MAX_LENGTHS["postal_code"], required=True)
     country_code = ma.fields.String(
         required=True,
         validate=validate.Length(max=8),
         metadata={"description": "ISO 3166-1 alpha-2", "example": "GB"},
     )
-    phone = _text(32)
+    phone = _text(MAX_LENGTHS["phone"])
     is_default_shipping = ma.fields.Boolean(load_default=False)
 
 

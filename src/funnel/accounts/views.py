@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from funnel.accounts import access, queries, services
+from funnel.accounts import access, postal, queries, services
 from funnel.accounts.countries import COUNTRIES
 from funnel.accounts.errors import (
     AddressNotFound,
@@ -29,6 +29,7 @@ from funnel.accounts.forms import (
 )
 from funnel.accounts.limits import registration_limit, sign_in_limits
 from funnel.accounts.models import Address
+from funnel.accounts.postal import PostalAddress
 from funnel.core.errors import DomainError, ValidationFailed
 from funnel.extensions import limiter
 
@@ -227,19 +228,9 @@ def reset_password(token: str) -> ResponseReturnValue:
 # --- address book ---------------------------------------------------------------------------
 
 
-def _address_data(form: AddressForm) -> services.AddressData:
-    return services.AddressData(
-        full_name=form.full_name.data or "",
-        company=form.company.data or "",
-        line1=form.line1.data or "",
-        line2=form.line2.data or "",
-        city=form.city.data or "",
-        region=form.region.data or "",
-        postal_code=form.postal_code.data or "",
-        country_code=form.country_code.data or "",
-        phone=form.phone.data or "",
-        is_default_shipping=bool(form.is_default_shipping.data),
-    )
+def _postal_address(form: AddressForm) -> PostalAddress:
+    """The address the form holds. Raises AddressInvalid (a message per wrong field)."""
+    return postal.parse({name: form[name].data for name in postal.FIELDS})
 
 
 def _own_address(address_id: int) -> Address:
@@ -265,7 +256,11 @@ def add_address() -> ResponseReturnValue:
     form = AddressForm()
     if form.validate_on_submit():
         try:
-            services.add_address(current_user.id, _address_data(form))
+            services.add_address(
+                current_user.id,
+                _postal_address(form),
+                is_default_shipping=bool(form.is_default_shipping.data),
+            )
         except ValidationFailed as error:
             _show_errors(form, error)
         else:
@@ -281,7 +276,12 @@ def edit_address(address_id: int) -> ResponseReturnValue:
     form = AddressForm(obj=address if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            services.update_address(current_user.id, address_id, _address_data(form))
+            services.update_address(
+                current_user.id,
+                address_id,
+                _postal_address(form),
+                is_default_shipping=bool(form.is_default_shipping.data),
+            )
         except ValidationFailed as error:
             _show_errors(form, error)
         else:

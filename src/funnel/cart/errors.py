@@ -12,7 +12,7 @@ class InvalidQuantity(ValidationFailed):
     title = "The quantity is not valid"
 
 
-class InsufficientStock(ValidationFailed):
+class CartLineExceedsStock(ValidationFailed):
     """More units asked for than are available; ``extra["available"]`` says how many are."""
 
     code = "insufficient_stock"
@@ -37,7 +37,7 @@ class ProductUnavailable(ValidationFailed):
     title = "This product is no longer available"
 
 
-class VariantNotFound(NotFound):
+class CartVariantNotFound(NotFound):
     code = "variant_not_found"
     title = "This product does not exist"
 

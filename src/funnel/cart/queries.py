@@ -14,10 +14,10 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from funnel.cart.errors import (
-    InsufficientStock,
+    CartLineExceedsStock,
+    CartVariantNotFound,
     InvalidQuantity,
     ProductUnavailable,
-    VariantNotFound,
 )
 from funnel.cart.models import Cart, CartLine
 from funnel.catalog.models import Product, ProductStatus, Variant, VariantOptionValue
@@ -249,16 +249,16 @@ def checked_quantity(quantity: object) -> int:
 
 
 def sellable_variant(variant_id: object) -> Variant:
-    """The variant, if its product is on sale. Raises VariantNotFound, ProductUnavailable."""
+    """The variant, if its product is on sale. Raises CartVariantNotFound, ProductUnavailable."""
     if not is_valid_id(variant_id):
-        raise VariantNotFound()
+        raise CartVariantNotFound()
     row = db.session.execute(
         select(Variant, Product.status)
         .join(Product, Product.id == Variant.product_id)
         .where(Variant.id == variant_id)
     ).one_or_none()
     if row is None:
-        raise VariantNotFound()
+        raise CartVariantNotFound()
     variant, status = row
     if status != ProductStatus.ACTIVE:
         raise ProductUnavailable("This product is no longer sold.")
@@ -283,7 +283,7 @@ def quantity_in_cart(cart_id: int | None, variant_id: int) -> int:
 
 
 def check_stock_for(available: int, held: int, adding: int) -> None:
-    """Raise InsufficientStock when ``held + adding`` units exceed ``available``."""
+    """Raise CartLineExceedsStock when ``held + adding`` units exceed ``available``."""
     if held + adding <= available:
         return
     if held and available > held:
@@ -295,14 +295,14 @@ def check_stock_for(available: int, held: int, adding: int) -> None:
         detail = f"Only {available} left, and your cart already holds {held}."
     else:
         detail = None
-    raise InsufficientStock(available, detail)
+    raise CartLineExceedsStock(available, detail)
 
 
 def check_addable(cart_id: int | None, variant_id: object, quantity: int) -> Variant:
     """Whether ``quantity`` more units of the variant fit in the cart (``None``: no cart yet),
     checked before a cart is made for them. Returns the variant.
 
-    Raises VariantNotFound, ProductUnavailable, InsufficientStock (with the quantity left).
+    Raises CartVariantNotFound, ProductUnavailable, CartLineExceedsStock (with the quantity left).
     """
     checked_quantity(quantity)
     variant = sellable_variant(variant_id)

@@ -19,7 +19,7 @@ from sqlalchemy import delete, select
 
 from funnel.accounts.models import User
 from funnel.cart import queries
-from funnel.cart.errors import CartLineNotFound, CartNotFound, InsufficientStock
+from funnel.cart.errors import CartLineExceedsStock, CartLineNotFound, CartNotFound
 from funnel.cart.models import Cart, CartLine
 from funnel.cart.queries import reservation_holder
 from funnel.catalog.models import Product, ProductStatus, Variant
@@ -108,8 +108,8 @@ def open_cart(user_id: int | None = None) -> OpenedCart:
 def add_item(cart_id: int, variant_id: int, quantity: int) -> CartLine:
     """Add ``quantity`` units of a variant; a line already holding it grows instead.
 
-    Raises InvalidQuantity (not a whole number of at least 1), VariantNotFound,
-    ProductUnavailable (draft or archived product), InsufficientStock (the line would hold more
+    Raises InvalidQuantity (not a whole number of at least 1), CartVariantNotFound,
+    ProductUnavailable (draft or archived product), CartLineExceedsStock (the line would hold more
     than is available; the message gives the quantity left), CartNotFound. Nothing changes on
     error. Side effects: locks the cart's row; touches ``updated_at``.
     """
@@ -137,7 +137,7 @@ def change_quantity(cart_id: int, line_id: int, quantity: int) -> CartLine:
 
     Lowering the quantity of a line whose product is no longer sold is allowed (the line stays
     flagged); raising it is not. Raises InvalidQuantity, CartLineNotFound (also for another
-    cart's line), ProductUnavailable, InsufficientStock, CartNotFound. Side effects: touches
+    cart's line), ProductUnavailable, CartLineExceedsStock, CartNotFound. Side effects: touches
     ``updated_at``.
     """
     quantity = queries.checked_quantity(quantity)
@@ -149,7 +149,7 @@ def change_quantity(cart_id: int, line_id: int, quantity: int) -> CartLine:
                 queries.sellable_variant(line.variant_id)
             available = queries.available_for_cart(cart.id, line.variant_id)
             if quantity > available:
-                raise InsufficientStock(available)
+                raise CartLineExceedsStock(available)
             line.quantity = quantity
             _touch(cart)
         return line

@@ -21,7 +21,7 @@ from funnel.accounts.models import User
 from funnel.analytics.tracking import current_visitor_id
 from funnel.cart.access import accessible_cart_id, require_credentials
 from funnel.cart.errors import CartNotFound
-from funnel.checkout.errors import CheckoutNotFound, PaymentFailed
+from funnel.checkout.errors import CheckoutNotFound, CheckoutPaymentFailed
 from funnel.checkout.limits import checkout_limits, reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout
 from funnel.checkout.queries import pricing_policy
@@ -33,11 +33,16 @@ from funnel.checkout.schemas import (
     checkout_representation,
     completion_representation,
 )
-from funnel.checkout.services import CardInput, OutcomeKind, headless, submit_payment
+from funnel.checkout.services import (
+    CardInput,
+    OutcomeKind,
+    checked_address,
+    headless,
+    submit_payment,
+)
 from funnel.core.api import API_PREFIX, CART_SECURITY, MoneyField, errors, links
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
-from funnel.orders.services import ShippingAddress
 from funnel.payments.gateways import enabled_gateways
 
 bp = Blueprint(
@@ -135,7 +140,7 @@ def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
         cart_id=cart_id,
         email=data.get("email") or (caller.email if caller else ""),
         user_id=caller.id if caller else None,
-        address=ShippingAddress(**data["shipping_address"]),
+        address=checked_address(data["shipping_address"]),
         shipping_method=data["shipping_method"],
         visitor_id=current_visitor_id(),
         reservation_owner=reservation_owner(),
@@ -223,7 +228,7 @@ def _reachable_checkout(checkout_id: int) -> Checkout:
 def _answer(outcome: Any, checkout_id: int) -> dict[str, Any]:
     body = completion_representation(outcome, checkout_id)
     if outcome.kind == OutcomeKind.FAILED:
-        raise PaymentFailed(
+        raise CheckoutPaymentFailed(
             f"{outcome.message} Nothing was charged: pay again.",
             order_number=outcome.number,
             checkout_id=checkout_id,

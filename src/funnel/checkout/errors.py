@@ -96,7 +96,7 @@ class OrderInProgress(Conflict):
         self.number = number
 
 
-class PaymentFailed(DomainError):
+class CheckoutPaymentFailed(DomainError):
     """The payment was declined or could not be made; the order is cancelled, nothing was
     charged, and the checkout is open again to pay once more (an API answer: the pages say
     it with a message)."""

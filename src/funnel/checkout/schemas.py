@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from funnel.accounts.postal import FIELDS as POSTAL_FIELDS
 from funnel.accounts.schemas import AddressInputSchema
 from funnel.cart.schemas import CartLineSchema, cart_representation
 from funnel.checkout import queries
@@ -15,7 +16,6 @@ from funnel.checkout.services.outcomes import CheckoutOutcome
 from funnel.core.api import MoneyField, MoneyInputSchema, WholeNumber
 from funnel.orders import queries as order_queries
 from funnel.orders.schemas import OrderSchema, OrderShippingAddressSchema, order_representation
-from funnel.orders.services import SHIPPING_ADDRESS_FIELDS
 
 MAX_CODE_LENGTH = 32
 
@@ -164,4 +164,4 @@ def completion_representation(outcome: CheckoutOutcome, checkout_id: int) -> dic
 
 
 def _address(checkout: Checkout) -> dict[str, Any]:
-    return {name: getattr(checkout, f"ship_{name}") for name in SHIPPING_ADDRESS_FIELDS}
+    return {name: getattr(checkout, f"ship_{name}") for name in POSTAL_FIELDS}

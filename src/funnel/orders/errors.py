@@ -21,7 +21,7 @@ class InvalidOrderTransition(Conflict):
 
 class InvalidOrder(ValidationFailed):
     """``place_order`` input that breaks a rule: no lines, totals that do not add up, mixed
-    currencies, a missing address field. ``fields`` names what is wrong."""
+    currencies, no postal address. ``fields`` names what is wrong."""
 
     code = "invalid_order"
     title = "The order is not valid"

@@ -68,7 +68,7 @@ class InvalidTransition(Conflict):
     title = "The payment cannot change to that status"
 
 
-class IdempotencyKeyReused(ValidationFailed):
+class PaymentIdempotencyKeyReused(ValidationFailed):
     """The key was already used for a different payment or refund (other amount or payable)."""
 
     code = "idempotency_key_reused"

@@ -5,7 +5,6 @@ lifetime), ``credentials`` (password change and reset), ``addresses`` (address b
 """
 
 from funnel.accounts.services.addresses import (
-    AddressData,
     add_address,
     delete_address,
     set_default_shipping_address,
@@ -43,7 +42,6 @@ from funnel.accounts.services.users import (
 )
 
 __all__ = [
-    "AddressData",
     "IssuedToken",
     "SignedIn",
     "add_address",

@@ -9,6 +9,7 @@ checkout) holds for the API too.
 
 from __future__ import annotations
 
+from funnel.accounts.postal import PostalAddress
 from funnel.checkout import queries
 from funnel.checkout.errors import CheckoutInvalidInput, StepMissing
 from funnel.checkout.models import Checkout
@@ -18,7 +19,6 @@ from funnel.checkout.services.outcomes import (
     return_from_confirmation,
 )
 from funnel.checkout.services.steps import (
-    checked_address,
     confirm_review,
     set_address,
     set_shipping_method,
@@ -26,7 +26,6 @@ from funnel.checkout.services.steps import (
 )
 from funnel.extensions import db
 from funnel.orders.models import OrderStatus
-from funnel.orders.services import ShippingAddress
 
 _SETTLED = frozenset({OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED})
 
@@ -41,7 +40,7 @@ def prepare_checkout(
     cart_id: int,
     email: str,
     user_id: int | None,
-    address: ShippingAddress,
+    address: PostalAddress,
     shipping_method: str,
     visitor_id: str | None = None,
     reservation_owner: str | None = None,
@@ -54,11 +53,11 @@ def prepare_checkout(
     again (calling twice, even at the same instant, gives one checkout and does not hold the
     stock twice). ``visitor_id`` is the funnel's visitor (``checkout_started`` once per
     checkout; the order's later stages follow it).
-    Raises CheckoutInvalidInput (field by field: email, the address's fields,
-    shipping_method), CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached,
-    OrderInProgress (the cart's order is being paid: a cart is paid for once).
+    ``address`` comes from ``checked_address`` (its errors are the checkout's too).
+    Raises CheckoutInvalidInput (field by field: email, shipping_method), CartEmpty,
+    CartNeedsAttention, SoldOut, HoldLimitReached, OrderInProgress (the cart's order is being
+    paid: a cart is paid for once).
     """
-    address = checked_address(address)
     if queries.pricing_policy().method(shipping_method) is None:
         message = "Choose one of the shipping methods."
         raise CheckoutInvalidInput(message, fields={"shipping_method": [message]})

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
+from funnel.accounts import postal
+from funnel.accounts.errors import AddressInvalid
+from funnel.accounts.postal import PostalAddress
 from funnel.analytics import services as analytics
 from funnel.analytics.models import FunnelStage
 from funnel.cart.queries import cart_contents
@@ -30,7 +33,7 @@ from funnel.core.database import transaction
 from funnel.extensions import db
 from funnel.orders import services as orders
 from funnel.orders.models import Order
-from funnel.orders.services import OrderLineInput, ShippingAddress
+from funnel.orders.services import OrderLineInput
 from funnel.payments import services as payments
 from funnel.payments.gateways import get_gateway
 
@@ -53,18 +56,13 @@ def payment_key(number: str, attempt: int = 1) -> str:
     return f"order:{number}:attempt:{attempt}"
 
 
-def _address(checkout: Checkout) -> ShippingAddress:
-    return ShippingAddress(
-        full_name=checkout.ship_full_name or "",
-        company=checkout.ship_company,
-        line1=checkout.ship_line1 or "",
-        line2=checkout.ship_line2,
-        city=checkout.ship_city or "",
-        region=checkout.ship_region,
-        postal_code=checkout.ship_postal_code or "",
-        country_code=checkout.ship_country_code or "",
-        phone=checkout.ship_phone,
-    )
+def _shipping_address(checkout: Checkout) -> PostalAddress:
+    """The address the checkout recorded, checked again: one recorded under older rules (a
+    checkout open while the shop was upgraded) sends the customer back to the address step."""
+    try:
+        return postal.read(checkout, prefix="ship_")
+    except AddressInvalid as error:
+        raise StepMissing("address", "Please check your shipping address again.") from error
 
 
 def _duplicate_or_refuse(checkout: Checkout) -> PlacedOrder:
@@ -127,7 +125,7 @@ def place_order(
                 )
                 for line in contents.lines
             ],
-            shipping_address=_address(checkout),
+            shipping_address=_shipping_address(checkout),
             shipping_method_code=totals.shipping_method.code,
             shipping_method_name=totals.shipping_method.name,
             shipping=totals.shipping,

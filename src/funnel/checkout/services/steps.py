@@ -7,14 +7,16 @@ turns. A step that changes what the totals depend on (address, method) asks for 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from funnel.accounts.countries import is_country_code
-from funnel.accounts.errors import InvalidEmail
+from funnel.accounts import postal
+from funnel.accounts.errors import AddressInvalid, InvalidEmail
 from funnel.accounts.models import normalise_email
+from funnel.accounts.postal import PostalAddress
 from funnel.analytics import services as analytics
 from funnel.analytics.models import FunnelStage
 from funnel.cart.queries import cart_contents
@@ -39,16 +41,6 @@ from funnel.core.database import transaction
 from funnel.extensions import db
 from funnel.inventory.services.reservations import reservation_minutes
 from funnel.orders.models import Order
-from funnel.orders.services import SHIPPING_ADDRESS_FIELDS, ShippingAddress
-
-ADDRESS_FIELDS = SHIPPING_ADDRESS_FIELDS
-REQUIRED_MESSAGES = {
-    "full_name": "Enter the full name.",
-    "line1": "Enter the first address line.",
-    "city": "Enter the city.",
-    "postal_code": "Enter the postal code.",
-    "country_code": "Choose a country.",
-}
 
 
 def start_checkout(
@@ -163,28 +155,15 @@ def _order_number(order_id: int) -> str:
     return order.number if order is not None else ""
 
 
-def checked_address(address: ShippingAddress) -> ShippingAddress:
-    """The address with its text stripped and the country upper-cased.
+def checked_address(values: Mapping[str, object]) -> PostalAddress:
+    """The shipping address in what the customer entered (the rules are ``accounts.postal``'s).
 
     Raises CheckoutInvalidInput with a message per wrong field (the form's field names).
     """
-    errors: dict[str, list[str]] = {}
-    values: dict[str, str | None] = {}
-    for name, (required, length) in ADDRESS_FIELDS.items():
-        raw = getattr(address, name, None)
-        text = raw.strip() if isinstance(raw, str) else ""
-        if required and not text:
-            errors[name] = [REQUIRED_MESSAGES[name]]
-        elif len(text) > length:
-            errors[name] = [f"Use at most {length} characters."]
-        values[name] = text or None
-    country = (values["country_code"] or "").upper()
-    if "country_code" not in errors and not is_country_code(country):
-        errors["country_code"] = ["Choose a country from the list."]
-    if errors:
-        raise CheckoutInvalidInput(fields=errors)
-    values["country_code"] = country
-    return ShippingAddress(**values)  # type: ignore[arg-type]
+    try:
+        return postal.parse(values)
+    except AddressInvalid as error:
+        raise CheckoutInvalidInput(fields=error.fields) from error
 
 
 def _ready(checkout: Checkout) -> Checkout:
@@ -193,16 +172,15 @@ def _ready(checkout: Checkout) -> Checkout:
     return checkout
 
 
-def set_address(token: str | None, cart_id: int | None, address: ShippingAddress) -> Checkout:
-    """Record where the order goes (a snapshot). Raises CheckoutNotFound, StepMissing,
-    CheckoutInvalidInput (field by field). Side effects: the review must be done again."""
-    address = checked_address(address)
+def set_address(token: str | None, cart_id: int | None, address: PostalAddress) -> Checkout:
+    """Record where the order goes (a snapshot; see ``checked_address``). Raises
+    CheckoutNotFound, StepMissing. Side effects: the review must be done again."""
     with transaction():
         checkout = _ready(lock_open_checkout(token, cart_id))
         if checkout.email is None:
             raise StepMissing("contact")
-        for name in ADDRESS_FIELDS:
-            setattr(checkout, f"ship_{name}", getattr(address, name))
+        for name, value in address.columns(prefix="ship_").items():
+            setattr(checkout, name, value)
         forget_review(checkout)
         return checkout
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from funnel.accounts import queries as account_queries
 from funnel.accounts.countries import COUNTRIES
+from funnel.accounts.postal import FIELDS as POSTAL_FIELDS
 from funnel.analytics.tracking import current_visitor_id
 from funnel.cart.access import current_cart_id
 from funnel.cart.queries import cart_contents
@@ -33,9 +34,7 @@ from funnel.checkout.errors import (
 from funnel.checkout.forms import NEW_ADDRESS, CheckoutAddressForm, ContactForm, ShippingForm
 from funnel.checkout.limits import reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout, CheckoutStatus
-from funnel.checkout.services.steps import ADDRESS_FIELDS
 from funnel.core.errors import DomainError
-from funnel.orders.services import ShippingAddress
 
 STEP_ENDPOINTS = {
     "contact": "checkout.contact",
@@ -141,7 +140,7 @@ def _address_form(checkout: Checkout, formdata: object = None) -> CheckoutAddres
     if formdata is None and checkout.has_address:
         form = CheckoutAddressForm(
             formdata=None,
-            **{name: getattr(checkout, f"ship_{name}") for name in ADDRESS_FIELDS},
+            **{name: getattr(checkout, f"ship_{name}") for name in POSTAL_FIELDS},
         )
     else:
         form = CheckoutAddressForm() if formdata is not None else CheckoutAddressForm(formdata=None)
@@ -176,13 +175,13 @@ def save_address() -> ResponseReturnValue:
         form.saved_address.errors = ["Choose one of your addresses, or a new address."]
         return render_step("address.html", checkout, 422, form=form)
     source = saved if saved is not None else form
-    fields = ADDRESS_FIELDS
     values = {
         name: getattr(source, name) if saved is not None else getattr(form, name).data
-        for name in fields
+        for name in POSTAL_FIELDS
     }
     try:
-        services.set_address(session.get(SESSION_KEY), current_cart_id(), ShippingAddress(**values))
+        address = services.checked_address(values)
+        services.set_address(session.get(SESSION_KEY), current_cart_id(), address)
     except CheckoutInvalidInput as error:
         for name, messages in error.fields.items():
             getattr(form, name).errors = messages

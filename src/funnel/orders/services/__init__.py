@@ -23,11 +23,9 @@ from funnel.orders.services.cancellation import cancel_order, cancel_overdue_man
 from funnel.orders.services.placing import place_order, send_order_placed_email
 from funnel.orders.services.refunds import RefundSource, refund_order, refund_request_key
 from funnel.orders.services.results import (
-    SHIPPING_ADDRESS_FIELDS,
     OrderChange,
     OrderLineInput,
     OrderRefund,
-    ShippingAddress,
 )
 from funnel.orders.services.steps import move_order
 from funnel.orders.services.workflow import (
@@ -38,13 +36,11 @@ from funnel.orders.services.workflow import (
 )
 
 __all__ = [
-    "SHIPPING_ADDRESS_FIELDS",
     "STAFF_TARGETS",
     "OrderChange",
     "OrderLineInput",
     "OrderRefund",
     "RefundSource",
-    "ShippingAddress",
     "cancel_order",
     "cancel_overdue_manual_orders",
     "fulfil_order",

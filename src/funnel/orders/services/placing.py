@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
-from funnel.accounts.countries import is_country_code
 from funnel.accounts.errors import InvalidEmail
 from funnel.accounts.models import User, normalise_email
+from funnel.accounts.postal import PostalAddress
 from funnel.core.database import transaction
 from funnel.core.money import Money
 from funnel.extensions import db
@@ -17,11 +17,7 @@ from funnel.orders.emails import schedule_order_email
 from funnel.orders.errors import InvalidOrder
 from funnel.orders.models import VISITOR_ID_LENGTH, Order, OrderLine, OrderStatus
 from funnel.orders.numbers import new_number
-from funnel.orders.services.results import (
-    SHIPPING_ADDRESS_FIELDS,
-    OrderLineInput,
-    ShippingAddress,
-)
+from funnel.orders.services.results import OrderLineInput
 from funnel.orders.services.state import read_order, record_event
 
 MAX_QUANTITY = 1_000_000
@@ -43,23 +39,6 @@ def _text(value: object, length: int, *, required: bool = True) -> str | None:
     if (required and not stripped) or len(stripped) > length:
         return None
     return stripped
-
-
-def _checked_address(address: ShippingAddress, errors: dict[str, list[str]]) -> dict[str, object]:
-    columns: dict[str, object] = {}
-    for name, (required, length) in SHIPPING_ADDRESS_FIELDS.items():
-        value = _text(getattr(address, name, None), length, required=required)
-        if value is None:
-            message = "Required." if required else ""
-            errors[f"shipping_address.{name}"] = [f"{message} At most {length} characters.".strip()]
-            continue
-        columns[f"ship_{name}"] = value or None
-    code = columns.get("ship_country_code")
-    if isinstance(code, str) and not is_country_code(code.upper()):
-        errors["shipping_address.country_code"] = ["Not a country we know."]
-    elif isinstance(code, str):
-        columns["ship_country_code"] = code.upper()
-    return columns
 
 
 def _checked_lines(
@@ -136,7 +115,7 @@ def place_order(
     email: str,
     user_id: int | None,
     lines: Sequence[OrderLineInput],
-    shipping_address: ShippingAddress,
+    shipping_address: PostalAddress,
     shipping_method_code: str,
     shipping_method_name: str,
     shipping: Money,
@@ -155,8 +134,10 @@ def place_order(
     the review page), must equal that total.
     Returns the order (its ``number`` is the payments' ``payable_reference`` and the stock
     ledger's ``order_reference``).
+    ``shipping_address`` is copied into the order; a ``PostalAddress`` was checked when it was
+    made (the address rules are ``accounts.postal``'s, one for the whole shop).
     Raises InvalidOrder (``fields`` names every problem: no lines, mixed currencies, totals
-    that do not add up, bad quantities, a missing address field, an unknown user).
+    that do not add up, bad quantities, no PostalAddress, an unknown user).
     Side effects: one ``orders`` row, its ``order_lines``, an OrderEvent (created ->
     pending_payment). No email: schedule ``send_order_placed_email`` for bank transfers.
     """
@@ -171,7 +152,8 @@ def place_order(
     order_lines = _checked_lines(lines, currency, errors)
     shipping_minor = _checked_money("shipping", shipping, currency, errors)
     tax_minor = _checked_money("tax", tax, currency, errors)
-    columns = _checked_address(shipping_address, errors)
+    if not isinstance(shipping_address, PostalAddress):
+        errors["shipping_address"] = ["A postal address is required."]
     if not _is_whole(tax_rate_basis_points) or not (
         0 <= tax_rate_basis_points <= MAX_TAX_RATE_BASIS_POINTS
     ):
@@ -214,7 +196,7 @@ def place_order(
             shipping_method_name=method_name,
             payment_gateway=gateway,
             visitor_id=visitor_id,
-            **columns,
+            **shipping_address.columns(prefix="ship_"),
         )
         _insert_with_new_number(order)
         for line in order_lines:

@@ -87,7 +87,7 @@ def refund_order(
     payment that took money), PermissionDenied (the actor lacks ``orders.refund``: admins
     only by default, since a refund moves money), and payments' NothingLeftToRefund
     (refunded in full: the one answer however refunds met), RefundExceedsPayment,
-    RefundFailed, GatewayUnavailable (retry with the same key), IdempotencyKeyReused.
+    RefundFailed, GatewayUnavailable (retry with the same key), PaymentIdempotencyKeyReused.
     Side effects: a refund at the gateway, an OrderEvent, maybe the status and
     ``refunded_at``, ``refund_return`` stock movements, the refund email after commit.
     """

@@ -25,35 +25,6 @@ class OrderLineInput:
     quantity: int
 
 
-# Each shipping address field: (required, maximum length), as the order keeps them.
-SHIPPING_ADDRESS_FIELDS: dict[str, tuple[bool, int]] = {
-    "full_name": (True, 200),
-    "company": (False, 200),
-    "line1": (True, 200),
-    "line2": (False, 200),
-    "city": (True, 100),
-    "region": (False, 100),
-    "postal_code": (True, 20),
-    "country_code": (True, 2),
-    "phone": (False, 40),
-}
-
-
-@dataclass(frozen=True)
-class ShippingAddress:
-    """Where the order goes; copied into the order (a snapshot, not a link to an address)."""
-
-    full_name: str
-    line1: str
-    city: str
-    postal_code: str
-    country_code: str
-    company: str | None = None
-    line2: str | None = None
-    region: str | None = None
-    phone: str | None = None
-
-
 @dataclass(frozen=True)
 class OrderChange:
     """An order after a workflow step. ``changed`` is False when the step had already been

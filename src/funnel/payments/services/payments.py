@@ -20,11 +20,11 @@ from funnel.core.database import in_transaction, transaction
 from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.payments.errors import (
-    IdempotencyKeyReused,
     InvalidCard,
     InvalidPaymentInput,
     InvalidTransition,
     ManualAmountMismatch,
+    PaymentIdempotencyKeyReused,
     PaymentInProgress,
 )
 from funnel.payments.gateways import get_gateway
@@ -98,7 +98,7 @@ def _by_key(idempotency_key: str, after_conflict: bool = False) -> Payment | Non
 
 def _same_request(payment: Payment, reference: str, amount: Money, gateway: str) -> Payment:
     if (payment.payable_reference, payment.amount, payment.gateway) != (reference, amount, gateway):
-        raise IdempotencyKeyReused()
+        raise PaymentIdempotencyKeyReused()
     return payment
 
 
@@ -117,7 +117,7 @@ def create_payment(
     Joins the caller's transaction (so checkout can create it with the order). The same key
     with the same reference, amount and gateway returns the first payment.
 
-    Raises InvalidPaymentInput, GatewayNotEnabled, IdempotencyKeyReused (the key was used for
+    Raises InvalidPaymentInput, GatewayNotEnabled, PaymentIdempotencyKeyReused (the key was used for
     another request), PaymentInProgress (the payable has another live payment: pending,
     awaiting action, processing, authorised or paid).
     Side effects: a ``payments`` row and its first PaymentEvent.

@@ -20,10 +20,10 @@ from funnel.core.database import in_transaction, transaction
 from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.payments.errors import (
-    IdempotencyKeyReused,
     InvalidPaymentInput,
     InvalidTransition,
     NothingLeftToRefund,
+    PaymentIdempotencyKeyReused,
     PaymentNotFound,
     RefundExceedsPayment,
     RefundFailed,
@@ -58,7 +58,7 @@ def _check(transaction: PaymentTransaction, payment_id: int, amount: Money) -> N
         amount,
     )
     if not same:
-        raise IdempotencyKeyReused()
+        raise PaymentIdempotencyKeyReused()
 
 
 def _reserve(
@@ -131,7 +131,7 @@ def refund_payment(
     interrupted. Call outside ``transaction()``.
     Raises InvalidPaymentInput (amount not positive, other currency), InvalidTransition (the
     payment is not succeeded or partially refunded), NothingLeftToRefund (refunded in full, or
-    the rest is held by refunds under way), RefundExceedsPayment, IdempotencyKeyReused
+    the rest is held by refunds under way), RefundExceedsPayment, PaymentIdempotencyKeyReused
     (the key was used for another refund), RefundFailed (the gateway refused; nothing refunded,
     the amount is released), GatewayUnavailable (retry with the same key), PaymentNotFound.
     Side effects: a refund transaction; the payment's refunded amount and status.
