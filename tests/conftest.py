@@ -24,6 +24,9 @@ from funnel.extensions import db, limiter
 from tests.support.databases import BACKENDS, DatabaseProvider, WrittenTables
 from tests.support.mailbox import Mailbox, SmtpServer
 
+# The API tests' fixtures (bearer tokens), for the API tests beside each domain.
+pytest_plugins = ["tests.support.api"]
+
 IS_CI = os.environ.get("CI", "").lower() == "true"
 # Set, every test checks that the tables it did not write were left empty (slow: a check of the
 # harness itself, not of the shop).

@@ -20,10 +20,10 @@ from funnel.checkout.limits import RESERVATIONS_PER_CLIENT
 from funnel.extensions import db
 from funnel.inventory import queries as inventory_queries
 from funnel.inventory.models import StockReservation
-from tests.api.cart_helpers import CARTS, CHECKOUTS, card, checkout_body, guest_cart
-from tests.api.conftest import problem
 from tests.checkout.helpers import add_to_cart, go_to_pay, pay
 from tests.factories.catalog import ProductFactory
+from tests.support.api import problem
+from tests.support.api_carts import CARTS, CHECKOUTS, card, checkout_body, guest_cart
 
 pytestmark = [pytest.mark.story("US-07"), pytest.mark.config(RESERVATION_MAX_SHARE=50)]
 SCRIPT_ADDRESS = "127.0.0.66"

@@ -1,7 +1,7 @@
 """A payment whose gateway answer was lost: the worker died after the gateway charged the card
 and before the shop stored the answer. Nothing may then cancel the order and keep the money:
 the gateway is asked by the payment's key first, and the order is paid (or the money given
-back). Here the death is simulated in-process; ``tests/api/test_interrupted_payments.py``
+back). Here the death is simulated in-process; ``tests/checkout/test_api_interrupted_payments.py``
 kills real gunicorn workers."""
 
 from __future__ import annotations

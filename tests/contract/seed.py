@@ -17,8 +17,8 @@ from typing import Any
 
 from funnel.core import clock
 from funnel.core.api import CART_SECRET_HEADER
-from tests.api.cart_helpers import ADDRESS
 from tests.contract.shop import API, PASSWORD, ApiClient, Credentials, demo_password
+from tests.support.api_carts import ADDRESS
 
 # The test gateway's cards (docs/api.md): paid at once, or 3-D Secure first.
 CARD_PAID = "4242 4242 4242 4242"

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from funnel.catalog.models import Variant
 from funnel.core.idempotency import IdempotencyRecord
 from funnel.extensions import db
-from tests.api.cart_helpers import ADDRESS
-from tests.api.test_checkout_concurrency import call
 from tests.checkout.helpers import CARD_SUCCEEDS, expiry
+from tests.checkout.test_api_concurrency import call
 from tests.factories.catalog import ProductFactory
+from tests.support.api_carts import ADDRESS
 from tests.support.shops import shop_on
 
 

@@ -26,7 +26,7 @@ from funnel.core.idempotency import (
     idempotent,
 )
 from funnel.extensions import db
-from tests.api.conftest import problem
+from tests.support.api import problem
 
 # The probe adds its own routes to the app.
 pytestmark = pytest.mark.own_app

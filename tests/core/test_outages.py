@@ -24,7 +24,7 @@ from funnel import create_app
 from funnel.core.database import transaction
 from funnel.core.idempotency import IdempotencyRecord, idempotent
 from funnel.extensions import db
-from tests.api.conftest import problem
+from tests.support.api import problem
 from tests.support.live_server import free_port
 
 KEY = {"Idempotency-Key": "9a7c1f2e-outage"}

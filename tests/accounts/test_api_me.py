@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 
 from funnel.accounts.models import Address, Role, User
 from funnel.extensions import db
-from tests.api.conftest import problem
 from tests.factories.accounts import AddressFactory, UserFactory
+from tests.support.api import problem
 from tests.support.mailbox import Mailbox
 
 ADDRESSES = "/api/v1/me/addresses"

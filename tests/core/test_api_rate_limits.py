@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from funnel.checkout.limits import CHECKOUT_PER_CREDENTIAL
-from tests.api.cart_helpers import guest_cart
-from tests.api.conftest import problem
+from tests.support.api import problem
+from tests.support.api_carts import guest_cart
 
 pytestmark = [pytest.mark.story("US-42"), pytest.mark.config(RATELIMIT_ENABLED=True)]
 PER_CREDENTIAL = int(CHECKOUT_PER_CREDENTIAL.split("/")[0])

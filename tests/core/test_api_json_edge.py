@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 
 from funnel.accounts.models import User
 from funnel.core.api import MAX_JSON_DEPTH
-from tests.api.conftest import problem
+from tests.support.api import problem
 
 Bearer = Callable[..., dict[str, str]]
 

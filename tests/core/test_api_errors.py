@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funnel.accounts.models import User
-from tests.api.conftest import problem
 from tests.factories.inventory import stocked_variant
+from tests.support.api import problem
 
 Bearer = Callable[..., dict[str, str]]
 

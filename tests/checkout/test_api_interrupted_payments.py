@@ -32,10 +32,10 @@ from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.gateways.test import sandbox
 from funnel.payments.models import Payment
-from tests.api.cart_helpers import ADDRESS
-from tests.api.test_checkout_concurrency import call
 from tests.checkout.helpers import CARD_SUCCEEDS, expiry
+from tests.checkout.test_api_concurrency import call
 from tests.factories.catalog import ProductFactory
+from tests.support.api_carts import ADDRESS
 from tests.support.live_server import LiveServer
 from tests.support.shops import shop_on
 

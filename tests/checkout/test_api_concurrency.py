@@ -22,9 +22,9 @@ from funnel.catalog.models import Variant
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
-from tests.api.cart_helpers import ADDRESS
 from tests.checkout.helpers import CARD_SUCCEEDS, expiry
 from tests.factories.catalog import ProductFactory
+from tests.support.api_carts import ADDRESS
 from tests.support.live_server import LiveServer
 from tests.support.shops import shop_on
 
@@ -57,7 +57,9 @@ def shop(
 ) -> Iterator[tuple[LiveServer, Flask, int]]:
     """A gunicorn shop (4 workers, a slow test gateway) with one product: (server, app, variant)."""
     directory = tmp_path_factory.mktemp(f"api-concurrency-{request.param}")
-    latency = {"FUNNEL_TEST_GATEWAY_LATENCY_MS": "1500"}
+    # Long enough that the first call is still paying when the others arrive, even when the
+    # machine is busy with other tests (at 1.5 s a loaded machine let all five arrive after).
+    latency = {"FUNNEL_TEST_GATEWAY_LATENCY_MS": "4000"}
     with shop_on(request.param, directory, settings=latency, workers=4) as (server, app):
         with app.app_context():
             ProductFactory(variants=[{"sku": "KEY-1", "price": 1500, "stock_quantity": 10}])

@@ -12,12 +12,12 @@ from flask.testing import FlaskClient
 from funnel.accounts.models import User
 from funnel.core.idempotency import IdempotencyRecord
 from funnel.extensions import db
-from tests.api.cart_helpers import ADDRESS, CARTS, CHECKOUTS, card, secret_header
-from tests.api.conftest import problem
-from tests.api.staff_helpers import STAFF, orders_state
-from tests.api.test_checkouts import filled_guest_cart, start
+from tests.checkout.test_api import filled_guest_cart, start
 from tests.factories.inventory import stocked_variant
 from tests.factories.orders import pay_by_card, place
+from tests.support.api import problem
+from tests.support.api_carts import ADDRESS, CARTS, CHECKOUTS, card, secret_header
+from tests.support.api_staff import STAFF, orders_state
 
 Bearer = Callable[..., dict[str, str]]
 KEY = "0b6f3c2e-4a1d-4f0e-9c55-1e2d3c4b5a69"

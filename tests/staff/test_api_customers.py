@@ -6,10 +6,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from funnel.accounts.models import Role, User
-from tests.api.conftest import problem
-from tests.api.staff_helpers import ROLES, STAFF, Bearer, headers_for
 from tests.factories.accounts import UserFactory
 from tests.factories.orders import place
+from tests.support.api import problem
+from tests.support.api_staff import ROLES, STAFF, Bearer, headers_for
 
 
 @pytest.mark.story("US-28", "US-34")

@@ -19,7 +19,11 @@ from funnel.extensions import db
 from funnel.inventory import queries as inventory_queries
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
-from tests.api.cart_helpers import (
+from tests.checkout.helpers import CARD_3DS, CARD_DECLINED
+from tests.factories.accounts import UserFactory
+from tests.factories.inventory import stocked_variant
+from tests.support.api import problem
+from tests.support.api_carts import (
     ADDRESS,
     CARTS,
     CHECKOUTS,
@@ -28,10 +32,6 @@ from tests.api.cart_helpers import (
     guest_cart,
     usd,
 )
-from tests.api.conftest import problem
-from tests.checkout.helpers import CARD_3DS, CARD_DECLINED
-from tests.factories.accounts import UserFactory
-from tests.factories.inventory import stocked_variant
 from tests.support.mailbox import Mailbox
 
 Bearer = Callable[..., dict[str, str]]

@@ -18,10 +18,10 @@ from funnel.orders.models import OrderStatus
 from funnel.orders.queries import get_order
 from funnel.payments import queries as payment_queries
 from funnel.payments.models import PaymentTransaction, TransactionKind
-from tests.api.conftest import live_token
-from tests.api.test_checkout_concurrency import call
+from tests.checkout.test_api_concurrency import call
 from tests.factories.accounts import UserFactory
 from tests.factories.orders import pay_by_card, place
+from tests.support.api import live_token
 from tests.support.live_server import LiveServer
 from tests.support.shops import shop_on
 

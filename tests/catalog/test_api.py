@@ -8,8 +8,8 @@ from flask.testing import FlaskClient
 
 from funnel.catalog.models import Category, ProductStatus
 from funnel.core.api.paging import encode_cursor
-from tests.api.conftest import problem
 from tests.factories.catalog import CategoryFactory, ProductFactory
+from tests.support.api import problem
 
 PRODUCTS = "/api/v1/products"
 

@@ -16,11 +16,11 @@ from funnel.orders import queries
 from funnel.orders.models import Order, OrderStatus
 from funnel.payments import queries as payment_queries
 from funnel.payments.models import PaymentStatus
-from tests.api.conftest import problem
-from tests.api.staff_helpers import ROLES, STAFF, Bearer, headers_for, orders_state
 from tests.factories.inventory import stocked_variant
 from tests.factories.orders import pay_by_card, place, start_bank_transfer
 from tests.orders.helpers import refund_keys, statuses
+from tests.support.api import problem
+from tests.support.api_staff import ROLES, STAFF, Bearer, headers_for, orders_state
 
 USD = "USD"
 

@@ -16,12 +16,12 @@ from funnel.core import clock
 from funnel.extensions import db
 from funnel.orders import services as orders
 from funnel.orders.models import Order, OrderEvent
-from tests.api.cart_helpers import catalog_variants, usd
-from tests.api.conftest import problem
 from tests.factories.accounts import UserFactory
 from tests.factories.catalog import ProductFactory
 from tests.factories.inventory import stocked_variant
 from tests.factories.orders import paid_order, pay_by_card, place, start_bank_transfer
+from tests.support.api import problem
+from tests.support.api_carts import catalog_variants, usd
 
 ORDERS = "/api/v1/orders"
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

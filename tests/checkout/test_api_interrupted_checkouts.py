@@ -1,6 +1,6 @@
 """A cart is paid for once: one open checkout per cart (enforced by the database), and a
 completion that was interrupted is finished by calling ``complete`` again, never charged twice.
-Workers are "killed" in-process here; ``test_interrupted_payments.py`` kills real ones."""
+Workers are "killed" in-process here; ``test_api_interrupted_payments.py`` kills real ones."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from funnel.payments.gateways.test import sandbox
 from funnel.payments.gateways.test.gateway import SandboxGateway
 from funnel.payments.models import Payment
 from funnel.payments.services import state
-from tests.api.cart_helpers import CHECKOUTS, card
-from tests.api.conftest import problem
-from tests.api.test_checkouts import filled_guest_cart, start
 from tests.checkout.helpers import CARD_3DS
+from tests.checkout.test_api import filled_guest_cart, start
 from tests.factories.inventory import stocked_variant
+from tests.support.api import problem
+from tests.support.api_carts import CHECKOUTS, card
 
 pytestmark = pytest.mark.story("US-43")
 

@@ -15,9 +15,9 @@ from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
 from funnel.core import clock
 from funnel.extensions import db
-from tests.api.cart_helpers import CARTS, CHECKOUTS, card, cart_rows, checkout_body
-from tests.api.conftest import problem
 from tests.factories.inventory import stocked_variant
+from tests.support.api import problem
+from tests.support.api_carts import CARTS, CHECKOUTS, card, cart_rows, checkout_body
 
 Bearer = Callable[..., dict[str, str]]
 VISITOR = "headless-shopper-0001"

@@ -13,7 +13,12 @@ from funnel.accounts.models import Role, User
 from funnel.catalog import services as catalog
 from funnel.catalog.models import ProductStatus
 from funnel.inventory import services as inventory
-from tests.api.cart_helpers import (
+from tests.factories.accounts import UserFactory
+from tests.factories.cart import cart_with
+from tests.factories.catalog import ProductFactory
+from tests.factories.inventory import stocked_variant
+from tests.support.api import problem
+from tests.support.api_carts import (
     CARTS,
     cart_rows,
     catalog_variants,
@@ -23,11 +28,6 @@ from tests.api.cart_helpers import (
     secret_header,
     usd,
 )
-from tests.api.conftest import problem
-from tests.factories.accounts import UserFactory
-from tests.factories.cart import cart_with
-from tests.factories.catalog import ProductFactory
-from tests.factories.inventory import stocked_variant
 
 Bearer = Callable[..., dict[str, str]]
 

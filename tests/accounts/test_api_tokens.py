@@ -13,8 +13,8 @@ from funnel.accounts.services.api_tokens import SECRET_PREFIX
 from funnel.accounts.tokens import hash_token
 from funnel.extensions import db
 from tests.accounts.helpers import START, Clock
-from tests.api.conftest import problem
 from tests.factories.accounts import KNOWN_PASSWORD, UserFactory
+from tests.support.api import problem
 
 TOKENS = "/api/v1/auth/tokens"
 

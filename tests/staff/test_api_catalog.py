@@ -13,8 +13,10 @@ from funnel.catalog.models import Product, ProductStatus, Variant
 from funnel.extensions import db
 from funnel.inventory import queries as inventory_queries
 from funnel.inventory.models import StockMovement
-from tests.api.conftest import problem
-from tests.api.staff_helpers import (
+from tests.factories.catalog import CategoryFactory, ProductFactory
+from tests.factories.inventory import StockReservationFactory, stocked_variant
+from tests.support.api import problem
+from tests.support.api_staff import (
     ROLES,
     STAFF,
     Bearer,
@@ -22,8 +24,6 @@ from tests.api.staff_helpers import (
     headers_for,
     stock_state,
 )
-from tests.factories.catalog import CategoryFactory, ProductFactory
-from tests.factories.inventory import StockReservationFactory, stocked_variant
 
 
 def _variant_of(product: Product) -> Variant:

@@ -28,9 +28,9 @@ from funnel.catalog.models import Variant
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
-from tests.api.cart_helpers import ADDRESS
 from tests.checkout.helpers import CARD_3DS, expiry
 from tests.factories.catalog import ProductFactory
+from tests.support.api_carts import ADDRESS
 from tests.support.live_server import LiveServer
 from tests.support.shops import shop_on
 
