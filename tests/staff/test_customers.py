@@ -13,7 +13,7 @@ from tests.factories.accounts import UserFactory
 
 
 def emails_on(page: str) -> list[str]:
-    return re.findall(r"<td>([^<]+@[^<]+)</td>", page)
+    return re.findall(r'<td><a href="/staff/customers/\d+">([^<]+@[^<]+)</a></td>', page)
 
 
 @pytest.fixture
@@ -45,10 +45,11 @@ def test_customers_are_listed_newest_first_with_role_verification_and_date(
 
     assert emails_on(page) == ["staff@example.com", "new@example.com", "old@example.com"]
     assert (
-        "<td>new@example.com</td>\n      <td>customer</td>\n      <td>No</td>\n"
+        "new@example.com</a></td>\n      <td>customer</td>\n      <td>No</td>\n"
+        "      <td>Active</td>\n"
         '      <td><time datetime="2026-01-11T12:00:00+00:00">2026-01-11</time></td>'
     ) in page
-    assert "<td>old@example.com</td>\n      <td>customer</td>\n      <td>Yes</td>" in page
+    assert "old@example.com</a></td>\n      <td>customer</td>\n      <td>Yes</td>" in page
 
 
 def test_customers_can_be_searched_by_email_in_any_case(staff_browser: FlaskClient) -> None:

@@ -53,6 +53,23 @@ class InvalidCredentials(DomainError):
     field: ClassVar[str | None] = None
 
 
+class AccountDisabled(DomainError):
+    """The right password for an account staff have disabled (said only to whoever knows it)."""
+
+    code = "account_disabled"
+    status = 403
+    title = "This account is disabled. Please contact the shop."
+    field: ClassVar[str | None] = None
+
+
+class OwnAccountProtected(DomainError):
+    """Staff cannot disable their own account: the shop must never lock out its last admin."""
+
+    code = "own_account_protected"
+    status = 409
+    title = "You cannot disable your own account."
+
+
 class CurrentPasswordIncorrect(DomainError):
     code = "current_password_incorrect"
     status = 422

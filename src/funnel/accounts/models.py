@@ -69,10 +69,16 @@ class User(UserMixin, db.Model):
     email_verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now)
     last_sign_in_at: Mapped[datetime | None]
+    # Set by staff: the account cannot sign in and its sessions and API tokens are refused.
+    disabled_at: Mapped[datetime | None]
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:
         return normalise_email(value)
+
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
 
     @property
     def is_staff(self) -> bool:

@@ -27,6 +27,7 @@ class Permission(enum.StrEnum):
     ORDERS_FULFIL = "orders.fulfil"
     ORDERS_REFUND = "orders.refund"
     CUSTOMERS_VIEW = "customers.view"
+    CUSTOMERS_MANAGE = "customers.manage"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

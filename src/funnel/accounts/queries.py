@@ -102,18 +102,24 @@ def find_address(user_id: int, address_id: int) -> Address | None:
     )
 
 
-def search_users(
-    email_contains: str, page: int, per_page: int, *, role: Role | None = None
-) -> Pagination:
-    """Accounts whose email contains the text (any case), of ``role`` if given, newest first,
-    one page."""
+def search_users(search: str, page: int, per_page: int, *, role: Role | None = None) -> Pagination:
+    """Accounts whose email, or a name in whose address book, contains the text (any case),
+    of ``role`` if given, newest first, one page."""
     statement = sa.select(User).order_by(User.created_at.desc(), User.id.desc())
     if role is not None:
         statement = statement.where(User.role == role)
     # Control characters cannot be in an address; NUL would even break the query on PostgreSQL.
-    term = "".join(char for char in email_contains if char.isprintable()).strip().lower()
+    term = "".join(char for char in search if char.isprintable()).strip().lower()
     if term:
-        statement = statement.where(User.email.contains(term, autoescape=True))
+        named = (
+            sa.select(Address.id)
+            .where(
+                Address.user_id == User.id,
+                sa.func.lower(Address.full_name).contains(term, autoescape=True),
+            )
+            .exists()
+        )
+        statement = statement.where(sa.or_(User.email.contains(term, autoescape=True), named))
     return db.paginate(statement, page=page, per_page=per_page, error_out=False, max_per_page=100)
 
 

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from funnel.accounts import access, postal, queries, services
 from funnel.accounts.countries import COUNTRIES
 from funnel.accounts.errors import (
+    AccountDisabled,
     AddressNotFound,
     EmailTaken,
     InvalidCredentials,
@@ -118,7 +119,7 @@ def sign_in() -> ResponseReturnValue:
                 previous_token=access.current_session_token(),
                 **access.client_details(),
             )
-        except InvalidCredentials as error:
+        except (InvalidCredentials, AccountDisabled) as error:
             _show_errors(form, error)
         else:
             access.establish(signed_in.user, signed_in.token)

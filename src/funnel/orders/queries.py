@@ -12,6 +12,7 @@ from funnel.accounts import queries as account_queries
 from funnel.accounts.errors import UserNotFound
 from funnel.accounts.models import User
 from funnel.accounts.permissions import Permission
+from funnel.core.money import Money
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
 from funnel.orders.errors import InvalidOrderInput, OrderNotFound
@@ -218,10 +219,16 @@ def order_with_lines(order_id: int) -> Order:
 
 @dataclass(frozen=True)
 class CustomerOverview:
-    """An account as staff look it up: the account and how many orders it placed."""
+    """An account as staff look it up: the account, how many orders it placed, and what its
+    paid orders add up to (one amount per currency; refunded and cancelled orders excluded)."""
 
     user: User
     order_count: int
+    lifetime_value: tuple[Money, ...] = ()
+
+
+# Orders whose money the shop keeps: paid, and after.
+_KEPT = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED)
 
 
 def customer_overview(user_id: int) -> CustomerOverview:
@@ -232,4 +239,14 @@ def customer_overview(user_id: int) -> CustomerOverview:
     count = db.session.scalar(
         select(func.count()).select_from(Order).where(Order.user_id == user_id)
     )
-    return CustomerOverview(user=user, order_count=int(count or 0))
+    totals = db.session.execute(
+        select(Order.currency, func.sum(Order.total_minor))
+        .where(Order.user_id == user_id, Order.status.in_(_KEPT))
+        .group_by(Order.currency)
+        .order_by(Order.currency)
+    ).tuples()
+    return CustomerOverview(
+        user=user,
+        order_count=int(count or 0),
+        lifetime_value=tuple(Money(int(total), currency) for currency, total in totals),
+    )

@@ -1,7 +1,8 @@
 """Account use cases: the only code that writes account data.
 
 Split by subject: ``users`` (registration, verification, roles), ``sessions`` (sign-in, session
-lifetime), ``credentials`` (password change and reset), ``addresses`` (address book).
+lifetime), ``credentials`` (password change and reset), ``addresses`` (address book),
+``standing`` (staff disable or enable an account, send a reset or verification link).
 """
 
 from funnel.accounts.services.addresses import (
@@ -31,6 +32,12 @@ from funnel.accounts.services.sessions import (
     sign_in,
     start_session,
 )
+from funnel.accounts.services.standing import (
+    disable_account,
+    enable_account,
+    send_password_reset,
+    send_verification_email,
+)
 from funnel.accounts.services.users import (
     change_role,
     check_verification_token,
@@ -54,6 +61,8 @@ __all__ = [
     "create_api_token",
     "create_user",
     "delete_address",
+    "disable_account",
+    "enable_account",
     "end_all_sessions",
     "end_session",
     "register",
@@ -63,6 +72,8 @@ __all__ = [
     "reset_password",
     "resume_session",
     "revoke_api_token",
+    "send_password_reset",
+    "send_verification_email",
     "set_default_shipping_address",
     "sign_in",
     "start_session",

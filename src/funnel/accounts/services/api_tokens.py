@@ -91,8 +91,9 @@ def revoke_all_api_tokens(user_id: int) -> int:
 
 
 def authenticate_api_token(secret: str | None) -> User | None:
-    """The account a bearer secret belongs to while the token is neither revoked nor expired;
-    None otherwise. Side effect: refreshes ``last_used_at`` (at most once a minute)."""
+    """The account a bearer secret belongs to while the token is neither revoked nor expired
+    and the account is not disabled; None otherwise. Side effect: refreshes ``last_used_at``
+    (at most once a minute)."""
     if not secret or len(secret) > MAX_TOKEN_LENGTH or not secret.startswith(SECRET_PREFIX):
         return None
     token = queries.find_api_token(hash_token(secret))
@@ -100,6 +101,8 @@ def authenticate_api_token(secret: str | None) -> User | None:
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     user = token.user
+    if user.is_disabled:
+        return None
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL:
         with transaction():
             token.last_used_at = now

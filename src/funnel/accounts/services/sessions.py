@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from funnel.accounts import passwords, queries
-from funnel.accounts.errors import InvalidCredentials, InvalidEmail
+from funnel.accounts.errors import AccountDisabled, InvalidCredentials, InvalidEmail
 from funnel.accounts.models import User, UserSession, normalise_email
 from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, new_token
 from funnel.core import clock
@@ -73,7 +73,8 @@ def check_credentials(email: str, password: str) -> CheckedCredentials:
     hash of the password when the stored one was made with older parameters. Writes nothing.
 
     Raises InvalidCredentials for an unknown email and a wrong password alike (an unknown email
-    still costs one hash verification, so timing tells them apart no better than the message).
+    still costs one hash verification, so timing tells them apart no better than the message);
+    AccountDisabled for the right password of an account staff disabled.
     Sign-in and API token creation both check credentials here.
     """
     try:
@@ -91,6 +92,8 @@ def check_credentials(email: str, password: str) -> CheckedCredentials:
         raise InvalidCredentials()
     if not passwords.verify_password(user.password_hash, password):
         raise InvalidCredentials()
+    if user.is_disabled:
+        raise AccountDisabled()
     # Hashed outside any transaction: on SQLite a write transaction holds the database lock.
     new_hash = (
         passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
@@ -143,6 +146,8 @@ def resume_session(token: str | None) -> User | None:
     if row is None or row.ended_at is not None:
         return None
     user = row.user
+    if user.is_disabled:
+        return None
     now = clock.utcnow()
     config = current_app.config
     idle_limit = timedelta(minutes=config["SESSION_IDLE_MINUTES"])

@@ -1,22 +1,22 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
-The dashboard and the customers are here; the orders are in ``orders``, on the same blueprint.
+The dashboard is here; the customers are in ``customers`` and the orders in ``orders``, on the
+same blueprint.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
 
 from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
-from funnel.staff.views import orders
+from funnel.staff.views import customers, orders
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
 
-CUSTOMERS_PER_PAGE = 50
 # Sections of the dashboard, shown when the module serving them is installed.
 SECTIONS = (
     ("staff.customers", "Customers", "Accounts, their roles and whether their email is verified."),
@@ -42,13 +42,5 @@ def dashboard() -> ResponseReturnValue:
     )
 
 
-@bp.get("/customers")
-def customers() -> ResponseReturnValue:
-    search = request.args.get("q", "")[:254]
-    page = request.args.get("page", 1, type=int)
-    page = min(max(page, 1), 1_000_000)
-    pagination = account_queries.search_users(search, page=page, per_page=CUSTOMERS_PER_PAGE)
-    return render_template("staff/customers.html", pagination=pagination, search=search)
-
-
+customers.register(bp)
 orders.register(bp)
