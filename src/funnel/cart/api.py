@@ -17,6 +17,7 @@ from funnel.accounts.access import authenticate, bearer_secret
 from funnel.analytics.tracking import track
 from funnel.cart import services
 from funnel.cart.access import accessible_cart_id
+from funnel.cart.queries import cart_contents
 from funnel.cart.schemas import (
     CartLineInputSchema,
     CartLineQuantitySchema,
@@ -54,7 +55,7 @@ def create_cart() -> tuple[dict[str, Any], int]:
     user_id = authenticate().id if bearer_secret() is not None else None
     opened = services.open_cart(user_id)
     secret = opened.cart.token if user_id is None else None
-    body = {**cart_representation(opened.cart.id), "secret": secret}
+    body = {**cart_representation(cart_contents(opened.cart.id)), "secret": secret}
     return body, 201 if opened.is_new else 200
 
 
@@ -68,7 +69,7 @@ def get_cart(cart_id: int) -> dict[str, Any]:
     Each line says how many units are available and, when it cannot be checked out as it is
     (sold out, fewer left, no longer sold), why. A cart that is not the caller's is a 404.
     """
-    return cart_representation(accessible_cart_id(cart_id))
+    return cart_representation(cart_contents(accessible_cart_id(cart_id)))
 
 
 @bp.route(f"/carts/{CART_ID}/lines", methods=["POST"])
@@ -87,10 +88,10 @@ def add_cart_line(data: dict[str, Any], cart_id: int) -> dict[str, Any]:
     """
     accessible = accessible_cart_id(cart_id)
     services.add_item(accessible, data["variant_id"], data["quantity"])
-    cart = cart_representation(accessible)
-    added = next(line for line in cart["lines"] if line["variant_id"] == data["variant_id"])
-    track("add_to_cart", product_id=added["product_id"])
-    return cart
+    contents = cart_contents(accessible)
+    added = next(line for line in contents.lines if line.variant_id == data["variant_id"])
+    track("add_to_cart", product_id=added.product_id)
+    return cart_representation(contents)
 
 
 @bp.route(f"/carts/{CART_ID}/lines/{LINE_ID}", methods=["PATCH"])
@@ -107,7 +108,7 @@ def change_cart_line(data: dict[str, Any], cart_id: int, line_id: int) -> dict[s
     """
     accessible = accessible_cart_id(cart_id)
     services.change_quantity(accessible, line_id, data["quantity"])
-    return cart_representation(accessible)
+    return cart_representation(cart_contents(accessible))
 
 
 @bp.route(f"/carts/{CART_ID}/lines/{LINE_ID}", methods=["DELETE"])
@@ -122,4 +123,4 @@ def remove_cart_line(cart_id: int, line_id: int) -> dict[str, Any]:
     """
     accessible = accessible_cart_id(cart_id)
     services.remove_line(accessible, line_id)
-    return cart_representation(accessible)
+    return cart_representation(cart_contents(accessible))

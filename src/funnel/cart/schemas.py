@@ -1,18 +1,19 @@
-"""API schemas of carts: input of lines, the cart as a client sees it, and the dict it reads.
+"""API schemas of carts: input of lines, and the cart as a client sees it.
 
 ``CartSchema`` and ``cart_representation`` are shared with the checkout API: a cart reads the
-same wherever it is returned. Lines are priced from the catalogue now (``cart_contents``).
+same wherever it is returned. They serialise the cart's contents as the edge read them
+(``cart.queries.cart_contents``: lines priced from the catalogue now); they read nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import marshmallow as ma
 from flask import current_app
 from marshmallow import validate
 
-from funnel.cart.queries import CartLineView, cart_contents
 from funnel.core.api import MoneyField, PatchSchema, WholeNumber
 from funnel.core.money import Money
 
@@ -41,7 +42,9 @@ class CartLineQuantitySchema(PatchSchema):
 
 
 class CartLineSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    """A line of the cart's contents (``cart.queries.CartLineView``), dumped as it is."""
+
+    id = ma.fields.Integer(required=True, attribute="line_id")
     variant_id = ma.fields.Integer(required=True)
     product_id = ma.fields.Integer(required=True)
     product_slug = ma.fields.String(required=True)
@@ -52,7 +55,9 @@ class CartLineSchema(ma.Schema):
     quantity = ma.fields.Integer(required=True)
     line_total = MoneyField(required=True)
     available_quantity = ma.fields.Integer(
-        required=True, metadata={"description": "Units that can be bought now (may change)"}
+        required=True,
+        attribute="available",
+        metadata={"description": "Units that can be bought now (may change)"},
     )
     problem = ma.fields.String(
         required=True,
@@ -87,32 +92,35 @@ class CreatedCartSchema(CartSchema):
     )
 
 
-def cart_representation(cart_id: int) -> dict[str, Any]:
-    """A ``CartSchema`` dict of the cart, as ``cart_contents`` reads it now."""
-    contents = cart_contents(cart_id)
+class CartRead(Protocol):
+    """What ``cart_representation`` serialises: a cart's contents as the cart's queries read
+    them (``cart.queries.CartContents``): lines oldest first, each dumped by ``CartLineSchema``;
+    no subtotal (None) when the cart is empty."""
+
+    @property
+    def cart_id(self) -> int: ...
+
+    @property
+    def lines(self) -> Sequence[Any]: ...
+
+    @property
+    def subtotal(self) -> Money | None: ...
+
+    @property
+    def item_count(self) -> int: ...
+
+    @property
+    def has_problems(self) -> bool: ...
+
+
+def cart_representation(contents: CartRead) -> dict[str, Any]:
+    """A ``CartSchema`` dict of the cart's contents; an empty cart's subtotal is zero."""
     currency = current_app.config["CURRENCY"]
     subtotal = contents.subtotal
     return {
-        "id": cart_id,
-        "lines": [_line(line) for line in contents.lines],
+        "id": contents.cart_id,
+        "lines": contents.lines,
         "subtotal": subtotal if subtotal is not None else Money.zero(currency),
         "item_count": contents.item_count,
         "has_problems": contents.has_problems,
-    }
-
-
-def _line(line: CartLineView) -> dict[str, Any]:
-    return {
-        "id": line.line_id,
-        "variant_id": line.variant_id,
-        "product_id": line.product_id,
-        "product_slug": line.product_slug,
-        "sku": line.sku,
-        "product_title": line.product_title,
-        "variant_label": line.variant_label,
-        "unit_price": line.unit_price,
-        "quantity": line.quantity,
-        "line_total": line.line_total,
-        "available_quantity": line.available,
-        "problem": line.problem,
     }

@@ -24,7 +24,7 @@ from funnel.cart.errors import CartNotFound
 from funnel.checkout.errors import CheckoutNotFound, CheckoutPaymentFailed
 from funnel.checkout.limits import checkout_limits, reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout
-from funnel.checkout.queries import pricing_policy
+from funnel.checkout.queries import checkout_overview, pricing_policy
 from funnel.checkout.schemas import (
     CheckoutInputSchema,
     CheckoutSchema,
@@ -35,6 +35,7 @@ from funnel.checkout.schemas import (
 )
 from funnel.checkout.services import (
     CardInput,
+    CheckoutOutcome,
     OutcomeKind,
     checked_address,
     headless,
@@ -43,6 +44,7 @@ from funnel.checkout.services import (
 from funnel.core.api import API_PREFIX, CART_SECURITY, MoneyField, errors, links
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
+from funnel.orders import queries as order_queries
 from funnel.payments.gateways import enabled_gateways
 
 bp = Blueprint(
@@ -145,7 +147,7 @@ def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
         visitor_id=current_visitor_id(),
         reservation_owner=reservation_owner(),
     )
-    return checkout_representation(checkout)
+    return checkout_representation(checkout_overview(checkout))
 
 
 @bp.route(f"/checkouts/{CHECKOUT_ID}", methods=["GET"])
@@ -154,7 +156,7 @@ def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
 @errors(bp, 401, 404)
 def get_checkout(checkout_id: int) -> dict[str, Any]:
     """A checkout: its lines, today's totals, and the order under way, if any"""
-    return checkout_representation(_reachable_checkout(checkout_id))
+    return checkout_representation(checkout_overview(_reachable_checkout(checkout_id)))
 
 
 @bp.route(f"/checkouts/{CHECKOUT_ID}/complete", methods=["POST"])
@@ -225,8 +227,11 @@ def _reachable_checkout(checkout_id: int) -> Checkout:
     return checkout
 
 
-def _answer(outcome: Any, checkout_id: int) -> dict[str, Any]:
-    body = completion_representation(outcome, checkout_id)
+def _answer(outcome: CheckoutOutcome, checkout_id: int) -> dict[str, Any]:
+    """The ``CompletionSchema`` body, with the order as it stands now; a failed payment is the
+    402 problem instead."""
+    order = order_queries.order_details(order_queries.get_order(outcome.number))
+    body = completion_representation(outcome, checkout_id, order)
     if outcome.kind == OutcomeKind.FAILED:
         raise CheckoutPaymentFailed(
             f"{outcome.message} Nothing was charged: pay again.",

@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from funnel.cart.queries import CartContents, cart_contents
 from funnel.checkout.models import Checkout
-from funnel.checkout.pricing import PricingPolicy, Quote, policy_from_settings, quote
+from funnel.checkout.pricing import (
+    PricingPolicy,
+    Quote,
+    ShippingMethod,
+    policy_from_settings,
+    quote,
+)
 from funnel.extensions import db
 from funnel.orders.models import Order
 
@@ -67,6 +73,32 @@ def checkout_quote(checkout: Checkout, contents: CartContents) -> Quote | None:
 def checkout_summary(checkout: Checkout) -> CheckoutSummary:
     contents = cart_contents(checkout.cart_id)
     return CheckoutSummary(contents, checkout_quote(checkout, contents))
+
+
+@dataclass(frozen=True)
+class CheckoutOverview:
+    """A checkout as the API returns it: its cart's lines at catalogue prices, the totals once
+    an address and a shipping method are chosen, and the order under way, if any."""
+
+    checkout: Checkout
+    contents: CartContents
+    quote: Quote | None
+    shipping_method: ShippingMethod | None
+    order_number: str | None
+    is_ready_to_pay: bool  # reviewed, no order under way: it may be paid
+
+
+def checkout_overview(checkout: Checkout) -> CheckoutOverview:
+    summary = checkout_summary(checkout)
+    order = order_of(checkout)
+    return CheckoutOverview(
+        checkout=checkout,
+        contents=summary.contents,
+        quote=summary.quote,
+        shipping_method=pricing_policy().method(checkout.shipping_method_code),
+        order_number=order.number if order is not None else None,
+        is_ready_to_pay=submit_token(checkout) is not None,
+    )
 
 
 def submit_token(checkout: Checkout) -> str | None:

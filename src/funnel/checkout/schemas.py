@@ -1,21 +1,29 @@
-"""Checkout API input and output: what a headless storefront sends to check out and pay."""
+"""Checkout API input and output: what a headless storefront sends to check out and pay.
+
+The representations serialise what the edge read (``checkout.queries.checkout_overview``,
+``orders.queries.order_details``) and the outcome a service returned; they read nothing.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+from typing import Any, Protocol
 
 import marshmallow as ma
 from marshmallow import validate
 
 from funnel.accounts.postal import FIELDS as POSTAL_FIELDS
 from funnel.accounts.schemas import AddressInputSchema
-from funnel.cart.schemas import CartLineSchema, cart_representation
-from funnel.checkout import queries
+from funnel.cart.schemas import CartLineSchema, CartRead, cart_representation
 from funnel.checkout.models import Checkout
-from funnel.checkout.services.outcomes import CheckoutOutcome
+from funnel.checkout.pricing import Quote, ShippingMethod
 from funnel.core.api import MoneyField, MoneyInputSchema, WholeNumber
-from funnel.orders import queries as order_queries
-from funnel.orders.schemas import OrderSchema, OrderShippingAddressSchema, order_representation
+from funnel.orders.schemas import (
+    OrderRead,
+    OrderSchema,
+    OrderShippingAddressSchema,
+    order_representation,
+)
 
 MAX_CODE_LENGTH = 32
 
@@ -127,13 +135,50 @@ class CompletionSchema(ma.Schema):
     order = ma.fields.Nested(OrderSchema, required=True)
 
 
-def checkout_representation(checkout: Checkout) -> dict[str, Any]:
+class CheckoutRead(Protocol):
+    """What ``checkout_representation`` serialises: a checkout as the checkout's queries read
+    it (``checkout.queries.CheckoutOverview``)."""
+
+    @property
+    def checkout(self) -> Checkout: ...
+
+    @property
+    def contents(self) -> CartRead: ...
+
+    @property
+    def quote(self) -> Quote | None: ...
+
+    @property
+    def shipping_method(self) -> ShippingMethod | None: ...
+
+    @property
+    def order_number(self) -> str | None: ...
+
+    @property
+    def is_ready_to_pay(self) -> bool: ...
+
+
+class PaymentOutcome(Protocol):
+    """What a payment came to, as the checkout's services answer it
+    (``checkout.services.CheckoutOutcome``): its kind, in words, and where the customer goes
+    next when the gateway asks for an action."""
+
+    @property
+    def kind(self) -> enum.Enum: ...
+
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def next_action_url(self) -> str | None: ...
+
+
+def checkout_representation(overview: CheckoutRead) -> dict[str, Any]:
     """A ``CheckoutSchema`` dict: the checkout with its cart's lines and today's totals."""
-    summary = queries.checkout_summary(checkout)
-    quote = summary.quote
-    method = queries.pricing_policy().method(checkout.shipping_method_code)
-    order = queries.order_of(checkout)
-    cart = cart_representation(checkout.cart_id)
+    checkout = overview.checkout
+    quote = overview.quote
+    method = overview.shipping_method
+    cart = cart_representation(overview.contents)
     return {
         "id": checkout.id,
         "cart_id": checkout.cart_id,
@@ -146,20 +191,22 @@ def checkout_representation(checkout: Checkout) -> dict[str, Any]:
         "shipping": quote.shipping if quote else None,
         "tax": quote.tax if quote else None,
         "total": quote.total if quote else None,
-        "is_ready_to_pay": queries.submit_token(checkout) is not None,
+        "is_ready_to_pay": overview.is_ready_to_pay,
         "expires_at": checkout.expires_at,
-        "order_number": order.number if order else None,
+        "order_number": overview.order_number,
     }
 
 
-def completion_representation(outcome: CheckoutOutcome, checkout_id: int) -> dict[str, Any]:
+def completion_representation(
+    outcome: PaymentOutcome, checkout_id: int, order: OrderRead
+) -> dict[str, Any]:
     """A ``CompletionSchema`` dict: the payment's outcome and the order as it stands now."""
     return {
         "outcome": outcome.kind.value,
         "message": outcome.message,
         "next_action_url": outcome.next_action_url,
         "checkout_id": checkout_id,
-        "order": order_representation(order_queries.get_order(outcome.number)),
+        "order": order_representation(order),
     }
 
 

@@ -59,4 +59,5 @@ def get_my_order(number: str) -> dict[str, Any]:
     and history. The number may be typed loosely (case, a missing `FN-`, look-alike letters).
     Someone else's order is a 404, as is a number that does not exist.
     """
-    return order_representation(queries.get_order_of_user(number, api_user().id))
+    order = queries.get_order_of_user(number, api_user().id)
+    return order_representation(queries.order_details(order))

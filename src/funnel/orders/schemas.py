@@ -2,14 +2,15 @@
 
 ``OrderSchema`` is what the customer's order page shows (lines, totals, shipping address and
 method, payment, history); ``OrderSummarySchema`` is a row of a list. ``order_representation``
-and ``order_summary`` build their dicts from an ``Order`` with the same reads as the pages
-(``orders.queries``), so every API that returns an order (the caller's, staff's, checkout's)
-answers with one shape.
+serialises what the edge read with the pages' own query (``orders.queries.order_details``),
+and ``order_summary`` an ``Order`` and its unit count, so every API that returns an order (the
+caller's, staff's, checkout's) answers with one shape; they read nothing themselves.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import marshmallow as ma
 from marshmallow import validate
@@ -17,7 +18,6 @@ from marshmallow import validate
 from funnel.core.api import MoneyField
 from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.core.money import Money
-from funnel.orders import queries
 from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from funnel.payments.models import Payment, PaymentStatus
 
@@ -132,8 +132,32 @@ class OrderSchema(OrderSummarySchema):
     )
 
 
+class OrderRead(Protocol):
+    """What ``order_representation`` serialises: an order as its page shows it
+    (``orders.queries.OrderDetails``): its lines and history oldest first, its payments, the
+    live one (if any) and the payment method in words."""
+
+    @property
+    def order(self) -> Order: ...
+
+    @property
+    def lines(self) -> Sequence[OrderLine]: ...
+
+    @property
+    def events(self) -> Sequence[OrderEvent]: ...
+
+    @property
+    def payments(self) -> Sequence[Payment]: ...
+
+    @property
+    def live_payment(self) -> Payment | None: ...
+
+    @property
+    def payment_method(self) -> str: ...
+
+
 def order_summary(order: Order, item_count: int) -> dict[str, Any]:
-    """An ``OrderSummarySchema`` dict (``item_count``: see ``queries.item_counts``)."""
+    """An ``OrderSummarySchema`` dict (``item_count``: see ``orders.queries.item_counts``)."""
     return {
         "number": order.number,
         "status": order.status.value,
@@ -144,9 +168,9 @@ def order_summary(order: Order, item_count: int) -> dict[str, Any]:
     }
 
 
-def order_representation(order: Order) -> dict[str, Any]:
-    """An ``OrderSchema`` dict: what the order page shows, read by ``queries.order_details``."""
-    details = queries.order_details(order)
+def order_representation(details: OrderRead) -> dict[str, Any]:
+    """An ``OrderSchema`` dict: what the order page shows."""
+    order = details.order
     currency = order.currency
     return {
         **order_summary(order, sum(line.quantity for line in details.lines)),

@@ -175,7 +175,7 @@ def staff_order_representation(order: Order) -> dict[str, Any]:
     live = details.live_payment
     refundable = live.refundable if live is not None else Money.zero(order.currency)
     return {
-        **order_representation(order),
+        **order_representation(details),
         "user_id": order.user_id,
         "events": [_event(event) for event in details.events],
         "payments": [_payment(payment) for payment in details.payments],
