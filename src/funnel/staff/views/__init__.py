@@ -1,6 +1,7 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
-The dashboard and the customers are here; the orders are in ``orders``, on the same blueprint.
+The dashboard and the customers are here; the orders, categories and products are in their own
+modules, on the same blueprint.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
-from funnel.staff.views import orders
+from funnel.staff.views import categories, orders, products, variants
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
@@ -52,3 +53,6 @@ def customers() -> ResponseReturnValue:
 
 
 orders.register(bp)
+categories.register(bp)
+products.register(bp)
+variants.register(bp)
