@@ -91,4 +91,5 @@ class BulkEditForm(FlaskForm):
     """The product list's bulk edit: the chosen rows' ids come as ``product_ids``, the action
     as the value of the button pressed."""
 
-    category_id = SelectField("Move to category", choices=[])
+    # Any value passes: the bulk edit's service says when the category is missing or unknown.
+    category_id = SelectField("Move to category", choices=[], validate_choice=False)

@@ -99,12 +99,17 @@ def products() -> ResponseReturnValue:
     return _list_page(BulkEditForm(formdata=None))
 
 
+def _whole_number(raw: str | None) -> int | None:
+    """An id typed in a form; None for anything else (the service then says what is missing)."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 10:
+        return int(raw)
+    return None
+
+
 def _selected_ids() -> list[int]:
-    ids = []
-    for raw in request.form.getlist("product_ids")[: MAX_SELECTED_IDS + 1]:
-        if raw.isascii() and raw.isdigit() and len(raw) <= 10:
-            ids.append(int(raw))
-    return ids
+    """The ticked rows (one more than a bulk edit takes, so that too many is refused)."""
+    raw_ids = request.form.getlist("product_ids")[: MAX_SELECTED_IDS + 1]
+    return [number for number in map(_whole_number, raw_ids) if number is not None]
 
 
 @manage_catalog
@@ -117,12 +122,12 @@ def products_bulk_edit() -> ResponseReturnValue:
             changed = catalog.edit_products(
                 _selected_ids(),
                 action,
-                category_id=int(form.category_id.data) if form.category_id.data else None,
+                category_id=_whole_number(form.category_id.data),
                 actor_user_id=current_user.id,
             )
         except DomainError as error:
-            show_errors(form, error, fallback="category_id" if action == "move" else None)
-            return _list_page(form, error.status)
+            show_errors(form, error, field_of_code={"category_not_found": "category_id"})
+            return _list_page(form, INVALID if error.code == "category_not_found" else error.status)
         word = BULK_MESSAGES[catalog.BulkAction(action)]
         flash(f"{changed} product{'' if changed == 1 else 's'} {word}.", "success")
         return redirect(_back_to_list(), code=303)
