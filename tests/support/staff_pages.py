@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -50,9 +51,9 @@ def category_state() -> list[tuple[object, ...]]:
     ]
 
 
-def field_error(html: str, field_id: str) -> str:
+def field_error(page: str, field_id: str) -> str:
     """The message shown beside the field ``field_id`` ("" when none)."""
     match = re.search(
-        rf'<small id="{re.escape(field_id)}-error" class="field-error">([^<]*)<', html
+        rf'<small id="{re.escape(field_id)}-error" class="field-error">([^<]*)<', page
     )
-    return match.group(1) if match else ""
+    return html.unescape(match.group(1)) if match else ""

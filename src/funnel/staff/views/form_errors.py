@@ -24,8 +24,10 @@ def show_errors(
     for a field the form does not have go to ``fallback`` (prefixed with the name the service
     gave), else above the form.
     """
-    if isinstance(error, ValidationFailed) and error.fields:
-        messages = dict(error.fields)
+    # A conflict may name its field too (a SKU already used): it comes in ``extra``.
+    fields = error.fields if isinstance(error, ValidationFailed) else error.extra.get("fields")
+    if fields:
+        messages = dict(fields)
     else:
         messages = {(field_of_code or {}).get(error.code, ""): [error.detail]}
     for name, field_messages in messages.items():
