@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -329,3 +331,43 @@ def test_unknown_products_and_variants_are_404(app: Flask, staff_user: User, sig
 
     assert statuses == [404] * 7
     assert catalogue_state() == before
+
+
+@pytest.mark.story("US-17")
+@pytest.mark.config(WTF_CSRF_ENABLED=True)
+def test_catalogue_forms_without_a_csrf_token_are_refused(
+    app: Flask, staff_user: User, signed_in
+) -> None:
+    # given a category and a product with a variant
+    category = CategoryFactory(name="Mugs")
+    product = ProductFactory(title="Mug", category_id=category.id, variants=[{"sku": "MUG-S"}])
+    variant = _fresh(product.id).variants[0]
+    browser = signed_in(staff_user)
+    before = catalogue_state()
+
+    # then every catalogue form posted without a token is refused with 400, changing nothing
+    posts = [
+        ("/staff/categories", {"name": "Hats", "parent_id": ""}),
+        (f"/staff/categories/{category.id}/up", {}),
+        (f"/staff/categories/{category.id}/delete", {}),
+        ("/staff/products/new", _product_form(category.id)),
+        (f"/staff/products/{product.id}", _product_form(category.id)),
+        ("/staff/products/bulk", {"action": "archive", "product_ids": str(product.id)}),
+        (f"/staff/products/{product.id}/variants", {"variant-sku": "X-1", "variant-price": "1"}),
+        (f"/staff/products/{product.id}/variants/{variant.id}", {"sku": "X-2", "price": "1"}),
+    ]
+    assert [browser.post(path, data=form).status_code for path, form in posts] == [400] * 8
+    assert catalogue_state() == before
+
+    # and the product page's two forms each carry one (the variant form's under its prefix)
+    page = browser.get(f"/staff/products/{product.id}").text
+    assert page.count('name="csrf_token" type="hidden" value="') == 1
+    assert page.count('name="variant-csrf_token" type="hidden" value="') == 1
+
+    # and the variant form, sent with its prefixed token, is accepted
+    token = re.search(r'name="variant-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    added = browser.post(
+        f"/staff/products/{product.id}/variants",
+        data={"variant-csrf_token": token, "variant-sku": "MUG-L", "variant-price": "2.00"},
+    )
+    assert added.status_code == 303
