@@ -6,16 +6,26 @@ walked in Python for breadcrumbs, subcategories and descendants, instead of one 
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from funnel.catalog.errors import CategoryNotFound, ProductNotFound, VariantNotFound
+from funnel.catalog.errors import (
+    CategoryNotFound,
+    InvalidListingParameters,
+    ProductNotFound,
+    VariantNotFound,
+)
 from funnel.catalog.listing import Listing, ListingFilters, ListingSort, card_options, run_listing
 from funnel.catalog.models import Category, Product, ProductStatus, Variant
+from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
+
+STAFF_PRODUCTS_PER_PAGE = 50
+STAFF_SEARCH_MAX_LENGTH = 100
 
 
 @dataclass
@@ -50,6 +60,21 @@ class CategoryTree:
             chain.append(parent)
             parent_id = parent.parent_id
         return list(reversed(chain))
+
+    def indented(self) -> list[tuple[Category, int]]:
+        """Every category in tree order with its depth (0 for the top level)."""
+        rows: list[tuple[Category, int]] = []
+        seen: set[int] = set()
+
+        def walk(parent_id: int | None, depth: int) -> None:
+            for category in self.children.get(parent_id, []):
+                if category.id not in seen:
+                    seen.add(category.id)
+                    rows.append((category, depth))
+                    walk(category.id, depth + 1)
+
+        walk(None, 0)
+        return rows
 
     def descendant_ids(self, category: Category) -> list[int]:
         """``category`` and every category below it."""
@@ -198,3 +223,91 @@ def variant_for_staff(variant_id: int) -> Variant:
     if variant is None:
         raise VariantNotFound()
     return variant
+
+
+# -- the staff product list ----------------------------------------------------------------
+
+
+class StaffProductSort(enum.StrEnum):
+    TITLE = "title"
+    NEWEST = "newest"
+    PRICE = "price"
+
+
+@dataclass(frozen=True)
+class StaffProductFilters:
+    search: str = ""
+    status: ProductStatus | None = None
+    category_id: int | None = None
+    sort: StaffProductSort = StaffProductSort.NEWEST
+
+
+def parse_staff_product_filters(
+    *, search: str | None, status: str | None, category: str | None, sort: str | None
+) -> StaffProductFilters:
+    """The staff product list's filters from its query string (blank: no filter).
+
+    Raises InvalidListingParameters (422) for an unknown status, sort or category.
+    """
+    fields: dict[str, list[str]] = {}
+    parsed_status = None
+    if status:
+        try:
+            parsed_status = ProductStatus(status)
+        except ValueError:
+            fields["status"] = ["Choose draft, active or archived."]
+    parsed_sort = StaffProductSort.NEWEST
+    if sort:
+        try:
+            parsed_sort = StaffProductSort(sort)
+        except ValueError:
+            fields["sort"] = ["Sort by title, newest or price."]
+    category_id = None
+    if category:
+        if category.isascii() and category.isdigit() and len(category) <= 9:
+            category_id = int(category)
+        if category_id is None or db.session.get(Category, category_id) is None:
+            fields["category"] = ["Choose a category from the list."]
+    if fields:
+        raise InvalidListingParameters(fields=fields)
+    return StaffProductFilters(
+        search=(search or "").strip()[:STAFF_SEARCH_MAX_LENGTH],
+        status=parsed_status,
+        category_id=category_id,
+        sort=parsed_sort,
+    )
+
+
+_STAFF_ORDER = {
+    StaffProductSort.TITLE: (Product.title, Product.id),
+    StaffProductSort.NEWEST: (Product.created_at.desc(), Product.id.desc()),
+    StaffProductSort.PRICE: (Product.min_price_amount, Product.id),
+}
+
+
+def staff_product_page(
+    filters: StaffProductFilters, number: int, size: int = STAFF_PRODUCTS_PER_PAGE
+) -> Page[Product]:
+    """Products in any status, filtered and sorted, one page, with their category and
+    variants loaded. The search finds a title containing it (any letter case) or a SKU."""
+    statement = select(Product)
+    if filters.search:
+        sku_matches = select(Variant.product_id).where(
+            Variant.sku.contains(filters.search.upper(), autoescape=True)
+        )
+        statement = statement.where(
+            func.lower(Product.title).contains(filters.search.lower(), autoescape=True)
+            | Product.id.in_(sku_matches)
+        )
+    if filters.status is not None:
+        statement = statement.where(Product.status == filters.status)
+    if filters.category_id is not None:
+        statement = statement.where(Product.category_id == filters.category_id)
+    statement = statement.order_by(*_STAFF_ORDER[filters.sort])
+    return paginate(
+        db.session,
+        statement,
+        number,
+        size,
+        options=(selectinload(Product.category), selectinload(Product.variants)),
+    )

@@ -6,9 +6,16 @@ SKUs, indexed for full-text search) and ``min_price_amount``/``currency`` (price
 filter). The use cases live in one module per subject; this package exports them all.
 """
 
+from funnel.catalog.services.bulk_edits import (
+    MAX_PRODUCTS_PER_EDIT,
+    BulkAction,
+    edit_products,
+)
 from funnel.catalog.services.categories import (
+    Direction,
     create_category,
     delete_category,
+    reorder_category,
     update_category,
 )
 from funnel.catalog.services.images import (
@@ -27,6 +34,7 @@ from funnel.catalog.services.rules import (
     MAX_STOCK,
     SKU_PATTERN,
     build_search_document,
+    check_may_manage_catalog,
     normalise_options,
     normalise_sku,
     parse_price,
@@ -41,22 +49,28 @@ from funnel.catalog.services.variants import (
 
 __all__ = [
     "MAX_PRICE_AMOUNT",
+    "MAX_PRODUCTS_PER_EDIT",
     "MAX_STOCK",
     "SKU_PATTERN",
+    "BulkAction",
+    "Direction",
     "NewVariant",
     "add_product_image",
     "add_variant",
     "archive_product",
     "build_search_document",
+    "check_may_manage_catalog",
     "create_category",
     "create_product",
     "create_product_with_variants",
     "delete_category",
+    "edit_products",
     "normalise_options",
     "normalise_sku",
     "parse_price",
     "publish_product",
     "refresh_product",
+    "reorder_category",
     "shop_currency",
     "slugify",
     "update_category",

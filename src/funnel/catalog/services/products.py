@@ -25,6 +25,7 @@ from funnel.catalog.services.rules import (
     _required_text,
     _unique_slug,
     build_search_document,
+    check_may_manage_catalog,
     refresh_product,
     shop_currency,
     slugify,
@@ -45,13 +46,16 @@ def create_product(
     seo_title: str = "",
     seo_description: str = "",
     is_featured: bool = False,
+    actor_user_id: int | None = None,
 ) -> Product:
     """Create a draft product (it needs a variant before it can be made active).
 
-    Raises InvalidCatalogInput, CategoryNotFound, SlugTaken (concurrent writer).
+    ``actor_user_id`` is the staff member acting (None: the system). Raises PermissionDenied,
+    InvalidCatalogInput, CategoryNotFound, SlugTaken (concurrent writer).
     Side effects: the product enters the search index (with no SKUs yet).
     """
     with transaction():
+        check_may_manage_catalog(actor_user_id)
         title = _required_text("title", title, 200)
         _get_category(category_id)
         description = _optional_text("description", description, None)
@@ -82,15 +86,18 @@ def update_product(
     seo_title: str | None = None,
     seo_description: str | None = None,
     is_featured: bool | None = None,
-    status: ProductStatus | None = None,
+    status: ProductStatus | str | None = None,
+    actor_user_id: int | None = None,
 ) -> Product:
     """Change a product's fields; a new title gives a new slug.
 
-    Raises ProductNotFound, CategoryNotFound, InvalidCatalogInput (also for an unknown status),
+    ``actor_user_id`` is the staff member acting (None: the system). Raises PermissionDenied,
+    ProductNotFound, CategoryNotFound, InvalidCatalogInput (also for an unknown status),
     ProductHasNoVariants (making active a product without variants), SlugTaken.
     Side effects: keeps the search document in step.
     """
     with transaction():
+        check_may_manage_catalog(actor_user_id)
         product = _get_product(product_id)
         if title is not None:
             product.title = _required_text("title", title, 200)
@@ -125,14 +132,16 @@ def update_product(
         return product
 
 
-def publish_product(product_id: int) -> Product:
-    """Make a product visible to customers. Raises ProductNotFound, ProductHasNoVariants."""
-    return update_product(product_id, status=ProductStatus.ACTIVE)
+def publish_product(product_id: int, *, actor_user_id: int | None = None) -> Product:
+    """Make a product visible to customers. Raises PermissionDenied, ProductNotFound,
+    ProductHasNoVariants."""
+    return update_product(product_id, status=ProductStatus.ACTIVE, actor_user_id=actor_user_id)
 
 
-def archive_product(product_id: int) -> Product:
-    """Hide a product from customers for good (its page answers 404). Raises ProductNotFound."""
-    return update_product(product_id, status=ProductStatus.ARCHIVED)
+def archive_product(product_id: int, *, actor_user_id: int | None = None) -> Product:
+    """Hide a product from customers for good (its page answers 404). Raises PermissionDenied,
+    ProductNotFound."""
+    return update_product(product_id, status=ProductStatus.ARCHIVED, actor_user_id=actor_user_id)
 
 
 @dataclass(frozen=True)
@@ -155,13 +164,16 @@ def create_product_with_variants(
     seo_description: str = "",
     is_featured: bool = False,
     publish: bool = False,
+    status: ProductStatus | str = ProductStatus.DRAFT,
+    actor_user_id: int | None = None,
 ) -> Product:
-    """Create a product and its variants in one transaction; ``publish`` makes it active.
+    """Create a product and its variants in one transaction, with ``status`` (``publish``:
+    active).
 
     Variants start with no stock: units enter through the inventory ledger (``received``), so
     that every unit the shop holds has a movement saying why. Nothing is created when any
     part is refused. Raises the errors of ``create_product`` and ``add_variant``, and
-    ProductHasNoVariants (``publish`` without variants).
+    ProductHasNoVariants (active without variants).
     """
     with transaction():
         product = create_product(
@@ -171,6 +183,7 @@ def create_product_with_variants(
             seo_title=seo_title,
             seo_description=seo_description,
             is_featured=is_featured,
+            actor_user_id=actor_user_id,
         )
         for variant in variants:
             add_variant(
@@ -179,7 +192,10 @@ def create_product_with_variants(
                 price=variant.price,
                 title=variant.title,
                 options=variant.options,
+                actor_user_id=actor_user_id,
             )
         if publish:
-            update_product(product.id, status=ProductStatus.ACTIVE)
+            status = ProductStatus.ACTIVE
+        if status != ProductStatus.DRAFT:
+            update_product(product.id, status=status, actor_user_id=actor_user_id)
         return product

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from funnel.accounts import queries as account_queries
+from funnel.accounts.permissions import Permission, require_permission
 from funnel.catalog.errors import (
     CategoryNotFound,
     InvalidCatalogInput,
@@ -32,6 +34,8 @@ SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
 MAX_PRICE_AMOUNT = 10**12
 MAX_STOCK = 10**9
 _UNSET: Any = object()
+
+OptionValues = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -85,6 +89,16 @@ def _flush(conflict: type[Exception], detail: str) -> None:
             db.session.flush()
     except IntegrityError as error:
         raise conflict(detail) from error
+
+
+def check_may_manage_catalog(actor_user_id: int | None) -> None:
+    """Staff changes name a staff member holding ``catalog.manage`` (None: the system, i.e. the
+    demo loader, the command line, tests' factories). Raises PermissionDenied for a customer,
+    an unknown account or staff without the permission: a service never trusts its caller's
+    check alone."""
+    if actor_user_id is None:
+        return
+    require_permission(account_queries.get_user(actor_user_id), Permission.CATALOG_MANAGE)
 
 
 def _get_category(category_id: int) -> Category:
@@ -151,11 +165,16 @@ def normalise_sku(sku: str) -> str:
     return normalised
 
 
-def normalise_options(options: Mapping[str, str] | None) -> list[tuple[str, str]]:
-    """Option names capitalised (``"size"`` -> ``"Size"``), values trimmed, empties refused."""
+def normalise_options(options: OptionValues | None) -> list[tuple[str, str]]:
+    """Option names capitalised (``"size"`` -> ``"Size"``), values trimmed, empties refused.
+
+    ``options`` is a mapping or (name, value) pairs, in order: pairs let a form's rows reach
+    this rule as typed, so a name given twice is refused rather than silently collapsed.
+    """
     normalised: list[tuple[str, str]] = []
     seen: set[str] = set()
-    for raw_name, raw_value in (options or {}).items():
+    pairs = options.items() if isinstance(options, Mapping) else (options or ())
+    for raw_name, raw_value in pairs:
         # Capitalising can lengthen a name ("ß" -> "Ss"): check the stored form's length.
         name = _required_text(
             "option name", _required_text("option name", raw_name, 50).capitalize(), 50

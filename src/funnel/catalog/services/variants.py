@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from sqlalchemy import select
 
 from funnel.catalog.errors import (
@@ -15,11 +13,13 @@ from funnel.catalog.models import (
     VariantOptionValue,
 )
 from funnel.catalog.services.rules import (
+    OptionValues,
     _checked_price,
     _checked_stock,
     _flush,
     _get_product,
     _optional_text,
+    check_may_manage_catalog,
     normalise_options,
     normalise_sku,
     refresh_product,
@@ -58,15 +58,18 @@ def add_variant(
     price: Money,
     stock_quantity: int = 0,
     title: str = "",
-    options: Mapping[str, str] | None = None,
+    options: OptionValues | None = None,
     position: int | None = None,
+    actor_user_id: int | None = None,
 ) -> Variant:
     """Add a variant (SKU unique across the shop, price in the shop currency, stock >= 0).
 
-    Raises ProductNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidStock,
+    ``actor_user_id`` is the staff member acting (None: the system). Raises PermissionDenied,
+    ProductNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidStock,
     InvalidCatalogInput (options). Side effects: refreshes the product's price and search text.
     """
     with transaction():
+        check_may_manage_catalog(actor_user_id)
         product = _get_product(product_id)
         sku = normalise_sku(sku)
         price = _checked_price(price)
@@ -100,14 +103,17 @@ def update_variant(
     price: Money | None = None,
     stock_quantity: int | None = None,
     title: str | None = None,
-    options: Mapping[str, str] | None = None,
+    options: OptionValues | None = None,
+    actor_user_id: int | None = None,
 ) -> Variant:
     """Change a variant; ``options`` replaces all its option values.
 
-    Raises VariantNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidStock,
+    ``actor_user_id`` is the staff member acting (None: the system). Raises PermissionDenied,
+    VariantNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidStock,
     InvalidCatalogInput. Side effects: refreshes the product's price and search text.
     """
     with transaction():
+        check_may_manage_catalog(actor_user_id)
         variant = db.session.get(Variant, variant_id)
         if variant is None:
             raise VariantNotFound()

@@ -15,7 +15,7 @@ from funnel.catalog.models import Product, Variant
 from funnel.core.api import errors, links
 from funnel.core.money import Money
 from funnel.staff.api import PRODUCT_ID, VARIANT_ID, bp
-from funnel.staff.api.access import staff_permission
+from funnel.staff.api.access import staff_caller, staff_permission
 from funnel.staff.api.schemas import (
     ProductInputSchema,
     ProductPatchSchema,
@@ -62,6 +62,7 @@ def create_staff_product(data: dict[str, Any]) -> dict[str, Any]:
         seo_description=data["seo_description"],
         is_featured=data["is_featured"],
         publish=data["publish"],
+        actor_user_id=staff_caller().id,
         variants=[
             catalog.NewVariant(
                 sku=variant["sku"],
@@ -99,7 +100,7 @@ def update_staff_product(data: dict[str, Any], product_id: int) -> dict[str, Any
     draft, active (needs a variant: 422 `product_has_no_variants`) and archived (hidden from
     the storefront and the public API). Needs `catalog.manage`.
     """
-    catalog.update_product(product_id, **data)
+    catalog.update_product(product_id, **data, actor_user_id=staff_caller().id)
     return product_representation(queries.product_for_staff(product_id))
 
 
@@ -113,7 +114,7 @@ def archive_staff_product(product_id: int) -> dict[str, Any]:
     Archiving an archived product changes nothing. Bring it back with `/publish`.
     Needs `catalog.manage`.
     """
-    catalog.archive_product(product_id)
+    catalog.archive_product(product_id, actor_user_id=staff_caller().id)
     return product_representation(queries.product_for_staff(product_id))
 
 
@@ -127,7 +128,7 @@ def publish_staff_product(product_id: int) -> dict[str, Any]:
     A product needs a variant to be published (422 `product_has_no_variants`).
     Needs `catalog.manage`.
     """
-    catalog.publish_product(product_id)
+    catalog.publish_product(product_id, actor_user_id=staff_caller().id)
     return product_representation(queries.product_for_staff(product_id))
 
 
@@ -155,6 +156,7 @@ def add_staff_variant(data: dict[str, Any], product_id: int) -> dict[str, Any]:
         price=_money(data["price"]),
         title=data["title"],
         options=data.get("options") or {},
+        actor_user_id=staff_caller().id,
     )
     return variant_representation(queries.variant_for_staff(variant.id))
 
@@ -177,6 +179,7 @@ def update_staff_variant(data: dict[str, Any], variant_id: int) -> dict[str, Any
         price=_money(data["price"]) if "price" in data else None,
         title=data.get("title"),
         options=data.get("options"),
+        actor_user_id=staff_caller().id,
     )
     return variant_representation(queries.variant_for_staff(variant_id))
 

@@ -1,7 +1,7 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
-The dashboard is here; the customers are in ``customers`` and the orders in ``orders``, on the
-same blueprint.
+The dashboard is here; the customers, orders, categories, products and variants are in their
+own modules, on the same blueprint.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
-from funnel.staff.views import customers, orders
+from funnel.staff.views import categories, customers, orders, products, variants
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
@@ -44,3 +44,6 @@ def dashboard() -> ResponseReturnValue:
 
 customers.register(bp)
 orders.register(bp)
+categories.register(bp)
+products.register(bp)
+variants.register(bp)
