@@ -1,4 +1,8 @@
-"""Variant use cases (add, update: SKU, options, price, stock)."""
+"""Variant use cases (add; update: SKU, options, price, title).
+
+A variant's stock is set once, when it is added; after that it changes only through the
+inventory services, which write a ledger row for every change.
+"""
 
 from __future__ import annotations
 
@@ -98,14 +102,14 @@ def update_variant(
     *,
     sku: str | None = None,
     price: Money | None = None,
-    stock_quantity: int | None = None,
     title: str | None = None,
     options: Mapping[str, str] | None = None,
 ) -> Variant:
     """Change a variant; ``options`` replaces all its option values.
 
-    Raises VariantNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidStock,
-    InvalidCatalogInput. Side effects: refreshes the product's price and search text.
+    Not its stock: that changes through ``inventory.services.adjust_stock`` (with a ledger row).
+    Raises VariantNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidCatalogInput.
+    Side effects: refreshes the product's price and search text.
     """
     with transaction():
         variant = db.session.get(Variant, variant_id)
@@ -120,8 +124,6 @@ def update_variant(
             price = _checked_price(price)
             variant.price_amount = price.amount
             variant.currency = price.currency
-        if stock_quantity is not None:
-            variant.stock_quantity = _checked_stock(stock_quantity)
         if title is not None:
             variant.title = _optional_text("title", title, 200)
         if options is not None:
