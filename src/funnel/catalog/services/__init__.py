@@ -13,6 +13,10 @@ from funnel.catalog.services.categories import (
 )
 from funnel.catalog.services.images import (
     add_product_image,
+    add_product_images,
+    delete_product_image,
+    move_product_image,
+    update_image_alt_text,
 )
 from funnel.catalog.services.products import (
     NewVariant,
@@ -45,6 +49,7 @@ __all__ = [
     "SKU_PATTERN",
     "NewVariant",
     "add_product_image",
+    "add_product_images",
     "add_variant",
     "archive_product",
     "build_search_document",
@@ -52,6 +57,8 @@ __all__ = [
     "create_product",
     "create_product_with_variants",
     "delete_category",
+    "delete_product_image",
+    "move_product_image",
     "normalise_options",
     "normalise_sku",
     "parse_price",
@@ -60,6 +67,7 @@ __all__ = [
     "shop_currency",
     "slugify",
     "update_category",
+    "update_image_alt_text",
     "update_product",
     "update_variant",
 ]
