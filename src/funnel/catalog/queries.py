@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from funnel.catalog.errors import CategoryNotFound, ProductNotFound, VariantNotFound
 from funnel.catalog.listing import Listing, ListingFilters, ListingSort, card_options, run_listing
-from funnel.catalog.models import Category, Product, ProductStatus, Variant
+from funnel.catalog.models import Category, Product, ProductImage, ProductStatus, Variant
 from funnel.extensions import db
 
 
@@ -198,3 +198,16 @@ def variant_for_staff(variant_id: int) -> Variant:
     if variant is None:
         raise VariantNotFound()
     return variant
+
+
+def product_images_for_staff(product_id: int) -> tuple[Product, list[ProductImage]]:
+    """A product in any status and its images in display order. Raises ProductNotFound."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise ProductNotFound()
+    images = db.session.scalars(
+        select(ProductImage)
+        .where(ProductImage.product_id == product_id)
+        .order_by(ProductImage.position, ProductImage.id)
+    )
+    return product, list(images)

@@ -1,6 +1,7 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
-The dashboard and the customers are here; the orders are in ``orders``, on the same blueprint.
+The dashboard and the customers are here; the orders (``orders``), stock (``stock``) and
+product images (``images``) are in their own modules, on the same blueprint.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
-from funnel.staff.views import orders
+from funnel.staff.views import images, orders, stock
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
@@ -23,6 +24,7 @@ SECTIONS = (
     ("staff.products", "Products", "The catalogue: products, variants, prices and images."),
     ("staff.categories", "Categories", "The category tree."),
     ("staff.orders", "Orders", "Orders to process, refunds and returns."),
+    ("staff.stock", "Stock", "Stock levels, low stock, adjustments and their history."),
 )
 
 
@@ -52,3 +54,5 @@ def customers() -> ResponseReturnValue:
 
 
 orders.register(bp)
+stock.register(bp)
+images.register(bp)
