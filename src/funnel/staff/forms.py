@@ -73,4 +73,3 @@ class AltTextForm(FlaskForm):
 
 class MoveImageForm(FlaskForm):
     direction = HiddenField(validators=[AnyOf(["up", "down"])])
-
