@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
 
 from funnel.catalog.services.images import ALT_TEXT_LENGTH
@@ -30,7 +31,10 @@ ADJUSTMENT_REASONS = (
 class StockAdjustmentForm(FlaskForm):
     kind = RadioField(
         "Change",
-        choices=[(ADJUST_BY, "Add or remove units"), (SET_TO_COUNT, "Set to the counted level")],
+        choices=[
+            SelectChoice(ADJUST_BY, "Add or remove units"),
+            SelectChoice(SET_TO_COUNT, "Set to the counted level"),
+        ],
         default=ADJUST_BY,
     )
     quantity = StringField(
@@ -40,7 +44,7 @@ class StockAdjustmentForm(FlaskForm):
     )
     reason = SelectField(
         "Reason",
-        choices=[(reason.value, reason.label) for reason in ADJUSTMENT_REASONS],
+        choices=[SelectChoice(reason.value, reason.label) for reason in ADJUSTMENT_REASONS],
         default=MovementReason.RECEIVED.value,
     )
     note = StringField(
