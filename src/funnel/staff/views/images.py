@@ -55,13 +55,15 @@ def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
         return error_response(413, "Too large", "The request is too large.", "payload_too_large")
     form = ImageUploadForm(formdata=None)
     form.files.errors = [
-        f"The upload is larger than {_request_limit_mb()} MB in all: send fewer images at a time."
+        f"The upload is larger than {_request_limit()} in all: send fewer images at a time."
     ]
     return _page(product_id, form, status=413)
 
 
-def _request_limit_mb() -> int:
-    return (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // MEGABYTE
+def _request_limit() -> str:
+    """The largest request body the shop takes (MAX_CONTENT_LENGTH), as people read sizes."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return f"{limit // MEGABYTE} MB" if limit >= MEGABYTE else f"{limit // 1024} KB"
 
 
 def _check_permission() -> None:
@@ -84,7 +86,7 @@ def _page(
         upload_form=upload_form or ImageUploadForm(formdata=None),
         failed_image_id=failed_image_id,
         alt_form=alt_form,
-        request_limit_mb=_request_limit_mb(),
+        request_limit=_request_limit(),
     )
     return page, status
 
