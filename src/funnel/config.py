@@ -48,6 +48,13 @@ def _percent(environ: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _non_negative(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _env_int(environ, name, default)
+    if value < 0:
+        raise ConfigurationError(f"{PREFIX}{name} must be 0 or more, not {value}")
+    return value
+
+
 def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raw = _env(environ, name)
     if raw is None:
@@ -206,6 +213,8 @@ def load_settings(
         "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
         "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
         "RESERVATION_MAX_SHARE": _percent(environ, "RESERVATION_MAX_SHARE", 50),
+        # Available units at or below which a variant is low on stock, unless it has its own.
+        "LOW_STOCK_THRESHOLD": _non_negative(environ, "LOW_STOCK_THRESHOLD", 5),
         "ANALYTICS_RETENTION_DAYS": _env_int(environ, "ANALYTICS_RETENTION_DAYS", 396),
         "CART_RETENTION_DAYS": _env_int(environ, "CART_RETENTION_DAYS", 30),
         "SHIPPING_METHODS": _env(

@@ -532,7 +532,7 @@ def test_the_product_page_has_an_add_to_cart_form(client: FlaskClient, tee: Vari
 def test_an_out_of_stock_variant_cannot_be_added_from_its_page(
     client: FlaskClient, tee: Variant
 ) -> None:
-    catalog.update_variant(tee.id, stock_quantity=0)
+    inventory.adjust_stock(tee.id, new_level=0, reason="counted")
 
     html = client.get("/p/organic-tee").get_data(as_text=True)
 

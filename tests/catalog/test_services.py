@@ -282,3 +282,22 @@ def test_an_unknown_status_is_refused(app: Flask) -> None:
 
     assert raised.value.fields == {"status": ["Choose draft, active or archived."]}
     assert db.session.get(Product, product.id).status is ProductStatus.ACTIVE
+
+
+@pytest.mark.story("US-29")
+def test_a_catalogue_edit_cannot_change_stock_so_every_change_has_a_ledger_row(
+    app: Flask,
+) -> None:
+    # given a variant holding 5 units
+    product = ProductFactory(variants=[{"sku": "LEDGER-1", "stock_quantity": 5}])
+    variant_id = db.session.scalars(
+        sa.select(Variant.id).where(Variant.product_id == product.id)
+    ).one()
+
+    # when a catalogue edit tries to set its stock
+    with pytest.raises(TypeError):
+        services.update_variant(variant_id, stock_quantity=0)  # type: ignore[call-arg]
+
+    # then the stock is unchanged: only the inventory services (and their ledger) change it
+    db.session.rollback()
+    assert db.session.get(Variant, variant_id).stock_quantity == 5

@@ -287,3 +287,14 @@ def test_one_client_may_hold_half_a_variants_stock_by_default(tmp_path: Path) ->
         ]
         == 100
     )
+
+
+@pytest.mark.story("US-29")
+def test_the_low_stock_threshold_defaults_to_5_and_is_never_negative(tmp_path: Path) -> None:
+    assert load_settings(str(tmp_path), {})["LOW_STOCK_THRESHOLD"] == 5
+    settings = load_settings(str(tmp_path), {"FUNNEL_LOW_STOCK_THRESHOLD": "12"})
+    assert settings["LOW_STOCK_THRESHOLD"] == 12
+    with pytest.raises(
+        ConfigurationError, match=r"^FUNNEL_LOW_STOCK_THRESHOLD must be 0 or more, not -1$"
+    ):
+        load_settings(str(tmp_path), {"FUNNEL_LOW_STOCK_THRESHOLD": "-1"})

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import select
 
+from funnel.accounts.models import Role
 from funnel.catalog.errors import VariantNotFound
 from funnel.catalog.models import Variant
 from funnel.core.errors import DomainError
@@ -53,7 +54,7 @@ def sell(variant_id: int, units: int, order_reference: str) -> None:
 def test_an_adjustment_records_the_opening_balance_then_the_change(app: Flask) -> None:
     # given a variant the catalogue created with 5 units, and a staff member
     variant = stocked_variant(5)
-    staff = UserFactory()
+    staff = UserFactory(role=Role.STAFF)
 
     # when staff receive 3 more
     movement = services.adjust_stock(
@@ -290,7 +291,7 @@ def test_ledger_discrepancies_finds_a_level_changed_behind_the_ledger(app: Flask
 def test_a_movement_outlives_the_account_that_made_it(app: Flask) -> None:
     # given a movement made by a staff member
     variant = stocked_variant(5)
-    staff = UserFactory()
+    staff = UserFactory(role=Role.STAFF)
     movement = services.adjust_stock(variant.id, delta=1, reason="received", actor_id=staff.id)
     movement_id, staff_id = movement.id, staff.id
 

@@ -20,6 +20,11 @@ class VariantNotFound(NotFound):
     title = "Variant not found"
 
 
+class ProductImageNotFound(NotFound):
+    code = "product_image_not_found"
+    title = "Image not found"
+
+
 class DuplicateSku(Conflict):
     code = "duplicate_sku"
     title = "This SKU is already used by another variant"

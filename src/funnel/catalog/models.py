@@ -118,6 +118,7 @@ class Variant(db.Model):
     __table_args__ = (
         CheckConstraint("stock_quantity >= 0", name="stock_quantity_non_negative"),
         CheckConstraint("price_amount >= 0", name="price_amount_non_negative"),
+        CheckConstraint("low_stock_threshold >= 0", name="low_stock_threshold_non_negative"),
         Index(None, "product_id", "position"),
     )
 
@@ -128,6 +129,9 @@ class Variant(db.Model):
     price_amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     stock_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    # Available units at or below which staff see the variant as low on stock; None: the
+    # shop's default (LOW_STOCK_THRESHOLD).
+    low_stock_threshold: Mapped[int | None] = mapped_column(Integer, default=None)
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=now)
 

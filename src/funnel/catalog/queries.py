@@ -20,7 +20,7 @@ from funnel.catalog.errors import (
     VariantNotFound,
 )
 from funnel.catalog.listing import Listing, ListingFilters, ListingSort, card_options, run_listing
-from funnel.catalog.models import Category, Product, ProductStatus, Variant
+from funnel.catalog.models import Category, Product, ProductImage, ProductStatus, Variant
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
 
@@ -311,3 +311,16 @@ def staff_product_page(
         size,
         options=(selectinload(Product.category), selectinload(Product.variants)),
     )
+
+
+def product_images_for_staff(product_id: int) -> tuple[Product, list[ProductImage]]:
+    """A product in any status and its images in display order. Raises ProductNotFound."""
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise ProductNotFound()
+    images = db.session.scalars(
+        select(ProductImage)
+        .where(ProductImage.product_id == product_id)
+        .order_by(ProductImage.position, ProductImage.id)
+    )
+    return product, list(images)

@@ -40,6 +40,24 @@ class MovementReason(enum.StrEnum):
     CANCELLATION_RETURN = "cancellation_return"  # a cancelled order gave it back
     REFUND_RETURN = "refund_return"  # a refunded order gave it back
 
+    @property
+    def label(self) -> str:
+        """How staff read the reason in a movement history."""
+        return _REASON_LABELS[self]
+
+
+_REASON_LABELS = {
+    MovementReason.OPENING_BALANCE: "Opening balance",
+    MovementReason.RECEIVED: "Received",
+    MovementReason.COUNTED: "Counted",
+    MovementReason.DAMAGED: "Damaged",
+    MovementReason.RETURNED: "Customer return",
+    MovementReason.ADJUSTMENT: "Adjustment",
+    MovementReason.CORRECTION: "Correction",
+    MovementReason.SALE: "Sale",
+    MovementReason.CANCELLATION_RETURN: "Cancelled order",
+    MovementReason.REFUND_RETURN: "Refunded order",
+}
 
 STAFF_REASONS = frozenset(
     {

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 
+from funnel.accounts.models import User
 from funnel.catalog.errors import VariantNotFound
-from funnel.catalog.models import Variant
+from funnel.catalog.models import Product, Variant
 from funnel.core import clock
+from funnel.core.pagination import Page
 from funnel.extensions import db
 from funnel.inventory.models import MovementReason, StockMovement, StockReservation
 
@@ -203,3 +206,163 @@ def variant_stock(variant_id: int, *, movement_limit: int = 20) -> VariantStock:
         available=max(0, on_hand - reserved),
         movements=movements_for_variant(variant_id, limit=movement_limit) if movement_limit else [],
     )
+
+
+# -- the staff stock pages ------------------------------------------------------------------------
+
+STOCK_PAGE_SIZE = 50
+MOVEMENT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """One variant's stock as the staff stock list shows it.
+
+    ``available`` is on hand minus the units held by unexpired reservations, never below 0;
+    ``threshold`` is the variant's own (``has_own_threshold``) or the shop's default.
+    """
+
+    variant_id: int
+    sku: str
+    variant_title: str
+    product_id: int
+    product_title: str
+    on_hand: int
+    reserved: int
+    threshold: int
+    has_own_threshold: bool
+
+    @property
+    def available(self) -> int:
+        return max(0, self.on_hand - self.reserved)
+
+    @property
+    def is_low(self) -> bool:
+        return self.on_hand - self.reserved <= self.threshold
+
+
+@dataclass(frozen=True)
+class MovementRow:
+    """One ledger row with the email of the staff member who made it (None: the system)."""
+
+    id: int
+    created_at: datetime
+    actor_email: str | None
+    reason: MovementReason
+    quantity: int
+    balance_after: int
+    order_reference: str | None
+    note: str
+
+
+def _stock_rows() -> Select[Any]:
+    """Every variant with its product, on hand, reserved units and effective threshold: one
+    statement (reservations summed in a subquery), whatever the number of variants."""
+    reserved = (
+        select(StockReservation.variant_id, func.sum(StockReservation.quantity).label("units"))
+        .where(StockReservation.expires_at > clock.utcnow())
+        .group_by(StockReservation.variant_id)
+        .subquery()
+    )
+    return (
+        select(
+            Variant.id,
+            Variant.sku,
+            Variant.title,
+            Product.id,
+            Product.title,
+            Variant.stock_quantity,
+            func.coalesce(reserved.c.units, 0).label("reserved"),
+            Variant.low_stock_threshold,
+        )
+        .join(Product, Product.id == Variant.product_id)
+        .outerjoin(reserved, reserved.c.variant_id == Variant.id)
+    )
+
+
+def _stock_row(row: Any, default_threshold: int) -> StockRow:
+    variant_id, sku, variant_title, product_id, product_title, on_hand, held, own = row
+    return StockRow(
+        variant_id=variant_id,
+        sku=sku,
+        variant_title=variant_title,
+        product_id=product_id,
+        product_title=product_title,
+        on_hand=int(on_hand),
+        reserved=int(held),
+        threshold=default_threshold if own is None else int(own),
+        has_own_threshold=own is not None,
+    )
+
+
+def stock_list(
+    *,
+    default_threshold: int,
+    search: str = "",
+    low_only: bool = False,
+    page: int = 1,
+    size: int = STOCK_PAGE_SIZE,
+) -> Page[StockRow]:
+    """Variants by SKU with their stock figures: a COUNT and one page query.
+
+    ``search`` matches part of the SKU or the product title (any letter case); ``low_only``
+    keeps the variants whose available units are at or below their threshold.
+    """
+    statement = _stock_rows()
+    if low_only:
+        columns = statement.selected_columns
+        statement = statement.where(
+            Variant.stock_quantity - columns.reserved
+            <= func.coalesce(Variant.low_stock_threshold, default_threshold)
+        )
+    text = search.strip()
+    if text:
+        statement = statement.where(
+            or_(
+                Variant.sku.icontains(text, autoescape=True),
+                Product.title.icontains(text, autoescape=True),
+            )
+        )
+    total = db.session.execute(
+        select(func.count()).select_from(statement.order_by(None).subquery())
+    ).scalar_one()
+    rows = db.session.execute(
+        statement.order_by(Variant.sku, Variant.id).limit(size).offset((page - 1) * size)
+    )
+    items = [_stock_row(row, default_threshold) for row in rows]
+    return Page(items=items, number=page, size=size, total=total)
+
+
+def stock_row(variant_id: int, *, default_threshold: int) -> StockRow:
+    """One variant's stock figures, as in the list. Raises VariantNotFound."""
+    row = db.session.execute(_stock_rows().where(Variant.id == variant_id)).first()
+    if row is None:
+        raise VariantNotFound()
+    return _stock_row(row, default_threshold)
+
+
+def movement_history(
+    variant_id: int, *, page: int = 1, size: int = MOVEMENT_PAGE_SIZE
+) -> Page[MovementRow]:
+    """A variant's ledger, newest first, with who made each change: a COUNT and one query."""
+    total = db.session.execute(
+        select(func.count()).where(StockMovement.variant_id == variant_id)
+    ).scalar_one()
+    rows = db.session.execute(
+        select(
+            StockMovement.id,
+            StockMovement.created_at,
+            User.email,
+            StockMovement.reason,
+            StockMovement.quantity,
+            StockMovement.balance_after,
+            StockMovement.order_reference,
+            StockMovement.note,
+        )
+        .outerjoin(User, User.id == StockMovement.actor_id)
+        .where(StockMovement.variant_id == variant_id)
+        .order_by(StockMovement.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    )
+    return Page(items=[MovementRow(*row) for row in rows], number=page, size=size, total=total)

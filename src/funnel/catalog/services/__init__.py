@@ -20,6 +20,10 @@ from funnel.catalog.services.categories import (
 )
 from funnel.catalog.services.images import (
     add_product_image,
+    add_product_images,
+    delete_product_image,
+    move_product_image,
+    update_image_alt_text,
 )
 from funnel.catalog.services.products import (
     NewVariant,
@@ -56,6 +60,7 @@ __all__ = [
     "Direction",
     "NewVariant",
     "add_product_image",
+    "add_product_images",
     "add_variant",
     "archive_product",
     "build_search_document",
@@ -64,7 +69,9 @@ __all__ = [
     "create_product",
     "create_product_with_variants",
     "delete_category",
+    "delete_product_image",
     "edit_products",
+    "move_product_image",
     "normalise_options",
     "normalise_sku",
     "parse_price",
@@ -74,6 +81,7 @@ __all__ = [
     "shop_currency",
     "slugify",
     "update_category",
+    "update_image_alt_text",
     "update_product",
     "update_variant",
 ]

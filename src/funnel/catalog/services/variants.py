@@ -1,4 +1,8 @@
-"""Variant use cases (add, update: SKU, options, price, stock)."""
+"""Variant use cases (add; update: SKU, options, price, title).
+
+A variant's stock is set once, when it is added; after that it changes only through the
+inventory services, which write a ledger row for every change.
+"""
 
 from __future__ import annotations
 
@@ -101,16 +105,16 @@ def update_variant(
     *,
     sku: str | None = None,
     price: Money | None = None,
-    stock_quantity: int | None = None,
     title: str | None = None,
     options: OptionValues | None = None,
     actor_user_id: int | None = None,
 ) -> Variant:
     """Change a variant; ``options`` replaces all its option values.
 
+    Not its stock: that changes through ``inventory.services.adjust_stock`` (with a ledger row).
     ``actor_user_id`` is the staff member acting (None: the system). Raises PermissionDenied,
-    VariantNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidStock,
-    InvalidCatalogInput. Side effects: refreshes the product's price and search text.
+    VariantNotFound, InvalidSku, DuplicateSku, InvalidPrice, InvalidCatalogInput. Side effects:
+    refreshes the product's price and search text.
     """
     with transaction():
         check_may_manage_catalog(actor_user_id)
@@ -126,8 +130,6 @@ def update_variant(
             price = _checked_price(price)
             variant.price_amount = price.amount
             variant.currency = price.currency
-        if stock_quantity is not None:
-            variant.stock_quantity = _checked_stock(stock_quantity)
         if title is not None:
             variant.title = _optional_text("title", title, 200)
         if options is not None:

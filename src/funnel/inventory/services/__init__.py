@@ -3,6 +3,7 @@
 Stock changes (``ledger``): ``adjust_stock`` (staff), ``return_stock`` (cancellations, refunds
 and returns). Reservations (``reservations``): ``reserve``, ``release``, ``commit_reservation``
 (the checkout turns its reservation into a sale), ``delete_expired_reservations`` (the job).
+Thresholds (``thresholds``): ``set_low_stock_threshold`` (staff).
 
 Every function runs in ``with transaction():``, joining the caller's transaction when there is
 one, and touches variant rows in ascending id order.
@@ -15,6 +16,7 @@ from funnel.inventory.services.reservations import (
     release,
     reserve,
 )
+from funnel.inventory.services.thresholds import set_low_stock_threshold
 
 __all__ = [
     "adjust_stock",
@@ -23,4 +25,5 @@ __all__ = [
     "release",
     "reserve",
     "return_stock",
+    "set_low_stock_threshold",
 ]

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
+from funnel.accounts import queries as account_queries
+from funnel.accounts.permissions import Permission, require_permission
 from funnel.catalog.errors import VariantNotFound
 from funnel.catalog.models import Variant
 from funnel.core.database import in_transaction, transaction
@@ -235,6 +237,17 @@ def _checked_reason(
     return checked
 
 
+def check_staff_permission(actor_id: int | None) -> None:
+    """A staff change names a staff member holding ``inventory.adjust`` (None: the system).
+
+    Raises PermissionDenied for a customer, an unknown account or staff without it, so that a
+    page, an API call and a direct call agree on who may change stock.
+    """
+    if actor_id is None:
+        return
+    require_permission(account_queries.get_user(actor_id), Permission.INVENTORY_ADJUST)
+
+
 def adjust_stock(
     variant_id: int,
     *,
@@ -248,11 +261,13 @@ def adjust_stock(
 
     ``reason`` is one of received, counted, damaged, returned, adjustment, correction. Setting
     the level that is already there records a zero movement (a count that matched).
-    Returns the movement. Raises InvalidStockReason, InvalidStockQuantity (neither or both of
-    delta/new_level, zero delta, out of range, note too long), VariantNotFound, OutOfStock
-    (a decrement below zero). Side effects: updates ``variants.stock_quantity``, writes ledger
+    Returns the movement. Raises PermissionDenied (``actor_id`` without ``inventory.adjust``),
+    InvalidStockReason, InvalidStockQuantity (neither or both of delta/new_level, zero delta,
+    out of range, note too long), VariantNotFound, OutOfStock (a decrement below zero).
+    Side effects: updates ``variants.stock_quantity``, writes ledger
     rows (with the opening balance the first time).
     """
+    check_staff_permission(actor_id)
     checked_reason = _checked_reason(reason, STAFF_REASONS)
     note = _checked_note(note)
     if (delta is None) == (new_level is None):

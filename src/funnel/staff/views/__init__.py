@@ -1,7 +1,7 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
-The dashboard is here; the customers, orders, categories, products and variants are in their
-own modules, on the same blueprint.
+The dashboard is here; the customers, orders, categories, products, variants, stock and
+product images are in their own modules, on the same blueprint.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
-from funnel.staff.views import categories, customers, orders, products, variants
+from funnel.staff.views import categories, customers, images, orders, products, stock, variants
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
@@ -23,6 +23,7 @@ SECTIONS = (
     ("staff.products", "Products", "The catalogue: products, variants, prices and images."),
     ("staff.categories", "Categories", "The category tree."),
     ("staff.orders", "Orders", "Orders to process, refunds and returns."),
+    ("staff.stock", "Stock", "Stock levels, low stock, adjustments and their history."),
 )
 
 
@@ -47,3 +48,5 @@ orders.register(bp)
 categories.register(bp)
 products.register(bp)
 variants.register(bp)
+stock.register(bp)
+images.register(bp)

@@ -1,0 +1,79 @@
+"""HTML forms of the staff stock and image pages (Flask-WTF: every form carries a CSRF token).
+
+The forms name and label the fields and check their shape; the rules (which reasons a staff
+change may give, stock never below zero, what an image must be) are the services', whose errors
+the views put beside the fields, so that each rule is written once.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf
+
+from funnel.catalog.services.images import ALT_TEXT_LENGTH
+from funnel.inventory.models import NOTE_LENGTH, MovementReason
+
+ADJUST_BY = "change"
+SET_TO_COUNT = "count"
+# The reasons a staff change may give, in the order the form offers them.
+ADJUSTMENT_REASONS = (
+    MovementReason.RECEIVED,
+    MovementReason.DAMAGED,
+    MovementReason.RETURNED,
+    MovementReason.COUNTED,
+    MovementReason.CORRECTION,
+    MovementReason.ADJUSTMENT,
+)
+
+
+class StockAdjustmentForm(FlaskForm):
+    kind = RadioField(
+        "Change",
+        choices=[
+            SelectChoice(ADJUST_BY, "Add or remove units"),
+            SelectChoice(SET_TO_COUNT, "Set to the counted level"),
+        ],
+        default=ADJUST_BY,
+    )
+    quantity = StringField(
+        "Quantity",
+        render_kw={"inputmode": "numeric", "maxlength": 11, "required": True},
+        description="Units to add (12) or remove (-3); or, for a count, the units counted.",
+    )
+    reason = SelectField(
+        "Reason",
+        choices=[SelectChoice(reason.value, reason.label) for reason in ADJUSTMENT_REASONS],
+        default=MovementReason.RECEIVED.value,
+    )
+    note = StringField(
+        "Note",
+        render_kw={"maxlength": NOTE_LENGTH},
+        description="Optional: the delivery note, who counted, what broke.",
+    )
+
+
+class ThresholdForm(FlaskForm):
+    threshold = StringField("Low-stock threshold", render_kw={"inputmode": "numeric"})
+
+
+class ImageUploadForm(FlaskForm):
+    files = MultipleFileField(
+        "Images",
+        render_kw={"accept": "image/jpeg,image/png,image/webp", "required": True},
+        description="JPEG, PNG or WebP, at most 10 MB each; choose several at once if you like.",
+    )
+    alt_text = StringField(
+        "Alt text",
+        render_kw={"maxlength": ALT_TEXT_LENGTH, "required": True},
+        description="What the images show, for people who cannot see them; edit each later.",
+    )
+
+
+class AltTextForm(FlaskForm):
+    alt_text = StringField("Alt text", render_kw={"maxlength": ALT_TEXT_LENGTH, "required": True})
+
+
+class MoveImageForm(FlaskForm):
+    direction = HiddenField(validators=[AnyOf(["up", "down"])])
