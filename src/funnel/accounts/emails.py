@@ -65,3 +65,15 @@ def send_password_changed_email(to: str) -> None:
         "password_changed",
         forgot_link=absolute_url("accounts.forgot_password"),
     )
+
+
+def send_staff_invitation_email(to: str, token: str, inviter: str, groups: str, days: int) -> None:
+    _deliver(
+        to,
+        f"You are invited to join the staff of {current_app.config['SHOP_NAME']}",
+        "staff_invitation",
+        link=absolute_url("accounts.accept_invitation", token=token),
+        inviter=inviter,
+        groups=groups,
+        days=days,
+    )

@@ -70,6 +70,20 @@ class OwnAccountProtected(DomainError):
     title = "You cannot disable your own account."
 
 
+class InvitationInvalid(ValidationFailed):
+    """A staff invitation that cannot be sent as asked (its email or its groups)."""
+
+    code = "invitation_invalid"
+    title = "The invitation cannot be sent"
+
+
+class TeamChangeRefused(Conflict):
+    """A change of the staff team that the team's rules do not allow."""
+
+    code = "team_change_refused"
+    title = "This change of the staff team is not allowed"
+
+
 class CurrentPasswordIncorrect(DomainError):
     code = "current_password_incorrect"
     status = 422

@@ -90,6 +90,11 @@ class ResetPasswordForm(FlaskForm):
     confirm_password = _confirmation_field("Confirm new password", "password")
 
 
+class AcceptInvitationForm(FlaskForm):
+    password = _new_password_field("Choose your password")
+    confirm_password = _confirmation_field("Confirm your password", "password")
+
+
 def _address_text(name: str, label: str, **render: object) -> StringField:
     max_length = MAX_LENGTHS[name]
     required = REQUIRED_MESSAGES.get(name)

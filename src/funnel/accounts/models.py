@@ -71,6 +71,9 @@ class User(UserMixin, db.Model):
     last_sign_in_at: Mapped[datetime | None]
     # Set by staff: the account cannot sign in and its sessions and API tokens are refused.
     disabled_at: Mapped[datetime | None]
+    # A staff member's permission groups, comma-separated (``permissions.PERMISSION_GROUPS``);
+    # NULL: the staff role's default permissions.
+    permission_groups: Mapped[str | None] = mapped_column(sa.String(200))
 
     @validates("email")
     def _normalise_email(self, _key: str, value: str) -> str:
@@ -112,6 +115,29 @@ class UserSession(db.Model):
     ip: Mapped[str | None] = mapped_column(sa.String(45))
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class StaffInvitation(db.Model):
+    """An invitation to join the shop's staff: a single-use link (only its SHA-256 is stored)
+    that lets the invitee set a password and become staff with the groups chosen."""
+
+    __tablename__ = "staff_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(EMAIL_MAX_LENGTH), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    permission_groups: Mapped[str] = mapped_column(sa.String(200))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    @property
+    def groups(self) -> list[str]:
+        return [name for name in self.permission_groups.split(",") if name]
 
 
 class PasswordResetToken(db.Model):

@@ -1,20 +1,21 @@
-"""Staff permissions: what each role may do in the staff dashboard and the staff API.
-
-A permission is held through the account's role (one role per account, US-12):
+"""Staff permissions: what each account may do in the staff dashboard and the staff API.
 
 - customer: none;
-- staff: everything except ``orders.refund``;
+- staff: the permission groups chosen when they were invited (or changed since, on the team
+  page); a staff account with no groups recorded (made before groups existed, or on the
+  command line) holds the staff role's default: everything except refunds and managing staff;
 - admin: everything.
 
 Refunds move money out of the shop, so by default only admins may give them; this includes
-cancelling an order that is already paid, because that refunds it in full. The map is the one
-place that says who holds what: the staff API's ``staff_permission`` decorator and the orders
-services both ask ``has_permission``, so a page, an API call and a direct service call agree.
+cancelling an order that is already paid, because that refunds it in full. This module is the
+one place that says who holds what: the staff pages' and the staff API's checks and the
+services all ask ``has_permission``, so a page, an API call and a direct service call agree.
 """
 
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 
 from funnel.accounts.models import Role, User
 from funnel.core.errors import PermissionDenied
@@ -28,11 +29,54 @@ class Permission(enum.StrEnum):
     ORDERS_REFUND = "orders.refund"
     CUSTOMERS_VIEW = "customers.view"
     CUSTOMERS_MANAGE = "customers.manage"
+    STAFF_MANAGE = "staff.manage"
+
+
+@dataclass(frozen=True)
+class PermissionGroup:
+    """A group staff are given as a whole: what it is called, and what it allows."""
+
+    label: str
+    description: str
+    permissions: frozenset[Permission]
+
+
+# The groups offered when inviting staff, in the order the form shows them.
+PERMISSION_GROUPS: dict[str, PermissionGroup] = {
+    "catalogue": PermissionGroup(
+        "Catalogue",
+        "Categories, products, variants, prices and images.",
+        frozenset({Permission.CATALOG_MANAGE}),
+    ),
+    "stock": PermissionGroup(
+        "Stock",
+        "Stock levels, adjustments and thresholds.",
+        frozenset({Permission.INVENTORY_ADJUST}),
+    ),
+    "orders": PermissionGroup(
+        "Orders",
+        "See orders; record bank transfers; ship, deliver, cancel unpaid orders.",
+        frozenset({Permission.ORDERS_VIEW, Permission.ORDERS_FULFIL}),
+    ),
+    "refunds": PermissionGroup(
+        "Refunds",
+        "Refund orders and cancel paid ones (money leaves the shop).",
+        frozenset({Permission.ORDERS_VIEW, Permission.ORDERS_REFUND}),
+    ),
+    "customers": PermissionGroup(
+        "Customers",
+        "See accounts; send reset and verification links; disable accounts.",
+        frozenset({Permission.CUSTOMERS_VIEW, Permission.CUSTOMERS_MANAGE}),
+    ),
+    "staff": PermissionGroup(
+        "Staff", "Invite staff and change their groups.", frozenset({Permission.STAFF_MANAGE})
+    ),
+}
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CUSTOMER: frozenset(),
-    Role.STAFF: frozenset(Permission) - {Permission.ORDERS_REFUND},
+    Role.STAFF: frozenset(Permission) - {Permission.ORDERS_REFUND, Permission.STAFF_MANAGE},
     Role.ADMIN: frozenset(Permission),
 }
 
@@ -41,7 +85,27 @@ def permissions_of(user: User | None) -> frozenset[Permission]:
     """The permissions an account holds (none for no account)."""
     if user is None or user.role is None:
         return frozenset()
-    return ROLE_PERMISSIONS.get(Role(user.role), frozenset())
+    role = Role(user.role)
+    if role == Role.STAFF and user.permission_groups is not None:
+        return permissions_of_groups(user.permission_groups.split(","))
+    return ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def permissions_of_groups(groups: list[str]) -> frozenset[Permission]:
+    """What the named groups allow together (unknown names allow nothing)."""
+    held: set[Permission] = set()
+    for name in groups:
+        group = PERMISSION_GROUPS.get(name)
+        if group is not None:
+            held |= group.permissions
+    return frozenset(held)
+
+
+def groups_of(user: User) -> list[str]:
+    """The permission groups a staff account holds, by name (the role's default for staff
+    without recorded groups: each group whose permissions the default includes)."""
+    held = permissions_of(user)
+    return [name for name, group in PERMISSION_GROUPS.items() if group.permissions <= held]
 
 
 def has_permission(user: User | None, permission: Permission) -> bool:

@@ -12,10 +12,12 @@ from funnel.accounts.models import (
     ApiToken,
     PasswordResetToken,
     Role,
+    StaffInvitation,
     User,
     UserSession,
     normalise_email,
 )
+from funnel.core import clock
 from funnel.extensions import db
 
 
@@ -136,4 +138,36 @@ def count_unverified_customers() -> int:
         sa.select(sa.func.count())
         .select_from(User)
         .where(User.role == Role.CUSTOMER, User.is_email_verified.is_(False))
+    )
+
+
+def find_invitation(token_hash: str) -> StaffInvitation | None:
+    return db.session.scalar(
+        sa.select(StaffInvitation).where(StaffInvitation.token_hash == token_hash)
+    )
+
+
+def staff_members() -> list[User]:
+    """Staff and admins, admins first, then by email."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.role.in_((Role.ADMIN, Role.STAFF)))
+            .order_by(User.role, User.email)
+        )
+    )
+
+
+def pending_invitations() -> list[StaffInvitation]:
+    """Invitations whose link still works, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(StaffInvitation)
+            .where(
+                StaffInvitation.accepted_at.is_(None),
+                StaffInvitation.revoked_at.is_(None),
+                StaffInvitation.expires_at > clock.utcnow(),
+            )
+            .order_by(StaffInvitation.created_at.desc(), StaffInvitation.id.desc())
+        )
     )

@@ -21,6 +21,7 @@ from funnel.accounts.errors import (
     TokenInvalid,
 )
 from funnel.accounts.forms import (
+    AcceptInvitationForm,
     AddressForm,
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -224,6 +225,27 @@ def reset_password(token: str) -> ResponseReturnValue:
     except TokenInvalid as error:
         return render_template("accounts/link_invalid.html", error=error), error.status
     return _render("accounts/reset_password.html", form, token=token)
+
+
+@bp.route("/account/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("20/hour", methods=["POST"])
+def accept_invitation(token: str) -> ResponseReturnValue:
+    """A staff invitation's link: the invitee chooses a password and joins the staff."""
+    form = AcceptInvitationForm()
+    try:
+        invitation = services.check_invitation(token)
+        if form.validate_on_submit():
+            try:
+                services.accept_invitation(token, form.password.data)
+            except PasswordRejected as error:
+                _show_errors(form, error)
+            else:
+                access.end()
+                flash("Welcome to the team. Sign in with your new password.", "success")
+                return redirect(url_for("accounts.sign_in", next="/staff/"))
+    except TokenInvalid as error:
+        return render_template("accounts/link_invalid.html", error=error), error.status
+    return _render("accounts/accept_invitation.html", form, token=token, invitation=invitation)
 
 
 # --- address book ---------------------------------------------------------------------------

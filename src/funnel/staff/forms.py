@@ -1,4 +1,4 @@
-"""HTML forms of the staff stock and image pages (Flask-WTF: every form carries a CSRF token).
+"""HTML forms of the staff stock, image and team pages (Flask-WTF: every form carries a CSRF token).
 
 The forms name and label the fields and check their shape; the rules (which reasons a staff
 change may give, stock never below zero, what an image must be) are the services', whose errors
@@ -8,10 +8,20 @@ the views put beside the fields, so that each rule is written once.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, RadioField, SelectField, StringField
+from wtforms import (
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from funnel.accounts.models import EMAIL_MAX_LENGTH
+from funnel.accounts.permissions import PERMISSION_GROUPS
 from funnel.catalog.services.images import ALT_TEXT_LENGTH
 from funnel.inventory.models import NOTE_LENGTH, MovementReason
 
@@ -77,3 +87,28 @@ class AltTextForm(FlaskForm):
 
 class MoveImageForm(FlaskForm):
     direction = HiddenField(validators=[AnyOf(["up", "down"])])
+
+
+def _groups_field() -> SelectMultipleField:
+    return SelectMultipleField(
+        "Permission groups",
+        choices=[
+            SelectChoice(name, f"{group.label}: {group.description}")
+            for name, group in PERMISSION_GROUPS.items()
+        ],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=False,  # the service names an unknown group beside the field
+    )
+
+
+class StaffInviteForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        render_kw={"maxlength": EMAIL_MAX_LENGTH, "required": True, "autocomplete": "off"},
+    )
+    groups = _groups_field()
+
+
+class StaffGroupsForm(FlaskForm):
+    groups = _groups_field()

@@ -2,7 +2,8 @@
 
 Split by subject: ``users`` (registration, verification, roles), ``sessions`` (sign-in, session
 lifetime), ``credentials`` (password change and reset), ``addresses`` (address book),
-``standing`` (staff disable or enable an account, send a reset or verification link).
+``standing`` (staff disable or enable an account, send a reset or verification link), ``team``
+(staff invitations, permission groups, leaving the staff).
 """
 
 from funnel.accounts.services.addresses import (
@@ -38,6 +39,14 @@ from funnel.accounts.services.standing import (
     send_password_reset,
     send_verification_email,
 )
+from funnel.accounts.services.team import (
+    accept_invitation,
+    check_invitation,
+    invite_staff,
+    remove_from_staff,
+    revoke_invitation,
+    set_staff_groups,
+)
 from funnel.accounts.services.users import (
     change_role,
     check_verification_token,
@@ -51,11 +60,13 @@ from funnel.accounts.services.users import (
 __all__ = [
     "IssuedToken",
     "SignedIn",
+    "accept_invitation",
     "add_address",
     "authenticate_api_token",
     "change_password",
     "change_role",
     "check_credentials",
+    "check_invitation",
     "check_reset_token",
     "check_verification_token",
     "create_api_token",
@@ -65,16 +76,20 @@ __all__ = [
     "enable_account",
     "end_all_sessions",
     "end_session",
+    "invite_staff",
     "register",
     "register_customer",
+    "remove_from_staff",
     "request_password_reset",
     "resend_verification_email",
     "reset_password",
     "resume_session",
     "revoke_api_token",
+    "revoke_invitation",
     "send_password_reset",
     "send_verification_email",
     "set_default_shipping_address",
+    "set_staff_groups",
     "sign_in",
     "start_session",
     "update_address",

@@ -1,38 +1,71 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
-The dashboard is here; the customers, orders, categories, products, variants, stock and
-product images are in their own modules, on the same blueprint.
+The dashboard is here; the customers, orders, categories, products, variants, stock,
+product images and the team are in their own modules, on the same blueprint.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
-from funnel.staff.views import categories, customers, images, orders, products, stock, variants
+from funnel.accounts.permissions import Permission, permissions_of
+from funnel.staff.views import (
+    categories,
+    customers,
+    images,
+    orders,
+    products,
+    stock,
+    team,
+    variants,
+)
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
 
-# Sections of the dashboard, shown when the module serving them is installed.
+# Sections of the dashboard: each shown to the staff holding the permission its pages need.
 SECTIONS = (
-    ("staff.customers", "Customers", "Accounts, their roles and whether their email is verified."),
-    ("staff.products", "Products", "The catalogue: products, variants, prices and images."),
-    ("staff.categories", "Categories", "The category tree."),
-    ("staff.orders", "Orders", "Orders to process, refunds and returns."),
-    ("staff.stock", "Stock", "Stock levels, low stock, adjustments and their history."),
+    (
+        "staff.customers",
+        "Customers",
+        "Accounts, their roles and whether their email is verified.",
+        Permission.CUSTOMERS_VIEW,
+    ),
+    (
+        "staff.products",
+        "Products",
+        "The catalogue: products, variants, prices and images.",
+        Permission.CATALOG_MANAGE,
+    ),
+    ("staff.categories", "Categories", "The category tree.", Permission.CATALOG_MANAGE),
+    ("staff.orders", "Orders", "Orders to process, refunds and returns.", Permission.ORDERS_VIEW),
+    (
+        "staff.stock",
+        "Stock",
+        "Stock levels, low stock, adjustments and their history.",
+        Permission.INVENTORY_ADJUST,
+    ),
+    (
+        "staff.team",
+        "Team",
+        "Staff members, their permission groups, and invitations to join.",
+        Permission.STAFF_MANAGE,
+    ),
 )
 
 
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
+    held = permissions_of(current_user)
     sections = [
         (endpoint, title, summary)
-        for endpoint, title, summary in SECTIONS
-        if endpoint in current_app.view_functions
+        for endpoint, title, summary, permission in SECTIONS
+        if endpoint in current_app.view_functions and permission in held
     ]
     return render_template(
         "staff/dashboard.html",
@@ -50,3 +83,4 @@ products.register(bp)
 variants.register(bp)
 stock.register(bp)
 images.register(bp)
+team.register(bp)
