@@ -180,6 +180,11 @@ def load_settings(
         ),
         "SESSION_IDLE_MINUTES": _env_int(environ, "SESSION_IDLE_MINUTES", 30),
         "SESSION_ABSOLUTE_MINUTES": _env_int(environ, "SESSION_ABSOLUTE_MINUTES", 12 * 60),
+        # Staff and admin sessions reach money and customers' data: they end sooner.
+        "STAFF_SESSION_IDLE_MINUTES": _env_int(environ, "STAFF_SESSION_IDLE_MINUTES", 15),
+        "STAFF_SESSION_ABSOLUTE_MINUTES": _env_int(
+            environ, "STAFF_SESSION_ABSOLUTE_MINUTES", 8 * 60
+        ),
         "PASSWORD_RESET_MINUTES": _env_int(environ, "PASSWORD_RESET_MINUTES", 60),
         "WTF_CSRF_ENABLED": _env_bool(environ, "CSRF_ENABLED", True),
         "WTF_CSRF_TIME_LIMIT": None,

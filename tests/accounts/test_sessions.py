@@ -181,6 +181,25 @@ def test_session_ends_12_hours_after_sign_in_however_active(
     assert not is_signed_in(client)
 
 
+@pytest.mark.story("US-28")
+def test_a_staff_session_ends_after_15_idle_minutes_and_8_hours(
+    client: FlaskClient, staff_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    time = Clock(monkeypatch)
+    sign_in(client, "staff@example.com", KNOWN_PASSWORD)
+    time.advance(minutes=14, seconds=59)
+    assert is_signed_in(client)
+    time.advance(minutes=15)
+    assert not is_signed_in(client)
+
+    sign_in(client, "staff@example.com", KNOWN_PASSWORD)
+    for _ in range(8 * 6 - 1):
+        time.advance(minutes=10)
+        assert is_signed_in(client)
+    time.advance(minutes=10)  # 8 hours after sign-in
+    assert not is_signed_in(client)
+
+
 @pytest.mark.story("US-03")
 @pytest.mark.config(SESSION_IDLE_MINUTES=5, SESSION_ABSOLUTE_MINUTES=60)
 def test_both_timeouts_are_settings(

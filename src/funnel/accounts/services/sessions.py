@@ -136,9 +136,11 @@ def start_session(user_id: int, *, user_agent: str | None = None, ip: str | None
 def resume_session(token: str | None) -> User | None:
     """The user whose session ``token`` is, while the session is valid; else None.
 
-    Valid means: the row exists and has not ended, was seen within SESSION_IDLE_MINUTES and
-    began within SESSION_ABSOLUTE_MINUTES. Side effects: refreshes ``last_seen_at`` when it is
-    older than a minute; ends a session found past either timeout.
+    Valid means: the row exists and has not ended, its account is not disabled, it was seen
+    within SESSION_IDLE_MINUTES and began within SESSION_ABSOLUTE_MINUTES (for staff and
+    admins: the shorter STAFF_SESSION_IDLE_MINUTES and STAFF_SESSION_ABSOLUTE_MINUTES).
+    Side effects: refreshes ``last_seen_at`` when it is older than a minute; ends a session
+    found past either timeout.
     """
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
@@ -150,8 +152,9 @@ def resume_session(token: str | None) -> User | None:
         return None
     now = clock.utcnow()
     config = current_app.config
-    idle_limit = timedelta(minutes=config["SESSION_IDLE_MINUTES"])
-    absolute_limit = timedelta(minutes=config["SESSION_ABSOLUTE_MINUTES"])
+    prefix = "STAFF_" if user.is_staff else ""
+    idle_limit = timedelta(minutes=config[f"{prefix}SESSION_IDLE_MINUTES"])
+    absolute_limit = timedelta(minutes=config[f"{prefix}SESSION_ABSOLUTE_MINUTES"])
     if now - row.last_seen_at >= idle_limit or now - row.created_at >= absolute_limit:
         _end_where(UserSession.id == row.id)
         return None
