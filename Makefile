@@ -14,7 +14,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format stories e2e browser tools bench bench-api wrk clean
+.PHONY: install run test lint format stories e2e screenshots browser tools bench bench-api wrk clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ tools: ## install curl and jq, which the API guide's curl session uses (needs ro
 
 e2e: install ## only the browser tests
 	$(BIN)/pytest -m e2e
+
+screenshots: install ## the staff and storefront pages as PNG files in docs/screenshots (browser)
+	FUNNEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -m e2e tests/e2e/test_staff_accessibility.py
 
 bench: install wrk ## storefront pages and API throughput with wrk, written to bench/results.md
 	$(BIN)/python -m bench.pages --products $(or $(BENCH_PRODUCTS),10000)
