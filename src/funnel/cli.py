@@ -93,12 +93,10 @@ def export_catalog_command(file: TextIO) -> None:
     """Write every product and variant, with its stock on hand, to FILE as CSV ("-": stdout)."""
     from funnel.catalog.services.csv_export import export_catalogue_csv
 
-    rows = 0
     for chunk in export_catalogue_csv():
         file.write(chunk)
-        rows += chunk.count("\n")
     if file is not sys.stdout:
-        click.echo(f"Exported {max(rows - 1, 0)} rows.", err=True)
+        click.echo(f"Exported the catalogue to {file.name}.", err=True)
 
 
 class _ProgressBars:

@@ -24,7 +24,10 @@ from tests.factories.catalog import ProductFactory
 
 pytestmark = pytest.mark.story("US-17")
 
-HEADER = "handle,title,description,seo_title,seo_description,category,status,sku,variant_title,options,price,stock"
+HEADER = (
+    "handle,title,description,seo_title,seo_description,category,status,sku,variant_title,"
+    "options,price,stock"
+)
 
 
 def catalogue_file(price: str = "12.50", stock: str = "5", title: str = "Mug") -> bytes:
@@ -41,7 +44,7 @@ def state() -> tuple[list[tuple], int]:
     return [tuple(row) for row in variants], movements
 
 
-def upload(browser: FlaskClient, data: bytes, name: str = "catalogue.csv"):  # noqa: ANN201
+def upload(browser: FlaskClient, data: bytes, name: str = "catalogue.csv"):
     return browser.post(
         "/staff/products/import",
         data={"file": (io.BytesIO(data), name)},
@@ -73,7 +76,7 @@ def test_a_customer_and_staff_without_catalog_manage_are_refused(
     app: Flask,
     customer: User,
     staff_user: User,
-    signed_in,  # noqa: ANN001
+    signed_in,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ProductFactory(title="Mug", variants=[{"sku": "MUG-1", "price": 1000, "stock_quantity": 2}])
@@ -97,7 +100,7 @@ def test_staff_and_admins_export_a_csv_download(
     role: str,
     staff_user: User,
     admin_user: User,
-    signed_in,  # noqa: ANN001
+    signed_in,
 ) -> None:
     ProductFactory(title="=Mug", variants=[{"sku": "MUG-1", "price": 1250, "stock_quantity": 2}])
     browser = signed_in(staff_user if role == "staff" else admin_user)
@@ -122,7 +125,7 @@ def test_staff_and_admins_export_a_csv_download(
 def test_an_upload_is_previewed_then_imported_on_confirm(
     app: Flask,
     staff_user: User,
-    signed_in,  # noqa: ANN001
+    signed_in,
 ) -> None:
     ProductFactory(title="Mug", variants=[{"sku": "MUG-1", "price": 1000, "stock_quantity": 2}])
     browser = signed_in(staff_user)
@@ -153,7 +156,7 @@ def test_an_upload_is_previewed_then_imported_on_confirm(
 def test_a_file_with_errors_shows_them_by_row_and_column_and_keeps_nothing(
     app: Flask,
     staff_user: User,
-    signed_in,  # noqa: ANN001
+    signed_in,
 ) -> None:
     ProductFactory(title="Mug", variants=[{"sku": "MUG-1", "price": 1000, "stock_quantity": 2}])
     browser = signed_in(staff_user)
@@ -177,7 +180,7 @@ def test_stock_changes_need_inventory_adjust(
     app: Flask,
     staff_user: User,
     signed_in,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ProductFactory(title="Mug", variants=[{"sku": "MUG-1", "price": 1000, "stock_quantity": 2}])
     monkeypatch.setitem(
@@ -203,7 +206,7 @@ def test_an_expired_or_someone_elses_upload_is_not_imported(
     app: Flask,
     staff_user: User,
     admin_user: User,
-    signed_in,  # noqa: ANN001
+    signed_in,
 ) -> None:
     ProductFactory(title="Mug", variants=[{"sku": "MUG-1", "price": 1000, "stock_quantity": 2}])
     staff = signed_in(staff_user)

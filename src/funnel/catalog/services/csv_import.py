@@ -263,7 +263,10 @@ def read_catalogue_file(data: bytes, progress: Progress | None = None) -> list[P
     if progress:
         progress("Checking rows", total, total)
     if errors.found:
-        raise InvalidCatalogFile(errors.found)
+        order = {name: index for index, name in enumerate(columns.COLUMNS)}
+        raise InvalidCatalogFile(
+            sorted(errors.found, key=lambda error: (error.row, order.get(error.column, -1)))
+        )
     return list(products.values())
 
 
