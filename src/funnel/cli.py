@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import timedelta
-from typing import Any
+from typing import Any, BinaryIO, TextIO
 
 import click
 from celery import Celery
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
 jobs_group = AppGroup("jobs", help="The periodic jobs: list them, or run one once now.")
+catalog_group = AppGroup("catalog", help="The catalogue as CSV: export it, import it (US-17).")
 
 
 def register_commands(app: Flask) -> None:
@@ -23,6 +26,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(jobs_group)
+    app.cli.add_command(catalog_group)
 
 
 def _celery() -> Celery:
@@ -81,3 +85,71 @@ def run_job_command(name: str) -> None:
         log.exception("job %s failed", name)
         raise click.ClickException(f"The job {name} failed: {error}") from error
     click.echo(f"{name}: done ({result})")
+
+
+@catalog_group.command("export")
+@click.argument("file", type=click.File("w", encoding="utf-8", lazy=True))
+def export_catalog_command(file: TextIO) -> None:
+    """Write every product and variant, with its stock on hand, to FILE as CSV ("-": stdout)."""
+    from funnel.catalog.services.csv_export import export_catalogue_csv
+
+    for chunk in export_catalogue_csv():
+        file.write(chunk)
+    if file is not sys.stdout:
+        click.echo(f"Exported the catalogue to {file.name}.", err=True)
+
+
+class _ProgressBars:
+    """tqdm bars on stderr, one per stage the import reports."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self.bar: tqdm[Any] | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=stage, unit="step", file=sys.stderr, leave=False)
+        assert self.bar is not None
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@catalog_group.command("import")
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--dry-run", is_flag=True, help="Check the file and say what would change; write nothing."
+)
+def import_catalog_command(file: BinaryIO, dry_run: bool) -> None:
+    """Import products and variants, with their stock, from the CSV FILE.
+
+    Every row is checked first: on an error nothing is written, each error is listed by row
+    and column, and the exit status is 1. Stock levels are set through the stock ledger.
+    """
+    from funnel.catalog.errors import InvalidCatalogFile
+    from funnel.inventory import services as inventory
+
+    use_case = inventory.preview_catalogue_import if dry_run else inventory.import_catalogue
+    bars = _ProgressBars()
+    try:
+        summary = use_case(file.read(), progress=bars)
+    except InvalidCatalogFile as error:
+        bars.close()
+        for problem in error.errors:
+            column = f", column {problem.column}" if problem.column else ""
+            click.echo(f"Row {problem.row}{column}: {problem.message}", err=True)
+        raise click.ClickException(f"{error.detail} Nothing was imported.") from error
+    bars.close()
+    verb = "would be" if dry_run else "were"
+    click.echo(f"{summary.rows} rows read{' (dry run: nothing written)' if dry_run else ''}.")
+    click.echo(f"Products: {summary.products_created} created, {summary.products_updated} updated.")
+    click.echo(f"Variants: {summary.variants_created} created, {summary.variants_updated} updated.")
+    click.echo(f"Categories created: {len(summary.categories_created)}.")
+    click.echo(
+        f"Stock levels changed: {len(summary.stock_changes)} ({verb} counted in the ledger)."
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from funnel.core.errors import Conflict, NotFound, ValidationFailed
 
 
@@ -80,3 +82,24 @@ class InvalidListingParameters(ValidationFailed):
 
     code = "invalid_listing_parameters"
     title = "The filters are not valid"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an imported file: its row as a spreadsheet numbers it (the header is
+    row 1), the column (blank: the whole row or file) and what is wrong."""
+
+    row: int
+    column: str
+    message: str
+
+
+class InvalidCatalogFile(ValidationFailed):
+    """An imported catalogue file with errors: ``errors`` lists every one; nothing was written."""
+
+    code = "invalid_catalog_file"
+    title = "The file has errors: nothing was imported"
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} error{'' if len(errors) == 1 else 's'} in the file.")
+        self.errors = errors

@@ -9,6 +9,7 @@ The choices of the select fields (categories) are set by the page from the categ
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -93,3 +94,17 @@ class BulkEditForm(FlaskForm):
 
     # Any value passes: the bulk edit's service says when the category is missing or unknown.
     category_id = SelectField("Move to category", choices=[], validate_choice=False)
+
+
+class CatalogueImportForm(FlaskForm):
+    """The catalogue CSV to import (checked and previewed before anything is written)."""
+
+    file = FileField(
+        "CSV file",
+        render_kw={"accept": ".csv,text/csv", "required": True},
+        description="UTF-8 CSV with the columns of the export (see the staff manual).",
+    )
+
+
+class ConfirmImportForm(FlaskForm):
+    """Confirms the previewed import: the file itself stays on the server."""

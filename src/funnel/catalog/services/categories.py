@@ -18,6 +18,7 @@ from funnel.catalog.models import (
 )
 from funnel.catalog.services.rules import (
     _UNSET,
+    CATEGORY_NAME_LENGTH,
     _flush,
     _get_category,
     _optional_text,
@@ -55,7 +56,7 @@ def create_category(
     """
     with transaction():
         check_may_manage_catalog(actor_user_id)
-        name = _required_text("name", name, 120)
+        name = _required_text("name", name, CATEGORY_NAME_LENGTH)
         if parent_id is not None:
             _get_category(parent_id)
         category = Category(
@@ -90,7 +91,7 @@ def update_category(
         check_may_manage_catalog(actor_user_id)
         category = _get_category(category_id)
         if name is not None:
-            category.name = _required_text("name", name, 120)
+            category.name = _required_text("name", name, CATEGORY_NAME_LENGTH)
             category.slug = _unique_slug(Category, slugify(category.name), category.id)
         if parent_id is not _UNSET and parent_id != category.parent_id:
             if parent_id is not None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from funnel.catalog.errors import (
-    InvalidCatalogInput,
     ProductHasNoVariants,
     SlugTaken,
 )
@@ -18,6 +17,9 @@ from funnel.catalog.models import (
     Variant,
 )
 from funnel.catalog.services.rules import (
+    PRODUCT_TITLE_LENGTH,
+    SEO_DESCRIPTION_LENGTH,
+    SEO_TITLE_LENGTH,
     _flush,
     _get_category,
     _get_product,
@@ -26,6 +28,7 @@ from funnel.catalog.services.rules import (
     _unique_slug,
     build_search_document,
     check_may_manage_catalog,
+    parse_status,
     refresh_product,
     shop_currency,
     slugify,
@@ -56,17 +59,19 @@ def create_product(
     """
     with transaction():
         check_may_manage_catalog(actor_user_id)
-        title = _required_text("title", title, 200)
+        title = _required_text("title", title, PRODUCT_TITLE_LENGTH)
         _get_category(category_id)
         description = _optional_text("description", description, None)
         product = Product(
             title=title,
-            slug=_unique_slug(Product, slugify(title, 200), None),
+            slug=_unique_slug(Product, slugify(title, PRODUCT_TITLE_LENGTH), None),
             category_id=category_id,
             description=description,
             status=ProductStatus.DRAFT,
-            seo_title=_optional_text("seo_title", seo_title, 200),
-            seo_description=_optional_text("seo_description", seo_description, 320),
+            seo_title=_optional_text("seo_title", seo_title, SEO_TITLE_LENGTH),
+            seo_description=_optional_text(
+                "seo_description", seo_description, SEO_DESCRIPTION_LENGTH
+            ),
             is_featured=is_featured,
             min_price_amount=0,
             currency=shop_currency(),
@@ -100,26 +105,25 @@ def update_product(
         check_may_manage_catalog(actor_user_id)
         product = _get_product(product_id)
         if title is not None:
-            product.title = _required_text("title", title, 200)
-            product.slug = _unique_slug(Product, slugify(product.title, 200), product.id)
+            product.title = _required_text("title", title, PRODUCT_TITLE_LENGTH)
+            product.slug = _unique_slug(
+                Product, slugify(product.title, PRODUCT_TITLE_LENGTH), product.id
+            )
         if category_id is not None:
             _get_category(category_id)
             product.category_id = category_id
         if description is not None:
             product.description = _optional_text("description", description, None)
         if seo_title is not None:
-            product.seo_title = _optional_text("seo_title", seo_title, 200)
+            product.seo_title = _optional_text("seo_title", seo_title, SEO_TITLE_LENGTH)
         if seo_description is not None:
-            product.seo_description = _optional_text("seo_description", seo_description, 320)
+            product.seo_description = _optional_text(
+                "seo_description", seo_description, SEO_DESCRIPTION_LENGTH
+            )
         if is_featured is not None:
             product.is_featured = is_featured
         if status is not None:
-            try:
-                status = ProductStatus(status)
-            except ValueError as error:
-                raise InvalidCatalogInput(
-                    fields={"status": ["Choose draft, active or archived."]}
-                ) from error
+            status = parse_status(status)
             if status is ProductStatus.ACTIVE:
                 has_variant = db.session.scalar(
                     select(Variant.id).where(Variant.product_id == product.id).limit(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from flask import current_app
@@ -25,6 +25,7 @@ from funnel.catalog.errors import (
 from funnel.catalog.models import (
     Category,
     Product,
+    ProductStatus,
     Variant,
 )
 from funnel.core.money import Money, MoneyError
@@ -33,6 +34,13 @@ from funnel.extensions import db
 SKU_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,63}$")
 MAX_PRICE_AMOUNT = 10**12
 MAX_STOCK = 10**9
+# Text limits (the columns' lengths): the forms, the API and the CSV import all meet them here.
+CATEGORY_NAME_LENGTH = 120
+PRODUCT_TITLE_LENGTH = 200
+HANDLE_LENGTH = 200
+SEO_TITLE_LENGTH = 200
+SEO_DESCRIPTION_LENGTH = 320
+VARIANT_TITLE_LENGTH = 200
 _UNSET: Any = object()
 
 OptionValues = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -144,6 +152,37 @@ def _checked_price(price: Money) -> Money:
     return price
 
 
+def parse_status(value: ProductStatus | str) -> ProductStatus:
+    """Raises InvalidCatalogInput unless ``value`` is draft, active or archived."""
+    try:
+        return ProductStatus(value)
+    except ValueError as error:
+        raise InvalidCatalogInput(
+            fields={"status": ["Choose draft, active or archived."]}
+        ) from error
+
+
+def normalise_handle(handle: str) -> str:
+    """A product's handle (its slug) as given: lower-case ASCII letters, digits and single
+    hyphens, as ``slugify`` makes them. Raises InvalidCatalogInput for anything else, rather
+    than silently turning it into another product's address."""
+    handle = (handle or "").strip()
+    if not handle or len(handle) > HANDLE_LENGTH or slugify(handle, HANDLE_LENGTH) != handle:
+        raise InvalidCatalogInput(
+            fields={"handle": ["Use lower-case letters, digits and single hyphens (my-shirt)."]}
+        )
+    return handle
+
+
+def parse_stock(text: str) -> int:
+    """A stock level typed by staff (``"12"``). Raises InvalidStock unless it is a whole
+    number from 0 to MAX_STOCK."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_STOCK)):
+        raise InvalidStock(fields={"stock_quantity": ["Must be a whole number, 0 or more."]})
+    return _checked_stock(int(text))
+
+
 def _checked_stock(stock_quantity: int) -> int:
     if isinstance(stock_quantity, bool) or not isinstance(stock_quantity, int):
         raise InvalidStock(fields={"stock_quantity": ["Must be a whole number."]})
@@ -203,12 +242,25 @@ def refresh_product(product: Product) -> None:
     variants = db.session.scalars(
         select(Variant).where(Variant.product_id == product.id).order_by(Variant.id)
     ).all()
-    product.search_document = build_search_document(
-        product.title, product.description, [variant.sku for variant in variants]
+    columns = denormalised_columns(
+        product.title,
+        product.description,
+        [(variant.sku, variant.price_amount, variant.currency) for variant in variants],
     )
-    if variants:
-        product.min_price_amount = min(variant.price_amount for variant in variants)
-        product.currency = variants[0].currency
-    else:
-        product.min_price_amount = 0
-        product.currency = shop_currency()
+    product.search_document = columns["search_document"]
+    product.min_price_amount = columns["min_price_amount"]
+    product.currency = columns["currency"]
+
+
+def denormalised_columns(
+    title: str, description: str, variants: Sequence[tuple[str, int, str]]
+) -> dict[str, Any]:
+    """A product's ``search_document``, ``min_price_amount`` and ``currency`` from its title,
+    description and variants (``(sku, price_amount, currency)`` in id order)."""
+    return {
+        "search_document": build_search_document(
+            title, description, [sku for sku, _, _ in variants]
+        ),
+        "min_price_amount": min((amount for _, amount, _ in variants), default=0),
+        "currency": variants[0][2] if variants else shop_currency(),
+    }

@@ -17,6 +17,7 @@ from funnel.catalog.models import (
     VariantOptionValue,
 )
 from funnel.catalog.services.rules import (
+    VARIANT_TITLE_LENGTH,
     OptionValues,
     _checked_price,
     _checked_stock,
@@ -87,7 +88,7 @@ def add_variant(
         variant = Variant(
             product_id=product.id,
             sku=sku,
-            title=_optional_text("title", title, 200),
+            title=_optional_text("title", title, VARIANT_TITLE_LENGTH),
             price_amount=price.amount,
             currency=price.currency,
             stock_quantity=stock_quantity,
@@ -131,7 +132,7 @@ def update_variant(
             variant.price_amount = price.amount
             variant.currency = price.currency
         if title is not None:
-            variant.title = _optional_text("title", title, 200)
+            variant.title = _optional_text("title", title, VARIANT_TITLE_LENGTH)
         if options is not None:
             _set_options(variant, normalise_options(options))
         _flush(DuplicateSku, f"The SKU {variant.sku} is already used.")

@@ -15,6 +15,7 @@ from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
 from funnel.accounts.permissions import Permission, permissions_of
 from funnel.staff.views import (
+    catalog_csv,
     categories,
     customers,
     images,
@@ -80,6 +81,7 @@ customers.register(bp)
 orders.register(bp)
 categories.register(bp)
 products.register(bp)
+catalog_csv.register(bp)
 variants.register(bp)
 stock.register(bp)
 images.register(bp)
