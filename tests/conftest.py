@@ -152,6 +152,7 @@ def app(
     settings = dict(application.config)
     application.config["MAIL_OUTBOX"] = str(tmp_path / "outbox")
     application.config["MEDIA_ROOT"] = str(tmp_path / "media")
+    application.config["CATALOG_IMPORTS_FOLDER"] = str(tmp_path / "catalog-imports")
     # What a new app had: rate-limit counts of its own, and its Celery app the current one.
     limiter.init_app(application)
     celery_app = application.extensions["celery"]

@@ -196,6 +196,8 @@ def load_settings(
         "MAIL_SENDER": _env(environ, "MAIL_SENDER", "Funnel <shop@localhost>"),
         "MAIL_OUTBOX": str(instance / "outbox"),
         "MEDIA_ROOT": _env(environ, "MEDIA_ROOT", str(instance / "media")),
+        # Catalogue CSV files between their preview and their confirmation (staff pages).
+        "CATALOG_IMPORTS_FOLDER": str(instance / "catalog-imports"),
         "CURRENCY": (_env(environ, "CURRENCY", "USD") or "USD").upper(),
         "SHOP_NAME": _env(environ, "SHOP_NAME", "Funnel"),
         "BASE_URL": _env(environ, "BASE_URL", "http://127.0.0.1:5000"),

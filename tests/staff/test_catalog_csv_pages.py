@@ -161,7 +161,7 @@ def test_a_file_with_errors_shows_them_by_row_and_column_and_keeps_nothing(
     ProductFactory(title="Mug", variants=[{"sku": "MUG-1", "price": 1000, "stock_quantity": 2}])
     browser = signed_in(staff_user)
     before = state()
-    kept_before = set((Path(app.instance_path) / "catalog-imports").glob("*"))
+    kept_before = set((Path(app.config["CATALOG_IMPORTS_FOLDER"])).glob("*"))
 
     response = upload(browser, catalogue_file(price="cheap", stock="lots"))
 
@@ -173,7 +173,7 @@ def test_a_file_with_errors_shows_them_by_row_and_column_and_keeps_nothing(
         ("2", "stock"),
     ]
     assert state() == before
-    assert set((Path(app.instance_path) / "catalog-imports").glob("*")) == kept_before
+    assert set((Path(app.config["CATALOG_IMPORTS_FOLDER"])).glob("*")) == kept_before
 
 
 def test_stock_changes_need_inventory_adjust(
@@ -219,7 +219,7 @@ def test_an_expired_or_someone_elses_upload_is_not_imported(
         "/staff/products/import"
     )
     # once it has expired, neither can its owner
-    kept = Path(app.instance_path) / "catalog-imports" / f"{staff_user.id}-{token}.csv"
+    kept = Path(app.config["CATALOG_IMPORTS_FOLDER"]) / f"{staff_user.id}-{token}.csv"
     an_hour_ago = time.time() - 3600
     os.utime(kept, (an_hour_ago, an_hour_ago))
     assert staff.post(f"/staff/products/import/{token}").headers["Location"] == (

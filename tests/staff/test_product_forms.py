@@ -159,13 +159,15 @@ def test_the_product_page_shows_its_variants_and_their_stock(
     rows = page.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
     cells = [
         [cell.split("</td>")[0] for cell in row.split("<td>")[1:5]]
-        + [row.split("<td>")[5].split("</td>")[0]]
+        + [re.sub(r"<[^>]+>", "", row.split("<td>")[5].split("</td>")[0])]
         for row in rows
     ]
     assert cells == [
         ["MUG-S", "", "Size: S", "$9.50", "7"],
         ["MUG-L", "", "Size: L", "$12.50", "0"],
     ]
+    stock_links = re.findall(r'<a href="(/staff/variants/\d+/stock)" aria-label="([^"]+)"', page)
+    assert [label for _, label in stock_links] == ["Stock of MUG-S: 7", "Stock of MUG-L: 0"]
 
 
 # -- variants ------------------------------------------------------------------------------

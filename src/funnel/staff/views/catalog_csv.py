@@ -67,7 +67,7 @@ def export() -> ResponseReturnValue:
 
 
 def _uploads() -> Path:
-    folder = Path(current_app.instance_path) / "catalog-imports"
+    folder = Path(current_app.config["CATALOG_IMPORTS_FOLDER"])
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
