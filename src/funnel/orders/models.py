@@ -92,6 +92,7 @@ class Order(db.Model):
         CheckConstraint("tax_rate_basis_points >= 0", name="tax_rate_non_negative"),
         Index(None, "user_id", "placed_at"),
         Index(None, "status", "placed_at"),
+        Index(None, "payment_gateway", "placed_at"),
         Index(None, "email"),
         Index(None, "placed_at"),
     )
