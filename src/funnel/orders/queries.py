@@ -16,7 +16,7 @@ from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
 from funnel.orders.errors import OrderNotFound
 from funnel.orders.listing import SEARCH_LENGTH, OrderFilters, day_after_start, day_start
-from funnel.orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus
+from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from funnel.orders.numbers import normalise_number
 from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
@@ -40,9 +40,10 @@ class OrderDetails:
     @property
     def staff_actions(self) -> frozenset[str]:
         """The staff steps the order's status (and payment) allow now: ``record_payment``,
-        ``fulfil``, ``deliver``, ``cancel``, ``refund``."""
+        ``fulfil``, ``deliver``, ``cancel``, ``refund``. A cash-on-delivery order ships
+        unpaid, and its ``deliver`` step records the cash."""
         status = self.order.status
-        allowed = TRANSITIONS[status]
+        allowed = self.order.transitions
         payment = self.live_payment
         actions = set()
         if (
@@ -126,7 +127,8 @@ def payment_method_label(gateway: str) -> str:
     for enabled in enabled_gateways():
         if enabled.name == gateway:
             return str(enabled.label)
-    return {"manual": "Bank transfer or cash on delivery", "test": "Card"}.get(gateway, gateway)
+    labels = {"manual": "Bank transfer or cash on delivery", "cod": "Cash on delivery"}
+    return {**labels, "test": "Card"}.get(gateway, gateway)
 
 
 def order_details(order: Order) -> OrderDetails:

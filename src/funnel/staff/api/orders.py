@@ -98,9 +98,12 @@ def get_staff_order(number: str) -> dict[str, Any]:
 def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Move an order on: record a bank transfer, ship, deliver or cancel it
 
-    `to`: `paid` records the bank transfer (or cash) of an order awaiting it (409
-    `order_payment_missing` for a card order; `amount_received` must be the amount due);
-    `fulfilled` ships a paid order (`note`: carrier and tracking number); `delivered`;
+    `to`: `paid` records the bank transfer of an order awaiting it (409
+    `order_payment_missing` for a card or cash-on-delivery order; `amount_received` must be
+    the amount due, else 422 `manual_amount_mismatch`); `fulfilled` ships a paid order, or a
+    cash-on-delivery order before it is paid (`note`: carrier and tracking number);
+    `delivered`: for a cash-on-delivery order also records the cash received and pays it
+    (`amount_received`, default the amount due, must be the amount due);
     `cancelled` (`note` is the reason, required) voids an unpaid order's payment, and refunds
     a paid order in full, so cancelling a paid order also needs `orders.refund`. A step the
     status does not allow is 409 `invalid_order_transition` and changes nothing; a step

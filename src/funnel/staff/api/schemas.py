@@ -307,8 +307,9 @@ class TransitionInputSchema(ma.Schema):
         required=True,
         validate=validate.OneOf([status.value for status in STAFF_TARGETS]),
         metadata={
-            "description": "paid: a bank transfer or cash received; fulfilled: shipped; "
-            "delivered; cancelled (a paid order is refunded in full)"
+            "description": "paid: a bank transfer received; fulfilled: shipped; "
+            "delivered (cash on delivery: the cash received); cancelled (a paid order is "
+            "refunded in full)"
         },
     )
     note = Text(
@@ -321,7 +322,10 @@ class TransitionInputSchema(ma.Schema):
     )
     amount_received = ma.fields.Nested(
         MoneyInputSchema,
-        metadata={"description": "paid only: the amount received (default: the amount due)"},
+        metadata={
+            "description": "paid, or delivered for cash on delivery: the amount received "
+            "(default: the amount due)"
+        },
     )
 
 

@@ -145,9 +145,18 @@ def order_fulfil(number: str) -> ResponseReturnValue:
 
 
 def order_deliver(number: str) -> ResponseReturnValue:
-    def step(_currency: str) -> str:
-        change = services.mark_delivered(number, actor_user_id=current_user.id, note=_text("note"))
-        return "The order is marked delivered." if change.changed else "Already delivered."
+    def step(currency: str) -> str:
+        change = services.mark_delivered(
+            number,
+            actor_user_id=current_user.id,
+            note=_text("note"),
+            amount_received=_amount("amount_received", currency),
+        )
+        if not change.changed:
+            return "Already delivered."
+        if queries.get_order(change.number).is_paid_on_delivery:
+            return "The order is marked delivered and the cash received: it is paid."
+        return "The order is marked delivered."
 
     return _act(number, step)
 
