@@ -228,3 +228,30 @@ def test_bank_transfer_places_the_order_awaiting_payment_with_the_bank_details(
         f"Order {order.number}: awaiting your bank transfer"
     ]
     assert "$34.79" in mailbox.body(mailbox[0])
+
+
+@pytest.mark.story("US-22")
+@pytest.mark.config(PAYMENT_GATEWAYS="test,manual,cod")
+def test_cash_on_delivery_places_the_order_awaiting_payment_and_says_to_pay_on_delivery(
+    buyer: FlaskClient, mug: Any, mailbox: Any
+) -> None:
+    # given the pay page offers cash on delivery
+    token = go_to_pay(buyer)
+    assert 'value="cod"' in buyer.get("/checkout/pay").get_data(as_text=True)
+
+    # when a guest chooses it
+    response = pay(buyer, token, None, gateway="cod")
+
+    # then the order waits for its payment (pending), the stock is taken, the cart emptied
+    [order] = orders()
+    assert path_of(response) == f"/checkout/complete/{order.number}"
+    assert (order.status.value, order.payment_gateway) == ("pending_payment", "cod")
+    assert payment_statuses() == ["pending"]
+    assert stock_of(mug.id) == 3
+    assert cart_lines_of(the_checkout().cart_id) == []
+    # and the page and the confirmation email say to pay the amount on delivery
+    page = buyer.get(path_of(response)).get_data(as_text=True)
+    assert "You pay on delivery: please have <strong>$34.79</strong> ready in cash" in page
+    [message] = mailbox
+    assert message["Subject"] == f"Order {order.number} confirmed: pay on delivery"
+    assert "please have $34.79 ready in cash for the carrier" in mailbox.body(message)

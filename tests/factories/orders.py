@@ -4,7 +4,8 @@ and the payment created as the checkout does (in the same transaction as the ord
 ``place(...)`` places an order for ``lines`` (``(variant, quantity)`` pairs; a new variant with
 stock by default) and, unless ``take_stock=False``, reserves and commits the stock under the
 order's number. ``pay_by_card(order)`` pays it with the test gateway's 4242 card and marks it
-paid; ``start_bank_transfer(order)`` creates its pending ``manual`` payment.
+paid; ``start_bank_transfer(order)`` creates its pending ``manual`` payment and
+``start_cash_on_delivery(order)`` its pending ``cod`` payment.
 """
 
 from __future__ import annotations
@@ -128,4 +129,22 @@ def start_bank_transfer(order: Order) -> PaymentResult:
 def paid_order(**kwargs: Any) -> Order:
     order = place(**kwargs)
     pay_by_card(order)
+    return order
+
+
+def start_cash_on_delivery(order: Order) -> PaymentResult:
+    """The pending ``cod`` payment the checkout creates for a cash-on-delivery order."""
+    return payments.start_payment(
+        payable_reference=order.number,
+        amount=order.total,
+        gateway="cod",
+        idempotency_key=f"{order.number}-payment",
+        description=f"Order {order.number}",
+    )
+
+
+def cash_on_delivery_order(**kwargs: Any) -> Order:
+    """A ``pending_payment`` order to be paid in cash on delivery (``cod`` must be enabled)."""
+    order = place(gateway="cod", **kwargs)
+    start_cash_on_delivery(order)
     return order

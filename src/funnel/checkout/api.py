@@ -171,6 +171,7 @@ def complete_checkout(data: dict[str, Any], checkout_id: int) -> dict[str, Any]:
 
     `outcome` says what happened: `paid`, `processing` (the gateway decides later),
     `awaiting_transfer` (bank transfer: the order's payment details are emailed),
+    `pay_on_delivery` (cash on delivery: the order ships and the customer pays the carrier),
     `requires_action` (send the customer to `next_action_url`, then call
     `POST /checkouts/{checkout_id}/payment-confirmation`). A declined card is a 402 problem
     (`payment_failed`): the order is cancelled, nothing is charged, and the checkout can be

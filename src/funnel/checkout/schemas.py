@@ -121,11 +121,19 @@ class CompletionSchema(ma.Schema):
     outcome = ma.fields.String(
         required=True,
         validate=validate.OneOf(
-            ["paid", "processing", "awaiting_transfer", "requires_action", "failed"]
+            [
+                "paid",
+                "processing",
+                "awaiting_transfer",
+                "pay_on_delivery",
+                "requires_action",
+                "failed",
+            ]
         ),
         metadata={
             "description": "paid; processing (the gateway decides later); awaiting_transfer "
-            "(bank transfer); requires_action (send the customer to next_action_url, then "
+            "(bank transfer); pay_on_delivery (cash on delivery: the order ships, the customer "
+            "pays the carrier); requires_action (send the customer to next_action_url, then "
             "POST .../payment-confirmation); failed (nothing charged; pay again)"
         },
     )

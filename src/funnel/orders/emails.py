@@ -1,4 +1,5 @@
-"""Order emails: confirmation (paid), awaiting a bank transfer (placed), cancelled, refunded.
+"""Order emails: confirmation (paid), awaiting a bank transfer (placed), confirmed to pay
+on delivery (cash_on_delivery), cancelled, refunded.
 
 Services call ``schedule_order_email(kind, order_id)``: inside a transaction the email is
 enqueued after the commit (a rolled-back order sends nothing), outside one at once. The
@@ -34,6 +35,7 @@ DEFAULT_BANK_TRANSFER_DETAILS = (
 SUBJECTS = {
     "confirmation": "Order {number} confirmed",
     "placed": "Order {number}: awaiting your bank transfer",
+    "cash_on_delivery": "Order {number} confirmed: pay on delivery",
     "cancelled": "Order {number} cancelled",
     "refunded": "Order {number}: refund issued",
 }

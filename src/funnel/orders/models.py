@@ -28,6 +28,7 @@ import funnel.catalog.models  # noqa: F401  (users and variants: foreign keys re
 from funnel.core.models import now
 from funnel.core.money import Money
 from funnel.extensions import db
+from funnel.payments.gateways import CASH_ON_DELIVERY
 
 NUMBER_LENGTH = 16
 EMAIL_LENGTH = 254
@@ -68,6 +69,11 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
     S.REFUNDED: frozenset(),
 }
+# Steps only an order paid in cash on delivery takes: it ships before it is paid (and is paid
+# when it is delivered: ``orders.services.mark_delivered`` records the cash).
+ON_DELIVERY_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.PENDING_PAYMENT: frozenset({S.FULFILLED}),
+}
 # Where staff may move an order by hand (the other statuses follow from what happens to it).
 STAFF_TARGETS = (
     OrderStatus.PAID,
@@ -92,6 +98,7 @@ class Order(db.Model):
         CheckConstraint("tax_rate_basis_points >= 0", name="tax_rate_non_negative"),
         Index(None, "user_id", "placed_at"),
         Index(None, "status", "placed_at"),
+        Index(None, "payment_gateway", "placed_at"),
         Index(None, "email"),
         Index(None, "placed_at"),
     )
@@ -166,6 +173,25 @@ class Order(db.Model):
     @property
     def is_guest(self) -> bool:
         return self.user_id is None
+
+    @property
+    def is_paid_on_delivery(self) -> bool:
+        """Cash on delivery: the order ships unpaid and is paid when delivered."""
+        return self.payment_gateway == CASH_ON_DELIVERY
+
+    @property
+    def is_awaiting_cash(self) -> bool:
+        """Paid on delivery and not paid yet: delivering it records the cash."""
+        return self.is_paid_on_delivery and self.paid_at is None
+
+    @property
+    def transitions(self) -> frozenset[OrderStatus]:
+        """The statuses this order may move to now (``TRANSITIONS``, and for cash on
+        delivery ``ON_DELIVERY_TRANSITIONS``)."""
+        allowed = TRANSITIONS[self.status]
+        if self.is_paid_on_delivery:
+            allowed |= ON_DELIVERY_TRANSITIONS.get(self.status, frozenset())
+        return allowed
 
     @property
     def tax_rate_percent(self) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -15,8 +14,9 @@ from funnel.accounts.permissions import Permission
 from funnel.core.money import Money
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
-from funnel.orders.errors import InvalidOrderInput, OrderNotFound
-from funnel.orders.models import TRANSITIONS, Order, OrderEvent, OrderLine, OrderStatus
+from funnel.orders.errors import OrderNotFound
+from funnel.orders.listing import SEARCH_LENGTH, OrderFilters, day_after_start, day_start
+from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus
 from funnel.orders.numbers import normalise_number
 from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
@@ -40,9 +40,10 @@ class OrderDetails:
     @property
     def staff_actions(self) -> frozenset[str]:
         """The staff steps the order's status (and payment) allow now: ``record_payment``,
-        ``fulfil``, ``deliver``, ``cancel``, ``refund``."""
+        ``fulfil``, ``deliver``, ``cancel``, ``refund``. A cash-on-delivery order ships
+        unpaid, and its ``deliver`` step records the cash."""
         status = self.order.status
-        allowed = TRANSITIONS[status]
+        allowed = self.order.transitions
         payment = self.live_payment
         actions = set()
         if (
@@ -126,7 +127,8 @@ def payment_method_label(gateway: str) -> str:
     for enabled in enabled_gateways():
         if enabled.name == gateway:
             return str(enabled.label)
-    return {"manual": "Bank transfer or cash on delivery", "test": "Card"}.get(gateway, gateway)
+    labels = {"manual": "Bank transfer or cash on delivery", "cod": "Cash on delivery"}
+    return {**labels, "test": "Card"}.get(gateway, gateway)
 
 
 def order_details(order: Order) -> OrderDetails:
@@ -163,41 +165,33 @@ def item_counts(order_ids: list[int]) -> dict[int, int]:
     return {order_id: counts.get(order_id, 0) for order_id in order_ids}
 
 
-def parse_status(raw: str | None) -> OrderStatus | None:
-    """A status filter from a query string; None for all. Raises InvalidOrderInput."""
-    if raw is None or raw == "":
-        return None
-    try:
-        return OrderStatus(raw)
-    except ValueError:
-        choices = ", ".join(status.value for status in OrderStatus)
-        raise InvalidOrderInput(fields={"status": [f"Choose one of: {choices}."]}) from None
-
-
 def search_orders(
-    *,
-    status: OrderStatus | None = None,
-    search: str = "",
-    page: int = 1,
-    size: int = STAFF_PAGE_SIZE,
-    placed_from: datetime | None = None,
-    placed_before: datetime | None = None,
+    filters: OrderFilters | None = None, *, page: int = 1, size: int = STAFF_PAGE_SIZE
 ) -> Page[Order]:
-    """Orders for staff, newest first: optionally of one status, placed from ``placed_from``
-    (inclusive) and before ``placed_before`` (exclusive), and matching ``search`` (an order
-    number, exactly, or a part of the customer's email address)."""
+    """Orders for staff, newest first, that match every filter given (see ``OrderFilters``):
+    a status; a fulfilment state; a payment method (gateway name); placed from the first
+    UTC day to the last, both included; and ``search``: an order number (exactly), or a part
+    of the customer's email or of the ship-to name, in any letter case, every character
+    taken literally (``%`` and ``_`` are not wildcards). One COUNT and one page query."""
+    filters = filters or OrderFilters()
     statement = select(Order)
-    if status is not None:
-        statement = statement.where(Order.status == status)
-    if placed_from is not None:
-        statement = statement.where(Order.placed_at >= placed_from)
-    if placed_before is not None:
-        statement = statement.where(Order.placed_at < placed_before)
-    text = search.strip()[:254]
+    if filters.status is not None:
+        statement = statement.where(Order.status == filters.status)
+    if filters.fulfilment is not None:
+        statement = statement.where(Order.status.in_(filters.fulfilment.statuses))
+    if filters.payment_method:
+        statement = statement.where(Order.payment_gateway == filters.payment_method)
+    if filters.placed_from is not None:
+        statement = statement.where(Order.placed_at >= day_start(filters.placed_from))
+    if filters.placed_to is not None:
+        statement = statement.where(Order.placed_at < day_after_start(filters.placed_to))
+    text = filters.search.strip()[:SEARCH_LENGTH].lower()
     if text:
+        conditions = [
+            Order.email.contains(text, autoescape=True),  # stored in lower case
+            func.lower(Order.ship_full_name).contains(text, autoescape=True),
+        ]
         number = normalise_number(text)
-        pattern = "%" + text.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
-        conditions = [Order.email.like(pattern)]
         if number is not None:
             conditions.append(Order.number == number)
         statement = statement.where(or_(*conditions))

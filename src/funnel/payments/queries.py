@@ -86,8 +86,9 @@ def manual_payment_days() -> int:
 
 
 def overdue_manual_payments(at: datetime | None = None, limit: int = 500) -> list[Payment]:
-    """Manual payments still pending after ``MANUAL_PAYMENT_DAYS``, oldest first: checkout
-    cancels their payables (and ``void_payment`` cancels each payment)."""
+    """Manual payments (bank transfers) still pending after ``MANUAL_PAYMENT_DAYS``, oldest
+    first: checkout cancels their payables (and ``void_payment`` cancels each payment). Cash
+    on delivery (``cod``) is not among them: it is paid when the parcel arrives."""
     cutoff = (at or clock.utcnow()) - timedelta(days=manual_payment_days())
     return list(
         db.session.scalars(

@@ -27,6 +27,7 @@ from funnel.orders import services as orders
 from funnel.orders.models import Order, OrderStatus
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
+from funnel.payments.gateways import STAFF_SETTLED_GATEWAYS
 from funnel.payments.models import PaymentStatus
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,8 @@ def _cancel_unfinished() -> int:
     cancelled = 0
     for checkout_id, order_id, number, gateway in rows:
         payment = payment_queries.live_payment_for(number)
-        if gateway != "manual" and payment is not None and payment.is_outcome_unknown:
+        is_settled_by_staff = gateway in STAFF_SETTLED_GATEWAYS
+        if not is_settled_by_staff and payment is not None and payment.is_outcome_unknown:
             try:
                 if _settled_by_the_gateway(payment.id):
                     continue
@@ -75,7 +77,7 @@ def _cancel_unfinished() -> int:
                 log.exception("could not learn the outcome of the payment of %s", number)
                 continue
             payment = payment_queries.live_payment_for(number)
-        if gateway == "manual" or (payment is not None and payment.status not in UNFINISHED):
+        if is_settled_by_staff or (payment is not None and payment.status not in UNFINISHED):
             continue
         try:
             change = orders.cancel_order(order_id, reason="The payment was not completed in time")

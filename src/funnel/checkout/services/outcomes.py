@@ -6,8 +6,9 @@ from 3-D Secure; ``receive_webhook`` when the gateway tells us later. They share
 
 - paid: the order is marked paid (once, whoever comes first), the checkout completed and the
   cart emptied, in one transaction;
-- processing (decided later by a webhook) or a bank transfer awaited: the checkout is
-  completed and the cart emptied; a bank transfer gets its "awaiting payment" email;
+- processing (decided later by a webhook), a bank transfer awaited or cash on delivery: the
+  checkout is completed and the cart emptied; a bank transfer gets its "awaiting payment"
+  email, cash on delivery its "pay on delivery" confirmation;
 - requires action: nothing yet, the customer goes to the gateway's page;
 - failed: the order is cancelled (its stock goes back; nothing was charged) and the checkout
   reopened with a new one-time token: the cart is intact and the customer can try again.
@@ -35,6 +36,7 @@ from funnel.orders.models import Order, OrderStatus
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
 from funnel.payments.errors import GatewayUnavailable, InvalidCard
+from funnel.payments.gateways import CASH_ON_DELIVERY, STAFF_SETTLED_GATEWAYS
 from funnel.payments.gateways.base import CardDetails
 from funnel.payments.models import PaymentStatus
 from funnel.payments.services import PaymentResult
@@ -48,6 +50,7 @@ class OutcomeKind(enum.StrEnum):
     PAID = "paid"
     PROCESSING = "processing"
     AWAITING_TRANSFER = "awaiting_transfer"
+    PAY_ON_DELIVERY = "pay_on_delivery"
     REQUIRES_ACTION = "requires_action"
     FAILED = "failed"
 
@@ -162,6 +165,16 @@ def abandon_awaiting_action(number: str) -> bool:
     return current is not None and current.status == OrderStatus.CANCELLED
 
 
+def awaiting_kind(gateway: str) -> OutcomeKind:
+    """What an order awaiting its payment waits for: a bank transfer, the delivery (cash), or
+    the gateway's decision."""
+    if gateway == CASH_ON_DELIVERY:
+        return OutcomeKind.PAY_ON_DELIVERY
+    if gateway in STAFF_SETTLED_GATEWAYS:
+        return OutcomeKind.AWAITING_TRANSFER
+    return OutcomeKind.PROCESSING
+
+
 def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> CheckoutOutcome:
     """Act on a payment's state (see the module). Call outside a transaction."""
     number = result.payable_reference
@@ -178,15 +191,14 @@ def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> Checko
             OutcomeKind.REQUIRES_ACTION, number, result.message, result.next_action_url
         )
     if result.is_awaiting:
-        is_transfer = result.gateway == "manual"
+        is_settled_by_staff = result.gateway in STAFF_SETTLED_GATEWAYS
         with transaction():
             order = order_queries.find_order(number)
             if order is not None and order.status == OrderStatus.PENDING_PAYMENT:
                 _complete_checkout(order)
-                if is_transfer and is_new_order:
+                if is_settled_by_staff and is_new_order:
                     orders.send_order_placed_email(order.id)
-        kind = OutcomeKind.AWAITING_TRANSFER if is_transfer else OutcomeKind.PROCESSING
-        return CheckoutOutcome(kind, number, result.message)
+        return CheckoutOutcome(awaiting_kind(result.gateway), number, result.message)
     fail_attempt(number, result.message)
     return CheckoutOutcome(OutcomeKind.FAILED, number, result.message)
 

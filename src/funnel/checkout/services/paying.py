@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from funnel.checkout import queries
 from funnel.checkout.errors import TotalsChanged
-from funnel.checkout.services.outcomes import CheckoutOutcome, OutcomeKind, apply_result, pay
+from funnel.checkout.services.outcomes import (
+    CheckoutOutcome,
+    OutcomeKind,
+    apply_result,
+    awaiting_kind,
+    pay,
+)
 from funnel.checkout.services.placing import place_order
 from funnel.core import clock
 from funnel.core.money import Money
@@ -124,6 +130,7 @@ def _outcome_of_placed(number: str) -> CheckoutOutcome:
     """What became of an order placed by an earlier submission (its payment is settled)."""
     order = order_queries.get_order(number)
     kind = _KIND_OF_STATUS.get(order.status, OutcomeKind.PAID)
-    if order.status == OrderStatus.PENDING_PAYMENT and order.payment_gateway == "manual":
-        kind = OutcomeKind.AWAITING_TRANSFER
+    shipped_unpaid = order.status == OrderStatus.FULFILLED and order.is_awaiting_cash
+    if order.status == OrderStatus.PENDING_PAYMENT or shipped_unpaid:
+        kind = awaiting_kind(order.payment_gateway)
     return CheckoutOutcome(kind, number, "This checkout's order was already placed.")

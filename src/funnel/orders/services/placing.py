@@ -139,7 +139,8 @@ def place_order(
     Raises InvalidOrder (``fields`` names every problem: no lines, mixed currencies, totals
     that do not add up, bad quantities, no PostalAddress, an unknown user).
     Side effects: one ``orders`` row, its ``order_lines``, an OrderEvent (created ->
-    pending_payment). No email: schedule ``send_order_placed_email`` for bank transfers.
+    pending_payment). No email: schedule ``send_order_placed_email`` for bank transfers and
+    cash on delivery.
     """
     errors: dict[str, list[str]] = {}
     try:
@@ -207,10 +208,13 @@ def place_order(
 
 
 def send_order_placed_email(order: Order | int | str) -> None:
-    """Email the "awaiting your bank transfer" message: the amount, the order number as the
-    payment reference and the ``BANK_TRANSFER_DETAILS`` setting, with a link to the order.
+    """Email the order placed for an offline payment: for a bank transfer, "awaiting your
+    bank transfer" (the amount, the order number as the payment reference and the
+    ``BANK_TRANSFER_DETAILS`` setting); for cash on delivery, the confirmation that says to
+    pay the amount on delivery. Both link to the order.
 
     Inside a transaction (the checkout's) it is sent after the commit, never for an order
     rolled back; outside one, at once. Raises OrderNotFound.
     """
-    schedule_order_email("placed", read_order(order).id)
+    placed = read_order(order)
+    schedule_order_email("cash_on_delivery" if placed.is_paid_on_delivery else "placed", placed.id)

@@ -20,7 +20,7 @@ from funnel.core import clock
 from funnel.core.database import in_transaction, transaction
 from funnel.extensions import db
 from funnel.orders.errors import InvalidOrderTransition, OrderNotFound
-from funnel.orders.models import NOTE_LENGTH, TRANSITIONS, Order, OrderEvent, OrderStatus
+from funnel.orders.models import NOTE_LENGTH, Order, OrderEvent, OrderStatus
 from funnel.orders.numbers import normalise_number
 from funnel.orders.services.results import OrderChange
 
@@ -59,8 +59,9 @@ def order_transaction() -> Iterator[Session]:
         yield session
 
 
-def can_change(from_status: OrderStatus, to_status: OrderStatus) -> bool:
-    return to_status in TRANSITIONS[from_status]
+def can_change(order: Order, to_status: OrderStatus) -> bool:
+    """The workflow allows ``order`` (in the status read) to move to ``to_status``."""
+    return to_status in order.transitions
 
 
 def _where(reference: Order | int | str) -> Any:
@@ -123,7 +124,7 @@ def change_status(
     timestamp of the new status, ``values``) and one OrderEvent row.
     """
     from_status = order.status
-    if not can_change(from_status, to_status):
+    if not can_change(order, to_status):
         raise transition_error(order, to_status)
     changes: dict[str, Any] = dict(values or {})
     changes["status"] = to_status

@@ -23,8 +23,10 @@ def move_order(
 ) -> OrderChange:
     """Take the step that brings ``order`` to ``to``: ``paid`` records a bank transfer (or
     cash) received, ``fulfilled`` ships it (``note``: carrier and tracking number),
-    ``delivered``, ``cancelled`` (``note`` is the reason, required; a paid order is refunded
-    in full). ``amount_received`` belongs to ``paid`` only. Call outside ``transaction()``.
+    ``delivered`` (a cash-on-delivery order is paid then: ``amount_received`` is the cash),
+    ``cancelled`` (``note`` is the reason, required; a paid order is refunded in full).
+    ``amount_received`` belongs to ``paid`` and ``delivered`` only. Call outside
+    ``transaction()``.
     Raises InvalidOrderInput (another target, a stray amount), and the errors of
     ``record_manual_payment``, ``fulfil_order``, ``mark_delivered``, ``cancel_order``
     (InvalidOrderTransition for a step the status does not allow, PermissionDenied).
@@ -37,7 +39,7 @@ def move_order(
     if target not in STAFF_TARGETS:
         choices = ", ".join(status.value for status in STAFF_TARGETS)
         raise InvalidOrderInput(fields={"to": [f"Choose one of: {choices}."]})
-    if amount_received is not None and target != OrderStatus.PAID:
+    if amount_received is not None and target not in {OrderStatus.PAID, OrderStatus.DELIVERED}:
         raise InvalidOrderInput(
             fields={"amount_received": ["Only a payment received has an amount."]}
         )
@@ -48,5 +50,7 @@ def move_order(
     if target == OrderStatus.FULFILLED:
         return fulfil_order(order, actor_user_id=actor_user_id, note=note)
     if target == OrderStatus.DELIVERED:
-        return mark_delivered(order, actor_user_id=actor_user_id, note=note)
+        return mark_delivered(
+            order, actor_user_id=actor_user_id, note=note, amount_received=amount_received
+        )
     return cancel_order(order, reason=note, actor_user_id=actor_user_id)

@@ -1,4 +1,5 @@
-"""The order's way forward: paid, shipped, delivered; and staff-recorded bank transfers."""
+"""The order's way forward: paid, shipped, delivered; staff-recorded bank transfers; and
+cash on delivery, which ships before it is paid and is paid when delivered."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from funnel.accounts import queries as account_queries
 from funnel.accounts.permissions import Permission, require_permission
 from funnel.analytics import services as analytics
 from funnel.analytics.models import FunnelStage
+from funnel.core import clock
 from funnel.core.errors import PermissionDenied
 from funnel.core.money import Money
 from funnel.orders.emails import schedule_order_email
-from funnel.orders.errors import OrderPaymentMissing
+from funnel.orders.errors import InvalidOrderInput, OrderPaymentMissing
 from funnel.orders.models import Order, OrderStatus
 from funnel.orders.services.results import OrderChange
 from funnel.orders.services.state import (
@@ -17,6 +19,7 @@ from funnel.orders.services.state import (
     change_status,
     lock_order,
     order_transaction,
+    read_order,
     transition_error,
 )
 from funnel.payments import queries as payment_queries
@@ -60,14 +63,18 @@ def mark_paid(
         )
         if changed:
             schedule_order_email("confirmation", order.id)
-            analytics.record_event(
-                FunnelStage.ORDER_PAID,
-                order.visitor_id,
-                user_id=order.user_id,
-                order_reference=order.number,
-                dedupe_key=f"order_paid:{order.number}",
-            )
+            _record_paid_funnel_event(order)
         return change_result(order, previous, changed)
+
+
+def _record_paid_funnel_event(order: Order) -> None:
+    analytics.record_event(
+        FunnelStage.ORDER_PAID,
+        order.visitor_id,
+        user_id=order.user_id,
+        order_reference=order.number,
+        dedupe_key=f"order_paid:{order.number}",
+    )
 
 
 def _advance(
@@ -84,7 +91,7 @@ def _advance(
         previous = order.status
         if previous == to_status:
             return change_result(order, previous, changed=False)
-        if previous != from_status:
+        if previous != from_status and not _ships_before_payment(order, to_status):
             raise transition_error(order, to_status)
         changed = change_status(order, to_status, actor_user_id=actor_user_id, note=note)
         return change_result(order, previous, changed)
@@ -95,6 +102,7 @@ def fulfil_order(
 ) -> OrderChange:
     """Mark a ``paid`` order shipped (``fulfilled``); ``note`` can carry the carrier and
     tracking number. Shipping it again changes nothing (``changed`` False).
+    (A cash-on-delivery order ships unpaid: see ``_ships_before_payment``.)
     Raises OrderNotFound, InvalidOrderTransition (not paid), PermissionDenied (the actor lacks
     ``orders.fulfil``). Side effects: status, ``fulfilled_at``, an OrderEvent.
     """
@@ -104,12 +112,25 @@ def fulfil_order(
 
 
 def mark_delivered(
-    order: OrderReference, *, actor_user_id: int | None = None, note: str = ""
+    order: OrderReference,
+    *,
+    actor_user_id: int | None = None,
+    note: str = "",
+    amount_received: Money | None = None,
 ) -> OrderChange:
     """Mark a shipped (``fulfilled``) order ``delivered``; again changes nothing.
-    Raises OrderNotFound, InvalidOrderTransition, PermissionDenied.
-    Side effects: status, ``delivered_at``, an OrderEvent.
+
+    A cash-on-delivery order not yet paid is paid at this step (``collect_cash_on_delivery``):
+    ``amount_received`` (default: the amount due) is the cash the carrier took; it belongs to
+    such an order only.
+    Raises OrderNotFound, InvalidOrderTransition, PermissionDenied, InvalidOrderInput (an
+    amount for an order not paid on delivery), and for cash on delivery OrderPaymentMissing
+    and ManualAmountMismatch. Side effects: status, ``delivered_at``, an OrderEvent.
     """
+    if amount_received is not None or read_order(order).is_awaiting_cash:
+        return collect_cash_on_delivery(
+            order, actor_user_id=actor_user_id, amount_received=amount_received, note=note
+        )
     return _advance(
         order,
         OrderStatus.FULFILLED,
@@ -152,3 +173,70 @@ def record_manual_payment(
             payment.id, actor_user_id, amount_received=amount_received, note=note
         )
         return mark_paid(locked.id, actor_user_id=actor_user_id, note=note or "funds received")
+
+
+# -- cash on delivery: shipped unpaid, paid when delivered ------------------------------------
+
+
+def _ships_before_payment(order: Order, to_status: OrderStatus) -> bool:
+    """A cash-on-delivery order awaiting payment may be shipped (the workflow says which)."""
+    return (
+        to_status == OrderStatus.FULFILLED
+        and order.status == OrderStatus.PENDING_PAYMENT
+        and to_status in order.transitions
+    )
+
+
+def collect_cash_on_delivery(
+    order: OrderReference,
+    *,
+    actor_user_id: int | None,
+    amount_received: Money | None = None,
+    note: str = "",
+) -> OrderChange:
+    """Deliver a shipped cash-on-delivery order and record the cash the carrier took (the
+    amount due): its payment succeeds, the order is ``delivered`` with ``paid_at`` set, in
+    one transaction. Delivering it again changes nothing (``changed`` False).
+    Raises OrderNotFound, InvalidOrderTransition (not shipped), InvalidOrderInput (the order
+    is not paid on delivery, or is paid already, and an amount is given), OrderPaymentMissing
+    (no pending cash payment), ManualAmountMismatch (``amount_received`` is not the amount
+    due; nothing changes), PermissionDenied (no staff member, or without ``orders.fulfil``).
+    Side effects: those of ``mark_manual_payment_received``; status, ``delivered_at``,
+    ``paid_at``, an OrderEvent; the ``order_paid`` funnel event.
+    """
+    if actor_user_id is None:
+        raise PermissionDenied("A staff member records the cash received.")
+    check_permission(actor_user_id, Permission.ORDERS_FULFIL)
+    with order_transaction():
+        locked = lock_order(order)
+        previous = locked.status
+        if not locked.is_awaiting_cash:
+            if amount_received is not None:
+                raise InvalidOrderInput(
+                    fields={"amount_received": ["Only cash collected on delivery has an amount."]}
+                )
+            return _advance(
+                locked.id,
+                OrderStatus.FULFILLED,
+                OrderStatus.DELIVERED,
+                actor_user_id=actor_user_id,
+                note=note,
+            )
+        if previous != OrderStatus.FULFILLED:
+            raise transition_error(locked, OrderStatus.DELIVERED)
+        payment = payment_queries.live_payment_for(locked.number)
+        if payment is None or payment.gateway != locked.payment_gateway:
+            raise OrderPaymentMissing(f"Order {locked.number} has no cash payment to collect.")
+        payments.mark_manual_payment_received(
+            payment.id, actor_user_id, amount_received=amount_received, note=note or "cash received"
+        )
+        changed = change_status(
+            locked,
+            OrderStatus.DELIVERED,
+            actor_user_id=actor_user_id,
+            note=note or "delivered, cash received",
+            values={"paid_at": clock.utcnow()},
+        )
+        if changed:
+            _record_paid_funnel_event(locked)
+        return change_result(locked, previous, changed)

@@ -2,7 +2,8 @@
 
 Settings read (with their defaults until ``config.py`` provides them):
 
-- ``PAYMENT_GATEWAYS``: names, in the order checkout offers them (``"test,manual"``);
+- ``PAYMENT_GATEWAYS``: names, in the order checkout offers them (``"test,manual"``; ``cod``
+  adds cash on delivery);
 - ``TEST_GATEWAY_WEBHOOK_SECRET``: derived from ``SECRET_KEY`` when unset;
 - ``TEST_GATEWAY_SETTLE_SECONDS``: how long a ``processing`` test payment waits (5);
 - ``TEST_GATEWAY_LATENCY_MS``: how long the test gateway takes to answer a payment (0), to see
@@ -17,10 +18,14 @@ from flask import current_app
 
 from funnel.payments.errors import GatewayNotEnabled
 from funnel.payments.gateways.base import PaymentGateway
-from funnel.payments.gateways.manual import ManualGateway
+from funnel.payments.gateways.manual import CashOnDeliveryGateway, ManualGateway
 from funnel.payments.gateways.test.gateway import SandboxGateway, derive_webhook_secret
 
 DEFAULT_GATEWAYS = ("test", "manual")
+# Offline gateways: staff record the money received (a bank transfer, cash at the door).
+STAFF_SETTLED_GATEWAYS = frozenset({"manual", "cod"})
+# Paid when the parcel is delivered: such an order ships before it is paid.
+CASH_ON_DELIVERY = "cod"
 
 
 def _test_gateway() -> PaymentGateway:
@@ -39,6 +44,7 @@ def _test_gateway() -> PaymentGateway:
 _FACTORIES: dict[str, Callable[[], PaymentGateway]] = {
     "test": _test_gateway,
     "manual": ManualGateway,
+    "cod": CashOnDeliveryGateway,
 }
 
 
@@ -72,6 +78,8 @@ def enabled_gateways() -> list[PaymentGateway]:
 
 
 __all__ = [
+    "CASH_ON_DELIVERY",
+    "STAFF_SETTLED_GATEWAYS",
     "PaymentGateway",
     "enabled_gateway_names",
     "enabled_gateways",

@@ -1,8 +1,9 @@
-"""The ``manual`` gateway: bank transfer or cash on delivery.
+"""The offline gateways: ``manual`` (bank transfer) and ``cod`` (cash on delivery).
 
 Nothing is charged online: the payment waits ``pending`` until staff record the funds
-(``mark_manual_payment_received``). Capture, void and refund succeed at once (staff move the
-money themselves); there are no webhooks.
+(``mark_manual_payment_received``): a bank transfer when it arrives, cash when the parcel is
+delivered (the order ships before it is paid). Capture, void and refund succeed at once
+(staff move the money themselves); there are no webhooks.
 """
 
 from __future__ import annotations
@@ -60,4 +61,11 @@ class ManualGateway(PaymentGateway):
         return OperationOutcome(True, _reference("mref", idempotency_key))
 
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
-        raise WebhookPayloadInvalid("The manual gateway sends no webhooks.")
+        raise WebhookPayloadInvalid(f"The {self.name} gateway sends no webhooks.")
+
+
+class CashOnDeliveryGateway(ManualGateway):
+    """Cash paid to the carrier: pending until staff mark the order delivered."""
+
+    name = "cod"
+    label = "Cash on delivery"

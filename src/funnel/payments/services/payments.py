@@ -27,7 +27,7 @@ from funnel.payments.errors import (
     PaymentIdempotencyKeyReused,
     PaymentInProgress,
 )
-from funnel.payments.gateways import get_gateway
+from funnel.payments.gateways import STAFF_SETTLED_GATEWAYS, get_gateway
 from funnel.payments.gateways.base import CardDetails, PaymentRequest
 from funnel.payments.models import (
     Payment,
@@ -352,7 +352,8 @@ def mark_manual_payment_received(
     amount_received: Money | None = None,
     note: str = "",
 ) -> PaymentResult:
-    """Staff record the funds of a ``manual`` payment (bank transfer, cash): it succeeds.
+    """Staff record the funds of an offline payment (``manual``: a bank transfer; ``cod``:
+    cash at delivery): it succeeds.
 
     Marking a payment already received changes nothing (``changed`` is False).
     Raises InvalidTransition (not a manual payment, or cancelled/failed), ManualAmountMismatch
@@ -361,7 +362,7 @@ def mark_manual_payment_received(
     """
     with transaction():
         payment = state.lock_payment(payment_id)
-        if payment.gateway != "manual":
+        if payment.gateway not in STAFF_SETTLED_GATEWAYS:
             raise InvalidTransition("Only bank transfer and cash payments are marked received.")
         if amount_received is not None and amount_received != payment.amount:
             raise ManualAmountMismatch(

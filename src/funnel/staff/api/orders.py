@@ -5,7 +5,6 @@ and changes nothing."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import current_app, request
@@ -17,6 +16,7 @@ from funnel.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
 from funnel.orders import queries, services
+from funnel.orders.listing import Fulfilment, OrderFilters
 from funnel.orders.models import Order, OrderEvent, OrderStatus
 from funnel.orders.schemas import order_representation, order_summary
 from funnel.payments.models import Payment
@@ -40,24 +40,29 @@ from funnel.staff.api.schemas import (
 @staff_permission(bp, Permission.ORDERS_VIEW)
 @bp.arguments(StaffOrderQuerySchema, location="query", as_kwargs=True)
 def list_staff_orders(**parameters: Any) -> dict[str, Any]:
-    """Orders, newest first: filter by status and placing day, search by number or email
+    """Orders, newest first: filter by status, fulfilment, payment method and placing day;
+    search by number, email or ship-to name
 
-    `q` matches an order number exactly or a part of the customer's email. `placed_from`
-    and `placed_to` are days (UTC), both included. Follow `next_cursor` for the next page,
-    with the same filters; it is null on the last one. Needs `orders.view`.
+    `q` matches an order number exactly, or a part of the customer's email or of the ship-to
+    name (any letter case; `%` and `_` are plain characters). `fulfilment` is derived from
+    the status: `unshipped` (awaiting payment or paid), `shipped` (fulfilled), `delivered`.
+    `payment_method` is one of the shop's enabled gateways (e.g. `test`, `manual`, `cod`).
+    `placed_from` and `placed_to` are days (UTC), both included. Every filter given must
+    match. Follow `next_cursor` for the next page, with the same filters; it is null on the
+    last one. Needs `orders.view`.
     """
     position = PagePosition.of(
         parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_STAFF_PAGE_SIZE
     )
-    placed_from, placed_to = parameters.get("placed_from"), parameters.get("placed_to")
-    page = queries.search_orders(
+    filters = OrderFilters(
         status=OrderStatus(parameters["status"]) if parameters.get("status") else None,
         search=parameters.get("q") or "",
-        page=position.number,
-        size=position.size,
-        placed_from=_day_start(placed_from) if placed_from else None,
-        placed_before=_day_start(placed_to + timedelta(days=1)) if placed_to else None,
+        placed_from=parameters.get("placed_from"),
+        placed_to=parameters.get("placed_to"),
+        payment_method=parameters.get("payment_method"),
+        fulfilment=Fulfilment(parameters["fulfilment"]) if parameters.get("fulfilment") else None,
     )
+    page = queries.search_orders(filters, page=position.number, size=position.size)
     counts = queries.item_counts([order.id for order in page.items])
     return {
         "items": [
@@ -93,9 +98,12 @@ def get_staff_order(number: str) -> dict[str, Any]:
 def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Move an order on: record a bank transfer, ship, deliver or cancel it
 
-    `to`: `paid` records the bank transfer (or cash) of an order awaiting it (409
-    `order_payment_missing` for a card order; `amount_received` must be the amount due);
-    `fulfilled` ships a paid order (`note`: carrier and tracking number); `delivered`;
+    `to`: `paid` records the bank transfer of an order awaiting it (409
+    `order_payment_missing` for a card or cash-on-delivery order; `amount_received` must be
+    the amount due, else 422 `manual_amount_mismatch`); `fulfilled` ships a paid order, or a
+    cash-on-delivery order before it is paid (`note`: carrier and tracking number);
+    `delivered`: for a cash-on-delivery order also records the cash received and pays it
+    (`amount_received`, default the amount due, must be the amount due);
     `cancelled` (`note` is the reason, required) voids an unpaid order's payment, and refunds
     a paid order in full, so cancelling a paid order also needs `orders.refund`. A step the
     status does not allow is 409 `invalid_order_transition` and changes nothing; a step
@@ -159,10 +167,6 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
         },
         "order": staff_order_representation(queries.get_order(order.number)),
     }
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _money(value: dict[str, Any]) -> Money:

@@ -15,8 +15,10 @@ from funnel.catalog.models import ProductStatus
 from funnel.core.api import MoneyField, MoneyInputSchema, PatchSchema, WholeNumber
 from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.inventory.models import NOTE_LENGTH, STAFF_REASONS
+from funnel.orders.listing import Fulfilment
 from funnel.orders.models import STAFF_TARGETS, OrderStatus
 from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
+from funnel.payments.gateways import enabled_gateway_names
 
 
 class Text(ma.fields.String):
@@ -211,11 +213,32 @@ class StockQuerySchema(ma.Schema):
 # --- orders ---------------------------------------------------------------------------------
 
 
+def _enabled_gateway(name: str) -> None:
+    """A payment method filter names an enabled gateway (the shop's setting, read per call)."""
+    choices = enabled_gateway_names()
+    if name not in choices:
+        raise ma.ValidationError(f"Choose one of: {', '.join(choices)}.")
+
+
 class StaffOrderQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf([status.value for status in OrderStatus]))
     q = Text(
         validate=validate.Length(max=EMAIL_MAX_LENGTH),
-        metadata={"description": "An order number, or a part of the customer's email"},
+        metadata={
+            "description": "An order number, or a part of the customer's email or of the "
+            "ship-to name (any letter case, characters taken literally)"
+        },
+    )
+    fulfilment = ma.fields.String(
+        validate=validate.OneOf([state.value for state in Fulfilment]),
+        metadata={
+            "description": "unshipped (awaiting payment or paid), shipped (fulfilled), "
+            "delivered: derived from the status"
+        },
+    )
+    payment_method = ma.fields.String(
+        validate=_enabled_gateway,
+        metadata={"description": "A payment gateway the shop has enabled, e.g. test, manual, cod"},
     )
     placed_from = ma.fields.Date(
         validate=_DAYS, metadata={"description": "Placed on or after this day (UTC)"}
@@ -284,8 +307,9 @@ class TransitionInputSchema(ma.Schema):
         required=True,
         validate=validate.OneOf([status.value for status in STAFF_TARGETS]),
         metadata={
-            "description": "paid: a bank transfer or cash received; fulfilled: shipped; "
-            "delivered; cancelled (a paid order is refunded in full)"
+            "description": "paid: a bank transfer received; fulfilled: shipped; "
+            "delivered (cash on delivery: the cash received); cancelled (a paid order is "
+            "refunded in full)"
         },
     )
     note = Text(
@@ -298,7 +322,10 @@ class TransitionInputSchema(ma.Schema):
     )
     amount_received = ma.fields.Nested(
         MoneyInputSchema,
-        metadata={"description": "paid only: the amount received (default: the amount due)"},
+        metadata={
+            "description": "paid, or delivered for cash on delivery: the amount received "
+            "(default: the amount due)"
+        },
     )
 
 

@@ -19,10 +19,11 @@ from funnel.accounts.countries import COUNTRIES
 from funnel.accounts.permissions import permissions_of
 from funnel.core.errors import DomainError
 from funnel.core.money import Money, MoneyError
-from funnel.core.pagination import page_number
-from funnel.orders import queries, services
+from funnel.core.pagination import Page, page_number
+from funnel.orders import listing, queries, services
 from funnel.orders.errors import InvalidOrderInput
-from funnel.orders.models import OrderStatus
+from funnel.orders.models import Order, OrderStatus
+from funnel.payments.gateways import enabled_gateways
 
 NOTE_FIELD_LENGTH = 500
 
@@ -43,17 +44,32 @@ def register(bp: Blueprint) -> None:
 
 
 def orders() -> ResponseReturnValue:
-    status = queries.parse_status(request.args.get("status"))
-    search = request.args.get("q", "")[:254]
-    page = queries.search_orders(
-        status=status, search=search, page=page_number(request.args.get("page"))
-    )
+    """The order list. Filters that are not valid show the form again with the reason beside
+    each field, at 422, and no list."""
+    given = listing.given_filters(request.args)
+    try:
+        filters = listing.parse_order_filters(request.args)
+    except InvalidOrderInput as error:
+        return _order_list(None, given, error.fields), error.status
+    page = queries.search_orders(filters, page=page_number(request.args.get("page")))
+    return _order_list(page, given, {}, filters)
+
+
+def _order_list(
+    page: Page[Order] | None,
+    given: dict[str, str],
+    errors: dict[str, list[str]],
+    filters: listing.OrderFilters | None = None,
+) -> str:
     return render_template(
         "staff/orders/list.html",
         page=page,
-        status=status,
-        search=search,
-        statuses=list(OrderStatus),
+        given=given,
+        errors=errors,
+        filters=filters,
+        statuses=[(status.value, status.label) for status in OrderStatus],
+        fulfilment_states=[(state.value, state.label) for state in listing.Fulfilment],
+        payment_methods=[(gateway.name, gateway.label) for gateway in enabled_gateways()],
     )
 
 
@@ -129,9 +145,18 @@ def order_fulfil(number: str) -> ResponseReturnValue:
 
 
 def order_deliver(number: str) -> ResponseReturnValue:
-    def step(_currency: str) -> str:
-        change = services.mark_delivered(number, actor_user_id=current_user.id, note=_text("note"))
-        return "The order is marked delivered." if change.changed else "Already delivered."
+    def step(currency: str) -> str:
+        change = services.mark_delivered(
+            number,
+            actor_user_id=current_user.id,
+            note=_text("note"),
+            amount_received=_amount("amount_received", currency),
+        )
+        if not change.changed:
+            return "Already delivered."
+        if queries.get_order(change.number).is_paid_on_delivery:
+            return "The order is marked delivered and the cash received: it is paid."
+        return "The order is marked delivered."
 
     return _act(number, step)
 
