@@ -221,7 +221,8 @@ class CustomerOverview:
     lifetime_value: tuple[Money, ...] = ()
 
 
-# Orders whose money the shop keeps: paid, and after.
+# Orders whose money the shop keeps: paid, and after (a cash-on-delivery order ships before it
+# is paid: only its ``paid_at`` says the money came).
 _KEPT = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED)
 
 
@@ -235,7 +236,7 @@ def customer_overview(user_id: int) -> CustomerOverview:
     )
     totals = db.session.execute(
         select(Order.currency, func.sum(Order.total_minor))
-        .where(Order.user_id == user_id, Order.status.in_(_KEPT))
+        .where(Order.user_id == user_id, Order.status.in_(_KEPT), Order.paid_at.is_not(None))
         .group_by(Order.currency)
         .order_by(Order.currency)
     ).tuples()

@@ -1,7 +1,7 @@
 """The staff team: permission groups per staff member, and invitations to join.
 
 Revision ID: 0017_staff_team
-Revises: 0013_stock_thresholds
+Revises: 0015_cod
 Create Date: 2026-12-05
 
 ``users.permission_groups`` names a staff member's groups (comma-separated); NULL, as for every
@@ -15,7 +15,7 @@ from alembic import op
 from funnel.core.models import UTCDateTime
 
 revision = "0017_staff_team"
-down_revision = "0013_stock_thresholds"
+down_revision = "0015_cod"
 branch_labels = None
 depends_on = None
 
