@@ -21,6 +21,7 @@ from funnel.orders.numbers import normalise_number
 from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
 from funnel.payments.models import Payment, PaymentStatus
+from funnel.settings.queries import current_settings
 
 CUSTOMER_PAGE_SIZE = 20
 STAFF_PAGE_SIZE = 50
@@ -82,7 +83,7 @@ class OrderDetails:
 
 def find_order(number: str) -> Order | None:
     """The order with ``number`` (as typed: case and look-alikes forgiven), if any."""
-    canonical = normalise_number(number)
+    canonical = normalise_number(number, current_settings().order_number_prefix)
     if canonical is None:
         return None
     return db.session.scalar(select(Order).where(Order.number == canonical))
@@ -195,7 +196,7 @@ def search_orders(
         statement = statement.where(Order.placed_at < placed_before)
     text = search.strip()[:254]
     if text:
-        number = normalise_number(text)
+        number = normalise_number(text, current_settings().order_number_prefix)
         pattern = "%" + text.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
         conditions = [Order.email.like(pattern)]
         if number is not None:
