@@ -52,7 +52,7 @@ def stored() -> dict[str, str]:
     """The saved settings' JSON by key."""
     db.session.expire_all()
     rows = db.session.execute(sa.select(ShopSetting.key, ShopSetting.value)).all()
-    return {key: value for key, value in rows}
+    return {str(key): str(value) for key, value in rows}
 
 
 def history() -> list[tuple[str, str, str, str]]:

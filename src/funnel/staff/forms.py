@@ -1,4 +1,5 @@
-"""HTML forms of the staff stock, image, team and settings pages (Flask-WTF: every form carries a CSRF token).
+"""HTML forms of the staff stock, image, team and settings pages (Flask-WTF: every form
+carries a CSRF token).
 
 The forms name and label the fields and check their shape; the rules (which reasons a staff
 change may give, stock never below zero, what an image must be) are the services', whose errors
