@@ -76,11 +76,6 @@ def _currency() -> str:
     return str(current_app.config.get("CURRENCY", "USD"))
 
 
-def check_initial_settings(config: Any) -> None:
-    """Raises InitialSettingsError when the configuration's initial values cannot be read."""
-    initial_values(config)
-
-
 @dataclass(frozen=True)
 class ChangeView:
     key: str
