@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
@@ -122,7 +123,8 @@ def register_models() -> None:
     import funnel.inventory.models
     import funnel.orders.models
     import funnel.payments.gateways.test.sandbox
-    import funnel.payments.models  # noqa: F401
+    import funnel.payments.models
+    import funnel.settings.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -208,4 +210,19 @@ def register_templates(app: Flask) -> None:
         return Money(amount, currency).format()
 
     app.jinja_env.filters["money"] = format_money
-    app.jinja_env.globals["shop_name"] = app.config["SHOP_NAME"]
+    app.context_processor(shop_context)
+
+
+def shop_context() -> dict[str, Any]:
+    """The shop's settings for every template, ``shop`` and ``shop_name``: read once per
+    request, so that a change saved in any worker shows on the next page of every worker."""
+    from funnel.settings.queries import current_settings, initial_settings
+
+    try:
+        shop = current_settings()
+    except SQLAlchemyError:
+        # The database is down (or this request's transaction failed): the error page still
+        # renders, with the initial values.
+        logging.getLogger(__name__).warning("settings unreadable: initial values shown")
+        shop = initial_settings()
+    return {"shop": shop, "shop_name": shop.shop_name}

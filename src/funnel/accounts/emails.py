@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 
 from funnel.core.mail import send_email
+from funnel.settings.queries import current_settings
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,13 @@ def absolute_url(endpoint: str, **values: object) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+def _shop_name() -> str:
+    return current_settings().shop_name
+
+
 def _deliver(to: str, subject: str, template: str, **context: object) -> None:
-    context = {"shop_name": current_app.config["SHOP_NAME"], **context}
+    shop = current_settings()
+    context = {"shop": shop, "shop_name": shop.shop_name, **context}
     text = render_template(f"emails/accounts/{template}.txt", **context)
     html = render_template(f"emails/accounts/{template}.html", **context)
     try:
@@ -42,7 +48,7 @@ def _deliver(to: str, subject: str, template: str, **context: object) -> None:
 def send_verification_email(to: str, token: str) -> None:
     _deliver(
         to,
-        f"Confirm your email address for {current_app.config['SHOP_NAME']}",
+        f"Confirm your email address for {_shop_name()}",
         "verify_email",
         link=absolute_url("accounts.verify_email", token=token),
     )
@@ -51,7 +57,7 @@ def send_verification_email(to: str, token: str) -> None:
 def send_password_reset_email(to: str, token: str, minutes: int) -> None:
     _deliver(
         to,
-        f"Reset your {current_app.config['SHOP_NAME']} password",
+        f"Reset your {_shop_name()} password",
         "password_reset",
         link=absolute_url("accounts.reset_password", token=token),
         minutes=minutes,
@@ -61,7 +67,7 @@ def send_password_reset_email(to: str, token: str, minutes: int) -> None:
 def send_password_changed_email(to: str) -> None:
     _deliver(
         to,
-        f"Your {current_app.config['SHOP_NAME']} password was changed",
+        f"Your {_shop_name()} password was changed",
         "password_changed",
         forgot_link=absolute_url("accounts.forgot_password"),
     )
@@ -70,7 +76,7 @@ def send_password_changed_email(to: str) -> None:
 def send_staff_invitation_email(to: str, token: str, inviter: str, groups: str, days: int) -> None:
     _deliver(
         to,
-        f"You are invited to join the staff of {current_app.config['SHOP_NAME']}",
+        f"You are invited to join the staff of {_shop_name()}",
         "staff_invitation",
         link=absolute_url("accounts.accept_invitation", token=token),
         inviter=inviter,

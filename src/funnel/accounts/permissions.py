@@ -3,7 +3,8 @@
 - customer: none;
 - staff: the permission groups chosen when they were invited (or changed since, on the team
   page); a staff account with no groups recorded (made before groups existed, or on the
-  command line) holds the staff role's default: everything except refunds and managing staff;
+  command line) holds the staff role's default: everything except refunds, managing staff and
+  the shop's settings;
 - admin: everything.
 
 Refunds move money out of the shop, so by default only admins may give them; this includes
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 
 from funnel.accounts.models import Role, User
 from funnel.core.errors import PermissionDenied
+from funnel.settings.services import MANAGE_PERMISSION as MANAGE_SETTINGS
+from funnel.settings.services import Editor
 
 
 class Permission(enum.StrEnum):
@@ -30,6 +33,9 @@ class Permission(enum.StrEnum):
     CUSTOMERS_VIEW = "customers.view"
     CUSTOMERS_MANAGE = "customers.manage"
     STAFF_MANAGE = "staff.manage"
+    # The shop's settings (shipping, tax, bank details, name and address): admins only, in no
+    # group, as they change what every customer pays.
+    SETTINGS_MANAGE = MANAGE_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,11 @@ PERMISSION_GROUPS: dict[str, PermissionGroup] = {
         "See accounts; send reset and verification links; disable accounts.",
         frozenset({Permission.CUSTOMERS_VIEW, Permission.CUSTOMERS_MANAGE}),
     ),
+    "settings": PermissionGroup(
+        "Settings",
+        "Shipping, tax rates, bank details, the shop's name and contact.",
+        frozenset({Permission.SETTINGS_MANAGE}),
+    ),
     "staff": PermissionGroup(
         "Staff", "Invite staff and change their groups.", frozenset({Permission.STAFF_MANAGE})
     ),
@@ -76,7 +87,8 @@ PERMISSION_GROUPS: dict[str, PermissionGroup] = {
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CUSTOMER: frozenset(),
-    Role.STAFF: frozenset(Permission) - {Permission.ORDERS_REFUND, Permission.STAFF_MANAGE},
+    Role.STAFF: frozenset(Permission)
+    - {Permission.ORDERS_REFUND, Permission.STAFF_MANAGE, Permission.SETTINGS_MANAGE},
     Role.ADMIN: frozenset(Permission),
 }
 
@@ -110,6 +122,14 @@ def groups_of(user: User) -> list[str]:
 
 def has_permission(user: User | None, permission: Permission) -> bool:
     return permission in permissions_of(user)
+
+
+def settings_editor(user: User) -> Editor:
+    """``user`` as the settings services know an editor (they sit below accounts): their id,
+    email and the permissions this module says they hold."""
+    return Editor(
+        user.id, user.email, frozenset(permission.value for permission in permissions_of(user))
+    )
 
 
 def require_permission(user: User | None, permission: Permission) -> None:

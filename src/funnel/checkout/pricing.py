@@ -1,6 +1,7 @@
 """Checkout pricing policy, pure: shipping methods, free shipping, a flat tax rate per country.
 
-Settings (strings, from ``config.py``):
+The values are the shop's settings (``funnel.settings``: edited by staff on the settings page);
+a new shop's initial values come from ``config.py`` as strings:
 
 - ``SHIPPING_METHODS``: ``"code:Name:price,..."`` with prices in the shop currency's major
   units, e.g. ``"standard:Standard:4.99,express:Express:14.99"``;
@@ -15,17 +16,15 @@ A full tax engine comes later; this is the flat rate the first shops need.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from funnel.core.money import Money, MoneyError
+from funnel.core.money import Money
+from funnel.settings.errors import InitialSettingsError
+from funnel.settings.values import ShopSettings, initial_values, shop_settings
 
 BASIS_POINTS = 10_000
-MAX_TAX_RATE = 100_000
-_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 class PricingSettingsError(ValueError):
@@ -94,73 +93,32 @@ def quote(policy: PricingPolicy, subtotal: Money, method: ShippingMethod, countr
     return Quote(subtotal, method, shipping, rate, tax, subtotal + shipping + tax)
 
 
-def _parse_methods(raw: str, currency: str, free_codes: set[str]) -> tuple[ShippingMethod, ...]:
-    methods: list[ShippingMethod] = []
-    for item in (part.strip() for part in raw.split(",")):
-        if not item:
-            continue
-        pieces = item.split(":")
-        if len(pieces) != 3 or not _CODE.match(pieces[0].strip()) or not pieces[1].strip():
-            raise PricingSettingsError(f"SHIPPING_METHODS: {item!r} is not code:Name:price")
-        code, name, price = (piece.strip() for piece in pieces)
-        try:
-            amount = Money.parse(price, currency)
-        except MoneyError as error:
-            raise PricingSettingsError(f"SHIPPING_METHODS: {error}") from error
-        if amount.amount < 0 or any(method.code == code for method in methods):
-            raise PricingSettingsError(f"SHIPPING_METHODS: {code!r} is negative or repeated")
-        methods.append(ShippingMethod(code, name[:100], amount, code in free_codes))
-    if not methods:
-        raise PricingSettingsError("SHIPPING_METHODS must name at least one method")
-    return tuple(methods)
-
-
-def _parse_rate(text: str, name: str) -> int:
-    text = text.strip()
-    if not text.isdigit() or int(text) > MAX_TAX_RATE:
-        raise PricingSettingsError(f"{name}: {text!r} is not a rate in basis points")
-    return int(text)
-
-
-def _parse_tax_rates(raw: str) -> dict[str, int]:
-    rates: dict[str, int] = {}
-    for item in (part.strip() for part in raw.split(",")):
-        if not item:
-            continue
-        country, _, rate = item.partition(":")
-        country = country.strip().upper()
-        if not _COUNTRY.match(country):
-            raise PricingSettingsError(f"TAX_RATES: {item!r} is not CC:basis_points")
-        rates[country] = _parse_rate(rate, "TAX_RATES")
-    return rates
-
-
-def policy_from_settings(settings: Mapping[str, Any]) -> PricingPolicy:
-    """Read the pricing settings. Raises PricingSettingsError for a malformed one."""
-    currency = str(settings.get("CURRENCY", "USD"))
-    free_codes = {
-        code.strip()
-        for code in str(settings.get("FREE_SHIPPING_METHODS", "standard") or "").split(",")
-        if code.strip()
-    }
-    methods = _parse_methods(
-        str(settings.get("SHIPPING_METHODS") or "standard:Standard:4.99,express:Express:14.99"),
-        currency,
-        free_codes,
-    )
-    raw_threshold = str(settings.get("FREE_SHIPPING_THRESHOLD") or "").strip()
-    threshold = None
-    if raw_threshold and raw_threshold.lower() not in {"off", "none"}:
-        try:
-            threshold = Money.parse(raw_threshold, currency)
-        except MoneyError as error:
-            raise PricingSettingsError(f"FREE_SHIPPING_THRESHOLD: {error}") from error
+def policy_from_shop_settings(settings: ShopSettings) -> PricingPolicy:
+    """The pricing policy of the shop's settings (the read model, already checked)."""
+    currency = settings.currency
+    threshold = settings.free_shipping_threshold_minor
     return PricingPolicy(
         currency=currency,
-        methods=methods,
-        free_shipping_threshold=threshold,
-        tax_rates=_parse_tax_rates(str(settings.get("TAX_RATES") or "")),
-        default_tax_rate=_parse_rate(
-            str(settings.get("DEFAULT_TAX_RATE") or "0"), "DEFAULT_TAX_RATE"
+        methods=tuple(
+            ShippingMethod(
+                method.code,
+                method.name,
+                Money(method.price_minor, currency),
+                method.is_free_above_threshold,
+            )
+            for method in settings.shipping_methods
         ),
+        free_shipping_threshold=None if threshold is None else Money(threshold, currency),
+        tax_rates=dict(settings.tax_rates),
+        default_tax_rate=settings.default_tax_rate,
     )
+
+
+def policy_from_settings(config: Mapping[str, Any]) -> PricingPolicy:
+    """The policy of the configuration's initial values (a new shop's, before staff save any).
+    Raises PricingSettingsError for a malformed one."""
+    try:
+        values = initial_values(config)
+    except InitialSettingsError as error:
+        raise PricingSettingsError(str(error)) from error
+    return policy_from_shop_settings(shop_settings(values, str(config.get("CURRENCY", "USD"))))

@@ -15,18 +15,19 @@ from funnel.checkout.pricing import (
     PricingPolicy,
     Quote,
     ShippingMethod,
-    policy_from_settings,
+    policy_from_shop_settings,
     quote,
 )
 from funnel.extensions import db
 from funnel.orders.models import Order
+from funnel.settings.queries import current_settings
 
 MAX_TOKEN_LENGTH = 64
 
 
 def pricing_policy() -> PricingPolicy:
-    """The shop's shipping methods and tax rates (from the settings)."""
-    return policy_from_settings(current_app.config)
+    """The shop's shipping methods and tax rates (from the settings, as staff saved them)."""
+    return policy_from_shop_settings(current_settings())
 
 
 def find_checkout(token: str | None, cart_id: int | None, *, lock: bool = False) -> Checkout | None:

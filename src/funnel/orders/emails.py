@@ -17,7 +17,7 @@ import smtplib
 from typing import Any
 
 from celery import shared_task
-from flask import current_app, render_template
+from flask import render_template
 
 from funnel.accounts.emails import absolute_url
 from funnel.core.database import in_transaction, on_commit
@@ -25,13 +25,11 @@ from funnel.core.mail import send_email
 from funnel.orders import queries
 from funnel.orders.links import access_key
 from funnel.orders.models import Order
+from funnel.settings.queries import current_settings
 
 log = logging.getLogger(__name__)
 
 SEND_ORDER_EMAIL = "funnel.orders.send_order_email"
-DEFAULT_BANK_TRANSFER_DETAILS = (
-    "Our bank details are on the order page; write to us if you cannot find them."
-)
 SUBJECTS = {
     "confirmation": "Order {number} confirmed",
     "placed": "Order {number}: awaiting your bank transfer",
@@ -49,19 +47,22 @@ def order_link(order: Order) -> str:
 
 
 def bank_transfer_details() -> str:
-    return str(current_app.config.get("BANK_TRANSFER_DETAILS", DEFAULT_BANK_TRANSFER_DETAILS))
+    """The bank details customers pay to (the shop's settings)."""
+    return current_settings().bank_transfer_details
 
 
 def render_order_email(kind: str, order_id: int, **extra: Any) -> tuple[str, str, str, str]:
     """``(to, subject, text, html)`` of the ``kind`` email for an order."""
     order = queries.order_with_lines(order_id)
     events = queries.order_events(order)
+    shop = current_settings()
     context = {
-        "shop_name": current_app.config["SHOP_NAME"],
+        "shop": shop,
+        "shop_name": shop.shop_name,
         "order": order,
         "lines": order.lines,
         "link": order_link(order),
-        "bank_transfer_details": bank_transfer_details(),
+        "bank_transfer_details": shop.bank_transfer_details,
         "last_note": events[-1].note if events else "",
         **extra,
     }

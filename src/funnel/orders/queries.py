@@ -21,6 +21,7 @@ from funnel.orders.numbers import normalise_number
 from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
 from funnel.payments.models import Payment, PaymentStatus
+from funnel.settings.queries import current_settings
 
 CUSTOMER_PAGE_SIZE = 20
 STAFF_PAGE_SIZE = 50
@@ -83,7 +84,7 @@ class OrderDetails:
 
 def find_order(number: str) -> Order | None:
     """The order with ``number`` (as typed: case and look-alikes forgiven), if any."""
-    canonical = normalise_number(number)
+    canonical = normalise_number(number, current_settings().order_number_prefix)
     if canonical is None:
         return None
     return db.session.scalar(select(Order).where(Order.number == canonical))
@@ -191,7 +192,7 @@ def search_orders(
             Order.email.contains(text, autoescape=True),  # stored in lower case
             func.lower(Order.ship_full_name).contains(text, autoescape=True),
         ]
-        number = normalise_number(text)
+        number = normalise_number(text, current_settings().order_number_prefix)
         if number is not None:
             conditions.append(Order.number == number)
         statement = statement.where(or_(*conditions))

@@ -1,4 +1,5 @@
-"""HTML forms of the staff stock, image and team pages (Flask-WTF: every form carries a CSRF token).
+"""HTML forms of the staff stock, image, team and settings pages (Flask-WTF: every form
+carries a CSRF token).
 
 The forms name and label the fields and check their shape; the rules (which reasons a staff
 change may give, stock never below zero, what an image must be) are the services', whose errors
@@ -9,12 +10,17 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     MultipleFileField,
     RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
@@ -112,3 +118,49 @@ class StaffInviteForm(FlaskForm):
 
 class StaffGroupsForm(FlaskForm):
     groups = _groups_field()
+
+
+class ShippingMethodRow(Form):
+    """One shipping method of the settings form (a row left blank is ignored)."""
+
+    code = StringField("Code", render_kw={"maxlength": 32, "autocomplete": "off"})
+    name = StringField("Name", render_kw={"maxlength": 100})
+    price = StringField("Price", render_kw={"inputmode": "decimal", "maxlength": 14})
+    is_free_above_threshold = BooleanField("Free from the threshold")
+
+
+class TaxRateRow(Form):
+    """One country's tax rate, in percent (a row left blank is ignored)."""
+
+    country = StringField("Country", render_kw={"maxlength": 2, "autocomplete": "off"})
+    rate = StringField("Rate (%)", render_kw={"inputmode": "decimal", "maxlength": 8})
+
+
+class SettingsForm(FlaskForm):
+    shop_name = StringField("Shop name", render_kw={"maxlength": 100, "required": True})
+    contact_email = StringField(
+        "Contact email", render_kw={"maxlength": EMAIL_MAX_LENGTH, "required": True}
+    )
+    postal_address = TextAreaField("Postal address", render_kw={"maxlength": 500, "rows": 4})
+    shipping_methods = FieldList(FormField(ShippingMethodRow))
+    free_shipping_threshold = StringField(
+        "Free shipping from",
+        render_kw={"inputmode": "decimal", "maxlength": 14},
+        description="A subtotal from which the ticked methods cost nothing; empty: never free.",
+    )
+    tax_rates = FieldList(FormField(TaxRateRow))
+    default_tax_rate = StringField(
+        "Tax rate for any other country (%)",
+        render_kw={"inputmode": "decimal", "maxlength": 8},
+    )
+    bank_transfer_details = TextAreaField(
+        "Bank transfer details",
+        render_kw={"maxlength": 1000, "rows": 4, "required": True},
+        description="Shown to customers who pay by bank transfer, on the order page and by email.",
+    )
+    order_number_prefix = StringField(
+        "Order number prefix",
+        render_kw={"maxlength": 7},
+        description="Starts the numbers of new orders (FN- gives FN-7K3QX9MD); "
+        "orders placed before keep theirs.",
+    )

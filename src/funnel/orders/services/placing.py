@@ -19,6 +19,7 @@ from funnel.orders.models import VISITOR_ID_LENGTH, Order, OrderLine, OrderStatu
 from funnel.orders.numbers import new_number
 from funnel.orders.services.results import OrderLineInput
 from funnel.orders.services.state import read_order, record_event
+from funnel.settings.queries import current_settings
 
 MAX_QUANTITY = 1_000_000
 MAX_TAX_RATE_BASIS_POINTS = 100_000  # 1000 %: anything above is a mistake
@@ -95,7 +96,7 @@ def _checked_money(name: str, value: object, currency: str, errors: dict[str, li
 def _insert_with_new_number(order: Order) -> None:
     """Insert ``order`` under a fresh random number, drawing again on a (rare) collision."""
     for _attempt in range(NUMBER_ATTEMPTS):
-        number = new_number()
+        number = new_number(current_settings().order_number_prefix)
         if db.session.scalar(select(exists().where(Order.number == number))):
             continue
         order.number = number

@@ -1,7 +1,7 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
 The dashboard is here; the customers, orders, categories, products, variants, stock,
-product images and the team are in their own modules, on the same blueprint.
+product images, the team and the shop's settings are in their own modules, on the same blueprint.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from funnel.staff.views import (
     images,
     orders,
     products,
+    settings,
     stock,
     team,
     variants,
@@ -57,6 +58,12 @@ SECTIONS = (
         "Staff members, their permission groups, and invitations to join.",
         Permission.STAFF_MANAGE,
     ),
+    (
+        "staff.settings",
+        "Settings",
+        "Shipping, tax rates, bank transfer details, the shop's name and address.",
+        Permission.SETTINGS_MANAGE,
+    ),
 )
 
 
@@ -86,3 +93,4 @@ variants.register(bp)
 stock.register(bp)
 images.register(bp)
 team.register(bp)
+settings.register(bp)

@@ -1,0 +1,194 @@
+"""The shop's settings as typed values, and their initial values from the configuration.
+
+Pure: plain functions of their inputs. ``initial_values(config)`` reads the strings the
+environment gave (``config.py``: ``FUNNEL_SHOP_NAME``, ``FUNNEL_SHIPPING_METHODS``, ...) into
+stored form, a JSON-ready value per key; ``shop_settings(values, currency)`` builds the read
+model from stored values. Money is in minor units of the shop's currency, tax rates in basis
+points (2000 = 20 %).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+
+from funnel.core.money import Money, MoneyError
+from funnel.settings.errors import InitialSettingsError
+
+DEFAULT_ORDER_NUMBER_PREFIX = "FN-"
+DEFAULT_BANK_TRANSFER_DETAILS = (
+    "Our bank details are on the order page; write to us if you cannot find them."
+)
+# What the environment may give; a rate staff type is at most 100 % (the services' rule).
+MAX_INITIAL_TAX_RATE = 100_000
+CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+SHOP_NAME = "shop_name"
+CONTACT_EMAIL = "contact_email"
+POSTAL_ADDRESS = "postal_address"
+SHIPPING_METHODS = "shipping_methods"
+FREE_SHIPPING_THRESHOLD = "free_shipping_threshold_minor"
+TAX_RATES = "tax_rates"
+DEFAULT_TAX_RATE = "default_tax_rate"
+BANK_TRANSFER_DETAILS = "bank_transfer_details"
+ORDER_NUMBER_PREFIX = "order_number_prefix"
+KEYS = (
+    SHOP_NAME,
+    CONTACT_EMAIL,
+    POSTAL_ADDRESS,
+    SHIPPING_METHODS,
+    FREE_SHIPPING_THRESHOLD,
+    TAX_RATES,
+    DEFAULT_TAX_RATE,
+    BANK_TRANSFER_DETAILS,
+    ORDER_NUMBER_PREFIX,
+)
+
+
+@dataclass(frozen=True)
+class ShippingMethodSetting:
+    code: str
+    name: str
+    price_minor: int
+    is_free_above_threshold: bool
+
+
+@dataclass(frozen=True)
+class ShopSettings:
+    """The settings every domain reads (the read model: frozen, typed)."""
+
+    currency: str
+    shop_name: str
+    contact_email: str
+    postal_address: str
+    shipping_methods: tuple[ShippingMethodSetting, ...]
+    free_shipping_threshold_minor: int | None
+    tax_rates: tuple[tuple[str, int], ...]
+    default_tax_rate: int
+    bank_transfer_details: str
+    order_number_prefix: str
+
+    def tax_rate_of(self, country_code: str | None) -> int:
+        """Basis points for the country (the default for any country not listed)."""
+        return dict(self.tax_rates).get((country_code or "").upper(), self.default_tax_rate)
+
+
+def _parse_methods(raw: str, currency: str, free_codes: set[str]) -> list[dict[str, Any]]:
+    methods: list[dict[str, Any]] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        pieces = item.split(":")
+        if len(pieces) != 3 or not CODE_PATTERN.match(pieces[0].strip()) or not pieces[1].strip():
+            raise InitialSettingsError(f"SHIPPING_METHODS: {item!r} is not code:Name:price")
+        code, name, price = (piece.strip() for piece in pieces)
+        try:
+            amount = Money.parse(price, currency)
+        except MoneyError as error:
+            raise InitialSettingsError(f"SHIPPING_METHODS: {error}") from error
+        if amount.amount < 0 or any(method["code"] == code for method in methods):
+            raise InitialSettingsError(f"SHIPPING_METHODS: {code!r} is negative or repeated")
+        methods.append(
+            {
+                "code": code,
+                "name": name[:100],
+                "price_minor": amount.amount,
+                "is_free_above_threshold": code in free_codes,
+            }
+        )
+    if not methods:
+        raise InitialSettingsError("SHIPPING_METHODS must name at least one method")
+    return methods
+
+
+def _parse_rate(text: str, name: str) -> int:
+    text = text.strip()
+    if not text.isdigit() or int(text) > MAX_INITIAL_TAX_RATE:
+        raise InitialSettingsError(f"{name}: {text!r} is not a rate in basis points")
+    return int(text)
+
+
+def _parse_tax_rates(raw: str) -> dict[str, int]:
+    rates: dict[str, int] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        country, _, rate = item.partition(":")
+        country = country.strip().upper()
+        if not _COUNTRY.match(country):
+            raise InitialSettingsError(f"TAX_RATES: {item!r} is not CC:basis_points")
+        rates[country] = _parse_rate(rate, "TAX_RATES")
+    return rates
+
+
+def _parse_threshold(raw: str, currency: str) -> int | None:
+    raw = raw.strip()
+    if not raw or raw.lower() in {"off", "none"}:
+        return None
+    try:
+        return Money.parse(raw, currency).amount
+    except MoneyError as error:
+        raise InitialSettingsError(f"FREE_SHIPPING_THRESHOLD: {error}") from error
+
+
+def initial_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored form of every setting as the configuration gives it (a new shop's values).
+
+    Raises InitialSettingsError for a malformed one.
+    """
+    currency = str(config.get("CURRENCY", "USD"))
+    free_codes = {
+        code.strip()
+        for code in str(config.get("FREE_SHIPPING_METHODS", "standard") or "").split(",")
+        if code.strip()
+    }
+    raw_methods = config.get("SHIPPING_METHODS") or "standard:Standard:4.99,express:Express:14.99"
+    return {
+        SHOP_NAME: str(config.get("SHOP_NAME") or "Funnel"),
+        CONTACT_EMAIL: parseaddr(str(config.get("MAIL_SENDER") or ""))[1],
+        POSTAL_ADDRESS: "",
+        SHIPPING_METHODS: _parse_methods(str(raw_methods), currency, free_codes),
+        FREE_SHIPPING_THRESHOLD: _parse_threshold(
+            str(config.get("FREE_SHIPPING_THRESHOLD") or ""), currency
+        ),
+        TAX_RATES: _parse_tax_rates(str(config.get("TAX_RATES") or "")),
+        DEFAULT_TAX_RATE: _parse_rate(
+            str(config.get("DEFAULT_TAX_RATE") or "0"), "DEFAULT_TAX_RATE"
+        ),
+        BANK_TRANSFER_DETAILS: str(
+            config.get("BANK_TRANSFER_DETAILS") or DEFAULT_BANK_TRANSFER_DETAILS
+        ),
+        ORDER_NUMBER_PREFIX: DEFAULT_ORDER_NUMBER_PREFIX,
+    }
+
+
+def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
+    """The read model from stored values (every key present: initial values fill the gaps)."""
+    return ShopSettings(
+        currency=currency,
+        shop_name=str(values[SHOP_NAME]),
+        contact_email=str(values[CONTACT_EMAIL]),
+        postal_address=str(values[POSTAL_ADDRESS]),
+        shipping_methods=tuple(
+            ShippingMethodSetting(
+                str(method["code"]),
+                str(method["name"]),
+                int(method["price_minor"]),
+                bool(method["is_free_above_threshold"]),
+            )
+            for method in values[SHIPPING_METHODS]
+        ),
+        free_shipping_threshold_minor=(
+            None
+            if values[FREE_SHIPPING_THRESHOLD] is None
+            else int(values[FREE_SHIPPING_THRESHOLD])
+        ),
+        tax_rates=tuple(sorted((str(k), int(v)) for k, v in values[TAX_RATES].items())),
+        default_tax_rate=int(values[DEFAULT_TAX_RATE]),
+        bank_transfer_details=str(values[BANK_TRANSFER_DETAILS]),
+        order_number_prefix=str(values[ORDER_NUMBER_PREFIX]),
+    )

@@ -1,0 +1,180 @@
+"""The settings read model and use case: initial values from the environment, a change saved
+once and recorded, read by every worker at its next request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from funnel.accounts.models import User
+from funnel.accounts.permissions import settings_editor
+from funnel.core.errors import PermissionDenied, ValidationFailed
+from funnel.extensions import db
+from funnel.settings import services
+from funnel.settings.queries import current_settings
+from funnel.settings.values import ShippingMethodSetting
+from tests.conftest import build_app
+from tests.settings.helpers import history, save, stored
+from tests.support.databases import DatabaseProvider
+from tests.support.mailbox import SmtpServer
+
+
+@pytest.mark.story("US-47")
+@pytest.mark.config(
+    SHOP_NAME="Corner Shop",
+    SHIPPING_METHODS="post:Post:3.50,courier:Courier:9.00",
+    FREE_SHIPPING_THRESHOLD="off",
+    FREE_SHIPPING_METHODS="post",
+    TAX_RATES="GB:2000,de:1950",
+    DEFAULT_TAX_RATE=500,
+    BANK_TRANSFER_DETAILS="IBAN GB33 BUKB 2020 1555 5555 55",
+    MAIL_SENDER="Corner Shop <hello@corner.example>",
+)
+def test_a_new_shop_has_the_environment_values(app: Flask) -> None:
+    shop = current_settings()
+
+    assert (shop.shop_name, shop.contact_email, shop.postal_address) == (
+        "Corner Shop",
+        "hello@corner.example",
+        "",
+    )
+    assert shop.shipping_methods == (
+        ShippingMethodSetting("post", "Post", 350, True),
+        ShippingMethodSetting("courier", "Courier", 900, False),
+    )
+    assert shop.free_shipping_threshold_minor is None
+    assert shop.tax_rates == (("DE", 1950), ("GB", 2000))
+    assert (shop.default_tax_rate, shop.tax_rate_of("jp")) == (500, 500)
+    assert shop.bank_transfer_details == "IBAN GB33 BUKB 2020 1555 5555 55"
+    assert shop.order_number_prefix == "FN-"
+    assert stored() == {}
+
+
+@pytest.mark.story("US-58")
+def test_only_what_changed_is_saved_and_recorded(app: Flask, admin_user: User) -> None:
+    changed = services.update_settings(
+        settings_editor(admin_user),
+        {
+            "shop_name": " Corner Shop ",
+            "default_tax_rate": 0,
+            "tax_rates": [
+                {"country": "gb", "rate": 2000},
+                {"country": "DE", "rate": 1900},
+                {"country": "FR", "rate": 2000},
+                {"country": "US", "rate": 0},
+            ],
+        },
+    )
+
+    # the tax rates were the initial ones: only the name is saved
+    assert changed == ["shop_name"]
+    assert stored() == {"shop_name": '"Corner Shop"'}
+    assert history() == [("shop_name", '"Funnel"', '"Corner Shop"', "admin@example.com")]
+    assert current_settings().shop_name == "Corner Shop"
+
+
+@pytest.mark.story("US-58")
+def test_staff_without_the_permission_change_nothing(app: Flask, staff_user: User) -> None:
+    with pytest.raises(PermissionDenied):
+        services.update_settings(settings_editor(staff_user), {"shop_name": "Mine"})
+
+    assert (stored(), history()) == ({}, [])
+
+
+@pytest.mark.story("US-58")
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"shop_name": "  "}, "shop_name", "This cannot be empty."),
+        ({"contact_email": "shop"}, "contact_email", "An email address, such as shop@example.com."),
+        (
+            {"shipping_methods": [{"code": "std", "name": "Std", "price_minor": -1}]},
+            "shipping_methods-0-price",
+            "A price of 0 or more.",
+        ),
+        (
+            {
+                "shipping_methods": [
+                    {"code": "std", "name": "Std", "price_minor": 100},
+                    {"code": "STD", "name": "Again", "price_minor": 200},
+                ]
+            },
+            "shipping_methods-1-code",
+            "std is already a method above.",
+        ),
+        ({"shipping_methods": []}, "shipping_methods", "Offer at least one shipping method."),
+        (
+            {"tax_rates": [{"country": "XX", "rate": 100}]},
+            "tax_rates-0-country",
+            "A country's ISO code, such as GB or DE.",
+        ),
+        (
+            {"tax_rates": [{"country": "GB", "rate": 10_001}]},
+            "tax_rates-0-rate",
+            "A rate from 0 to 100 %.",
+        ),
+        ({"default_tax_rate": -1}, "default_tax_rate", "A rate from 0 to 100 %."),
+        (
+            {"free_shipping_threshold_minor": -5},
+            "free_shipping_threshold_minor",
+            "An amount of 0 or more, or none.",
+        ),
+        (
+            {"order_number_prefix": "F N"},
+            "order_number_prefix",
+            "1 to 6 capital letters or digits, with a - at the end if you like (such as FN-).",
+        ),
+        ({"currency": "EUR"}, "currency", "This is not a setting."),
+    ],
+)
+def test_a_wrong_value_is_named_and_nothing_is_saved(
+    app: Flask, admin_user: User, changes: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        services.update_settings(settings_editor(admin_user), {"shop_name": "New", **changes})
+
+    assert refused.value.fields == {field: [message]}
+    assert (stored(), history()) == ({}, [])
+
+
+@pytest.fixture
+def second_worker(
+    app: Flask, backend: str, database_provider: DatabaseProvider, smtp_server: SmtpServer
+) -> Iterator[Flask]:
+    """Another app on the same database: what another gunicorn worker is."""
+    other = build_app(database_provider.url_for(backend), smtp_server, {})
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.story("US-58")
+def test_a_change_saved_in_one_worker_shows_at_the_next_request_of_another(
+    app: Flask, second_worker: Flask, admin_user: User, signed_in
+) -> None:
+    # given another worker that has served a page already
+    visitor = second_worker.test_client()
+    assert "Welcome to Funnel" in visitor.get("/").text
+
+    # when an admin saves a new name through this one
+    assert save(signed_in(admin_user), shop_name="Corner Shop").status_code == 303
+
+    # then the other worker's next page shows it, without a restart
+    assert "Welcome to Corner Shop" in visitor.get("/").text
+
+
+@pytest.mark.story("US-58")
+def test_a_page_reads_the_settings_with_one_small_query(
+    app: Flask, admin_user: User, signed_in, sql_statements: list[str]
+) -> None:
+    admin = signed_in(admin_user)
+    save(admin, shop_name="Corner Shop")
+
+    for path in ("/", "/staff/settings"):
+        sql_statements.clear()
+        assert admin.get(path).status_code == 200
+        reads = [s for s in sql_statements if "FROM shop_settings" in s]
+        assert len(reads) == 1, path
