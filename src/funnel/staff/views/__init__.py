@@ -12,7 +12,16 @@ from flask.typing import ResponseReturnValue
 from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
-from funnel.staff.views import categories, customers, images, orders, products, stock, variants
+from funnel.staff.views import (
+    categories,
+    customers,
+    images,
+    orders,
+    products,
+    shipments,
+    stock,
+    variants,
+)
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
@@ -45,6 +54,7 @@ def dashboard() -> ResponseReturnValue:
 
 customers.register(bp)
 orders.register(bp)
+shipments.register(bp)
 categories.register(bp)
 products.register(bp)
 variants.register(bp)
