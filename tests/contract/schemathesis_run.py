@@ -53,6 +53,9 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     "order has (the amount due when recording a transfer, a reason when cancelling)",
     ("POST", f"{API}/staff/orders/{{number}}/refunds"): "no more than is left to refund "
     "(refund_exceeds_payment), and an Idempotency-Key already used for another request",
+    ("POST", f"{API}/staff/orders/{{number}}/shipments"): "no more units than are left to "
+    "ship (shipment_exceeds_order), lines of this order named once, another carrier's name "
+    "and link, and an Idempotency-Key already used for another request",
     ("POST", f"{API}/staff/products/{{product_id}}/publish"): "a product needs a variant "
     "before it is shown (product_has_no_variants)",
     ("POST", f"{API}/staff/products"): "the catalogue's text rules (a title blank once "
@@ -152,8 +155,9 @@ def seeded_parameters(
 
     Every object is the customer's, and each operation runs as the customer (staff ones as the
     admin): the other customer, their peer, must still get a 404 for each of them. Deleting has
-    its own addresses, so that the one read and changed stays; refunds aim at the card orders
-    (a bank transfer not yet received has nothing to refund, a 409 the transitions cover).
+    its own addresses, so that the one read and changed stays; refunds and shipments aim at the
+    card orders (a bank transfer not yet received has nothing to refund or ship, a 409 the
+    transitions cover).
     """
     dictionaries: dict[str, list[Any]] = {
         "addresses": [objects.address_id],
@@ -184,6 +188,7 @@ def seeded_parameters(
         ("GET", order): {"path.number": "orders"},
         ("POST", f"{order}/transitions"): {"path.number": "orders"},
         ("POST", f"{order}/refunds"): {"path.number": "paid_orders"},
+        ("POST", f"{order}/shipments"): {"path.number": "paid_orders"},
         ("DELETE", f"{API}/auth/tokens/{{token_id}}"): {"path.token_id": "spare_tokens"},
     }
     return dictionaries, bindings

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from funnel.accounts.models import Role, User
 from funnel.core import clock
 from funnel.extensions import db
+from funnel.orders import queries
 from funnel.orders import services as orders
 from funnel.orders.models import Order, OrderEvent
 from tests.factories.accounts import UserFactory
@@ -169,6 +170,7 @@ def test_the_caller_reads_their_paid_order_in_full(
         "currency": "USD",
         "lines": [
             {
+                "id": queries.order_lines(order)[0].id,
                 "sku": "SHIRT-M",
                 "product_title": "Shirt",
                 "variant_label": "Medium",
@@ -220,6 +222,7 @@ def test_the_caller_reads_their_paid_order_in_full(
                 "created_at": "2026-03-01T09:05:00+00:00",
             },
         ],
+        "shipments": [],
     }
 
 

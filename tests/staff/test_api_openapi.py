@@ -21,6 +21,7 @@ EXPECTED = {
     ("get", "/orders/{number}"): "orders.view",
     ("post", "/orders/{number}/transitions"): "orders.fulfil",
     ("post", "/orders/{number}/refunds"): "orders.refund",
+    ("post", "/orders/{number}/shipments"): "orders.fulfil",
     ("get", "/customers"): "customers.view",
     ("get", "/customers/{user_id}"): "customers.view",
 }
@@ -47,7 +48,8 @@ def test_every_staff_operation_documents_its_permission_and_errors(client: Flask
         assert operation["summary"].strip() != ""
         assert operation["description"].strip() != ""
     ids = [operation["operationId"] for operation in operations.values()]
-    assert len(set(ids)) == len(ids) == 15
-    refund = operations[("post", "/orders/{number}/refunds")]
-    [header] = [p for p in refund["parameters"] if p["in"] == "header"]
-    assert (header["name"], header["required"]) == ("Idempotency-Key", True)
+    assert len(set(ids)) == len(ids) == 16
+    for keyed in ("refunds", "shipments"):
+        operation = operations[("post", f"/orders/{{number}}/{keyed}")]
+        [header] = [p for p in operation["parameters"] if p["in"] == "header"]
+        assert (header["name"], header["required"]) == ("Idempotency-Key", True)

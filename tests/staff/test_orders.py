@@ -131,7 +131,7 @@ def test_the_detail_page_offers_only_the_allowed_steps(
 
     text = signed_in(admin_user).get(f"/staff/orders/{order.number}").text
 
-    assert f'action="/staff/orders/{order.number}/fulfil"' in text
+    assert f'action="/staff/orders/{order.number}/shipments"' in text
     assert f'action="/staff/orders/{order.number}/cancel"' in text
     assert f'action="/staff/orders/{order.number}/refund"' in text
     assert f'action="/staff/orders/{order.number}/deliver"' not in text
@@ -150,7 +150,7 @@ def test_staff_without_the_refund_permission_are_not_offered_refunds_and_are_ref
 
     # when a staff member (no orders.refund) opens it, then only shipping is offered
     text = browser.get(f"/staff/orders/{order.number}").text
-    assert f'action="/staff/orders/{order.number}/fulfil"' in text
+    assert f'action="/staff/orders/{order.number}/shipments"' in text
     assert f'action="/staff/orders/{order.number}/refund"' not in text
     assert f'action="/staff/orders/{order.number}/cancel"' not in text
 

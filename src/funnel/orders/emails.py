@@ -1,5 +1,6 @@
 """Order emails: confirmation (paid), awaiting a bank transfer (placed), confirmed to pay
-on delivery (cash_on_delivery), cancelled, refunded.
+on delivery (cash_on_delivery), shipped (one per shipment: its items, carrier and tracking
+link), cancelled, refunded.
 
 Services call ``schedule_order_email(kind, order_id)``: inside a transaction the email is
 enqueued after the commit (a rolled-back order sends nothing), outside one at once. The
@@ -36,6 +37,7 @@ SUBJECTS = {
     "cash_on_delivery": "Order {number} confirmed: pay on delivery",
     "cancelled": "Order {number} cancelled",
     "refunded": "Order {number}: refund issued",
+    "shipped": "Order {number} shipped",
 }
 
 
@@ -79,25 +81,38 @@ def render_order_email(kind: str, order_id: int, **extra: Any) -> tuple[str, str
     retry_backoff_max=600,
     max_retries=5,
 )
-def send_order_email(kind: str, order_id: int, refund_minor: int | None = None) -> None:
+def send_order_email(
+    kind: str, order_id: int, refund_minor: int | None = None, shipment_id: int | None = None
+) -> None:
     """Send the ``kind`` email of order ``order_id`` now (retried when SMTP fails)."""
     if kind not in SUBJECTS:
         raise ValueError(f"unknown order email {kind!r}")
     extra: dict[str, Any] = {}
     if refund_minor is not None:
         extra["refund_minor"] = refund_minor
+    if shipment_id is not None:
+        extra["shipment"] = queries.get_shipment(queries.order_with_lines(order_id), shipment_id)
     to, subject, text, html = render_order_email(kind, order_id, **extra)
     send_email(to, subject, text, html)
     log.info("sent the %s email of order %s", kind, order_id)
 
 
-def schedule_order_email(kind: str, order_id: int, *, refund_minor: int | None = None) -> None:
+def schedule_order_email(
+    kind: str,
+    order_id: int,
+    *,
+    refund_minor: int | None = None,
+    shipment_id: int | None = None,
+) -> None:
     """Enqueue the email after the current transaction commits (at once outside one)."""
     if kind not in SUBJECTS:
         raise ValueError(f"unknown order email {kind!r}")
 
     def enqueue() -> None:
-        send_order_email.delay(kind, order_id, refund_minor)
+        if shipment_id is None:
+            send_order_email.delay(kind, order_id, refund_minor)
+        else:
+            send_order_email.delay(kind, order_id, refund_minor, shipment_id)
 
     if in_transaction():
         on_commit(enqueue)

@@ -46,3 +46,18 @@ class OrderPaymentReceived(Conflict):
 
     code = "order_payment_received"
     title = "The payment for this order has already been received"
+
+
+class ShipmentExceedsOrder(ValidationFailed):
+    """A shipment of more units of a line than are left to ship (``fields`` names the line:
+    ``lines.<order line id>``)."""
+
+    code = "shipment_exceeds_order"
+    title = "More units than are left to ship"
+
+
+class ShipmentNotFound(NotFound):
+    """No such shipment on this order."""
+
+    code = "shipment_not_found"
+    title = "Shipment not found"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -14,9 +15,16 @@ from funnel.accounts.permissions import Permission
 from funnel.core.money import Money
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
-from funnel.orders.errors import OrderNotFound
+from funnel.orders.errors import OrderNotFound, ShipmentNotFound
 from funnel.orders.listing import SEARCH_LENGTH, OrderFilters, day_after_start, day_start
-from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from funnel.orders.models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Shipment,
+    ShipmentLine,
+)
 from funnel.orders.numbers import normalise_number
 from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
@@ -37,6 +45,18 @@ class OrderDetails:
     payments: list[Payment]
     live_payment: Payment | None
     payment_method: str
+    shipments: list[Shipment] = field(default_factory=list)
+
+    @property
+    def shipped_quantities(self) -> dict[int, int]:
+        """Units shipped so far per order line id (every line, 0 when none)."""
+        return shipped_by_line(self.lines, self.shipments)
+
+    @property
+    def remaining_quantities(self) -> dict[int, int]:
+        """Units left to ship per order line id."""
+        shipped = self.shipped_quantities
+        return {line.id: line.quantity - shipped[line.id] for line in self.lines}
 
     @property
     def staff_actions(self) -> frozenset[str]:
@@ -132,10 +152,48 @@ def payment_method_label(gateway: str) -> str:
     return {**labels, "test": "Card"}.get(gateway, gateway)
 
 
+def order_shipments(order: Order) -> list[Shipment]:
+    """The order's shipments, oldest first, with their lines and those lines' order lines."""
+    return list(
+        db.session.scalars(
+            select(Shipment)
+            .where(Shipment.order_id == order.id)
+            .options(selectinload(Shipment.lines).selectinload(ShipmentLine.order_line))
+            .order_by(Shipment.id)
+        )
+    )
+
+
+def get_shipment(order: Order, shipment_id: int) -> Shipment:
+    """One shipment of ``order`` (with its lines). Raises ShipmentNotFound, also for another
+    order's shipment."""
+    for shipment in order_shipments(order):
+        if shipment.id == shipment_id:
+            return shipment
+    raise ShipmentNotFound()
+
+
+def shipment_request(order_id: int, request_key: str) -> Shipment | None:
+    """The shipment a request with ``request_key`` made for the order, if any."""
+    return db.session.scalar(
+        select(Shipment).where(Shipment.order_id == order_id, Shipment.request_key == request_key)
+    )
+
+
+def shipped_by_line(lines: Sequence[OrderLine], shipments: Sequence[Shipment]) -> dict[int, int]:
+    """Units shipped per order line id, over ``shipments`` (every line, 0 when none)."""
+    shipped = {line.id: 0 for line in lines}
+    for shipment in shipments:
+        for shipment_line in shipment.lines:
+            shipped[shipment_line.order_line_id] += shipment_line.quantity
+    return shipped
+
+
 def order_details(order: Order) -> OrderDetails:
     return OrderDetails(
         order=order,
         lines=order_lines(order),
+        shipments=order_shipments(order),
         events=order_events(order),
         payments=payment_queries.payments_for(order.number),
         live_payment=payment_queries.live_payment_for(order.number),

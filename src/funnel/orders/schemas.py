@@ -1,7 +1,8 @@
 """API schemas of orders: a summary for lists, the full order, and the dicts they serialise.
 
 ``OrderSchema`` is what the customer's order page shows (lines, totals, shipping address and
-method, payment, history); ``OrderSummarySchema`` is a row of a list. ``order_representation``
+method, payment, history, shipments with their tracking links); ``OrderSummarySchema`` is a
+row of a list. ``order_representation``
 serialises what the edge read with the pages' own query (``orders.queries.order_details``),
 and ``order_summary`` an ``Order`` and its unit count, so every API that returns an order (the
 caller's, staff's, checkout's) answers with one shape; they read nothing themselves.
@@ -18,7 +19,8 @@ from marshmallow import validate
 from funnel.core.api import MoneyField
 from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.core.money import Money
-from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus
+from funnel.orders.carriers import CARRIERS
+from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
 from funnel.payments.models import Payment, PaymentStatus
 
 MAX_ORDER_PAGE_SIZE = 100
@@ -55,6 +57,9 @@ class OrderPageSchema(ma.Schema):
 class OrderLineSchema(ma.Schema):
     """A line as bought: SKU, titles and unit price at that moment, whatever changed since."""
 
+    id = ma.fields.Integer(
+        required=True, metadata={"description": "The line's id (a shipment names lines by it)"}
+    )
     sku = ma.fields.String(required=True)
     product_title = ma.fields.String(required=True)
     variant_label = ma.fields.String(required=True)
@@ -107,6 +112,30 @@ class OrderEventSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
+class ShipmentLineSchema(ma.Schema):
+    order_line_id = ma.fields.Integer(required=True)
+    sku = ma.fields.String(required=True)
+    product_title = ma.fields.String(required=True)
+    variant_label = ma.fields.String(required=True)
+    quantity = ma.fields.Integer(required=True, metadata={"description": "Units in this parcel"})
+
+
+class ShipmentSchema(ma.Schema):
+    """One parcel: what went in it, by which carrier, and the link to follow it."""
+
+    id = ma.fields.Integer(required=True)
+    shipped_at = ma.fields.DateTime(required=True)
+    carrier = ma.fields.String(
+        required=True, metadata={"enum": list(CARRIERS), "description": "The carrier's code"}
+    )
+    carrier_name = ma.fields.String(
+        required=True, metadata={"description": "The carrier in words; empty: not recorded"}
+    )
+    tracking_number = ma.fields.String(required=True, metadata={"description": "Empty: none"})
+    tracking_url = ma.fields.String(required=True, allow_none=True)
+    lines = ma.fields.List(ma.fields.Nested(ShipmentLineSchema), required=True)
+
+
 class OrderSchema(OrderSummarySchema):
     email = ma.fields.String(required=True)
     currency = ma.fields.String(required=True, metadata={"example": "USD"})
@@ -129,6 +158,11 @@ class OrderSchema(OrderSummarySchema):
         ma.fields.Nested(OrderEventSchema),
         required=True,
         metadata={"description": "The order's history, oldest first"},
+    )
+    shipments = ma.fields.List(
+        ma.fields.Nested(ShipmentSchema),
+        required=True,
+        metadata={"description": "The parcels sent so far, oldest first"},
     )
 
 
@@ -154,6 +188,9 @@ class OrderRead(Protocol):
 
     @property
     def payment_method(self) -> str: ...
+
+    @property
+    def shipments(self) -> Sequence[Shipment]: ...
 
 
 def order_summary(order: Order, item_count: int) -> dict[str, Any]:
@@ -207,11 +244,35 @@ def order_representation(details: OrderRead) -> dict[str, Any]:
         "cancelled_at": order.cancelled_at,
         "refunded_at": order.refunded_at,
         "events": [_event(event) for event in details.events],
+        "shipments": [shipment_representation(shipment) for shipment in details.shipments],
+    }
+
+
+def shipment_representation(shipment: Shipment) -> dict[str, Any]:
+    """A ``ShipmentSchema`` dict (the shipment's lines and their order lines loaded)."""
+    return {
+        "id": shipment.id,
+        "shipped_at": shipment.shipped_at,
+        "carrier": shipment.carrier,
+        "carrier_name": shipment.carrier_name,
+        "tracking_number": shipment.tracking_number,
+        "tracking_url": shipment.tracking_url,
+        "lines": [
+            {
+                "order_line_id": item.order_line_id,
+                "sku": item.order_line.sku,
+                "product_title": item.order_line.product_title,
+                "variant_label": item.order_line.variant_label,
+                "quantity": item.quantity,
+            }
+            for item in shipment.lines
+        ],
     }
 
 
 def _line(line: OrderLine, currency: str) -> dict[str, Any]:
     return {
+        "id": line.id,
         "sku": line.sku,
         "product_title": line.product_title,
         "variant_label": line.variant_label,

@@ -9,7 +9,9 @@ For the checkout (inside its own transaction):
 
 For staff and jobs (outside any transaction: they may call the payment gateway):
 ``record_manual_payment``, ``fulfil_order``, ``mark_delivered``, ``cancel_order``,
-``refund_order`` (a staff request's key from ``refund_request_key``),
+``refund_order`` (a staff request's key from ``refund_request_key``), ``ship_items`` (a
+partial or complete shipment with carrier and tracking; a staff request's key from
+``shipment_request_key``),
 ``cancel_overdue_manual_orders``; ``move_order`` takes whichever of those steps reaches a
 status (the staff API's transitions).
 
@@ -26,10 +28,16 @@ from funnel.orders.services.results import (
     OrderChange,
     OrderLineInput,
     OrderRefund,
+    ShipmentOutcome,
+)
+from funnel.orders.services.shipping import (
+    ShipmentSource,
+    fulfil_order,
+    ship_items,
+    shipment_request_key,
 )
 from funnel.orders.services.steps import move_order
 from funnel.orders.services.workflow import (
-    fulfil_order,
     mark_delivered,
     mark_paid,
     record_manual_payment,
@@ -41,6 +49,8 @@ __all__ = [
     "OrderLineInput",
     "OrderRefund",
     "RefundSource",
+    "ShipmentOutcome",
+    "ShipmentSource",
     "cancel_order",
     "cancel_overdue_manual_orders",
     "fulfil_order",
@@ -52,4 +62,6 @@ __all__ = [
     "refund_order",
     "refund_request_key",
     "send_order_placed_email",
+    "ship_items",
+    "shipment_request_key",
 ]

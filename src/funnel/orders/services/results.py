@@ -47,3 +47,14 @@ class OrderRefund:
     refunded_total: Money
     is_full: bool
     stock_returned: bool
+
+
+@dataclass(frozen=True)
+class ShipmentOutcome:
+    """``ship_items``'s outcome: the shipment (made now, or by the first of two identical
+    requests: ``changed`` False, nothing written, no email) and the order after it."""
+
+    shipment_id: int
+    units: int
+    change: OrderChange
+    changed: bool

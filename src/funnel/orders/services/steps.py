@@ -8,7 +8,8 @@ from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.models import STAFF_TARGETS, Order, OrderStatus
 from funnel.orders.services.cancellation import cancel_order
 from funnel.orders.services.results import OrderChange
-from funnel.orders.services.workflow import fulfil_order, mark_delivered, record_manual_payment
+from funnel.orders.services.shipping import fulfil_order
+from funnel.orders.services.workflow import mark_delivered, record_manual_payment
 
 # The statuses staff move an order to by a step of their own; ``refunded`` is a refund.
 

@@ -97,20 +97,6 @@ def _advance(
         return change_result(order, previous, changed)
 
 
-def fulfil_order(
-    order: OrderReference, *, actor_user_id: int | None = None, note: str = ""
-) -> OrderChange:
-    """Mark a ``paid`` order shipped (``fulfilled``); ``note`` can carry the carrier and
-    tracking number. Shipping it again changes nothing (``changed`` False).
-    (A cash-on-delivery order ships unpaid: see ``_ships_before_payment``.)
-    Raises OrderNotFound, InvalidOrderTransition (not paid), PermissionDenied (the actor lacks
-    ``orders.fulfil``). Side effects: status, ``fulfilled_at``, an OrderEvent.
-    """
-    return _advance(
-        order, OrderStatus.PAID, OrderStatus.FULFILLED, actor_user_id=actor_user_id, note=note
-    )
-
-
 def mark_delivered(
     order: OrderReference,
     *,

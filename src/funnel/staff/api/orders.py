@@ -1,5 +1,5 @@
-"""Staff order operations: the list and one order (``orders.view``), workflow steps
-(``orders.fulfil``) and refunds (``orders.refund``, admins only by default: refunds move
+"""Staff order operations: the list and one order (``orders.view``), workflow steps and
+shipments (``orders.fulfil``) and refunds (``orders.refund``, admins only by default: refunds move
 money). Each step is one orders service; an invalid step is 409 ``invalid_order_transition``
 and changes nothing."""
 
@@ -16,9 +16,10 @@ from funnel.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
 from funnel.orders import queries, services
+from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.listing import Fulfilment, OrderFilters
-from funnel.orders.models import Order, OrderEvent, OrderStatus
-from funnel.orders.schemas import order_representation, order_summary
+from funnel.orders.models import Order, OrderEvent, OrderStatus, Shipment
+from funnel.orders.schemas import order_representation, order_summary, shipment_representation
 from funnel.payments.models import Payment
 from funnel.staff.api import ORDER_NUMBER, bp
 from funnel.staff.api.access import staff_caller, staff_permission
@@ -26,6 +27,8 @@ from funnel.staff.api.schemas import (
     MAX_STAFF_PAGE_SIZE,
     RefundInputSchema,
     RefundSchema,
+    ShipmentInputSchema,
+    ShipmentResultSchema,
     StaffOrderPageSchema,
     StaffOrderQuerySchema,
     StaffOrderSchema,
@@ -169,6 +172,71 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     }
 
 
+@bp.route(f"/orders/{ORDER_NUMBER}/shipments", methods=["POST"])
+@staff_permission(bp, Permission.ORDERS_FULFIL)  # before the key: a refused call claims none
+@idempotent(bp, required=True)
+@bp.response(201, ShipmentResultSchema)
+@errors(bp, 400, 404, 409, 413, 422)
+@bp.arguments(ShipmentInputSchema)
+def ship_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
+    """Ship a paid order's items, all or some (partial fulfilment), with carrier and tracking
+
+    `lines` lists `order_line_id` (the `id` of the order's lines) and `quantity`; absent or
+    null ships every unit left. More units of a line than are left is 422
+    `shipment_exceeds_order` and changes nothing. `carrier` is a known carrier's code (its
+    tracking link is built from `tracking_number`) or `other`, with `carrier_name` and perhaps
+    `tracking_url`. When every unit has shipped the order becomes `fulfilled`; the customer is
+    emailed the items and the tracking link. An order that is not paid (or already shipped in
+    full) is 409 `invalid_order_transition`. Send an `Idempotency-Key` header (required): a
+    retry with the same key and body answers the first response and ships once. Needs
+    `orders.fulfil`.
+    """
+    caller = staff_caller()
+    key = services.shipment_request_key(
+        services.ShipmentSource.STAFF_API,
+        request.headers.get(IDEMPOTENCY_HEADER, ""),
+        staff_user_id=caller.id,
+    )
+    order = queries.get_order(number)
+    outcome = services.ship_items(
+        order.number,
+        _shipment_lines(data["lines"]),
+        carrier=data["carrier"],
+        carrier_name=data["carrier_name"],
+        tracking_number=data["tracking_number"],
+        tracking_url=data["tracking_url"],
+        note=data["note"],
+        actor_user_id=caller.id,
+        request_key=key,
+    )
+    shipped = queries.get_order(order.number)
+    return {
+        "changed": outcome.changed,
+        "shipment": _shipment(queries.get_shipment(shipped, outcome.shipment_id)),
+        "order": staff_order_representation(shipped),
+    }
+
+
+def _shipment_lines(lines: list[dict[str, int]] | None) -> dict[int, int] | None:
+    """The request's lines as ``ship_items`` takes them. Raises InvalidOrderInput for a line
+    named twice."""
+    if lines is None:
+        return None
+    quantities: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        if line["order_line_id"] in quantities:
+            raise InvalidOrderInput(fields={f"lines.{index}": ["Name each line once."]})
+        quantities[line["order_line_id"]] = line["quantity"]
+    return quantities
+
+
+def _shipment(shipment: Shipment) -> dict[str, Any]:
+    return {
+        **shipment_representation(shipment),
+        "shipped_by_user_id": shipment.shipped_by_user_id,
+    }
+
+
 def _money(value: dict[str, Any]) -> Money:
     return Money(value["amount"], value["currency"].upper())
 
@@ -183,6 +251,7 @@ def staff_order_representation(order: Order) -> dict[str, Any]:
         "user_id": order.user_id,
         "events": [_event(event) for event in details.events],
         "payments": [_payment(payment) for payment in details.payments],
+        "shipments": [_shipment(shipment) for shipment in details.shipments],
         "refundable": refundable,
         "actions": sorted(details.staff_actions_for(permissions_of(staff_caller()))),
     }

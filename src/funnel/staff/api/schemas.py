@@ -15,9 +15,21 @@ from funnel.catalog.models import ProductStatus
 from funnel.core.api import MoneyField, MoneyInputSchema, PatchSchema, WholeNumber
 from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.inventory.models import NOTE_LENGTH, STAFF_REASONS
+from funnel.orders.carriers import CARRIERS, OTHER
 from funnel.orders.listing import Fulfilment
-from funnel.orders.models import STAFF_TARGETS, OrderStatus
-from funnel.orders.schemas import OrderEventSchema, OrderSchema, OrderSummarySchema
+from funnel.orders.models import (
+    CARRIER_NAME_LENGTH,
+    STAFF_TARGETS,
+    TRACKING_NUMBER_LENGTH,
+    TRACKING_URL_LENGTH,
+    OrderStatus,
+)
+from funnel.orders.schemas import (
+    OrderEventSchema,
+    OrderSchema,
+    OrderSummarySchema,
+    ShipmentSchema,
+)
 from funnel.payments.gateways import enabled_gateway_names
 
 
@@ -280,8 +292,19 @@ class StaffPaymentSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
+class StaffShipmentSchema(ShipmentSchema):
+    shipped_by_user_id = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "null: the shop"}
+    )
+
+
 class StaffOrderSchema(OrderSchema):
     user_id = ma.fields.Integer(required=True, allow_none=True)
+    shipments = ma.fields.List(  # type: ignore[assignment]
+        ma.fields.Nested(StaffShipmentSchema),
+        required=True,
+        metadata={"description": "The parcels sent so far, oldest first, with who sent each"},
+    )
     events = ma.fields.List(  # type: ignore[assignment]
         ma.fields.Nested(StaffOrderEventSchema),
         required=True,
@@ -359,6 +382,54 @@ class RefundResultSchema(ma.Schema):
 
 class RefundSchema(ma.Schema):
     refund = ma.fields.Nested(RefundResultSchema, required=True)
+    order = ma.fields.Nested(StaffOrderSchema, required=True)
+
+
+class ShipmentLineInputSchema(ma.Schema):
+    order_line_id = ma.fields.Integer(required=True, validate=_ID)
+    quantity = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_STOCK))
+
+
+class ShipmentInputSchema(ma.Schema):
+    lines = ma.fields.List(
+        ma.fields.Nested(ShipmentLineInputSchema),
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "What goes in the parcel; absent or null: all left to ship"},
+    )
+    carrier = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(list(CARRIERS)),
+        metadata={"description": f"A known carrier's code, or {OTHER} (name it)"},
+    )
+    carrier_name = Text(
+        load_default="",
+        validate=validate.Length(max=CARRIER_NAME_LENGTH),
+        metadata={"description": f"{OTHER} only: the carrier's name (required)"},
+    )
+    tracking_number = Text(
+        load_default="",
+        validate=validate.Length(max=TRACKING_NUMBER_LENGTH),
+        metadata={"description": "Letters, digits, spaces and dashes"},
+    )
+    tracking_url = Text(
+        load_default="",
+        validate=validate.Length(max=TRACKING_URL_LENGTH),
+        metadata={
+            "description": f"{OTHER} only: the tracking link (a known carrier's is built "
+            "from the number)"
+        },
+    )
+    note = Text(load_default="", validate=_NOTE)
+
+
+class ShipmentResultSchema(ma.Schema):
+    changed = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "false: this request's shipment was already recorded"},
+    )
+    shipment = ma.fields.Nested(StaffShipmentSchema, required=True)
     order = ma.fields.Nested(StaffOrderSchema, required=True)
 
 

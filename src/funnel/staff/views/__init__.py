@@ -22,6 +22,7 @@ from funnel.staff.views import (
     orders,
     products,
     settings,
+    shipments,
     stock,
     team,
     variants,
@@ -86,6 +87,7 @@ def dashboard() -> ResponseReturnValue:
 
 customers.register(bp)
 orders.register(bp)
+shipments.register(bp)
 categories.register(bp)
 products.register(bp)
 catalog_csv.register(bp)

@@ -21,6 +21,7 @@ from funnel.core.errors import DomainError
 from funnel.core.money import Money, MoneyError
 from funnel.core.pagination import Page, page_number
 from funnel.orders import listing, queries, services
+from funnel.orders.carriers import CARRIERS
 from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.models import Order, OrderStatus
 from funnel.payments.gateways import enabled_gateways
@@ -74,18 +75,23 @@ def _order_list(
 
 
 def order(number: str) -> ResponseReturnValue:
-    return _detail(number)
+    return detail_page(number)
 
 
-def _detail(number: str, error: DomainError | None = None) -> ResponseReturnValue:
+def detail_page(number: str, error: DomainError | None = None) -> ResponseReturnValue:
+    """The order page, with ``error`` (a refused step) shown at its status."""
     details = queries.order_details(queries.get_order(number))
     page = render_template(
         "staff/orders/detail.html",
         details=details,
         actions=details.staff_actions_for(permissions_of(current_user)),
         countries=COUNTRIES,
+        carriers=CARRIERS.values(),
         error=error,
         refund_key=secrets.token_urlsafe(18),
+        shipment_key=secrets.token_urlsafe(18),
+        packing_slips=True,
+        submitted=request.form if error else {},
     )
     return page, (error.status if error else 200)
 
@@ -118,7 +124,7 @@ def _act(number: str, step: Callable[[str], str]) -> ResponseReturnValue:
     try:
         message = step(order.currency)
     except DomainError as error:
-        return _detail(order.number, error)
+        return detail_page(order.number, error)
     flash(message, "success")
     return redirect(url_for("staff.order", number=order.number), code=303)
 
