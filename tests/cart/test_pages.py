@@ -600,8 +600,9 @@ def test_the_cart_page_runs_the_same_queries_for_1_or_8_lines(
     assert client.get("/cart").status_code == 200
     eight = len(sql_statements)
 
-    # then the same few statements ran: the cart, its lines, their labels, their availability
-    assert one == eight == 4
+    # then the same few statements ran: the cart, its lines, their labels, their availability,
+    # and the shop's settings (read once a request)
+    assert one == eight == 5
 
 
 def test_pages_without_a_cart_cookie_or_account_do_not_query_carts(

@@ -312,4 +312,5 @@ def test_the_product_page_runs_the_same_queries_for_1_or_many_variants(
     many = len(sql_statements)
 
     # then they ran the same number of statements
-    assert plain == many == 6  # the page, and the product_view funnel event it records
+    # (the page, the product_view funnel event it records, and the shop's settings)
+    assert plain == many == 7

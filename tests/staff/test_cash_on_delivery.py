@@ -31,10 +31,19 @@ def test_staff_ship_a_cash_order_then_mark_it_delivered_and_paid(
     browser = signed_in(staff_user)
     page = browser.get(f"/staff/orders/{order.number}").text
     assert 'id="cash-on-delivery-note"' in page
-    assert f'action="/staff/orders/{order.number}/fulfil"' in page
+    assert f'action="/staff/orders/{order.number}/shipments"' in page
     assert f'action="/staff/orders/{order.number}/payment-received"' not in page
 
-    shipped = browser.post(f"/staff/orders/{order.number}/fulfil", data={"note": "DHL 9"})
+    (line,) = queries.order_lines(order)
+    shipped = browser.post(
+        f"/staff/orders/{order.number}/shipments",
+        data={
+            "idempotency_key": "c" * 24,
+            f"quantity-{line.id}": str(line.quantity),
+            "carrier": "dhl",
+            "tracking_number": "9",
+        },
+    )
     shipped_page = browser.get(f"/staff/orders/{order.number}").text
     delivered = browser.post(
         f"/staff/orders/{order.number}/deliver", data={"amount_received": "28.00"}
