@@ -217,9 +217,7 @@ def test_shipping_methods_come_from_the_checkout_settings(client: FlaskClient) -
 def test_payment_methods_are_the_enabled_gateways(client: FlaskClient) -> None:
     response = client.get("/api/v1/payment-methods")
 
-    assert response.get_json() == {
-        "items": [{"code": "manual", "label": "Bank transfer or cash on delivery"}]
-    }
+    assert response.get_json() == {"items": [{"code": "manual", "label": "Bank transfer"}]}
 
 
 @pytest.mark.story("US-41")

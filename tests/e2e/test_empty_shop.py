@@ -1,8 +1,9 @@
-"""From an empty shop to the first sale, in the browser only (US-17, US-29).
+"""From an empty shop to the first sale, in the browser only (US-17, US-29, US-58).
 
 A shop started with no demo data and one admin made on the command line (as the operator
-manual says) is set up entirely in ``/staff/``: a category, a product, its variant and price,
-its stock, its image; the product goes on sale; then a guest buys it with the test card.
+manual says) is set up entirely in ``/staff/``: its name, contact, shipping, tax and order
+numbers; a category, a product, its variant and price, its stock, its image; the product goes
+on sale; then a guest buys it with the test card, at the shop's own shipping price and tax.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.e2e
 
 ADMIN = "owner@example.com"
 PASSWORD = "the owner's long passphrase"
-CONFIRMED = re.compile(r"Thank you! Your order FN-[0-9A-Z]+ is confirmed\.")
+CONFIRMED = re.compile(r"Thank you! Your order BP-[0-9A-Z]+ is confirmed\.")
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,23 @@ def sign_in_as_the_owner(page: Page) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Staff dashboard")
+
+
+def set_up_the_shop(page: Page) -> None:
+    main = page.get_by_role("main")
+    main.get_by_role("link", name="Settings", exact=True).click()
+    main.get_by_label("Shop name", exact=True).fill("Blue Pottery")
+    main.get_by_label("Contact email", exact=True).fill("hello@bluepottery.co.uk")
+    main.get_by_label("Postal address", exact=True).fill("2 Quay Street\nBristol BS1 4DJ")
+    main.get_by_label("Code of method 1", exact=True).fill("royal-mail")
+    main.get_by_label("Name of method 1", exact=True).fill("Royal Mail 48")
+    main.get_by_label("Price of method 1", exact=True).fill("3.50")
+    united_kingdom = main.get_by_role("row").filter(has=page.locator('input[value="GB"]'))
+    united_kingdom.get_by_label(re.compile(r"Rate of row \d+ in percent")).fill("10")
+    main.get_by_label("Order number prefix", exact=True).fill("BP-")
+    main.get_by_role("button", name="Save the settings", exact=True).click()
+    expect(page.get_by_role("link", name="Blue Pottery", exact=True)).to_be_visible()
+    page.goto("/staff/")
 
 
 def set_up_the_catalogue(page: Page, photo: Path) -> None:
@@ -132,8 +150,10 @@ def buy_it_as_a_guest(page: Page) -> None:
     main.get_by_label("City", exact=True).fill("Bristol")
     main.get_by_label("Country", exact=True).select_option("GB")
     main.get_by_role("button", name="Continue to shipping method").click()
-    main.get_by_role("radio", name=re.compile(r"Standard")).check()
+    main.get_by_role("radio", name=re.compile(r"Royal Mail 48")).check()
     main.get_by_role("button", name="Continue to review").click()
+    # the shop's own prices: 12.50 + 3.50 shipping, and its 10 % for the United Kingdom on both
+    expect(main).to_contain_text("$17.60")
     main.get_by_role("button", name="Continue to payment").click()
     main.get_by_role("radio", name=re.compile(r"Card \(test gateway\)")).check()
     main.get_by_label("Card number", exact=True).fill("4242 4242 4242 4242")
@@ -145,6 +165,7 @@ def buy_it_as_a_guest(page: Page) -> None:
 
 @pytest.mark.story("US-17")
 @pytest.mark.story("US-29")
+@pytest.mark.story("US-58")
 def test_an_owner_sets_up_an_empty_shop_in_the_browser_and_a_guest_buys(
     shop_page: Page, browser: Browser, empty_shop: LiveServer, tmp_path: Path
 ) -> None:
@@ -154,13 +175,14 @@ def test_an_owner_sets_up_an_empty_shop_in_the_browser_and_a_guest_buys(
 
     # when its owner sets up the catalogue in the staff pages, and a guest then buys
     sign_in_as_the_owner(shop_page)
+    set_up_the_shop(shop_page)
     set_up_the_catalogue(shop_page, a_photo(tmp_path))
     guest = browser.new_context(base_url=empty_shop.base_url)
     guest.set_default_timeout(10_000)
     buy_it_as_a_guest(guest_page := guest.new_page())
 
     # then the order is paid, and the owner sees it and the stock it took
-    number = re.search(r"FN-[0-9A-Z]+", guest_page.get_by_role("heading", level=1).inner_text())
+    number = re.search(r"BP-[0-9A-Z]+", guest_page.get_by_role("heading", level=1).inner_text())
     guest.close()
     assert number is not None
     shop_page.goto("/staff/orders")

@@ -237,7 +237,7 @@ def test_an_order_awaiting_a_bank_transfer_shows_its_pending_payment(
     assert (body["status"], body["status_label"]) == ("pending_payment", "Awaiting payment")
     assert body["payment"] == {
         "gateway": "manual",
-        "method": "Bank transfer or cash on delivery",
+        "method": "Bank transfer",
         "status": "pending",
         "card_brand": None,
         "card_last4": None,

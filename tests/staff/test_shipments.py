@@ -13,9 +13,13 @@ from flask.testing import FlaskClient
 
 from funnel.accounts.models import Role, User
 from funnel.accounts.permissions import ROLE_PERMISSIONS, Permission
+from funnel.catalog.models import Variant
 from funnel.extensions import db
+from funnel.inventory.models import StockMovement
 from funnel.orders import queries
 from funnel.orders.models import Order, OrderStatus, Shipment, ShipmentLine
+from funnel.payments import queries as payment_queries
+from funnel.payments.models import PaymentStatus
 from tests.factories.accounts import UserFactory
 from tests.factories.inventory import stocked_variant
 from tests.factories.orders import pay_by_card, place
@@ -152,6 +156,39 @@ def test_the_form_ships_part_then_the_rest_and_lists_the_shipments(
     slip_link = f"/staff/orders/{order.number}/packing-slip?shipment={first_shipment.id}"
     assert f'href="{slip_link}"' in page
     assert [message["Subject"] for message in mailbox][-2:] == [f"Order {order.number} shipped"] * 2
+
+
+def test_a_partly_shipped_order_cannot_be_cancelled_and_keeps_its_money_and_stock(
+    admin_user: User, signed_in
+) -> None:
+    # given a paid order of 2 + 1 units, one unit of which has shipped
+    order = paid_order()
+    browser = signed_in(admin_user)
+    browser.post(f"/staff/orders/{order.number}/shipments", data=ship_form(order))
+    stock_before = _stock_rows()
+
+    # when staff look at it, then try to cancel it anyway
+    page = browser.get(f"/staff/orders/{order.number}").text
+    response = browser.post(f"/staff/orders/{order.number}/cancel", data={"reason": "Too late"})
+
+    # then no cancel form is offered, the attempt is a 409 that says what to do instead, and
+    # the order, its payment and the stock are as they were
+    assert f'action="/staff/orders/{order.number}/cancel"' not in page
+    assert response.status_code == 409
+    assert "has shipped and cannot be cancelled: ship the rest, or refund" in response.text
+    assert queries.get_order(order.number).status == OrderStatus.PAID
+    assert payment_queries.live_payment_for(order.number).status == PaymentStatus.SUCCEEDED
+    assert _stock_rows() == stock_before
+
+
+def _stock_rows() -> list[tuple[int, int]]:
+    """(variant id, units in stock) of every variant, and the ledger's length as (0, rows)."""
+    db.session.expire_all()
+    levels = db.session.execute(
+        sa.select(Variant.id, Variant.stock_quantity).order_by(Variant.id)
+    ).all()
+    movements = db.session.scalar(sa.select(sa.func.count()).select_from(StockMovement))
+    return [tuple(row) for row in levels] + [(0, movements)]
 
 
 def test_over_shipping_from_the_form_is_a_422_and_changes_nothing(

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-START_TIMEOUT_SECONDS = 60
+START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 15
 
 

@@ -48,6 +48,14 @@ class OrderPaymentReceived(Conflict):
     title = "The payment for this order has already been received"
 
 
+class OrderPartlyShipped(Conflict):
+    """Cancelling an order some of whose units have shipped: they cannot be called back, so
+    the rest is shipped, or refunded line by line, instead."""
+
+    code = "order_partly_shipped"
+    title = "Part of this order has shipped"
+
+
 class ShipmentExceedsOrder(ValidationFailed):
     """A shipment of more units of a line than are left to ship (``fields`` names the line:
     ``lines.<order line id>``)."""

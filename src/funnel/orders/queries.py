@@ -78,7 +78,7 @@ class OrderDetails:
             actions.add("fulfil")
         if OrderStatus.DELIVERED in allowed:
             actions.add("deliver")
-        if OrderStatus.CANCELLED in allowed:
+        if OrderStatus.CANCELLED in allowed and not self.shipments:
             actions.add("cancel")
         if (
             OrderStatus.REFUNDED in allowed
@@ -148,7 +148,7 @@ def payment_method_label(gateway: str) -> str:
     for enabled in enabled_gateways():
         if enabled.name == gateway:
             return str(enabled.label)
-    labels = {"manual": "Bank transfer or cash on delivery", "cod": "Cash on delivery"}
+    labels = {"manual": "Bank transfer", "cod": "Cash on delivery"}
     return {**labels, "test": "Card"}.get(gateway, gateway)
 
 
@@ -161,6 +161,14 @@ def order_shipments(order: Order) -> list[Shipment]:
             .options(selectinload(Shipment.lines).selectinload(ShipmentLine.order_line))
             .order_by(Shipment.id)
         )
+    )
+
+
+def has_shipments(order_id: int) -> bool:
+    """Whether any unit of the order has shipped (then it can no longer be cancelled)."""
+    return (
+        db.session.scalar(select(Shipment.id).where(Shipment.order_id == order_id).limit(1))
+        is not None
     )
 
 

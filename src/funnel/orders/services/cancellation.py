@@ -20,6 +20,7 @@ from funnel.orders import queries
 from funnel.orders.emails import schedule_order_email
 from funnel.orders.errors import (
     InvalidOrderInput,
+    OrderPartlyShipped,
     OrderPaymentMissing,
     OrderPaymentReceived,
 )
@@ -105,6 +106,14 @@ def _refund_in_full(order: Order, reason: str, actor_user_id: int | None) -> Non
         )
 
 
+def _check_nothing_shipped(order: Order) -> None:
+    if queries.has_shipments(order.id):
+        raise OrderPartlyShipped(
+            f"Part of order {order.number} has shipped and cannot be cancelled: ship the "
+            "rest, or refund what will not ship."
+        )
+
+
 def cancel_order(
     order: Order | int | str,
     *,
@@ -124,7 +133,8 @@ def cancel_order(
     customer thinks of as placed, and the checkout page already says what happened.
     Raises InvalidOrderInput (no reason), OrderNotFound, PermissionDenied (another customer;
     staff without ``orders.fulfil``, or without ``orders.refund`` for a paid order),
-    InvalidOrderTransition (shipped, delivered or refunded), OrderPaymentReceived (the unpaid
+    InvalidOrderTransition (shipped, delivered or refunded), OrderPartlyShipped (some units
+    have shipped: nothing is cancelled, voided or refunded), OrderPaymentReceived (the unpaid
     order's payment went through meanwhile: refund instead), the errors of ``void_payment``
     and ``refund_payment`` (GatewayUnavailable: retry).
     Side effects: a void or refund, status, ``cancelled_at``, an OrderEvent,
@@ -142,6 +152,7 @@ def cancel_order(
         return change_result(current, current.status, changed=False)
     if current.status not in CANCELLABLE:
         raise transition_error(current, OrderStatus.CANCELLED)
+    _check_nothing_shipped(current)
     if current.status == OrderStatus.PENDING_PAYMENT:
         _void_live_payment(current, reason, actor_user_id)
     else:
@@ -156,6 +167,7 @@ def cancel_order(
             # It moved while the gateway was called (paid by a path that needs no payment
             # row, or shipped): nothing is cancelled.
             raise transition_error(locked, OrderStatus.CANCELLED)
+        _check_nothing_shipped(locked)  # a shipment recorded while the gateway was called
         changed = change_status(
             locked, OrderStatus.CANCELLED, actor_user_id=actor_user_id, note=reason
         )

@@ -30,7 +30,7 @@ def _reference(prefix: str, idempotency_key: str) -> str:
 
 class ManualGateway(PaymentGateway):
     name = "manual"
-    label = "Bank transfer or cash on delivery"
+    label = "Bank transfer"
 
     def create_payment(self, request: PaymentRequest) -> GatewayOutcome:
         return GatewayOutcome(
