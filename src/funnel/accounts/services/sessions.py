@@ -92,9 +92,10 @@ def sign_in(
 
 
 def pending_sign_in(token: str | None) -> User:
-    """The account whose sign-in awaits its second step under ``token``. Reads only.
+    """The account whose sign-in awaits its second step under ``token``.
 
-    Raises SecondStepExpired when there is no such step open (unknown or ended token, too late).
+    Raises SecondStepExpired when there is no such step open (unknown or ended token, too late),
+    AccountDisabled when the account was disabled meanwhile (that step ends: its only write).
     """
     return _open_second_step(token).user
 
@@ -117,9 +118,6 @@ def complete_sign_in(
     """
     row = _open_second_step(token)
     user = row.user
-    if user.is_disabled:
-        _end_where(UserSession.id == row.id)
-        raise AccountDisabled()
     with transaction() as session:
         if use_second_factor(user.id, code):
             ended = _end_where(UserSession.id == row.id)
@@ -149,6 +147,10 @@ def _open_second_step(token: str | None) -> UserSession:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise SecondStepExpired()
     row = queries.find_session(hash_token(token))
+    if row is not None and row.second_step_expires_at is not None and row.user.is_disabled:
+        # Said only to whoever knew the password, as at the first step; the step ends.
+        _end_where(UserSession.id == row.id)
+        raise AccountDisabled()
     if (
         row is None
         or row.ended_at is not None
