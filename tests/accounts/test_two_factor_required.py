@@ -141,3 +141,23 @@ def test_an_api_token_needs_the_code_of_an_account_with_two_factor(
         sa.select(sa.func.count(ApiToken.id)).where(ApiToken.user_id == staff_user.id)
     )
     assert count == 2
+
+
+def test_the_operator_turns_two_factor_off_for_someone_locked_out(
+    app, staff_user: User, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a staff member with two-factor sign-in who lost their phone and recovery codes
+    clock = Clock(monkeypatch)
+    enrol(staff_user, clock.now)
+
+    # when the operator resets it, twice
+    first = app.test_cli_runner().invoke(args=["reset-two-factor", "STAFF@example.com"])
+    second = app.test_cli_runner().invoke(args=["reset-two-factor", "staff@example.com"])
+    unknown = app.test_cli_runner().invoke(args=["reset-two-factor", "nobody@example.com"])
+
+    # then the first turns it off (sign-in asks for the password alone), the second says so
+    assert first.exit_code == 0, first.output
+    assert "Two-factor sign-in is off for staff@example.com" in first.output
+    assert "staff@example.com had no two-factor sign-in." in second.output
+    assert unknown.exit_code == 1
+    assert password_step(client, "staff@example.com").headers["Location"] == "/account"

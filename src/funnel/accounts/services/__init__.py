@@ -56,6 +56,7 @@ from funnel.accounts.services.two_factor import (
     disable_two_factor,
     pending_enrolment,
     regenerate_recovery_codes,
+    remove_two_factor,
     start_two_factor_enrolment,
 )
 from funnel.accounts.services.users import (
@@ -98,6 +99,7 @@ __all__ = [
     "register",
     "register_customer",
     "remove_from_staff",
+    "remove_two_factor",
     "request_password_reset",
     "resend_verification_email",
     "reset_password",

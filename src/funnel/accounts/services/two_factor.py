@@ -131,6 +131,22 @@ def disable_two_factor(user_id: int, password: str | None, code: str | None) -> 
         )
 
 
+def remove_two_factor(user_id: int) -> bool:
+    """Turn the account's two-factor sign-in off without a password or code: the operator's
+    way back in for someone who lost both their phone and their recovery codes. Returns False
+    when it was off already. Side effects: deletes the secret and the recovery codes, and ends
+    every session and API token of the account (whoever holds them must sign in again).
+    """
+    with transaction():
+        removed = db.session.execute(
+            sa.delete(TwoFactorCredential).where(TwoFactorCredential.user_id == user_id)
+        ).rowcount
+        db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        _end_all_but(user_id, None)
+        revoke_all_api_tokens(user_id)
+    return removed > 0
+
+
 def _staff(user_id: int) -> User:
     user = queries.get_user(user_id)
     if user is None:

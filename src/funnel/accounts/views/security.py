@@ -136,7 +136,11 @@ def start_two_factor() -> ResponseReturnValue:
 def _qr_code(enrolment: Enrolment) -> Markup:
     """The ``otpauth://`` address as an inline SVG QR code (drawn here: no request leaves)."""
     svg = segno.make(enrolment.uri, error="m").svg_inline(
-        scale=QR_SCALE, title="QR code to scan with your authenticator app", border=4
+        scale=QR_SCALE,
+        title="QR code to scan with your authenticator app",
+        border=4,
+        dark="#000",
+        light="#fff",
     )
     return Markup(svg)  # noqa: S704  (segno's own SVG markup, no user input unescaped)
 
