@@ -74,10 +74,15 @@ def find_session(token_hash: str) -> UserSession | None:
 
 
 def count_open_sessions(user_id: int) -> int:
+    """Sessions not ended (a sign-in still awaiting its code is no session yet)."""
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.ended_at.is_(None),
+            UserSession.second_step_expires_at.is_(None),
+        )
     )
 
 
