@@ -368,3 +368,28 @@ def test_customers_sign_in_as_before(customer: User, client: FlaskClient) -> Non
     assert response.headers["Location"] == "/account"
     assert is_signed_in(client)
     assert "offered to shop staff" in client.get("/account/security").text
+
+
+@pytest.mark.story("US-07")
+@pytest.mark.config(RATELIMIT_ENABLED=True)
+def test_wrong_codes_are_limited_to_5_a_minute_per_account_from_any_client(
+    staff_user: User, app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a staff member with two-factor sign-in, whose password an attacker knows
+    clock = Clock(monkeypatch)
+    secret, _codes = enrol(staff_user, clock.now)
+    clock.advance(seconds=30)
+    first, second = app.test_client(), app.test_client()
+    first.environ_base["REMOTE_ADDR"] = "192.0.2.1"
+    second.environ_base["REMOTE_ADDR"] = "192.0.2.2"
+
+    # when they guess codes from two addresses
+    password_step(first, "staff@example.com")
+    password_step(second, "staff@example.com")
+    guesses = [code_step(first, f"00000{digit}").status_code for digit in range(3)]
+    guesses += [code_step(second, f"11111{digit}").status_code for digit in range(3)]
+
+    # then the sixth wrong code is refused unheard, and so is the right one for that minute
+    assert guesses == [422, 422, 422, 422, 422, 429]
+    assert code_step(second, app_code(secret, clock.now)).status_code == 429
+    assert not is_signed_in(second)
