@@ -20,10 +20,11 @@ catalog_group = AppGroup("catalog", help="The catalogue as CSV: export it, impor
 
 
 def register_commands(app: Flask) -> None:
-    from funnel.accounts.cli import create_admin_command
+    from funnel.accounts.cli import create_admin_command, reset_two_factor_command
     from funnel.demo import demo_command
 
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(reset_two_factor_command)
     app.cli.add_command(demo_command)
     app.cli.add_command(jobs_group)
     app.cli.add_command(catalog_group)

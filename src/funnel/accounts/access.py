@@ -7,6 +7,12 @@ is open and within the idle and absolute timeouts (see ``services.resume_session
 out on the server really ends the session, even for a copy of the cookie. ``require_staff`` is
 the ``before_request`` of the staff pages.
 
+Two-factor sign-in: after the right password, an account with a second factor gets a token
+under another key (``PENDING_TOKEN_KEY``) that Flask-Login never reads: it opens only the
+second step of sign-in (``services.complete_sign_in``), which starts the real session. When the
+shop requires two-factor sign-in of staff, a staff account without it is sent from the staff
+pages to its security page, and the staff API refuses it (403 ``two_factor_enrolment_required``).
+
 API: ``@authenticated(blueprint)`` (or ``@authenticated(blueprint, staff=True)``) on an
 operation: the request must carry ``Authorization: Bearer <token>`` of a live token, else a 401
 problem with a ``WWW-Authenticate: Bearer`` challenge; ``staff=True`` refuses other accounts with
@@ -21,18 +27,22 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, abort, g, request, session
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 
-from funnel.accounts import services
-from funnel.accounts.errors import ApiTokenInvalid
+from funnel.accounts import queries, services
+from funnel.accounts.errors import ApiTokenInvalid, TwoFactorEnrolmentRequired
 from funnel.accounts.models import User
 from funnel.core.api import BEARER_SECURITY, errors
 from funnel.core.errors import AuthenticationRequired, PermissionDenied
 from funnel.extensions import login_manager
 
 SESSION_TOKEN_KEY = "session_token"  # noqa: S105  (a key name, not a secret)
+PENDING_TOKEN_KEY = "second_step_token"  # noqa: S105  (a key name, not a secret)
+# Whose second step it is: only the key of the per-account rate limit on codes
+# (``limits.SECOND_STEP_USER_KEY`` reads it; the two sit side by side in the layers).
+PENDING_USER_KEY = "second_step_user"
 API_PATH_PREFIX = "/api/"
 _API_USER = "funnel_api_user"
 
@@ -84,6 +94,19 @@ def establish(user: User, token: str) -> None:
     session[SESSION_TOKEN_KEY] = token
 
 
+def await_second_factor(user: User, token: str) -> None:
+    """Remember, in this browser, a sign-in that awaits its second step (not a session: the
+    user is not signed in). Cleared first, as ``establish`` does."""
+    logout_user()
+    session.clear()
+    session[PENDING_TOKEN_KEY] = token
+    session[PENDING_USER_KEY] = user.id
+
+
+def pending_token() -> str | None:
+    return session.get(PENDING_TOKEN_KEY)
+
+
 def end() -> None:
     """Forget the session in this browser (the caller ends the server-side row)."""
     logout_user()
@@ -115,7 +138,17 @@ def require_staff() -> Any:
         return login_manager.unauthorized()
     if not current_user.is_staff:
         abort(403, description="This page is for shop staff only.")
+    if queries.is_two_factor_enrolment_due(current_user):
+        flash(TwoFactorEnrolmentRequired.title, "info")
+        return redirect(url_for("accounts.security"))
     return None
+
+
+def refuse_staff_without_two_factor(user: User) -> None:
+    """For staff API operations: raises TwoFactorEnrolmentRequired (403) when the shop requires
+    two-factor sign-in of staff and ``user`` has not set it up."""
+    if queries.is_two_factor_enrolment_due(user):
+        raise TwoFactorEnrolmentRequired()
 
 
 # -- the API's bearer token -----------------------------------------------------------------------
@@ -168,6 +201,8 @@ def authenticated(blueprint: Blueprint, *, staff: bool = False) -> Callable[[Any
             user = authenticate()
             if staff and not user.is_staff:
                 raise PermissionDenied("This operation is for shop staff only.")
+            if staff:
+                refuse_staff_without_two_factor(user)
             setattr(g, _API_USER, user)
             return function(*args, **kwargs)
 

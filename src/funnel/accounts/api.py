@@ -53,11 +53,12 @@ ADDRESS_OF_BODY = {"address_id": "$response.body#/id"}
 def create_token(data: dict[str, Any]) -> dict[str, Any]:
     """Create an API token with an account's email and password
 
-    The same check and rate limits as signing in. The secret (`token`) is shown in this
-    response only. Wrong credentials answer 401 with the same message for an unknown email
-    and a wrong password.
+    The same check and rate limits as signing in, both steps: an account with two-factor
+    sign-in sends its current `code` too. The secret (`token`) is shown in this response
+    only. Wrong credentials answer 401 with the same message for an unknown email and a wrong
+    password.
     """
-    issued = services.create_api_token(data["email"], data["password"], data["name"])
+    issued = services.create_api_token(data["email"], data["password"], data["name"], data["code"])
     return {**_token_fields(issued.token), "token": issued.secret}
 
 

@@ -1,4 +1,5 @@
-"""``flask --app funnel create-admin EMAIL``: create an admin, or promote an existing account."""
+"""``flask --app funnel create-admin EMAIL``: create an admin, or promote an existing account;
+``flask --app funnel reset-two-factor EMAIL``: turn an account's two-factor sign-in off."""
 
 from __future__ import annotations
 
@@ -41,3 +42,19 @@ def create_admin_command(email: str) -> None:
     except (PasswordRejected, EmailTaken, InvalidEmail) as error:
         raise click.ClickException(error.detail) from error
     click.echo(f"Created the admin account {normalised}.")
+
+
+@click.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor_command(email: str) -> None:
+    """Turn off two-factor sign-in for EMAIL, for someone who lost both their phone and their
+    recovery codes. Their sessions and API tokens end; they sign in with their password and
+    set it up again.
+    """
+    user = queries.find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"No account has the email {email}.")
+    if services.remove_two_factor(user.id):
+        click.echo(f"Two-factor sign-in is off for {user.email}; its sessions have ended.")
+    else:
+        click.echo(f"{user.email} had no two-factor sign-in.")

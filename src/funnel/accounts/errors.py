@@ -138,3 +138,61 @@ class ApiTokenInvalid(DomainError):
     headers: ClassVar[Mapping[str, str]] = {
         "WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'
     }
+
+
+# --- two-factor sign-in ---------------------------------------------------------------------
+
+
+class SecondFactorRequired(DomainError):
+    """The password is right and the account has two-factor sign-in: a code is owed too."""
+
+    code = "second_factor_required"
+    status = 401
+    title = "Enter the code from your authenticator app, or a recovery code"
+    field: ClassVar[str | None] = "code"
+
+
+class SecondFactorInvalid(DomainError):
+    """A code that is not the authenticator's current one, was used already, or is no unused
+    recovery code of the account (the same answer for each)."""
+
+    code = "second_factor_invalid"
+    status = 401
+    title = "This code is not right, or was used already. Enter the code your app shows now."
+    field: ClassVar[str | None] = "code"
+
+
+class SecondStepExpired(DomainError):
+    """The second step of a sign-in is over: too late, too many wrong codes, or never begun."""
+
+    code = "second_step_expired"
+    status = 401
+    title = "Your sign-in has expired. Enter your email and password again."
+    field: ClassVar[str | None] = None
+
+
+class TwoFactorNotOffered(DomainError):
+    code = "two_factor_not_offered"
+    status = 403
+    title = "Two-factor sign-in is offered to shop staff."
+    field: ClassVar[str | None] = None
+
+
+class TwoFactorStateConflict(Conflict):
+    """Enrolment asked twice, or a change of two-factor sign-in for an account without it."""
+
+    code = "two_factor_state_conflict"
+    title = "Two-factor sign-in is not in the state this change needs"
+    field: ClassVar[str | None] = None
+
+
+class TwoFactorEnrolmentRequired(DomainError):
+    """The shop requires two-factor sign-in for staff, and this staff account has none yet."""
+
+    code = "two_factor_enrolment_required"
+    status = 403
+    title = (
+        "The shop requires two-factor sign-in for staff. "
+        "Set it up on your account's security page first."
+    )
+    field: ClassVar[str | None] = None

@@ -81,6 +81,49 @@ class ChangePasswordForm(FlaskForm):
     confirm_password = _confirmation_field("Confirm new password", "new_password")
 
 
+def _code_field(label: str, description: str) -> StringField:
+    return StringField(
+        label,
+        validators=[InputRequired("Enter the code."), Length(max=64, message="This is no code.")],
+        render_kw={"autocomplete": "one-time-code", "maxlength": 64, "autocapitalize": "off"},
+        description=description,
+    )
+
+
+def _current_password_field() -> PasswordField:
+    return PasswordField(
+        "Your password",
+        validators=[InputRequired("Enter your password."), _PASSWORD_LENGTH],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class SecondStepForm(FlaskForm):
+    """The second step of sign-in: the authenticator's code, or a recovery code."""
+
+    code = _code_field(
+        "Code",
+        "The 6 digits your authenticator app shows, or one of your recovery codes.",
+    )
+
+
+class StartTwoFactorForm(FlaskForm):
+    """A button (and its CSRF token): making a secret changes state, so it is a POST."""
+
+
+class ConfirmTwoFactorForm(FlaskForm):
+    code = _code_field("Code from the app", "The 6 digits the app shows now for this shop.")
+
+
+class RecoveryCodesForm(FlaskForm):
+    current_password = _current_password_field()
+
+
+class DisableTwoFactorForm(FlaskForm):
+    current_password = _current_password_field()
+    code = _code_field("Code", "The 6 digits your app shows now, or one of your recovery codes.")
+
+
 class ForgotPasswordForm(FlaskForm):
     email = _email_field()
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, request, session
+from flask_login import current_user
 
 from funnel.extensions import limiter
 
 SIGN_IN_PER_CLIENT = "10/minute"
 SIGN_IN_FAILURES_PER_EMAIL = "5/minute"
 REGISTRATION_PER_CLIENT = "5/hour"
+SECOND_STEP_FAILURES_PER_ACCOUNT = "5/minute"
+TWO_FACTOR_CHANGES_PER_ACCOUNT = "10/minute"
+# The session key ``access.PENDING_USER_KEY`` stores the account of a second step under.
+SECOND_STEP_USER_KEY = "second_step_user"
 
 
 def _submitted_email() -> str:
@@ -49,3 +54,32 @@ def registration_limit(function: Any) -> Any:
     return limiter.shared_limit(REGISTRATION_PER_CLIENT, scope="registration", methods=["POST"])(
         function
     )
+
+
+def _second_step_account() -> str:
+    """The account whose second step of sign-in this browser is in (from the signed cookie)."""
+    return f"second-step-account:{session.get(SECOND_STEP_USER_KEY, '')}"
+
+
+def second_step_limits(function: Any) -> Any:
+    """The second step of sign-in shares the sign-in limit per client address, and wrong codes
+    are limited per account (whichever browser sends them)."""
+    per_client = limiter.shared_limit(SIGN_IN_PER_CLIENT, scope="sign-in", methods=["POST"])
+    per_account = limiter.shared_limit(
+        SECOND_STEP_FAILURES_PER_ACCOUNT,
+        scope="second-step-account",
+        key_func=_second_step_account,
+        methods=["POST"],
+        deduct_when=_failed,
+    )
+    return per_client(per_account(function))
+
+
+def two_factor_change_limit(function: Any) -> Any:
+    """Confirming, turning off and renewing codes, per signed-in account: codes and the
+    password are not to be guessed through these pages either."""
+    return limiter.limit(
+        TWO_FACTOR_CHANGES_PER_ACCOUNT,
+        key_func=lambda: f"two-factor-change:{current_user.get_id()}",
+        methods=["POST"],
+    )(function)

@@ -1,4 +1,5 @@
-"""Account tables: users, their server-side sessions, password reset tokens and addresses."""
+"""Account tables: users, their server-side sessions, password reset tokens, addresses, and
+the second factor of staff sign-in (an authenticator's secret and recovery codes)."""
 
 from __future__ import annotations
 
@@ -101,6 +102,11 @@ class UserSession(db.Model):
 
     A session is valid while ``ended_at`` is empty, it was seen within the idle timeout and it
     began within the absolute timeout.
+
+    A row with ``second_step_expires_at`` is not a session yet: the password was right, and
+    the account still owes its second factor (a code) before that time. It opens only the
+    second step of sign-in, which ends it and starts a full session (a new token); NULL: a
+    full session. ``failed_codes`` counts the wrong codes sent to that step.
     """
 
     __tablename__ = "user_sessions"
@@ -113,8 +119,14 @@ class UserSession(db.Model):
     ended_at: Mapped[datetime | None]
     user_agent: Mapped[str | None] = mapped_column(sa.String(512))
     ip: Mapped[str | None] = mapped_column(sa.String(45))
+    second_step_expires_at: Mapped[datetime | None]
+    failed_codes: Mapped[int | None]
 
     user: Mapped[User] = relationship(lazy="raise")
+
+    @property
+    def awaits_second_factor(self) -> bool:
+        return self.second_step_expires_at is not None
 
 
 class StaffInvitation(db.Model):
@@ -203,3 +215,39 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class TwoFactorCredential(db.Model):
+    """An account's authenticator (TOTP, RFC 6238): its shared secret, base32 as apps take it.
+
+    Enrolment writes the row with ``confirmed_at`` NULL; a right code from the app confirms it,
+    and only then does sign-in ask for codes. ``last_used_step`` is the time step of the last
+    code accepted: a code of that step or an earlier one is refused, so a code seen over a
+    shoulder cannot be used again.
+    """
+
+    __tablename__ = "two_factor_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    confirmed_at: Mapped[datetime | None]
+    last_used_step: Mapped[int | None]
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code, in place of an authenticator's code; only its SHA-256 (with
+    the account's id) is stored. Ten are made at enrolment; making new ones deletes the old."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    used_at: Mapped[datetime | None]

@@ -11,14 +11,17 @@ from funnel.accounts.models import (
     Address,
     ApiToken,
     PasswordResetToken,
+    RecoveryCode,
     Role,
     StaffInvitation,
+    TwoFactorCredential,
     User,
     UserSession,
     normalise_email,
 )
 from funnel.core import clock
 from funnel.extensions import db
+from funnel.settings.queries import current_settings
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -71,10 +74,15 @@ def find_session(token_hash: str) -> UserSession | None:
 
 
 def count_open_sessions(user_id: int) -> int:
+    """Sessions not ended (a sign-in still awaiting its code is no session yet)."""
     return db.session.scalar(
         sa.select(sa.func.count())
         .select_from(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.ended_at.is_(None),
+            UserSession.second_step_expires_at.is_(None),
+        )
     )
 
 
@@ -170,4 +178,45 @@ def pending_invitations() -> list[StaffInvitation]:
             )
             .order_by(StaffInvitation.created_at.desc(), StaffInvitation.id.desc())
         )
+    )
+
+
+def find_two_factor(user_id: int) -> TwoFactorCredential | None:
+    """The account's authenticator, confirmed or still being set up; None without one."""
+    return db.session.scalar(
+        sa.select(TwoFactorCredential).where(TwoFactorCredential.user_id == user_id)
+    )
+
+
+def has_two_factor(user_id: int) -> bool:
+    """Whether sign-in asks this account for a code (its authenticator is confirmed)."""
+    return (
+        db.session.scalar(
+            sa.select(TwoFactorCredential.id).where(
+                TwoFactorCredential.user_id == user_id,
+                TwoFactorCredential.confirmed_at.is_not(None),
+            )
+        )
+        is not None
+    )
+
+
+def count_unused_recovery_codes(user_id: int) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(RecoveryCode.id)).where(
+                RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def is_two_factor_enrolment_due(user: User) -> bool:
+    """Whether the shop requires two-factor sign-in of staff and this staff account has none
+    yet: it may reach its own account pages, and no staff page or staff API operation."""
+    return (
+        user.is_staff
+        and current_settings().staff_two_factor_required
+        and not has_two_factor(user.id)
     )

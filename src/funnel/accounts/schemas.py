@@ -34,6 +34,17 @@ class TokenRequestSchema(CredentialsSchema):
             "spaces count as one, control characters are refused"
         },
     )
+    code = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={
+            "description": "For an account with two-factor sign-in: the 6-digit code its "
+            "authenticator app shows now, or one of its unused recovery codes (used up). "
+            "Without it such an account gets 401 `second_factor_required`; a wrong or used "
+            "code gets 401 `second_factor_invalid`"
+        },
+    )
 
 
 class TokenSchema(ma.Schema):

@@ -34,6 +34,7 @@ from funnel.settings.values import (
     POSTAL_ADDRESS,
     SHIPPING_METHODS,
     SHOP_NAME,
+    STAFF_TWO_FACTOR_REQUIRED,
     TAX_RATES,
 )
 
@@ -226,6 +227,16 @@ def _prefix(value: Any, errors: Errors) -> str:
     return prefix
 
 
+def _flag(key: str) -> Callable[[Any, Errors], bool]:
+    def check(value: Any, errors: Errors) -> bool:
+        if not isinstance(value, bool):
+            errors.setdefault(key, []).append("Yes or no.")
+            return False
+        return value
+
+    return check
+
+
 _CHECKS: dict[str, Callable[[Any, Errors], Any]] = {
     SHOP_NAME: _text(SHOP_NAME, length=SHOP_NAME_LENGTH, required=True),
     CONTACT_EMAIL: _email,
@@ -236,4 +247,5 @@ _CHECKS: dict[str, Callable[[Any, Errors], Any]] = {
     DEFAULT_TAX_RATE: _default_rate,
     BANK_TRANSFER_DETAILS: _text(BANK_TRANSFER_DETAILS, length=BANK_DETAILS_LENGTH, required=True),
     ORDER_NUMBER_PREFIX: _prefix,
+    STAFF_TWO_FACTOR_REQUIRED: _flag(STAFF_TWO_FACTOR_REQUIRED),
 }

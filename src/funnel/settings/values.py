@@ -36,6 +36,7 @@ TAX_RATES = "tax_rates"
 DEFAULT_TAX_RATE = "default_tax_rate"
 BANK_TRANSFER_DETAILS = "bank_transfer_details"
 ORDER_NUMBER_PREFIX = "order_number_prefix"
+STAFF_TWO_FACTOR_REQUIRED = "staff_two_factor_required"
 KEYS = (
     SHOP_NAME,
     CONTACT_EMAIL,
@@ -46,6 +47,7 @@ KEYS = (
     DEFAULT_TAX_RATE,
     BANK_TRANSFER_DETAILS,
     ORDER_NUMBER_PREFIX,
+    STAFF_TWO_FACTOR_REQUIRED,
 )
 
 
@@ -71,6 +73,9 @@ class ShopSettings:
     default_tax_rate: int
     bank_transfer_details: str
     order_number_prefix: str
+    # Every staff account must sign in with a second factor (staff without one are sent to
+    # set it up and reach no staff page or staff API until they have).
+    staff_two_factor_required: bool = False
 
     def tax_rate_of(self, country_code: str | None) -> int:
         """Basis points for the country (the default for any country not listed)."""
@@ -163,6 +168,7 @@ def initial_values(config: Mapping[str, Any]) -> dict[str, Any]:
             config.get("BANK_TRANSFER_DETAILS") or DEFAULT_BANK_TRANSFER_DETAILS
         ),
         ORDER_NUMBER_PREFIX: DEFAULT_ORDER_NUMBER_PREFIX,
+        STAFF_TWO_FACTOR_REQUIRED: False,
     }
 
 
@@ -191,4 +197,5 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
         default_tax_rate=int(values[DEFAULT_TAX_RATE]),
         bank_transfer_details=str(values[BANK_TRANSFER_DETAILS]),
         order_number_prefix=str(values[ORDER_NUMBER_PREFIX]),
+        staff_two_factor_required=bool(values[STAFF_TWO_FACTOR_REQUIRED]),
     )

@@ -164,3 +164,8 @@ class SettingsForm(FlaskForm):
         description="Starts the numbers of new orders (FN- gives FN-7K3QX9MD); "
         "orders placed before keep theirs.",
     )
+    staff_two_factor_required = BooleanField(
+        "Every staff member signs in with a code from an authenticator app",
+        description="Staff who have not set it up are asked to, at their next sign-in, and "
+        "reach no staff page or staff API until they have.",
+    )

@@ -3,7 +3,8 @@
 Split by subject: ``users`` (registration, verification, roles), ``sessions`` (sign-in, session
 lifetime), ``credentials`` (password change and reset), ``addresses`` (address book),
 ``standing`` (staff disable or enable an account, send a reset or verification link), ``team``
-(staff invitations, permission groups, leaving the staff).
+(staff invitations, permission groups, leaving the staff), ``two_factor`` (an authenticator app
+and recovery codes for staff sign-in) over ``second_factor`` (accepting a code).
 """
 
 from funnel.accounts.services.addresses import (
@@ -27,8 +28,10 @@ from funnel.accounts.services.credentials import (
 from funnel.accounts.services.sessions import (
     SignedIn,
     check_credentials,
+    complete_sign_in,
     end_all_sessions,
     end_session,
+    pending_sign_in,
     resume_session,
     sign_in,
     start_session,
@@ -47,6 +50,15 @@ from funnel.accounts.services.team import (
     revoke_invitation,
     set_staff_groups,
 )
+from funnel.accounts.services.two_factor import (
+    Enrolment,
+    confirm_two_factor_enrolment,
+    disable_two_factor,
+    pending_enrolment,
+    regenerate_recovery_codes,
+    remove_two_factor,
+    start_two_factor_enrolment,
+)
 from funnel.accounts.services.users import (
     change_role,
     check_verification_token,
@@ -58,6 +70,7 @@ from funnel.accounts.services.users import (
 )
 
 __all__ = [
+    "Enrolment",
     "IssuedToken",
     "SignedIn",
     "accept_invitation",
@@ -69,17 +82,24 @@ __all__ = [
     "check_invitation",
     "check_reset_token",
     "check_verification_token",
+    "complete_sign_in",
+    "confirm_two_factor_enrolment",
     "create_api_token",
     "create_user",
     "delete_address",
     "disable_account",
+    "disable_two_factor",
     "enable_account",
     "end_all_sessions",
     "end_session",
     "invite_staff",
+    "pending_enrolment",
+    "pending_sign_in",
+    "regenerate_recovery_codes",
     "register",
     "register_customer",
     "remove_from_staff",
+    "remove_two_factor",
     "request_password_reset",
     "resend_verification_email",
     "reset_password",
@@ -92,6 +112,7 @@ __all__ = [
     "set_staff_groups",
     "sign_in",
     "start_session",
+    "start_two_factor_enrolment",
     "update_address",
     "verify_email",
 ]

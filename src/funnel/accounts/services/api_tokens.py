@@ -14,9 +14,15 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from funnel.accounts import queries
-from funnel.accounts.errors import ApiTokenNameInvalid, ApiTokenNotFound
+from funnel.accounts import one_time_codes, queries
+from funnel.accounts.errors import (
+    ApiTokenNameInvalid,
+    ApiTokenNotFound,
+    SecondFactorInvalid,
+    SecondFactorRequired,
+)
 from funnel.accounts.models import API_TOKEN_NAME_LENGTH, ApiToken, User
+from funnel.accounts.services.second_factor import use_second_factor
 from funnel.accounts.services.sessions import check_credentials, confirm_credentials
 from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token
 from funnel.core import clock
@@ -39,19 +45,29 @@ class IssuedToken:
     secret: str
 
 
-def create_api_token(email: str, password: str, name: str | None = None) -> IssuedToken:
-    """Check the credentials (as sign-in does) and create a token for the account.
+def create_api_token(
+    email: str, password: str, name: str | None = None, code: str | None = None
+) -> IssuedToken:
+    """Check the credentials as a full sign-in does, and create a token for the account.
 
-    The token expires after ``API_TOKEN_DAYS``. Raises InvalidCredentials (the same error for
-    an unknown email and a wrong password) and ApiTokenNameInvalid. Side effects: inserts an
-    ``api_tokens`` row; rehashes the password if the hashing parameters changed.
+    An account with two-factor sign-in needs ``code`` too (its authenticator's current code or
+    an unused recovery code, used up here): a token is made only after both factors, as a
+    session is. The token expires after ``API_TOKEN_DAYS``. Raises InvalidCredentials (the same
+    error for an unknown email and a wrong password), AccountDisabled, SecondFactorRequired (no
+    code), SecondFactorInvalid (a wrong or used code) and ApiTokenNameInvalid. Side effects:
+    inserts an ``api_tokens`` row; rehashes the password if the hashing parameters changed.
     """
     cleaned_name = _clean_name(name)
     checked = check_credentials(email, password)
+    needs_code = queries.has_two_factor(checked.user.id)
+    if needs_code and not one_time_codes.normalise(code):
+        raise SecondFactorRequired()
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     now = clock.utcnow()
     with transaction() as session:
         confirm_credentials(checked, password)
+        if needs_code and not use_second_factor(checked.user.id, code):
+            raise SecondFactorInvalid()
         token = ApiToken(
             user_id=checked.user.id,
             name=cleaned_name,

@@ -3,7 +3,9 @@
 ``@staff_permission(bp, Permission.ORDERS_VIEW)`` on an operation answers 401 (with a
 ``WWW-Authenticate: Bearer`` challenge) without a live token and 403 ``permission_denied`` for
 a customer or a staff member without the permission, before the operation parses anything;
-it documents the bearer security, both errors and the permission needed. The caller is then
+it documents the bearer security, both errors and the permission needed. When the shop
+requires two-factor sign-in of staff, a staff account without it gets 403
+``two_factor_enrolment_required``. The caller is then
 ``api_user()``. The services check the same permissions again (for refunds and order steps).
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 from flask import g
 from flask_smorest import Blueprint
 
-from funnel.accounts.access import authenticate
+from funnel.accounts.access import authenticate, refuse_staff_without_two_factor
 from funnel.accounts.models import User
 from funnel.accounts.permissions import Permission, require_permission
 from funnel.core.api import BEARER_SECURITY, errors
@@ -30,6 +32,7 @@ def staff_permission(blueprint: Blueprint, permission: Permission) -> Callable[[
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = authenticate()
             require_permission(user, permission)
+            refuse_staff_without_two_factor(user)
             setattr(g, _CALLER, user)
             return function(*args, **kwargs)
 

@@ -1,6 +1,7 @@
 """The shop's settings page, added to the staff blueprint by ``register``: shipping methods and
 the free-shipping threshold, tax rates, bank transfer details, the shop's name, contact email
-and postal address, the order number prefix; and the last changes, who made them and when.
+and postal address, the order number prefix, whether staff must sign in with two factors;
+and the last changes, who made them and when.
 
 Admins only (``settings.manage``), checked again by ``settings.services.update_settings``,
 whose messages go beside the fields (422, nothing saved). The form turns what people type
@@ -32,6 +33,7 @@ from funnel.settings.values import (
     POSTAL_ADDRESS,
     SHIPPING_METHODS,
     SHOP_NAME,
+    STAFF_TWO_FACTOR_REQUIRED,
     TAX_RATES,
 )
 from funnel.staff.access import page_permission
@@ -51,6 +53,7 @@ LABELS = {
     DEFAULT_TAX_RATE: "Default tax rate",
     BANK_TRANSFER_DETAILS: "Bank transfer details",
     ORDER_NUMBER_PREFIX: "Order number prefix",
+    STAFF_TWO_FACTOR_REQUIRED: "Two-factor sign-in required for staff",
 }
 # The form's name of a setting where it differs from the service's.
 FORM_FIELD = {FREE_SHIPPING_THRESHOLD: "free_shipping_threshold"}
@@ -82,6 +85,7 @@ def _filled_form() -> SettingsForm:
             "default_tax_rate": _percent(shop.default_tax_rate),
             "bank_transfer_details": shop.bank_transfer_details,
             "order_number_prefix": shop.order_number_prefix,
+            "staff_two_factor_required": shop.staff_two_factor_required,
         },
     )
     for method in shop.shipping_methods:
@@ -200,6 +204,7 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         DEFAULT_TAX_RATE: _basis_points(form.default_tax_rate),
         BANK_TRANSFER_DETAILS: _text(form.bank_transfer_details),
         ORDER_NUMBER_PREFIX: _text(form.order_number_prefix),
+        STAFF_TWO_FACTOR_REQUIRED: bool(form.staff_two_factor_required.data),
     }
     return changes, {SHIPPING_METHODS: method_rows, TAX_RATES: rate_rows}
 

@@ -1,13 +1,14 @@
-"""Account pages: registration, sign-in and out, passwords, email verification, addresses."""
+"""Account pages: registration, sign-in and out, passwords, email verification, addresses.
+
+The account's security page (two-factor sign-in) and the second step of sign-in are in
+``security``, on the same blueprint.
+"""
 
 from __future__ import annotations
-
-from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 
 from funnel.accounts import access, postal, queries, services
 from funnel.accounts.countries import COUNTRIES
@@ -32,6 +33,11 @@ from funnel.accounts.forms import (
 from funnel.accounts.limits import registration_limit, sign_in_limits
 from funnel.accounts.models import Address
 from funnel.accounts.postal import PostalAddress
+from funnel.accounts.views import security
+from funnel.accounts.views.rendering import render_form as _render
+from funnel.accounts.views.rendering import safe_next as _safe_next
+from funnel.accounts.views.rendering import show_errors as _show_errors
+from funnel.accounts.views.rendering import user_rate_key as _user_rate_key
 from funnel.core.errors import DomainError, ValidationFailed
 from funnel.extensions import limiter
 
@@ -39,45 +45,6 @@ bp = Blueprint("accounts", __name__)
 
 # Database integer ids fit in 32 bits; a larger number in a URL is a 404, not a driver error.
 ADDRESS_ID = "<int(max=2147483647):address_id>"
-INVALID = 422
-
-
-def _user_rate_key() -> str:
-    return f"user:{current_user.get_id()}"
-
-
-def _show_errors(form: FlaskForm, error: DomainError, rename: dict[str, str] | None = None) -> None:
-    """Put a domain error's messages beside the fields they concern (or atop the form)."""
-    if isinstance(error, ValidationFailed) and error.fields:
-        messages = error.fields
-    else:
-        messages = {getattr(error, "field", None) or "": [error.detail]}
-    for name, field_messages in messages.items():
-        field = form._fields.get((rename or {}).get(name, name)) if name else None
-        if field is None:
-            form.form_errors.extend(field_messages)
-        else:
-            field.errors = [*field.errors, *field_messages]
-
-
-def _safe_next() -> str | None:
-    """The ``next`` target when it stays on this site; None otherwise (no open redirect)."""
-    target = request.args.get("next", "")
-    if not target or len(target) > 2048 or any(char in target for char in "\\\r\n\t"):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        if parts.scheme not in {"http", "https"} or parts.netloc != request.host:
-            return None
-        return urlunsplit(("", "", parts.path or "/", parts.query, ""))
-    if not parts.path.startswith("/") or target.startswith("//"):
-        return None
-    return target
-
-
-def _render(template: str, form: FlaskForm, **context: object) -> ResponseReturnValue:
-    status = INVALID if form.is_submitted() else 200
-    return render_template(template, form=form, **context), status
 
 
 # --- registration and sign-in ---------------------------------------------------------------
@@ -123,7 +90,12 @@ def sign_in() -> ResponseReturnValue:
         except (InvalidCredentials, AccountDisabled) as error:
             _show_errors(form, error)
         else:
+            if signed_in.awaits_second_factor:
+                access.await_second_factor(signed_in.user, signed_in.token)
+                return redirect(url_for("accounts.sign_in_code", next=_safe_next()))
             access.establish(signed_in.user, signed_in.token)
+            if signed_in.must_enrol_two_factor:
+                return security.redirect_to_enrolment()
             return redirect(_safe_next() or url_for("accounts.profile"))
     return _render("accounts/sign_in.html", form)
 
@@ -327,3 +299,6 @@ def make_default_address(address_id: int) -> ResponseReturnValue:
     services.set_default_shipping_address(current_user.id, address_id)
     flash("The default shipping address has been changed.", "success")
     return redirect(url_for("accounts.addresses"))
+
+
+security.register(bp)
