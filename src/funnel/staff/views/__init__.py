@@ -14,6 +14,7 @@ from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
 from funnel.accounts.permissions import Permission, permissions_of
+from funnel.staff.access import record_client_address
 from funnel.staff.views import (
     catalog_csv,
     categories,
@@ -30,6 +31,7 @@ from funnel.staff.views import (
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
+record_client_address(bp)
 
 # Sections of the dashboard: each shown to the staff holding the permission its pages need.
 SECTIONS = (
