@@ -3,7 +3,8 @@
 Only an editor holding ``settings.manage`` (admins) may change them. Every field is checked
 first and all messages come back together, by field; nothing is saved unless all are right.
 Each changed key gets its row (value, when, by whom) and a history row (before and after), and
-the change as a whole an audit entry, in one transaction; other workers read the new values at their next request.
+the change as a whole an audit entry, in one transaction; other workers read the new values
+at their next request.
 """
 
 from __future__ import annotations
