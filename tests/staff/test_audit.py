@@ -448,3 +448,34 @@ def test_the_log_is_paged(app: Flask, admin_user: User, signed_in: Any) -> None:
     assert (len(rows(first)), rows(second)) == (50, ["0"])
     assert "Page 1 of 2" in first
     assert 'rel="prev"' in second
+
+
+def test_a_stock_adjustment_through_the_staff_api_is_logged_with_the_callers_address(
+    app: Flask, staff_user: User, client: FlaskClient, bearer: Any
+) -> None:
+    # given a variant with 4 units and a staff member's token
+    variant = stocked_variant(4, sku="API-1")
+
+    # when the staff API receives 6 units from an address, and a customer's token is refused
+    response = client.post(
+        f"/api/v1/staff/variants/{variant.id}/stock-adjustments",
+        json={"delta": 6, "reason": "received"},
+        headers=bearer(staff_user),
+        environ_base={"REMOTE_ADDR": ADDRESS},
+    )
+    refused = client.post(
+        f"/api/v1/staff/variants/{variant.id}/stock-adjustments",
+        json={"delta": 6, "reason": "received"},
+        headers=bearer(UserFactory()),
+    )
+
+    # then one entry, the staff member's, from that address
+    assert (response.status_code, refused.status_code) == (201, 403)
+    [entry] = entries()
+    assert (entry["action"], entry["actor"], entry["address"], entry["before"]) == (
+        "stock.adjusted",
+        staff_user.id,
+        ADDRESS,
+        {"stock_quantity": 4},
+    )
+    assert entry["after"] == {"stock_quantity": 10, "reason": "received", "note": ""}
