@@ -116,6 +116,7 @@ def register_models() -> None:
     """Load every domain's models, so that the metadata (migrations, tests) holds all tables."""
     import funnel.accounts.models
     import funnel.analytics.models
+    import funnel.audit.models
     import funnel.cart.models
     import funnel.catalog.models
     import funnel.checkout.models

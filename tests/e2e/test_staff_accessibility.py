@@ -31,6 +31,7 @@ LISTS = [
     "/staff/stock",
     "/staff/orders",
     "/staff/team",
+    "/staff/audit",
 ]
 # From a list, the first link whose path matches: the page of one thing.
 DETAILS = [

@@ -3,8 +3,8 @@
 - customer: none;
 - staff: the permission groups chosen when they were invited (or changed since, on the team
   page); a staff account with no groups recorded (made before groups existed, or on the
-  command line) holds the staff role's default: everything except refunds, managing staff and
-  the shop's settings;
+  command line) holds the staff role's default: everything except refunds, managing staff,
+  the shop's settings and the audit log;
 - admin: everything.
 
 Refunds move money out of the shop, so by default only admins may give them; this includes
@@ -36,6 +36,8 @@ class Permission(enum.StrEnum):
     # The shop's settings (shipping, tax, bank details, name and address): admins only, in no
     # group, as they change what every customer pays.
     SETTINGS_MANAGE = MANAGE_SETTINGS
+    # Reading the audit log (who changed what): admins, and staff given the Audit group.
+    AUDIT_VIEW = "audit.view"
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,23 @@ PERMISSION_GROUPS: dict[str, PermissionGroup] = {
     "staff": PermissionGroup(
         "Staff", "Invite staff and change their groups.", frozenset({Permission.STAFF_MANAGE})
     ),
+    "audit": PermissionGroup(
+        "Audit log",
+        "Read who on the staff changed what, and when.",
+        frozenset({Permission.AUDIT_VIEW}),
+    ),
 }
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CUSTOMER: frozenset(),
     Role.STAFF: frozenset(Permission)
-    - {Permission.ORDERS_REFUND, Permission.STAFF_MANAGE, Permission.SETTINGS_MANAGE},
+    - {
+        Permission.ORDERS_REFUND,
+        Permission.STAFF_MANAGE,
+        Permission.SETTINGS_MANAGE,
+        Permission.AUDIT_VIEW,
+    },
     Role.ADMIN: frozenset(Permission),
 }
 

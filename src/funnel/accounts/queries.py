@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
@@ -219,4 +221,14 @@ def is_two_factor_enrolment_due(user: User) -> bool:
         user.is_staff
         and current_settings().staff_two_factor_required
         and not has_two_factor(user.id)
+    )
+
+
+def emails_by_id(user_ids: Iterable[int]) -> dict[int, str]:
+    """The email of each account named (accounts that no longer exist are left out)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids))).tuples().all()
     )

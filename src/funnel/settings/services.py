@@ -2,8 +2,9 @@
 
 Only an editor holding ``settings.manage`` (admins) may change them. Every field is checked
 first and all messages come back together, by field; nothing is saved unless all are right.
-Each changed key gets its row (value, when, by whom) and a history row (before and after) in
-one transaction; other workers read the new values at their next request.
+Each changed key gets its row (value, when, by whom) and a history row (before and after), and
+the change as a whole an audit entry, in one transaction; other workers read the new values
+at their next request.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from funnel.audit import services as audit
 from funnel.core import clock
 from funnel.core.countries import is_country_code
 from funnel.core.database import on_commit, transaction
@@ -113,6 +115,18 @@ def update_settings(editor: Editor, changes: Mapping[str, Any]) -> list[str]:
                     changed_by_id=editor.user_id,
                     changed_by_email=editor.email,
                 )
+            )
+        if changed:
+            # The settings page's own history keeps a row per key (what the page shows beside
+            # the form); the audit log gets the change as a whole, with the staff's others.
+            audit.record(
+                "settings.updated",
+                actor_user_id=editor.user_id,
+                object_type="settings",
+                object_id="shop",
+                object_label="Shop settings",
+                before={key: current[key] for key in changed},
+                after={key: cleaned[key] for key in changed},
             )
         on_commit(queries.forget_current_settings)
     return changed

@@ -11,10 +11,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from flask import Blueprint, g, request
 from flask_login import current_user
 
 from funnel.accounts.permissions import Permission, has_permission
+from funnel.audit import services as audit
 from funnel.core.errors import PermissionDenied
+
+_BOUND_ADDRESS = "funnel_audit_address"
 
 
 def page_permission(permission: Permission) -> Callable[[Any], Any]:
@@ -29,3 +33,22 @@ def page_permission(permission: Permission) -> Callable[[Any], Any]:
         return wrapper
 
     return decorate
+
+
+def record_client_address(blueprint: Blueprint) -> None:
+    """Have the audit entries of ``blueprint``'s requests say where the change came from.
+
+    The address is the request's remote address, which the app's proxy handling
+    (``FUNNEL_TRUSTED_PROXIES``) has already set to the client's; the services never read the
+    request, so it is bound for the request's duration and released at its teardown.
+    """
+
+    @blueprint.before_request
+    def _bind_client_address() -> None:
+        setattr(g, _BOUND_ADDRESS, audit.bind_client_address(request.remote_addr))
+
+    @blueprint.teardown_request
+    def _release_client_address(_error: BaseException | None) -> None:
+        token = g.pop(_BOUND_ADDRESS, None)
+        if token is not None:
+            audit.release_client_address(token)

@@ -8,6 +8,8 @@ staff and admin accounts; nobody disables their own account (the shop must keep 
 
 from __future__ import annotations
 
+from typing import Any
+
 from funnel.accounts import queries
 from funnel.accounts.errors import OwnAccountProtected, UserNotFound
 from funnel.accounts.models import Role, User
@@ -16,6 +18,7 @@ from funnel.accounts.services.api_tokens import revoke_all_api_tokens
 from funnel.accounts.services.credentials import request_password_reset
 from funnel.accounts.services.sessions import end_all_sessions
 from funnel.accounts.services.users import resend_verification_email
+from funnel.audit import services as audit
 from funnel.core import clock
 from funnel.core.database import transaction
 from funnel.core.errors import PermissionDenied
@@ -32,6 +35,20 @@ def _target(actor: User | None, user_id: int) -> User:
     if user.role != Role.CUSTOMER and actor.role != Role.ADMIN:
         raise PermissionDenied("Only an admin can change a staff or admin account.")
     return user
+
+
+def _record(
+    action: str, actor: User, user: User, before: dict[str, Any], after: dict[str, Any] | None
+) -> None:
+    audit.record(
+        f"customer.{action}",
+        actor_user_id=actor.id,
+        object_type="customer",
+        object_id=user.id,
+        object_label=user.email,
+        before=before,
+        after=after,
+    )
 
 
 def disable_account(actor: User | None, user_id: int) -> bool:
@@ -54,6 +71,7 @@ def disable_account(actor: User | None, user_id: int) -> bool:
         locked.disabled_at = clock.utcnow()
         end_all_sessions(locked.id)
         revoke_all_api_tokens(locked.id)
+        _record("disabled", actor, locked, {"is_disabled": False}, {"is_disabled": True})
     return True
 
 
@@ -68,6 +86,8 @@ def enable_account(actor: User | None, user_id: int) -> bool:
         if locked.disabled_at is None:
             return False
         locked.disabled_at = None
+        assert actor is not None
+        _record("enabled", actor, locked, {"is_disabled": True}, {"is_disabled": False})
     return True
 
 
@@ -75,11 +95,19 @@ def send_password_reset(actor: User | None, user_id: int) -> None:
     """Email the account a password reset link, as if its owner had asked for one.
     Raises PermissionDenied, UserNotFound."""
     user = _target(actor, user_id)
-    request_password_reset(user.email)
+    assert actor is not None
+    with transaction():
+        request_password_reset(user.email)
+        _record("password_reset_sent", actor, user, {}, None)
 
 
 def send_verification_email(actor: User | None, user_id: int) -> bool:
     """Email a fresh verification link; False when the address is verified already.
     Raises PermissionDenied, UserNotFound."""
     user = _target(actor, user_id)
-    return resend_verification_email(user.id)
+    assert actor is not None
+    with transaction():
+        sent = resend_verification_email(user.id)
+        if sent:
+            _record("verification_sent", actor, user, {}, None)
+    return sent

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,11 +28,13 @@ from funnel.accounts.models import Role, StaffInvitation, User, normalise_email
 from funnel.accounts.permissions import (
     PERMISSION_GROUPS,
     Permission,
+    groups_of,
     require_permission,
 )
 from funnel.accounts.services.api_tokens import revoke_all_api_tokens
 from funnel.accounts.services.sessions import end_all_sessions
 from funnel.accounts.tokens import MAX_TOKEN_LENGTH, hash_token, new_token
+from funnel.audit import services as audit
 from funnel.core import clock
 from funnel.core.database import on_commit, transaction
 from funnel.extensions import db
@@ -83,6 +86,16 @@ def invite_staff(actor: User | None, email: str, groups: Iterable[str]) -> Staff
             expires_at=now + timedelta(days=INVITATION_DAYS),
         )
         db.session.add(invitation)
+        db.session.flush()
+        _record(
+            "staff.invited",
+            actor,
+            "staff_invitation",
+            invitation.id,
+            address,
+            None,
+            {"email": address, "permission_groups": names},
+        )
         on_commit(
             lambda: emails.send_staff_invitation_email(
                 address, token, inviter, labels, INVITATION_DAYS
@@ -102,6 +115,16 @@ def revoke_invitation(actor: User | None, invitation_id: int) -> bool:
         if invitation.accepted_at is not None or invitation.revoked_at is not None:
             return False
         invitation.revoked_at = clock.utcnow()
+        assert actor is not None
+        _record(
+            "staff.invitation_revoked",
+            actor,
+            "staff_invitation",
+            invitation.id,
+            invitation.email,
+            {"is_revoked": False},
+            {"is_revoked": True},
+        )
     return True
 
 
@@ -171,7 +194,19 @@ def set_staff_groups(actor: User | None, user_id: int, groups: Iterable[str]) ->
     names = checked_groups(groups)
     with transaction():
         user = _staff_member(actor, user_id)
+        before = groups_of(user)
         user.permission_groups = ",".join(names)
+        if before != names:
+            assert actor is not None
+            _record(
+                "staff.groups_changed",
+                actor,
+                "staff_member",
+                user.id,
+                user.email,
+                {"permission_groups": before},
+                {"permission_groups": names},
+            )
     return user
 
 
@@ -180,8 +215,19 @@ def remove_from_staff(actor: User | None, user_id: int) -> User:
     Raises PermissionDenied, UserNotFound, OwnAccountProtected, TeamChangeRefused."""
     with transaction():
         user = _staff_member(actor, user_id)
+        before = {"role": user.role.value, "permission_groups": groups_of(user)}
         user.role = Role.CUSTOMER
         user.permission_groups = None
+        assert actor is not None
+        _record(
+            "staff.removed",
+            actor,
+            "staff_member",
+            user.id,
+            user.email,
+            before,
+            {"role": Role.CUSTOMER.value, "permission_groups": []},
+        )
     return user
 
 
@@ -210,4 +256,24 @@ def _revoke_pending(address: str, now: datetime) -> None:
         )
         .values(revoked_at=now)
         .execution_options(synchronize_session=False)
+    )
+
+
+def _record(
+    action: str,
+    actor: User,
+    object_type: str,
+    object_id: int,
+    label: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    audit.record(
+        action,
+        actor_user_id=actor.id,
+        object_type=object_type,
+        object_id=object_id,
+        object_label=label,
+        before=before,
+        after=after,
     )

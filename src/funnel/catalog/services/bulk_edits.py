@@ -1,8 +1,9 @@
 """Bulk edits of products chosen by staff in the product list: publish, archive, move.
 
 Each edit is one transaction over all the chosen products: it applies to every one of them or
-to none. Every product goes through ``update_product``, so the rules (a product needs a
-variant to be active, the category must exist) are the single product's rules.
+to none, and so do its audit entries (one per product changed, ``product.bulk_publish``...).
+Every product goes through ``update_product``, so the rules (a product needs a variant to be
+active, the category must exist) are the single product's rules.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from funnel.catalog.errors import InvalidCatalogInput, ProductHasNoVariants, ProductNotFound
 from funnel.catalog.models import Product, ProductStatus
+from funnel.catalog.services.auditing import product_fields, record_changed
 from funnel.catalog.services.products import update_product
 from funnel.catalog.services.rules import _get_category, check_may_manage_catalog
 from funnel.core.database import transaction
@@ -74,19 +76,31 @@ def edit_products(
         changed = 0
         refused: list[str] = []
         for product in products:
+            before = product_fields(product)
             if action is BulkAction.MOVE:
-                if product.category_id != category_id:
-                    update_product(product.id, category_id=category_id)
-                    changed += 1
+                if product.category_id == category_id:
+                    continue
+                update_product(product.id, category_id=category_id)
+            elif product.status == status:
                 continue
-            if product.status == status:
-                continue
-            try:
-                update_product(product.id, status=status)
-            except ProductHasNoVariants:
-                refused.append(product.title)
-                continue
+            else:
+                try:
+                    update_product(product.id, status=status)
+                except ProductHasNoVariants:
+                    refused.append(product.title)
+                    continue
             changed += 1
+            # One entry per product changed, named for the bulk action (a refusal rolls all
+            # of them back with the changes).
+            record_changed(
+                "product",
+                product.id,
+                product.title,
+                before,
+                product_fields(product),
+                actor_user_id,
+                action=f"bulk_{action.value}",
+            )
         if refused:
             raise ProductHasNoVariants(_refusal(refused))
         return changed

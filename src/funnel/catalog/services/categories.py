@@ -16,6 +16,12 @@ from funnel.catalog.models import (
     Category,
     Product,
 )
+from funnel.catalog.services.auditing import (
+    category_fields,
+    record_changed,
+    record_created,
+    record_deleted,
+)
 from funnel.catalog.services.rules import (
     _UNSET,
     CATEGORY_NAME_LENGTH,
@@ -68,6 +74,9 @@ def create_category(
         )
         db.session.add(category)
         _flush(SlugTaken, "A category with this address was created at the same time.")
+        record_created(
+            "category", category.id, category.name, category_fields(category), actor_user_id
+        )
         return category
 
 
@@ -90,6 +99,7 @@ def update_category(
     with transaction():
         check_may_manage_catalog(actor_user_id)
         category = _get_category(category_id)
+        before = category_fields(category)
         if name is not None:
             category.name = _required_text("name", name, CATEGORY_NAME_LENGTH)
             category.slug = _unique_slug(Category, slugify(category.name), category.id)
@@ -105,6 +115,14 @@ def update_category(
         if position is not None:
             category.position = position
         _flush(SlugTaken, "A category with this address was created at the same time.")
+        record_changed(
+            "category",
+            category.id,
+            category.name,
+            before,
+            category_fields(category),
+            actor_user_id,
+        )
         return category
 
 
@@ -165,9 +183,19 @@ def reorder_category(
         other = index - 1 if direction is Direction.UP else index + 1
         if not 0 <= other < len(siblings):
             return False
+        before = category_fields(category)
         siblings[index], siblings[other] = siblings[other], siblings[index]
         for position, sibling in enumerate(siblings):
             sibling.position = position
+        record_changed(
+            "category",
+            category.id,
+            category.name,
+            before,
+            category_fields(category),
+            actor_user_id,
+            action="moved",
+        )
         return True
 
 
@@ -194,6 +222,9 @@ def delete_category(category_id: int, *, actor_user_id: int | None = None) -> No
                 f"{category.name} still holds {' and '.join(text for text in held if text)}: "
                 "move or delete them first."
             )
+        record_deleted(
+            "category", category.id, category.name, category_fields(category), actor_user_id
+        )
         db.session.delete(category)
 
 

@@ -19,6 +19,12 @@ from funnel.accounts.permissions import Permission, require_permission
 from funnel.catalog import images as image_files
 from funnel.catalog.errors import InvalidImage, ProductImageNotFound
 from funnel.catalog.models import THUMBNAIL_SIZES, ProductImage, thumbnail_name
+from funnel.catalog.services.auditing import (
+    image_fields,
+    record_changed,
+    record_created,
+    record_deleted,
+)
 from funnel.catalog.services.rules import (
     _get_product,
     _required_text,
@@ -133,6 +139,10 @@ def add_product_images(
             ]
             db.session.add_all(images)
             db.session.flush()
+            for image in images:
+                record_created(
+                    "product_image", image.id, product.title, image_fields(image), actor_user_id
+                )
         except BaseException:
             image_files.remove_files([path for file in stored for path in file.files])
             raise
@@ -150,8 +160,17 @@ def update_image_alt_text(
     _check_permission(actor_user_id)
     with transaction():
         image = _get_image(product_id, image_id)
+        before = image_fields(image)
         image.alt_text = _required_text("alt_text", alt_text, ALT_TEXT_LENGTH)
         db.session.flush()
+        record_changed(
+            "product_image",
+            image.id,
+            _get_product(product_id).title,
+            before,
+            image_fields(image),
+            actor_user_id,
+        )
         return image
 
 
@@ -166,6 +185,7 @@ def move_product_image(
     _check_permission(actor_user_id)
     with transaction():
         image = _get_image(product_id, image_id)
+        before = image_fields(image)
         images = _images_of(product_id)
         old_index = images.index(image)
         images.pop(old_index)
@@ -174,6 +194,15 @@ def move_product_image(
         for position, each in enumerate(images):
             each.position = position
         db.session.flush()
+        record_changed(
+            "product_image",
+            image.id,
+            _get_product(product_id).title,
+            before,
+            image_fields(image),
+            actor_user_id,
+            action="moved",
+        )
         return images
 
 
@@ -192,6 +221,13 @@ def delete_product_image(
         files = [root / image.filename] + [
             root / thumbnail_name(image.filename, size) for size in THUMBNAIL_SIZES
         ]
+        record_deleted(
+            "product_image",
+            image.id,
+            _get_product(product_id).title,
+            image_fields(image),
+            actor_user_id,
+        )
         db.session.delete(image)
         db.session.flush()
         for position, each in enumerate(_images_of(product_id)):

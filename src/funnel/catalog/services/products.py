@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from funnel.audit import services as audit
 from funnel.catalog.errors import (
     ProductHasNoVariants,
     SlugTaken,
@@ -15,6 +16,12 @@ from funnel.catalog.models import (
     Product,
     ProductStatus,
     Variant,
+)
+from funnel.catalog.services.auditing import (
+    product_fields,
+    record_changed,
+    record_created,
+    variant_fields,
 )
 from funnel.catalog.services.rules import (
     PRODUCT_TITLE_LENGTH,
@@ -79,6 +86,7 @@ def create_product(
         )
         db.session.add(product)
         _flush(SlugTaken, "A product with this address was created at the same time.")
+        record_created("product", product.id, product.title, product_fields(product), actor_user_id)
         return product
 
 
@@ -104,6 +112,7 @@ def update_product(
     with transaction():
         check_may_manage_catalog(actor_user_id)
         product = _get_product(product_id)
+        before = product_fields(product)
         if title is not None:
             product.title = _required_text("title", title, PRODUCT_TITLE_LENGTH)
             product.slug = _unique_slug(
@@ -133,6 +142,9 @@ def update_product(
             product.status = status
         refresh_product(product)
         _flush(SlugTaken, "A product with this address was created at the same time.")
+        record_changed(
+            "product", product.id, product.title, before, product_fields(product), actor_user_id
+        )
         return product
 
 
@@ -180,6 +192,42 @@ def create_product_with_variants(
     ProductHasNoVariants (active without variants).
     """
     with transaction():
+        with audit.single_entry():
+            product = _create_with_variants(
+                title,
+                category_id=category_id,
+                variants=variants,
+                description=description,
+                seo_title=seo_title,
+                seo_description=seo_description,
+                is_featured=is_featured,
+                status=ProductStatus.ACTIVE if publish else status,
+                actor_user_id=actor_user_id,
+            )
+        fields = product_fields(product)
+        fields["variants"] = [
+            {key: value for key, value in variant_fields(variant).items() if key != "product_id"}
+            for variant in db.session.scalars(
+                select(Variant).where(Variant.product_id == product.id).order_by(Variant.position)
+            )
+        ]
+        record_created("product", product.id, product.title, fields, actor_user_id)
+        return product
+
+
+def _create_with_variants(
+    title: str,
+    *,
+    category_id: int,
+    variants: Sequence[NewVariant],
+    description: str,
+    seo_title: str,
+    seo_description: str,
+    is_featured: bool,
+    status: ProductStatus | str,
+    actor_user_id: int | None,
+) -> Product:
+    with transaction():
         product = create_product(
             title,
             category_id=category_id,
@@ -198,8 +246,6 @@ def create_product_with_variants(
                 options=variant.options,
                 actor_user_id=actor_user_id,
             )
-        if publish:
-            status = ProductStatus.ACTIVE
         if status != ProductStatus.DRAFT:
             update_product(product.id, status=status, actor_user_id=actor_user_id)
         return product

@@ -16,6 +16,7 @@ from funnel.catalog.models import (
     Variant,
     VariantOptionValue,
 )
+from funnel.catalog.services.auditing import record_changed, record_created, variant_fields
 from funnel.catalog.services.rules import (
     VARIANT_TITLE_LENGTH,
     OptionValues,
@@ -98,6 +99,7 @@ def add_variant(
         _flush(DuplicateSku, f"The SKU {sku} is already used.")
         _set_options(variant, option_values)
         refresh_product(product)
+        record_created("variant", variant.id, variant.sku, variant_fields(variant), actor_user_id)
         return variant
 
 
@@ -122,6 +124,7 @@ def update_variant(
         variant = db.session.get(Variant, variant_id)
         if variant is None:
             raise VariantNotFound()
+        before = variant_fields(variant)
         if sku is not None:
             # Checked before it is set: the check's query would flush a taken SKU first.
             normalised_sku = normalise_sku(sku)
@@ -137,4 +140,7 @@ def update_variant(
             _set_options(variant, normalise_options(options))
         _flush(DuplicateSku, f"The SKU {variant.sku} is already used.")
         refresh_product(_get_product(variant.product_id))
+        record_changed(
+            "variant", variant.id, variant.sku, before, variant_fields(variant), actor_user_id
+        )
         return variant

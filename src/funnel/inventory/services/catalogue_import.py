@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from funnel.audit import services as audit
 from funnel.catalog.services.csv_apply import apply_catalogue_plan
 from funnel.catalog.services.csv_import import Progress
 from funnel.catalog.services.csv_plan import CataloguePlan, StockChange, plan_catalogue_import
@@ -87,10 +88,33 @@ def import_catalogue(
     variants and option values written; stock set with ``counted`` ledger rows.
     """
     with stock_transaction():
-        plan = _plan(data, actor_user_id, progress)
-        levels = apply_catalogue_plan(plan, actor_user_id=actor_user_id, progress=progress)
-        if levels:
-            set_stock_levels(
-                levels, reason=MovementReason.COUNTED, note=IMPORT_NOTE, actor_id=actor_user_id
+        with audit.single_entry():
+            plan = _plan(data, actor_user_id, progress)
+            levels = apply_catalogue_plan(plan, actor_user_id=actor_user_id, progress=progress)
+            if levels:
+                set_stock_levels(
+                    levels,
+                    reason=MovementReason.COUNTED,
+                    note=IMPORT_NOTE,
+                    actor_id=actor_user_id,
+                )
+        summary = _summary(plan)
+        if summary.has_changes:
+            # One entry for the whole file, with its counts: the file itself says the rest.
+            audit.record(
+                "catalogue.imported",
+                actor_user_id=actor_user_id,
+                object_type="catalogue",
+                object_id="csv",
+                object_label=IMPORT_NOTE,
+                after={
+                    "rows": summary.rows,
+                    "products_created": summary.products_created,
+                    "products_updated": summary.products_updated,
+                    "variants_created": summary.variants_created,
+                    "variants_updated": summary.variants_updated,
+                    "categories_created": summary.categories_created,
+                    "stock_levels_changed": len(summary.stock_changes),
+                },
             )
-        return _summary(plan)
+        return summary

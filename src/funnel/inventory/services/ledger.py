@@ -18,6 +18,7 @@ from sqlalchemy.orm.util import identity_key
 
 from funnel.accounts import queries as account_queries
 from funnel.accounts.permissions import Permission, require_permission
+from funnel.audit import services as audit
 from funnel.catalog.errors import VariantNotFound
 from funnel.catalog.models import Variant
 from funnel.core.database import in_transaction, transaction
@@ -283,6 +284,20 @@ def adjust_stock(
         assert delta is not None
         [movement] = apply_movements(
             {variant_id: delta}, reason=checked_reason, actor_id=actor_id, note=note
+        )
+        audit.record(
+            "stock.adjusted",
+            actor_user_id=actor_id,
+            object_type="stock",
+            object_id=variant_id,
+            object_label=db.session.scalar(select(Variant.sku).where(Variant.id == variant_id))
+            or "",
+            before={"stock_quantity": movement.balance_after - movement.quantity},
+            after={
+                "stock_quantity": movement.balance_after,
+                "reason": checked_reason.value,
+                "note": note,
+            },
         )
         return movement
 

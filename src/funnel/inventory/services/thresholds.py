@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from funnel.audit import services as audit
 from funnel.catalog.errors import VariantNotFound
 from funnel.catalog.models import Variant
 from funnel.core.database import transaction
@@ -32,6 +33,9 @@ def set_low_stock_threshold(
             fields={"threshold": [f"Must be a whole number from 0 to {MAX_STOCK}, or blank."]}
         )
     with transaction():
+        found = db.session.execute(
+            select(Variant.sku, Variant.low_stock_threshold).where(Variant.id == variant_id)
+        ).one_or_none()
         result = db.session.execute(
             update(Variant)
             .where(Variant.id == variant_id)
@@ -40,3 +44,15 @@ def set_low_stock_threshold(
         )
         if result.rowcount != 1:
             raise VariantNotFound()
+        assert found is not None
+        sku, before = found
+        if before != threshold:
+            audit.record(
+                "stock.threshold_changed",
+                actor_user_id=actor_id,
+                object_type="stock",
+                object_id=variant_id,
+                object_label=sku,
+                before={"low_stock_threshold": before},
+                after={"low_stock_threshold": threshold},
+            )

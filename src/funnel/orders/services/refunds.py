@@ -124,6 +124,11 @@ def refund_order(
     is_full = result.payment_status == PaymentStatus.REFUNDED
     refunded_now = result.amount if result.changed else Money.zero(current.currency)
     note = f"refund of {result.amount.format()}" + (f": {reason}" if reason else "")
+    refunded = {
+        "refund_amount_minor": result.amount.amount,
+        "currency": result.amount.currency,
+        "refunded_total_minor": result.refunded.amount,
+    }
 
     with order_transaction():
         locked = lock_order(current.id)
@@ -135,11 +140,23 @@ def refund_order(
             OrderStatus.DELIVERED,
         }:
             changed = change_status(
-                locked, OrderStatus.REFUNDED, actor_user_id=actor_user_id, note=note
+                locked,
+                OrderStatus.REFUNDED,
+                actor_user_id=actor_user_id,
+                note=note,
+                details=refunded,
             )
         elif result.changed:
             # A partial refund is no transition, but the history shows who gave what back.
-            record_event(locked, previous, previous, actor_user_id=actor_user_id, note=note)
+            record_event(
+                locked,
+                previous,
+                previous,
+                actor_user_id=actor_user_id,
+                note=note,
+                action="order.refunded_partly",
+                details=refunded,
+            )
         returned = False
         if return_items and (changed or result.changed):
             returned = bool(

@@ -199,12 +199,30 @@ def _record_shipment(
             event_note = _event_note(units, carrier_name, tracking_number, note)
         is_complete = all(left == to_ship.get(line_id, 0) for line_id, left in remaining.items())
         changed = False
+        shipped_now = {
+            "shipment_id": shipment.id,
+            "units": units,
+            "carrier": carrier_name,
+            "tracking_number": tracking_number,
+        }
         if is_complete:
             changed = change_status(
-                locked, OrderStatus.FULFILLED, actor_user_id=actor_user_id, note=event_note
+                locked,
+                OrderStatus.FULFILLED,
+                actor_user_id=actor_user_id,
+                note=event_note,
+                details=shipped_now,
             )
         else:
-            record_event(locked, previous, previous, actor_user_id=actor_user_id, note=event_note)
+            record_event(
+                locked,
+                previous,
+                previous,
+                actor_user_id=actor_user_id,
+                note=event_note,
+                action="order.shipped_partly",
+                details=shipped_now,
+            )
         schedule_order_email("shipped", locked.id, shipment_id=shipment.id)
         return ShipmentOutcome(
             shipment_id=shipment.id,

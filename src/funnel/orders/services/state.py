@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from funnel.audit import services as audit
 from funnel.core import clock
 from funnel.core.database import in_transaction, transaction
 from funnel.extensions import db
@@ -34,6 +35,14 @@ TIMESTAMPS = {
     S.DELIVERED: "delivered_at",
     S.CANCELLED: "cancelled_at",
     S.REFUNDED: "refunded_at",
+}
+# What the audit log calls a staff member's step that reaches each status.
+_AUDIT_ACTIONS = {
+    S.PAID: "order.payment_received",
+    S.FULFILLED: "order.shipped",
+    S.DELIVERED: "order.delivered",
+    S.CANCELLED: "order.cancelled",
+    S.REFUNDED: "order.refunded",
 }
 _VERBS = {
     S.PAID: "marked paid",
@@ -116,12 +125,14 @@ def change_status(
     actor_user_id: int | None,
     note: str = "",
     values: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> bool:
     """Move a locked ``order`` to ``to_status`` if it is still in the status read.
 
     Returns False when another transaction changed it first. Raises InvalidOrderTransition
     when the state machine forbids the move. Side effects: one UPDATE (the status, the
-    timestamp of the new status, ``values``) and one OrderEvent row.
+    timestamp of the new status, ``values``) and one OrderEvent row; for a staff member's
+    step, an audit entry too (the status before and after, the note and ``details``).
     """
     from_status = order.status
     if not can_change(order, to_status):
@@ -140,7 +151,15 @@ def change_status(
     if result.rowcount != 1:
         db.session.expire(order)
         return False
-    record_event(order, from_status, to_status, actor_user_id=actor_user_id, note=note, at=stamp)
+    record_event(
+        order,
+        from_status,
+        to_status,
+        actor_user_id=actor_user_id,
+        note=note,
+        at=stamp,
+        details=details,
+    )
     db.session.expire(order)
     log.info("order %s: %s -> %s", order.number, from_status.value, to_status.value)
     return True
@@ -154,7 +173,12 @@ def record_event(
     actor_user_id: int | None,
     note: str = "",
     at: datetime | None = None,
+    action: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> OrderEvent:
+    """Write the order's history row; a staff member's step (an actor, on an order already
+    placed: placing is the customer's) gets its audit entry too, named ``action`` (by default
+    for the status reached), with the note and ``details`` among the values after."""
     event = OrderEvent(
         order_id=order.id,
         from_status=None if from_status is None else from_status.value,
@@ -165,6 +189,16 @@ def record_event(
     )
     db.session.add(event)
     db.session.flush()
+    if from_status is not None:
+        audit.record(
+            action or _AUDIT_ACTIONS.get(to_status, f"order.{to_status.value}"),
+            actor_user_id=actor_user_id,
+            object_type="order",
+            object_id=order.number,
+            object_label=order.number,
+            before={"status": from_status.value},
+            after={"status": to_status.value, "note": event.note, **(details or {})},
+        )
     return event
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from funnel.core.api import API_PREFIX
+from funnel.staff.access import record_client_address
 
 bp = Blueprint(
     "staff_api",
@@ -17,6 +18,7 @@ bp = Blueprint(
     url_prefix=f"{API_PREFIX}/staff",
     description="Shop staff: catalogue, stock, orders, refunds and customers",
 )
+record_client_address(bp)
 
 # Database ids (1 to 2**31 - 1): any other number in a URL is a 404 for every method.
 PRODUCT_ID = "<id:product_id>"

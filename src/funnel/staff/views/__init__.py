@@ -1,7 +1,8 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
 The dashboard is here; the customers, orders, categories, products, variants, stock,
-product images, the team and the shop's settings are in their own modules, on the same blueprint.
+product images, the team, the shop's settings and the audit log are in their own modules, on
+the same blueprint.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
 from funnel.accounts.permissions import Permission, permissions_of
+from funnel.staff.access import record_client_address
 from funnel.staff.views import (
+    audit,
     catalog_csv,
     categories,
     customers,
@@ -30,6 +33,7 @@ from funnel.staff.views import (
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.before_request(require_staff)
+record_client_address(bp)
 
 # Sections of the dashboard: each shown to the staff holding the permission its pages need.
 SECTIONS = (
@@ -65,6 +69,12 @@ SECTIONS = (
         "Shipping, tax rates, bank transfer details, the shop's name and address.",
         Permission.SETTINGS_MANAGE,
     ),
+    (
+        "staff.audit",
+        "Audit log",
+        "Who on the staff changed what, when and from where; before and after.",
+        Permission.AUDIT_VIEW,
+    ),
 )
 
 
@@ -96,3 +106,4 @@ stock.register(bp)
 images.register(bp)
 team.register(bp)
 settings.register(bp)
+audit.register(bp)
