@@ -259,7 +259,7 @@ def test_staff_refund_part_then_the_rest_once_each(app: Flask, admin_user: User,
     double_submit = browser.post(f"/staff/orders/{order.number}/refund", data=form)
     rest = browser.post(
         f"/staff/orders/{order.number}/refund",
-        data={"amount": "", "idempotency_key": "b" * 24, "return_items": "yes"},
+        data={"amount": "", "idempotency_key": "b" * 24},
     )
 
     assert [r.status_code for r in (first, double_submit, rest)] == [303, 303, 303]
@@ -267,7 +267,8 @@ def test_staff_refund_part_then_the_rest_once_each(app: Flask, admin_user: User,
     payment = payment_queries.live_payment_for(order.number)
     assert (payment.status, payment.refunded_minor) == (PaymentStatus.REFUNDED, 2800)
     assert queries.get_order(order.number).status == OrderStatus.REFUNDED
-    assert inventory_queries.order_net_quantities(order.number) == {variant.id: 0}
+    # refunds of an amount put nothing back in stock: only chosen lines go back
+    assert inventory_queries.order_net_quantities(order.number) == {variant.id: 2}
     # stored for good: a retry after a deploy must find the first attempt
     assert refund_keys(order) == ["order-refund-" + "a" * 24, "order-refund-" + "b" * 24]
 

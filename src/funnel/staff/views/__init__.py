@@ -21,6 +21,7 @@ from funnel.staff.views import (
     images,
     orders,
     products,
+    refunds,
     settings,
     shipments,
     stock,
@@ -88,6 +89,7 @@ def dashboard() -> ResponseReturnValue:
 customers.register(bp)
 orders.register(bp)
 shipments.register(bp)
+refunds.register(bp)
 categories.register(bp)
 products.register(bp)
 catalog_csv.register(bp)
