@@ -528,10 +528,19 @@ def test_a_refused_refund_is_a_problem_and_refunds_nothing(
     if key is not None:
         headers["Idempotency-Key"] = key
     [line] = queries.order_lines(order)
-    for item in body.get("lines", []):
-        item["order_line_id"] = (
-            line.id if item["order_line_id"] == "LINE" else item["order_line_id"]
-        )
+    # the parameters are shared by every database's run: name the line in a copy
+    body = {
+        **body,
+        "lines": [
+            {
+                **item,
+                "order_line_id": line.id
+                if item["order_line_id"] == "LINE"
+                else item["order_line_id"],
+            }
+            for item in body.get("lines", [])
+        ],
+    }
 
     response = client.post(f"{STAFF}/orders/{order.number}/refunds", json=body, headers=headers)
 
