@@ -177,6 +177,7 @@ def test_the_caller_reads_their_paid_order_in_full(
                 "unit_price": usd(2500),
                 "quantity": 2,
                 "line_total": usd(5000),
+                "refunded_quantity": 0,
             }
         ],
         "subtotal": usd(5000),
@@ -223,6 +224,7 @@ def test_the_caller_reads_their_paid_order_in_full(
             },
         ],
         "shipments": [],
+        "refunds": [],
     }
 
 

@@ -268,13 +268,15 @@ def test_a_refund_can_return_the_items_to_stock(
     order = place([(variant, 4)])
     pay_by_card(order)
     services.fulfil_order(order.number, actor_user_id=staff_user.id)
+    [line] = queries.order_lines(order)
 
     refund = services.refund_order(
         order.number,
         idempotency_key="refund-with-return",
         actor_user_id=admin_user.id,
         reason="damaged in transit",
-        return_items=True,
+        lines=[services.RefundLineInput(line.id, 4, restock=True)],
+        shipping=True,
     )
 
     assert (refund.is_full, refund.stock_returned, refund.change.status) == (
@@ -283,7 +285,7 @@ def test_a_refund_can_return_the_items_to_stock(
         OrderStatus.REFUNDED,
     )
     assert stock(variant) == 10
-    assert movements(order.number) == [("sale", -4), (MovementReason.REFUND_RETURN.value, 4)]
+    assert movements(order.number) == [("sale", -4), (MovementReason.RETURNED.value, 4)]
     assert inventory_queries.ledger_discrepancies() == []
 
 

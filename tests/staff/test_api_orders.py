@@ -366,42 +366,66 @@ def test_staff_cannot_cancel_a_paid_order_because_that_refunds_it(
 def test_an_admin_refunds_part_then_the_rest_with_the_items_back_in_stock(
     client: FlaskClient, bearer: Bearer, admin_user: User
 ) -> None:
-    # given a paid order for 2 units ($28.00 in all)
+    # given a paid order for 2 units ($28.00 in all: the line's share of the tax is $2.40)
     variant = stocked_variant(10)
     order = _paid_order(lines=[(variant, 2)])
+    [line] = queries.order_lines(order)
     headers = bearer(admin_user)
     url = f"{STAFF}/orders/{order.number}/refunds"
 
-    # when an admin refunds $8.00, then all that is left with the items returned
+    # when an admin refunds one unit back to stock, then the other with the shipping
     partial = client.post(
         url,
-        json={"amount": _usd(800), "reason": "late"},
+        json={
+            "lines": [{"order_line_id": line.id, "quantity": 1, "restock": True}],
+            "reason": "late",
+        },
         headers={**headers, "Idempotency-Key": "refund-1"},
     )
     rest = client.post(
-        url, json={"return_items": True}, headers={**headers, "Idempotency-Key": "refund-2"}
+        url,
+        json={
+            "lines": [{"order_line_id": line.id, "quantity": 1, "restock": True}],
+            "shipping": True,
+        },
+        headers={**headers, "Idempotency-Key": "refund-2"},
     )
 
-    # then each answers what it refunded and the order
+    # then each answers what it refunded, line by line, and the order
     assert (partial.status_code, rest.status_code) == (201, 201)
-    assert partial.get_json()["refund"] == {
-        "amount": _usd(800),
-        "refunded_total": _usd(800),
-        "is_full": False,
-        "stock_returned": False,
+    refunded_line = {
+        "order_line_id": line.id,
+        "sku": line.sku,
+        "product_title": line.product_title,
+        "variant_label": line.variant_label,
+        "quantity": 1,
+        "amount": _usd(1120),
+        "restocked": True,
     }
-    assert (partial.get_json()["order"]["status"], partial.get_json()["order"]["refundable"]) == (
-        "paid",
-        _usd(2000),
-    )
+    first = partial.get_json()
+    assert first["refund"] == {
+        "id": first["order"]["refunds"][0]["id"],
+        "amount": _usd(1120),
+        "refunded_total": _usd(1120),
+        "is_full": False,
+        "stock_returned": True,
+        "shipping": _usd(0),
+        "lines": [refunded_line],
+    }
+    assert (first["order"]["status"], first["order"]["refundable"]) == ("paid", _usd(1680))
+    assert first["order"]["lines"][0]["refunded_quantity"] == 1
     assert rest.get_json()["refund"] == {
-        "amount": _usd(2000),
+        "id": rest.get_json()["order"]["refunds"][1]["id"],
+        "amount": _usd(1680),
         "refunded_total": _usd(2800),
         "is_full": True,
         "stock_returned": True,
+        "shipping": _usd(560),
+        "lines": [{**refunded_line, "amount": _usd(1120)}],
     }
     assert rest.get_json()["order"]["status"] == "refunded"
     assert rest.get_json()["order"]["actions"] == []
+    assert [r["amount"] for r in rest.get_json()["order"]["refunds"]] == [_usd(1120), _usd(1680)]
     # and the database agrees: money, status, history, stock
     payment = payment_queries.live_payment_for(order.number)
     assert (payment.status, payment.refunded_minor) == (PaymentStatus.REFUNDED, 2800)
@@ -409,6 +433,25 @@ def test_an_admin_refunds_part_then_the_rest_with_the_items_back_in_stock(
     assert [e.actor_user_id for e in queries.order_events(order)[2:]] == [admin_user.id] * 2
     assert inventory_queries.order_net_quantities(order.number) == {variant.id: 0}
     assert inventory_queries.ledger_discrepancies() == []
+
+
+@pytest.mark.story("US-32", "US-43")
+def test_an_amount_refund_puts_nothing_back_in_stock(
+    client: FlaskClient, bearer: Bearer, admin_user: User
+) -> None:
+    variant = stocked_variant(10)
+    order = _paid_order(lines=[(variant, 2)])
+
+    response = client.post(
+        f"{STAFF}/orders/{order.number}/refunds",
+        json={"amount": _usd(800)},
+        headers={**bearer(admin_user), "Idempotency-Key": "refund-amount"},
+    )
+
+    assert response.status_code == 201
+    refund = response.get_json()["refund"]
+    assert (refund["amount"], refund["stock_returned"], refund["lines"]) == (_usd(800), False, [])
+    assert inventory_queries.order_net_quantities(order.number) == {variant.id: 2}
 
 
 @pytest.mark.story("US-32", "US-43")
@@ -451,6 +494,15 @@ def test_a_retried_refund_is_made_once(
         ("paid", {"amount": _usd(100)}, "é", 422, "validation_failed", "Idempotency-Key"),
         ("pending", {}, "k1", 409, "invalid_order_transition", None),
         ("cancelled", {}, "k1", 409, "invalid_order_transition", None),
+        ("paid", {"lines": [{"order_line_id": "LINE", "quantity": 3}]}, "k1", 422,
+         "refund_exceeds_order", "lines.LINE"),
+        ("paid", {"lines": [{"order_line_id": "LINE", "quantity": 1}], "amount": _usd(100)},
+         "k1", 422, "invalid_order_input", "amount"),
+        ("paid", {"lines": [{"order_line_id": 999999, "quantity": 1}]}, "k1", 422,
+         "invalid_order_input", "lines.999999"),
+        ("paid", {"lines": [{"order_line_id": "LINE", "quantity": 0}]}, "k1", 422,
+         "validation_failed", "lines.0.quantity"),
+        ("paid", {"return_items": True}, "k1", 422, "validation_failed", "return_items"),
     ],
 )  # fmt: skip
 def test_a_refused_refund_is_a_problem_and_refunds_nothing(
@@ -475,12 +527,26 @@ def test_a_refused_refund_is_a_problem_and_refunds_nothing(
     headers = bearer(admin_user)
     if key is not None:
         headers["Idempotency-Key"] = key
+    [line] = queries.order_lines(order)
+    # the parameters are shared by every database's run: name the line in a copy
+    body = {
+        **body,
+        "lines": [
+            {
+                **item,
+                "order_line_id": line.id
+                if item["order_line_id"] == "LINE"
+                else item["order_line_id"],
+            }
+            for item in body.get("lines", [])
+        ],
+    }
 
     response = client.post(f"{STAFF}/orders/{order.number}/refunds", json=body, headers=headers)
 
     fields = problem(response, status, code).get("fields", {})
     if field is not None:
-        assert list(fields) == [field]
+        assert list(fields) == [field.replace("LINE", str(line.id))]
     assert orders_state() == before
 
 

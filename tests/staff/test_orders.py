@@ -5,13 +5,17 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from funnel.accounts.models import User
+from funnel.accounts.models import Role, User
+from funnel.catalog.models import Variant
+from funnel.extensions import db
 from funnel.inventory import queries as inventory_queries
 from funnel.orders import queries
 from funnel.orders.models import Order, OrderStatus
 from funnel.payments import queries as payment_queries
 from funnel.payments.models import PaymentStatus
+from tests.factories.accounts import UserFactory
 from tests.factories.inventory import stocked_variant
 from tests.factories.orders import pay_by_card, place, start_bank_transfer
 from tests.orders.helpers import refund_keys, statuses
@@ -259,7 +263,7 @@ def test_staff_refund_part_then_the_rest_once_each(app: Flask, admin_user: User,
     double_submit = browser.post(f"/staff/orders/{order.number}/refund", data=form)
     rest = browser.post(
         f"/staff/orders/{order.number}/refund",
-        data={"amount": "", "idempotency_key": "b" * 24, "return_items": "yes"},
+        data={"amount": "", "idempotency_key": "b" * 24},
     )
 
     assert [r.status_code for r in (first, double_submit, rest)] == [303, 303, 303]
@@ -267,7 +271,8 @@ def test_staff_refund_part_then_the_rest_once_each(app: Flask, admin_user: User,
     payment = payment_queries.live_payment_for(order.number)
     assert (payment.status, payment.refunded_minor) == (PaymentStatus.REFUNDED, 2800)
     assert queries.get_order(order.number).status == OrderStatus.REFUNDED
-    assert inventory_queries.order_net_quantities(order.number) == {variant.id: 0}
+    # refunds of an amount put nothing back in stock: only chosen lines go back
+    assert inventory_queries.order_net_quantities(order.number) == {variant.id: 2}
     # stored for good: a retry after a deploy must find the first attempt
     assert refund_keys(order) == ["order-refund-" + "a" * 24, "order-refund-" + "b" * 24]
 
@@ -316,3 +321,55 @@ def test_refunding_a_fully_refunded_order_says_nothing_is_left(
     assert again.status_code == 409
     assert "<strong>Nothing is left to refund</strong>" in again.text
     assert payment_queries.live_payment_for(order.number).refunded_minor == 2800
+
+
+@pytest.mark.story("US-32", "US-29")
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("anonymous", 302), ("customer", 403), ("staff", 403), ("refunds", 303), ("admin", 303)],
+)
+def test_a_line_refund_from_the_form_by_whom(
+    app: Flask, customer: User, staff_user: User, admin_user: User, signed_in, who: str, status: int
+) -> None:
+    # given a paid order of 2 units bought by the customer
+    variant = stocked_variant(10)
+    order = place([(variant, 2)], email=customer.email, user_id=customer.id)
+    pay_by_card(order)
+    [line] = queries.order_lines(order)
+    users = {
+        "customer": customer,
+        "staff": staff_user,
+        "admin": admin_user,
+        "refunds": UserFactory(role=Role.STAFF, permission_groups="refunds"),
+    }
+    browser = app.test_client() if who == "anonymous" else signed_in(users[who])
+    form = {
+        "idempotency_key": "l" * 24,
+        f"refund-quantity-{line.id}": "1",
+        f"refund-restock-{line.id}": "yes",
+        "reason": "came back",
+    }
+
+    # when they refund one unit back to stock from the order page's form
+    response = browser.post(f"/staff/orders/{order.number}/refund", data=form)
+
+    # then only staff holding orders.refund refund it ($11.20: price and share of the tax)
+    assert response.status_code == status
+    stock = db.session.scalar(select(Variant.stock_quantity).where(Variant.id == variant.id))
+    refunded = payment_queries.live_payment_for(order.number).refunded_minor
+    if status != 303:
+        assert (refunded, stock, queries.order_refunds(order)) == (0, 8, [])
+        return
+    assert (refunded, stock) == (1120, 9)
+    assert (
+        "Refunded $11.20. The chosen items are back in stock."
+        in browser.get(response.headers["Location"]).text
+    )
+    # and the staff and customer order pages list the refund line by line
+    staff_page = signed_in(admin_user).get(f"/staff/orders/{order.number}").text
+    customer_page = signed_in(customer).get(f"/account/orders/{order.number}").text
+    for page in (staff_page, customer_page):
+        assert 'id="order-refunds-heading"' in page
+        assert f"1 \u00d7 {line.product_title}" in page
+        assert f"· {line.sku}: $11.20 · returned" in page
+    assert f'name="refund-quantity-{line.id}" type="number" min="0" max="1"' in staff_page

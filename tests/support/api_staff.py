@@ -10,7 +10,7 @@ from funnel.accounts.models import Role
 from funnel.catalog.models import Product, Variant, VariantOptionValue
 from funnel.extensions import db
 from funnel.inventory.models import StockMovement
-from funnel.orders.models import Order, OrderEvent
+from funnel.orders.models import Order, OrderEvent, Refund
 from funnel.payments.models import Payment
 from tests.factories.accounts import UserFactory
 
@@ -65,4 +65,7 @@ def orders_state() -> list[tuple[object, ...]]:
     payments = db.session.execute(
         sa.select(Payment.id, Payment.status, Payment.refunded_minor).order_by(Payment.id)
     )
-    return [tuple(row) for row in [*orders, *events, *payments]]
+    refunds = db.session.execute(
+        sa.select(Refund.id, Refund.status, Refund.amount_minor).order_by(Refund.id)
+    )
+    return [tuple(row) for row in [*orders, *events, *payments, *refunds]]

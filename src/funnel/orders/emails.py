@@ -1,6 +1,6 @@
 """Order emails: confirmation (paid), awaiting a bank transfer (placed), confirmed to pay
 on delivery (cash_on_delivery), shipped (one per shipment: its items, carrier and tracking
-link), cancelled, refunded.
+link), cancelled, refunded (the refund's lines, when it was made by lines).
 
 Services call ``schedule_order_email(kind, order_id)``: inside a transaction the email is
 enqueued after the commit (a rolled-back order sends nothing), outside one at once. The
@@ -82,7 +82,11 @@ def render_order_email(kind: str, order_id: int, **extra: Any) -> tuple[str, str
     max_retries=5,
 )
 def send_order_email(
-    kind: str, order_id: int, refund_minor: int | None = None, shipment_id: int | None = None
+    kind: str,
+    order_id: int,
+    refund_minor: int | None = None,
+    shipment_id: int | None = None,
+    refund_id: int | None = None,
 ) -> None:
     """Send the ``kind`` email of order ``order_id`` now (retried when SMTP fails)."""
     if kind not in SUBJECTS:
@@ -90,6 +94,8 @@ def send_order_email(
     extra: dict[str, Any] = {}
     if refund_minor is not None:
         extra["refund_minor"] = refund_minor
+    if refund_id is not None:
+        extra["refund"] = queries.get_refund(order_id, refund_id)
     if shipment_id is not None:
         extra["shipment"] = queries.get_shipment(queries.order_with_lines(order_id), shipment_id)
     to, subject, text, html = render_order_email(kind, order_id, **extra)
@@ -103,13 +109,16 @@ def schedule_order_email(
     *,
     refund_minor: int | None = None,
     shipment_id: int | None = None,
+    refund_id: int | None = None,
 ) -> None:
     """Enqueue the email after the current transaction commits (at once outside one)."""
     if kind not in SUBJECTS:
         raise ValueError(f"unknown order email {kind!r}")
 
     def enqueue() -> None:
-        if shipment_id is None:
+        if refund_id is not None:
+            send_order_email.delay(kind, order_id, refund_minor, shipment_id, refund_id)
+        elif shipment_id is None:
             send_order_email.delay(kind, order_id, refund_minor)
         else:
             send_order_email.delay(kind, order_id, refund_minor, shipment_id)

@@ -69,3 +69,12 @@ class ShipmentNotFound(NotFound):
 
     code = "shipment_not_found"
     title = "Shipment not found"
+
+
+class RefundExceedsOrder(ValidationFailed):
+    """A refund of more units of a line than are left to refund (ordered minus refunded,
+    counting refunds under way), or of shipping already refunded. ``fields`` names them:
+    ``lines.<order line id>``, ``shipping``."""
+
+    code = "refund_exceeds_order"
+    title = "More than is left to refund of these items"

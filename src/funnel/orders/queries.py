@@ -22,6 +22,9 @@ from funnel.orders.models import (
     OrderEvent,
     OrderLine,
     OrderStatus,
+    Refund,
+    RefundLine,
+    RefundStatus,
     Shipment,
     ShipmentLine,
 )
@@ -46,6 +49,39 @@ class OrderDetails:
     live_payment: Payment | None
     payment_method: str
     shipments: list[Shipment] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+
+    @property
+    def refunded_quantities(self) -> dict[int, int]:
+        """Units refunded per order line id (refunds under way count: their units are
+        taken), every line, 0 when none."""
+        refunded = {line.id: 0 for line in self.lines}
+        for refund in self.refunds:
+            for refund_line in refund.lines:
+                refunded[refund_line.order_line_id] += refund_line.quantity
+        return refunded
+
+    @property
+    def restocked_quantities(self) -> dict[int, int]:
+        """Units back in stock per order line id, through refunds that went through."""
+        restocked = {line.id: 0 for line in self.lines}
+        for refund in self.refunds:
+            if refund.status != RefundStatus.SUCCEEDED:
+                continue
+            for refund_line in refund.lines:
+                if refund_line.is_restocked:
+                    restocked[refund_line.order_line_id] += refund_line.quantity
+        return restocked
+
+    @property
+    def refundable_quantities(self) -> dict[int, int]:
+        """Units left to refund per order line id."""
+        refunded = self.refunded_quantities
+        return {line.id: line.quantity - refunded[line.id] for line in self.lines}
+
+    @property
+    def is_shipping_refunded(self) -> bool:
+        return any(refund.shipping_minor > 0 for refund in self.refunds)
 
     @property
     def shipped_quantities(self) -> dict[int, int]:
@@ -197,11 +233,35 @@ def shipped_by_line(lines: Sequence[OrderLine], shipments: Sequence[Shipment]) -
     return shipped
 
 
+def order_refunds(order: Order | int) -> list[Refund]:
+    """The order's refunds, oldest first, with their lines and those lines' order lines
+    (refunds made before refunds were recorded by line have no rows)."""
+    order_id = order if isinstance(order, int) else order.id
+    return list(
+        db.session.scalars(
+            select(Refund)
+            .where(Refund.order_id == order_id)
+            .options(selectinload(Refund.lines).selectinload(RefundLine.order_line))
+            .order_by(Refund.id)
+        )
+    )
+
+
+def get_refund(order_id: int, refund_id: int) -> Refund:
+    """One refund of the order, with its lines. Raises OrderNotFound, also for another
+    order's refund."""
+    for refund in order_refunds(order_id):
+        if refund.id == refund_id:
+            return refund
+    raise OrderNotFound()
+
+
 def order_details(order: Order) -> OrderDetails:
     return OrderDetails(
         order=order,
         lines=order_lines(order),
         shipments=order_shipments(order),
+        refunds=order_refunds(order),
         events=order_events(order),
         payments=payment_queries.payments_for(order.number),
         live_payment=payment_queries.live_payment_for(order.number),

@@ -20,7 +20,15 @@ from funnel.core.api import MoneyField
 from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.core.money import Money
 from funnel.orders.carriers import CARRIERS
-from funnel.orders.models import Order, OrderEvent, OrderLine, OrderStatus, Shipment
+from funnel.orders.models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    Shipment,
+)
 from funnel.payments.models import Payment, PaymentStatus
 
 MAX_ORDER_PAGE_SIZE = 100
@@ -66,6 +74,9 @@ class OrderLineSchema(ma.Schema):
     unit_price = MoneyField(required=True)
     quantity = ma.fields.Integer(required=True)
     line_total = MoneyField(required=True)
+    refunded_quantity = ma.fields.Integer(
+        required=True, metadata={"description": "Units refunded so far (or being refunded)"}
+    )
 
 
 class OrderShippingAddressSchema(ma.Schema):
@@ -136,6 +147,46 @@ class ShipmentSchema(ma.Schema):
     lines = ma.fields.List(ma.fields.Nested(ShipmentLineSchema), required=True)
 
 
+class OrderRefundLineSchema(ma.Schema):
+    """Units of one order line a refund gave back."""
+
+    order_line_id = ma.fields.Integer(required=True)
+    sku = ma.fields.String(required=True)
+    product_title = ma.fields.String(required=True)
+    variant_label = ma.fields.String(required=True)
+    quantity = ma.fields.Integer(required=True, metadata={"description": "Units refunded"})
+    amount = MoneyField(
+        required=True, metadata={"description": "Their price and their share of the tax"}
+    )
+    restocked = ma.fields.Boolean(
+        required=True, metadata={"description": "The units went back to stock"}
+    )
+
+
+class OrderRefundSchema(ma.Schema):
+    """One refund: what it gave back, by line (and shipping), or as an amount (no lines)."""
+
+    id = ma.fields.Integer(required=True)
+    status = ma.fields.String(
+        required=True,
+        metadata={
+            "enum": [status.value for status in RefundStatus],
+            "description": "`pending`: the gateway has not answered yet",
+        },
+    )
+    amount = MoneyField(required=True, metadata={"description": "All this refund gave back"})
+    shipping = MoneyField(
+        required=True, metadata={"description": "Of which the shipping and its tax (0: none)"}
+    )
+    reason = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    lines = ma.fields.List(
+        ma.fields.Nested(OrderRefundLineSchema),
+        required=True,
+        metadata={"description": "Empty for a refund of an amount"},
+    )
+
+
 class OrderSchema(OrderSummarySchema):
     email = ma.fields.String(required=True)
     currency = ma.fields.String(required=True, metadata={"example": "USD"})
@@ -163,6 +214,11 @@ class OrderSchema(OrderSummarySchema):
         ma.fields.Nested(ShipmentSchema),
         required=True,
         metadata={"description": "The parcels sent so far, oldest first"},
+    )
+    refunds = ma.fields.List(
+        ma.fields.Nested(OrderRefundSchema),
+        required=True,
+        metadata={"description": "The refunds made so far, oldest first"},
     )
 
 
@@ -192,6 +248,12 @@ class OrderRead(Protocol):
     @property
     def shipments(self) -> Sequence[Shipment]: ...
 
+    @property
+    def refunds(self) -> Sequence[Refund]: ...
+
+    @property
+    def refunded_quantities(self) -> dict[int, int]: ...
+
 
 def order_summary(order: Order, item_count: int) -> dict[str, Any]:
     """An ``OrderSummarySchema`` dict (``item_count``: see ``orders.queries.item_counts``)."""
@@ -213,7 +275,10 @@ def order_representation(details: OrderRead) -> dict[str, Any]:
         **order_summary(order, sum(line.quantity for line in details.lines)),
         "email": order.email,
         "currency": currency,
-        "lines": [_line(line, currency) for line in details.lines],
+        "lines": [
+            {**_line(line, currency), "refunded_quantity": details.refunded_quantities[line.id]}
+            for line in details.lines
+        ],
         "subtotal": order.subtotal,
         "shipping": order.shipping,
         "tax": order.tax,
@@ -245,6 +310,31 @@ def order_representation(details: OrderRead) -> dict[str, Any]:
         "refunded_at": order.refunded_at,
         "events": [_event(event) for event in details.events],
         "shipments": [shipment_representation(shipment) for shipment in details.shipments],
+        "refunds": [refund_representation(refund, currency) for refund in details.refunds],
+    }
+
+
+def refund_representation(refund: Refund, currency: str) -> dict[str, Any]:
+    """An ``OrderRefundSchema`` dict (the refund's lines and their order lines loaded)."""
+    return {
+        "id": refund.id,
+        "status": refund.status.value,
+        "amount": Money(refund.amount_minor, currency),
+        "shipping": Money(refund.shipping_minor, currency),
+        "reason": refund.reason,
+        "created_at": refund.created_at,
+        "lines": [
+            {
+                "order_line_id": item.order_line_id,
+                "sku": item.order_line.sku,
+                "product_title": item.order_line.product_title,
+                "variant_label": item.order_line.variant_label,
+                "quantity": item.quantity,
+                "amount": Money(item.amount_minor, currency),
+                "restocked": item.is_restocked,
+            }
+            for item in refund.lines
+        ],
     }
 
 

@@ -9,7 +9,8 @@ For the checkout (inside its own transaction):
 
 For staff and jobs (outside any transaction: they may call the payment gateway):
 ``record_manual_payment``, ``fulfil_order``, ``mark_delivered``, ``cancel_order``,
-``refund_order`` (a staff request's key from ``refund_request_key``), ``ship_items`` (a
+``refund_order`` (by lines, each perhaps back to stock, and the shipping, or by an amount;
+a staff request's key from ``refund_request_key``), ``ship_items`` (a
 partial or complete shipment with carrier and tracking; a staff request's key from
 ``shipment_request_key``),
 ``cancel_overdue_manual_orders``; ``move_order`` takes whichever of those steps reaches a
@@ -28,6 +29,7 @@ from funnel.orders.services.results import (
     OrderChange,
     OrderLineInput,
     OrderRefund,
+    RefundLineInput,
     ShipmentOutcome,
 )
 from funnel.orders.services.shipping import (
@@ -48,6 +50,7 @@ __all__ = [
     "OrderChange",
     "OrderLineInput",
     "OrderRefund",
+    "RefundLineInput",
     "RefundSource",
     "ShipmentOutcome",
     "ShipmentSource",

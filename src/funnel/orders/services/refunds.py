@@ -1,18 +1,22 @@
-"""Refunding an order, in full or in part, through the gateway that took its payment."""
+"""Refunding an order, in full or in part, through the gateway that took its payment: by
+lines (units of some lines, perhaps the shipping, perhaps back to stock) or by an amount."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from enum import StrEnum
 
 from funnel.accounts.permissions import Permission
 from funnel.core.database import in_transaction
+from funnel.core.errors import DomainError
 from funnel.core.money import Money
-from funnel.inventory.models import MovementReason
 from funnel.orders.emails import schedule_order_email
 from funnel.orders.errors import InvalidOrderInput, OrderPaymentMissing
-from funnel.orders.models import NOTE_LENGTH, Order, OrderStatus
-from funnel.orders.services.results import OrderRefund
+from funnel.orders.models import NOTE_LENGTH, Order, OrderStatus, RefundStatus
+from funnel.orders.services import refund_records
+from funnel.orders.services.refund_records import RefundRequest
+from funnel.orders.services.results import OrderRefund, RefundLineInput
 from funnel.orders.services.state import (
     change_result,
     change_status,
@@ -22,11 +26,10 @@ from funnel.orders.services.state import (
     record_event,
     transition_error,
 )
-from funnel.orders.services.stock import return_held_stock
 from funnel.orders.services.workflow import check_permission
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
-from funnel.payments.errors import NothingLeftToRefund
+from funnel.payments.errors import GatewayUnavailable
 from funnel.payments.models import PaymentStatus
 
 REFUNDABLE = frozenset(
@@ -72,24 +75,32 @@ def refund_order(
     idempotency_key: str,
     actor_user_id: int | None,
     reason: str = "",
-    return_items: bool = False,
+    lines: Sequence[RefundLineInput] = (),
+    shipping: bool = False,
 ) -> OrderRefund:
-    """Refund ``amount`` of a paid (shipped, delivered) order; None refunds all that is left.
+    """Refund a paid (shipped, delivered) order: ``lines`` (units of some of its lines, each
+    perhaps back to stock) and/or its ``shipping``, or else ``amount`` (None: all that is left).
 
-    The refund goes through ``payments.refund_payment`` (outside any transaction) under
-    ``idempotency_key``: a double submit or a retry with the same key refunds once (the replay
-    returns ``amount`` zero and changes nothing). When the payment is refunded in full the
-    order becomes ``refunded``; a partial refund leaves the status and records an event.
-    ``return_items`` gives back to stock every unit the order still holds.
-    Call outside ``transaction()``.
+    A line refund's amount is the units' price and their share of the tax (``orders.pricing``);
+    never more units of a line than were ordered minus those refunded, the shipping once, and
+    never more money than the payment has left. The refund is recorded ``pending`` (holding
+    its units) before ``payments.refund_payment`` is called outside any transaction under
+    ``idempotency_key``, so that two refunds at once cannot both take the last unit and a
+    double submit or a retry with the same key refunds once (the replay returns ``amount``
+    zero and changes nothing). When the payment is refunded in full the order becomes
+    ``refunded``; a partial refund leaves the status and records an event. Only the units of
+    lines with ``restock`` go back to stock. Call outside ``transaction()``.
     Raises OrderNotFound, InvalidOrderTransition (not paid, or cancelled), InvalidOrderInput
-    (amount in another currency, not positive, reason too long), OrderPaymentMissing (no
-    payment that took money), PermissionDenied (the actor lacks ``orders.refund``: admins
-    only by default, since a refund moves money), and payments' NothingLeftToRefund
-    (refunded in full: the one answer however refunds met), RefundExceedsPayment,
-    RefundFailed, GatewayUnavailable (retry with the same key), PaymentIdempotencyKeyReused.
-    Side effects: a refund at the gateway, an OrderEvent, maybe the status and
-    ``refunded_at``, ``refund_return`` stock movements, the refund email after commit.
+    (amount with lines, amount in another currency or not positive, reason too long, a line
+    not of this order, units that cannot go back to stock), RefundExceedsOrder (more units
+    than are left, the shipping again), OrderPaymentMissing (no payment that took money),
+    PermissionDenied (the actor lacks ``orders.refund``: admins only by default, since a
+    refund moves money), and payments' NothingLeftToRefund (refunded in full: the one answer
+    however refunds met), RefundExceedsPayment, RefundFailed, GatewayUnavailable (retry with
+    the same key: the refund stays under way until then), PaymentIdempotencyKeyReused.
+    Side effects: a refund at the gateway, a refund record with its lines, an OrderEvent,
+    maybe the status and ``refunded_at``, ``returned`` stock movements, the refund email
+    (listing the lines) after commit.
     """
     if in_transaction():
         raise RuntimeError(
@@ -99,9 +110,14 @@ def refund_order(
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if len(reason) > NOTE_LENGTH:
         raise InvalidOrderInput(fields={"reason": [f"At most {NOTE_LENGTH} characters."]})
+    request = RefundRequest(tuple(lines or ()), bool(shipping), amount, reason)
     current = read_order(order)
     if current.status not in REFUNDABLE:
         raise transition_error(current, OrderStatus.REFUNDED)
+    if request.is_by_lines and amount is not None:
+        raise InvalidOrderInput(
+            fields={"amount": ["Refund either items (and shipping) or an amount, not both."]}
+        )
     if amount is not None and (
         not isinstance(amount, Money) or amount.currency != current.currency or amount.amount <= 0
     ):
@@ -115,14 +131,27 @@ def refund_order(
         PaymentStatus.REFUNDED,
     }:
         raise OrderPaymentMissing(f"Order {current.number} has no payment that took money.")
-    to_refund = amount if amount is not None else payment.refundable
-    if to_refund.amount <= 0:
-        raise NothingLeftToRefund(f"Order {current.number} has been refunded in full.")
-    result = payments.refund_payment(
-        payment.id, to_refund, idempotency_key, reason=reason, actor_user_id=actor_user_id
-    )
+
+    with order_transaction():
+        locked = lock_order(current.id)
+        if locked.status not in REFUNDABLE:
+            raise transition_error(locked, OrderStatus.REFUNDED)
+        record, is_new = refund_records.reserve(
+            locked, payment, request, idempotency_key, actor_user_id
+        )
+        record_id, to_refund = record.id, Money(record.amount_minor, current.currency)
+    try:
+        result = payments.refund_payment(
+            payment.id, to_refund, idempotency_key, reason=reason, actor_user_id=actor_user_id
+        )
+    except GatewayUnavailable:
+        raise  # the outcome is unknown: the refund stays under way until retried
+    except DomainError:
+        with order_transaction():
+            lock_order(current.id)
+            refund_records.release(record_id)
+        raise
     is_full = result.payment_status == PaymentStatus.REFUNDED
-    refunded_now = result.amount if result.changed else Money.zero(current.currency)
     note = f"refund of {result.amount.format()}" + (f": {reason}" if reason else "")
     refunded = {
         "refund_amount_minor": result.amount.amount,
@@ -133,6 +162,24 @@ def refund_order(
     with order_transaction():
         locked = lock_order(current.id)
         previous = locked.status
+        record = refund_records.find_refund(idempotency_key)
+        if (
+            record is None
+            or record.status != RefundStatus.PENDING
+            or (is_new and not result.changed)
+        ):
+            # A replay (or the key's refund was made before refunds were recorded).
+            if record is not None and record.status == RefundStatus.PENDING:
+                refund_records.release(record.id)
+                record = None
+            return OrderRefund(
+                change=change_result(locked, previous, False),
+                amount=Money.zero(current.currency),
+                refunded_total=result.refunded,
+                is_full=is_full,
+                stock_returned=False,
+                refund_id=None if record is None else record.id,
+            )
         changed = False
         if is_full and previous in {
             OrderStatus.PAID,
@@ -146,7 +193,7 @@ def refund_order(
                 note=note,
                 details=refunded,
             )
-        elif result.changed:
+        else:
             # A partial refund is no transition, but the history shows who gave what back.
             record_event(
                 locked,
@@ -157,22 +204,15 @@ def refund_order(
                 action="order.refunded_partly",
                 details=refunded,
             )
-        returned = False
-        if return_items and (changed or result.changed):
-            returned = bool(
-                return_held_stock(
-                    locked,
-                    reason=MovementReason.REFUND_RETURN,
-                    actor_user_id=actor_user_id,
-                    note=note,
-                )
-            )
-        if result.changed:
-            schedule_order_email("refunded", locked.id, refund_minor=result.amount.amount)
+        returned = refund_records.settle(record, locked, actor_user_id, note)
+        schedule_order_email(
+            "refunded", locked.id, refund_minor=result.amount.amount, refund_id=record.id
+        )
         return OrderRefund(
             change=change_result(locked, previous, changed),
-            amount=refunded_now,
+            amount=result.amount,
             refunded_total=result.refunded,
             is_full=is_full,
             stock_returned=returned,
+            refund_id=record.id,
         )

@@ -26,6 +26,15 @@ class OrderLineInput:
 
 
 @dataclass(frozen=True)
+class RefundLineInput:
+    """Units of one order line to refund; ``restock``: they come back and go on the shelf."""
+
+    order_line_id: int
+    quantity: int
+    restock: bool = False
+
+
+@dataclass(frozen=True)
 class OrderChange:
     """An order after a workflow step. ``changed`` is False when the step had already been
     taken (a repeated or concurrent call): nothing was written, no email was sent."""
@@ -40,13 +49,15 @@ class OrderChange:
 @dataclass(frozen=True)
 class OrderRefund:
     """``refund_order``'s outcome: the amount refunded by this call (zero for a replay of the
-    same idempotency key), what the payment has refunded in all, and the order's change."""
+    same idempotency key), what the payment has refunded in all, the order's change, and the
+    refund's record (``refund_id``: its lines; the first request's for a replay)."""
 
     change: OrderChange
     amount: Money
     refunded_total: Money
     is_full: bool
     stock_returned: bool
+    refund_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Staff order operations: the list and one order (``orders.view``), workflow steps and
-shipments (``orders.fulfil``) and refunds (``orders.refund``, admins only by default: refunds move
-money). Each step is one orders service; an invalid step is 409 ``invalid_order_transition``
-and changes nothing."""
+shipments (``orders.fulfil``) and refunds by line or amount (``orders.refund``, admins only
+by default: refunds move money). Each step is one orders service; an invalid step is 409
+``invalid_order_transition`` and changes nothing."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ from funnel.orders import queries, services
 from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.listing import Fulfilment, OrderFilters
 from funnel.orders.models import Order, OrderEvent, OrderStatus, Shipment
-from funnel.orders.schemas import order_representation, order_summary, shipment_representation
+from funnel.orders.schemas import (
+    order_representation,
+    order_summary,
+    refund_representation,
+    shipment_representation,
+)
 from funnel.payments.models import Payment
 from funnel.staff.api import ORDER_NUMBER, bp
 from funnel.staff.api.access import staff_caller, staff_permission
@@ -134,16 +139,23 @@ def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
 @errors(bp, 400, 404, 409, 413, 422, 502, 503)
 @bp.arguments(RefundInputSchema)
 def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
-    """Refund an order in full or in part, through the gateway that took its payment
+    """Refund an order by lines (perhaps back to stock) and shipping, or by an amount,
+    through the gateway that took its payment
 
-    `amount` absent or null refunds all that is left; more than is left is 422
-    `refund_exceeds_payment`. `return_items` puts every unit the order still holds back in
-    stock. Send an `Idempotency-Key` header (required): a retry with the same key and body
-    answers the first response (`Idempotent-Replayed: true`) and refunds once. A fully
-    refunded order becomes `refunded`; refunding it again, with any amount, is 409
-    `nothing_left_to_refund` (also when another refund is taking the rest at that moment). An
-    unpaid or cancelled order is 409 `invalid_order_transition`. Needs `orders.refund`
-    (admins only by default).
+    `lines` names units of the order's lines (`order_line_id`: the `id` of the order's
+    lines); each unit gives back its price and its share of the tax, and with `restock` goes
+    back to stock (for units that came back, or never left). `shipping` refunds the shipping
+    and its tax, once. More units than are left to refund of a line (ordered minus refunded,
+    counting refunds under way), or the shipping again, is 422 `refund_exceeds_order` naming
+    `lines.<id>` or `shipping`, and changes nothing. Without lines or shipping, `amount` is
+    what to refund (nothing goes back to stock); absent or null refunds all that is left;
+    with lines it is 422 `invalid_order_input`. More than is left is 422
+    `refund_exceeds_payment`. Send an `Idempotency-Key` header (required): a retry with the
+    same key and body answers the first response (`Idempotent-Replayed: true`) and refunds
+    once. A fully refunded order becomes `refunded`; refunding it again, with any amount, is
+    409 `nothing_left_to_refund` (also when another refund is taking the rest at that
+    moment). An unpaid or cancelled order is 409 `invalid_order_transition`. Needs
+    `orders.refund` (admins only by default).
     """
     caller = staff_caller()
     key = services.refund_request_key(
@@ -159,17 +171,33 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
         idempotency_key=key,
         actor_user_id=caller.id,
         reason=data["reason"],
-        return_items=data["return_items"],
+        lines=_refund_lines(data["lines"]),
+        shipping=data["shipping"],
+    )
+    record = (
+        None
+        if refund.refund_id is None
+        else refund_representation(queries.get_refund(order.id, refund.refund_id), order.currency)
     )
     return {
         "refund": {
+            "id": refund.refund_id,
             "amount": refund.amount,
             "refunded_total": refund.refunded_total,
             "is_full": refund.is_full,
             "stock_returned": refund.stock_returned,
+            "shipping": record["shipping"] if record else Money.zero(order.currency),
+            "lines": record["lines"] if record else [],
         },
         "order": staff_order_representation(queries.get_order(order.number)),
     }
+
+
+def _refund_lines(lines: list[dict[str, Any]]) -> list[services.RefundLineInput]:
+    return [
+        services.RefundLineInput(line["order_line_id"], line["quantity"], line["restock"])
+        for line in lines
+    ]
 
 
 @bp.route(f"/orders/{ORDER_NUMBER}/shipments", methods=["POST"])

@@ -24,6 +24,7 @@ from funnel.staff.views import (
     images,
     orders,
     products,
+    refunds,
     settings,
     shipments,
     stock,
@@ -98,6 +99,7 @@ def dashboard() -> ResponseReturnValue:
 customers.register(bp)
 orders.register(bp)
 shipments.register(bp)
+refunds.register(bp)
 categories.register(bp)
 products.register(bp)
 catalog_csv.register(bp)

@@ -41,7 +41,6 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/orders/<number>/fulfil", "order_fulfil", order_fulfil, methods=["POST"])
     bp.add_url_rule("/orders/<number>/deliver", "order_deliver", order_deliver, methods=["POST"])
     bp.add_url_rule("/orders/<number>/cancel", "order_cancel", order_cancel, methods=["POST"])
-    bp.add_url_rule("/orders/<number>/refund", "order_refund", order_refund, methods=["POST"])
 
 
 def orders() -> ResponseReturnValue:
@@ -96,14 +95,14 @@ def detail_page(number: str, error: DomainError | None = None) -> ResponseReturn
     return page, (error.status if error else 200)
 
 
-def _text(name: str) -> str:
+def text_field(name: str) -> str:
     value = request.form.get(name, "").strip()
     if len(value) > NOTE_FIELD_LENGTH:
         raise InvalidOrderInput(fields={name: [f"At most {NOTE_FIELD_LENGTH} characters."]})
     return value
 
 
-def _amount(name: str, currency: str) -> Money | None:
+def amount_field(name: str, currency: str) -> Money | None:
     """An amount in major units ("19.99"), or None when the field is blank."""
     raw = request.form.get(name, "").strip()
     if not raw:
@@ -117,7 +116,7 @@ def _amount(name: str, currency: str) -> Money | None:
         ) from None
 
 
-def _act(number: str, step: Callable[[str], str]) -> ResponseReturnValue:
+def act(number: str, step: Callable[[str], str]) -> ResponseReturnValue:
     """Run one step on the order; its message on success, the order page with the reason if
     refused."""
     order = queries.get_order(number)
@@ -134,20 +133,22 @@ def order_record_payment(number: str) -> ResponseReturnValue:
         change = services.record_manual_payment(
             number,
             actor_user_id=current_user.id,
-            amount_received=_amount("amount_received", currency),
-            note=_text("note"),
+            amount_received=amount_field("amount_received", currency),
+            note=text_field("note"),
         )
         return "Payment recorded: the order is paid." if change.changed else "Already paid."
 
-    return _act(number, step)
+    return act(number, step)
 
 
 def order_fulfil(number: str) -> ResponseReturnValue:
     def step(_currency: str) -> str:
-        change = services.fulfil_order(number, actor_user_id=current_user.id, note=_text("note"))
+        change = services.fulfil_order(
+            number, actor_user_id=current_user.id, note=text_field("note")
+        )
         return "The order is marked shipped." if change.changed else "Already shipped."
 
-    return _act(number, step)
+    return act(number, step)
 
 
 def order_deliver(number: str) -> ResponseReturnValue:
@@ -155,8 +156,8 @@ def order_deliver(number: str) -> ResponseReturnValue:
         change = services.mark_delivered(
             number,
             actor_user_id=current_user.id,
-            note=_text("note"),
-            amount_received=_amount("amount_received", currency),
+            note=text_field("note"),
+            amount_received=amount_field("amount_received", currency),
         )
         if not change.changed:
             return "Already delivered."
@@ -164,38 +165,14 @@ def order_deliver(number: str) -> ResponseReturnValue:
             return "The order is marked delivered and the cash received: it is paid."
         return "The order is marked delivered."
 
-    return _act(number, step)
+    return act(number, step)
 
 
 def order_cancel(number: str) -> ResponseReturnValue:
     def step(_currency: str) -> str:
         change = services.cancel_order(
-            number, reason=_text("reason"), actor_user_id=current_user.id
+            number, reason=text_field("reason"), actor_user_id=current_user.id
         )
         return "The order is cancelled." if change.changed else "The order was already cancelled."
 
-    return _act(number, step)
-
-
-def order_refund(number: str) -> ResponseReturnValue:
-    def step(currency: str) -> str:
-        key = services.refund_request_key(
-            services.RefundSource.DASHBOARD,
-            request.form.get("idempotency_key", ""),
-            staff_user_id=current_user.id,
-        )
-        refund = services.refund_order(
-            number,
-            _amount("amount", currency),
-            idempotency_key=key,
-            actor_user_id=current_user.id,
-            reason=_text("reason"),
-            return_items=request.form.get("return_items") == "yes",
-        )
-        if not refund.amount.amount:
-            return "This refund was already made."
-        return f"Refunded {refund.amount.format()}." + (
-            " The items are back in stock." if refund.stock_returned else ""
-        )
-
-    return _act(number, step)
+    return act(number, step)
