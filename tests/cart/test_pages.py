@@ -103,7 +103,7 @@ def test_a_guest_adds_to_a_cart_kept_on_the_server_and_found_by_a_cookie(
     assert '<td data-label="Total">$39.98</td>' in html
     assert '<td id="cart-subtotal">$39.98</td>' in html
     assert "Subtotal (2 items)" in html
-    assert '<a href="/checkout" class="checkout-link">Checkout</a>' in html
+    assert '<a href="/checkout" class="checkout-link button-link">Checkout</a>' in html
     assert "Cart (2)</a>" in html
 
 
