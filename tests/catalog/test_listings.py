@@ -171,6 +171,7 @@ def sized(app: Flask) -> Category:
         ("Flannel shirt", ["XS", "S"], "Red"),
         ("Denim shirt", ["L", "XL"], "Black"),
         ("Polo shirt", ["M"], "Green"),
+        ("Kids shirt", ["2-3Y", "4-5Y", "10-11Y"], "Green"),
     ]
     for title, sizes, colour in rows:
         code = title.split()[0].upper()
@@ -190,7 +191,8 @@ def test_sizes_follow_the_catalogues_order_and_other_values_the_alphabet(
     client: FlaskClient, sized: Category
 ) -> None:
     assert facet_order(client, "/c/shirts") == {
-        "Size": ["XS", "S", "M", "L", "XL"],
+        # sizes no scale knows keep the products' order too (not "10-11Y" first)
+        "Size": ["XS", "S", "M", "L", "XL", "2-3Y", "4-5Y", "10-11Y"],
         "Colour": ["Black", "Blue", "Green", "Red", "White"],
     }
 

@@ -243,7 +243,7 @@ def _precedence(
             Variant.product_id,
             VariantOptionValue.name,
             VariantOptionValue.value,
-            func.min(Variant.position * 1_000_000 + Variant.id).label("position"),
+            func.min(Variant.position).label("position"),
         )
         .join(Variant, Variant.id == VariantOptionValue.variant_id)
         .where(Variant.product_id.in_(product_ids), VariantOptionValue.name.in_(list(names)))
