@@ -21,6 +21,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.problems import PageProblems
 from tests.e2e.test_staff_accessibility import BLOCKING, sign_in_as_admin
 
 pytestmark = pytest.mark.e2e
@@ -262,8 +263,12 @@ def test_add_to_cart_shows_without_scrolling_on_a_product_page(phone: Page) -> N
 
 
 @pytest.mark.story("US-08")
-def test_choosing_a_variant_changes_the_product_in_place_and_the_url(phone: Page) -> None:
-    # given a product page with several variants
+def test_choosing_a_variant_changes_the_product_in_place_and_the_url(
+    page: Page, page_problems: PageProblems
+) -> None:
+    # given a product page with several variants, on a phone
+    phone = page
+    phone.set_viewport_size({"width": 390, "height": PHONE_HEIGHT})
     path = open_a_product_with_variants_in_stock(phone)
     main = phone.get_by_role("main")
     chooser = main.get_by_label("Choose a variant", exact=True)
@@ -285,11 +290,17 @@ def test_choosing_a_variant_changes_the_product_in_place_and_the_url(phone: Page
     price = main.locator("#selected-price").inner_text()
     assert f" · {price} · " in label
     expect(main.get_by_label("Choose a variant", exact=True)).to_have_value(values[1])
+    # and htmx ran within the content security policy: no violation, error or foreign request
+    assert page_problems == PageProblems()
 
 
 @pytest.mark.story("US-09")
-def test_filters_fold_on_a_phone_and_apply_on_change(phone: Page) -> None:
+def test_filters_fold_on_a_phone_and_apply_on_change(
+    page: Page, page_problems: PageProblems
+) -> None:
     # given a category page on a phone
+    phone = page
+    phone.set_viewport_size({"width": 390, "height": PHONE_HEIGHT})
     phone.goto("/")
     phone.get_by_role("region", name="Shop by category").get_by_role("link").first.click()
     main = phone.get_by_role("main")
@@ -323,6 +334,7 @@ def test_filters_fold_on_a_phone_and_apply_on_change(phone: Page) -> None:
     # and "Clear all filters" keeps the sort and drops the filter
     main.get_by_role("link", name=re.compile(r"^Clear all filters")).click()
     expect(phone).to_have_url(re.compile(r"/c/[^?]+\?sort=price-asc$"))
+    assert page_problems == PageProblems()
 
 
 @pytest.mark.story("US-09")
