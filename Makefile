@@ -54,8 +54,9 @@ tools: ## install curl and jq, which the API guide's curl session uses (needs ro
 e2e: install ## only the browser tests
 	$(BIN)/pytest -m e2e
 
-screenshots: install ## the staff and storefront pages as PNG files in docs/screenshots (browser)
-	FUNNEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -m e2e tests/e2e/test_staff_accessibility.py
+screenshots: install ## the staff and storefront pages (and the storefront on a phone) as PNG files in docs/screenshots (browser)
+	FUNNEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -m e2e tests/e2e/test_staff_accessibility.py \
+		tests/e2e/test_phone.py::test_every_storefront_page_fits_a_phone_and_has_no_serious_accessibility_violation
 
 bench: install wrk ## storefront pages and API throughput with wrk, written to bench/results.md
 	$(BIN)/python -m bench.pages --products $(or $(BENCH_PRODUCTS),10000)

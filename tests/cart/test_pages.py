@@ -25,7 +25,7 @@ from tests.cart.helpers import all_lines, cart_count, funnel_events
 from tests.catalog.test_pages import check_accessible
 from tests.factories.accounts import KNOWN_PASSWORD, UserFactory
 from tests.factories.cart import cart_with
-from tests.factories.catalog import ProductFactory
+from tests.factories.catalog import ProductFactory, image_bytes
 from tests.factories.inventory import stocked_variant
 
 
@@ -99,11 +99,11 @@ def test_a_guest_adds_to_a_cart_kept_on_the_server_and_found_by_a_cookie(
     assert '<a href="/p/organic-tee?variant=' in html
     assert ">Organic tee</a>" in html
     assert "<small>M / Red</small>" in html
-    assert "<td>$19.99</td>" in html
-    assert "<td>$39.98</td>" in html
+    assert '<td data-label="Unit price">$19.99</td>' in html
+    assert '<td data-label="Total">$39.98</td>' in html
     assert '<td id="cart-subtotal">$39.98</td>' in html
     assert "Subtotal (2 items)" in html
-    assert '<a href="/checkout" class="checkout-link">Checkout</a>' in html
+    assert '<a href="/checkout" class="checkout-link button-link">Checkout</a>' in html
     assert "Cart (2)</a>" in html
 
 
@@ -558,6 +558,33 @@ def test_the_cart_page_labels_every_control_and_inlines_nothing(
     )
     assert "Update<span" in html
     assert "Remove<span" in html
+
+
+@pytest.mark.story("US-13")
+def test_cart_lines_show_a_thumbnail_and_checkout_is_a_button_styled_link(
+    client: FlaskClient, tee: Variant
+) -> None:
+    # given a cart with a product that has a photo and one that has none
+    image = catalog.add_product_image(tee.product_id, image_bytes("PNG"), alt_text="Tee")
+    plain = ProductFactory(title="Plain mug", variants=[{"sku": "MUG-1", "stock_quantity": 3}])
+    mug = db.session.scalars(select(Variant).where(Variant.product_id == plain.id)).one()
+    add(client, tee.id, 1)
+    add(client, mug.id, 1)
+
+    html = client.get("/cart").get_data(as_text=True)
+
+    # then the tee's line shows its 400 px thumbnail, the mug's a placeholder
+    thumbnail = image.thumbnail(400)
+    assert (
+        f'<img class="cart-thumbnail" src="/media/{thumbnail}" alt="Organic tee" '
+        'width="64" height="64" loading="lazy">'
+    ) in html
+    assert html.count('<span class="cart-thumbnail cart-thumbnail-none"></span>') == 1
+    # and Checkout is a link (it leads to a page) styled as the page's main button
+    assert '<a href="/checkout" class="checkout-link button-link">Checkout</a>' in html
+    # each cell says what it is, for the stacked cards of phones
+    assert '<td data-label="Quantity">' in html
+    check_accessible(html)
 
 
 # --- funnel events -----------------------------------------------------------------------------

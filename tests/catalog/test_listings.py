@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from funnel.catalog.listing import catalogue_order
 from funnel.catalog.models import Category
 from tests.factories.catalog import CategoryFactory, ProductFactory
 
@@ -92,24 +93,179 @@ def test_a_price_range_in_major_units_filters_exactly(
 
 @pytest.mark.story("US-09")
 @pytest.mark.parametrize(
-    "query",
+    ("query", "note"),
     [
-        "min_price=abc",
-        "max_price=-5",
-        "min_price=1.005",
-        "min_price=NaN",
-        "min_price=1e400",
-        "max_price=99999999999999999999",
-        "min_price=30&max_price=10",
+        ("min_price=abc", "Minimum price must be an amount such as 12.50, from 0. It was ignored."),
+        ("max_price=-5", "Maximum price must be an amount such as 12.50, from 0. It was ignored."),
+        ("min_price=1.005", "Minimum price must be an amount such as 12.50, from 0."),
+        ("min_price=NaN", "Minimum price must be an amount such as 12.50, from 0."),
+        ("min_price=1e400", "Minimum price must be an amount such as 12.50, from 0."),
+        ("max_price=99999999999999999999", "Maximum price must be an amount such as 12.50"),
+        (
+            "min_price=30&max_price=10",
+            "The minimum price is above the maximum price. The price range was ignored.",
+        ),
     ],
 )
-def test_a_bad_price_is_a_clear_422_page(
-    client: FlaskClient, clothing: Category, query: str
+def test_a_bad_price_is_ignored_with_a_note_beside_the_listing(
+    client: FlaskClient, clothing: Category, query: str, note: str
 ) -> None:
-    response = client.get(f"/c/clothing?{query}")
+    # when a listing is asked for with a price that is not one (typed into the price box)
+    response = client.get(f"/c/clothing?{query}&sort=name")
 
-    assert response.status_code == 422
-    assert "The filters are not valid" in response.get_data(as_text=True)
+    # then the page lists every product, as without the bad price, and says what was ignored
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert titles(client, f"/c/clothing?{query}&sort=name") == [
+        "Alpha tee",
+        "Bravo tee",
+        "Charlie tee",
+        "Delta tee",
+    ]
+    notes = re.findall(r'<p class="listing-note" role="status">([^<]+)</p>', html)
+    assert len(notes) == 1
+    assert notes[0].startswith(note)
+
+
+@pytest.mark.story("US-09")
+def test_a_bad_bound_is_ignored_and_the_good_one_kept(
+    client: FlaskClient, clothing: Category
+) -> None:
+    assert titles(client, "/c/clothing?min_price=abc&max_price=20&sort=name") == [
+        "Alpha tee",
+        "Charlie tee",
+    ]
+
+
+@pytest.mark.story("US-09")
+def test_a_bad_price_on_the_search_page_is_ignored_with_a_note(
+    client: FlaskClient, clothing: Category
+) -> None:
+    response = client.get("/search?q=tee&min_price=abc")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert len(re.findall(r'<h3><a href="/p/', html)) == 4
+    assert 'class="listing-note" role="status">Minimum price must be' in html
+
+
+def facet_order(client: FlaskClient, url: str) -> dict[str, list[str]]:
+    """Per facet (its legend), the values in the order the page lists them."""
+    html = client.get(url).get_data(as_text=True)
+    order: dict[str, list[str]] = {}
+    for legend, body in re.findall(
+        r'<fieldset class="facet">\s*<legend>([^<]+)</legend>(.*?)</fieldset>', html, re.S
+    ):
+        order[legend] = re.findall(r'value="([^"]+)"', body)
+    return order
+
+
+@pytest.fixture
+def sized(app: Flask) -> Category:
+    """Shirts whose variants list sizes in the shop's order, each product a different run of
+    them (none has all five), in colours whose names are not in alphabetical order."""
+    category = CategoryFactory(name="Shirts")
+    rows = [
+        ("Linen shirt", ["M", "L", "XL"], "White"),
+        ("Oxford shirt", ["S", "M"], "Blue"),
+        ("Flannel shirt", ["XS", "S"], "Red"),
+        ("Denim shirt", ["L", "XL"], "Black"),
+        ("Polo shirt", ["M"], "Green"),
+        ("Kids shirt", ["2-3Y", "4-5Y", "10-11Y"], "Green"),
+    ]
+    for title, sizes, colour in rows:
+        code = title.split()[0].upper()
+        ProductFactory(
+            title=title,
+            category_id=category.id,
+            variants=[
+                {"sku": f"{code}-{size}", "options": {"Size": size, "Colour": colour}}
+                for size in sizes
+            ],
+        )
+    return category
+
+
+@pytest.mark.story("US-09")
+def test_sizes_follow_the_catalogues_order_and_other_values_the_alphabet(
+    client: FlaskClient, sized: Category
+) -> None:
+    assert facet_order(client, "/c/shirts") == {
+        # sizes no scale knows keep the products' order too (not "10-11Y" first)
+        "Size": ["XS", "S", "M", "L", "XL", "2-3Y", "4-5Y", "10-11Y"],
+        "Colour": ["Black", "Blue", "Green", "Red", "White"],
+    }
+
+
+@pytest.mark.story("US-09")
+@pytest.mark.parametrize(
+    "query",
+    ["size=M", "colour=Red", "size=XL&colour=Black", "min_price=0&size=S", "sort=price-desc"],
+)
+def test_filtering_never_reorders_the_facets_or_their_values(
+    client: FlaskClient, sized: Category, query: str
+) -> None:
+    # given the facets of the whole category
+    full = facet_order(client, "/c/shirts")
+
+    # when a filter is chosen
+    filtered = facet_order(client, f"/c/shirts?{query}")
+
+    # then the facets come in the same order, and each lists its remaining values in the
+    # same order as before (values no product matches any more drop out)
+    assert list(filtered) == [name for name in full if name in filtered]
+    for name, values in filtered.items():
+        assert values == [value for value in full[name] if value in values]
+    assert "Size" in filtered
+
+
+def test_numbers_sort_by_value_and_the_size_scale_orders_sizes_no_product_shares() -> None:
+    assert catalogue_order(["XL", "10", "S", "M", "XS"], {}) == ["XS", "S", "M", "XL", "10"]
+    assert catalogue_order(["42", "9", "10.5"], {}) == ["9", "10.5", "42"]
+    # the catalogue's own order wins over the scale; a disagreement goes the majority's way
+    assert catalogue_order(["Tall", "Short"], {("Tall", "Short"): 2, ("Short", "Tall"): 1}) == [
+        "Tall",
+        "Short",
+    ]
+
+
+@pytest.mark.story("US-09")
+def test_a_clear_all_link_keeps_the_words_and_sort_and_drops_every_filter(
+    client: FlaskClient, clothing: Category
+) -> None:
+    # without a filter there is nothing to clear
+    assert "Clear all filters" not in client.get("/c/clothing").get_data(as_text=True)
+
+    # with filters, the link leads to the same listing and sort without them
+    html = client.get("/c/clothing?size=M&colour=Red&min_price=5&sort=name").get_data(as_text=True)
+    assert (
+        '<p class="listing-clear"><a href="/c/clothing?sort=name">Clear all filters'
+        '<span class="visually-hidden"> (3 chosen)</span></a></p>'
+    ) in html
+    search = client.get("/search?q=tee&size=L").get_data(as_text=True)
+    assert '<a href="/search?q=tee">Clear all filters' in search
+
+
+@pytest.mark.story("US-09")
+def test_sort_and_filters_apply_on_change_with_htmx_and_by_a_button_without(
+    client: FlaskClient, clothing: Category
+) -> None:
+    html = client.get("/c/clothing?size=M").get_data(as_text=True)
+
+    form = html.split('<form method="get" action="/c/clothing"')[1].split("</form>")[0]
+    # with JavaScript: any change fetches the listing, swaps the results, facets and notes,
+    # and puts the URL in the history
+    assert 'hx-get="/c/clothing" hx-trigger="change, submit"' in form
+    assert 'hx-target="#listing-results"' in form
+    assert 'hx-select-oob="#listing-facets,#listing-notes"' in form
+    assert 'hx-push-url="true"' in form
+    assert '<section aria-label="Products" id="listing-results">' in html
+    # without it: the Apply button (only shown when scripts do not run)
+    assert '<noscript><button type="submit">Apply</button></noscript>' in form
+    # the filters fold behind a "Filter" disclosure (open on wide screens, by CSS)
+    assert '<details class="listing-filters">\n      <summary>Filter</summary>' in form
+    # a checkbox's id depends on its option and value only (focus survives the swap)
+    assert re.search(r'id="facet-size-[0-9a-f]{6}-m-[0-9a-f]{6}" name="size" value="M"', form)
 
 
 @pytest.mark.story("US-09")

@@ -180,6 +180,54 @@ def test_choosing_a_variant_shows_its_price_sku_and_stock(client: FlaskClient, s
     assert '<span class="stock-out">Out of stock</span>\n' in chosen
 
 
+@pytest.mark.story("US-08")
+def test_the_variant_chooser_swaps_the_product_in_place_with_htmx(
+    client: FlaskClient, shop: dict
+) -> None:
+    html = client.get("/p/organic-tee").get_data(as_text=True)
+
+    # with JavaScript: a change fetches the page of that variant, swaps the product's layout
+    # (price, SKU, availability, image, add-to-cart form) and puts its URL in the history
+    chooser = html.split('class="variant-chooser"')[1].split("</form>")[0]
+    assert 'hx-get="/p/organic-tee" hx-trigger="change"' in chooser
+    assert 'hx-target="#product-main" hx-select="#product-main"' in chooser
+    assert 'hx-push-url="true"' in chooser
+    layout = html.split('<div class="product-layout" id="product-main">')[1]
+    assert 'id="selected-price"' in layout
+    assert 'id="selected-sku"' in layout
+    assert 'alt="A red organic tee"' in layout
+    assert 'id="add-to-cart"' in layout
+    # without it: the GET form's button (only shown when scripts do not run)
+    assert (
+        '<noscript><button type="submit" class="secondary">Show this variant</button></noscript>'
+        in chooser
+    )
+
+
+@pytest.mark.story("US-08")
+def test_a_single_variant_product_has_no_chooser_and_no_photo_a_placeholder(
+    client: FlaskClient, shop: dict
+) -> None:
+    html = client.get("/p/desk-lamp").get_data(as_text=True)
+
+    # no chooser, no variants table, no "Variant:" line for the one variant
+    assert 'class="variant-chooser"' not in html
+    assert "Choose a variant" not in html
+    assert "<caption>Variants</caption>" not in html
+    assert 'class="selected-variant"' not in html
+    # the add-to-cart form and the price are there
+    assert '<button type="submit">Add to cart</button>' in html
+    assert 'id="selected-price"' in html
+    # a small placeholder stands in for the missing photo (on the card too)
+    assert (
+        '<div class="image-placeholder product-image-placeholder"><span>No photo yet</span></div>'
+        in html
+    )
+    home = client.get("/").get_data(as_text=True)
+    assert home.count('<div class="image-placeholder"><span>No photo yet</span></div>') == 1
+    check_accessible(html)
+
+
 @pytest.mark.parametrize("variant", ["abc", "999999", "", "-1"])
 def test_an_unknown_variant_choice_shows_the_first_variant(
     client: FlaskClient, shop: dict, variant: str

@@ -201,11 +201,16 @@ def test_search_pages_are_stable_and_complete(client: FlaskClient, app: Flask) -
     assert sorted(first + second) == [f"Mug {number:02d}" for number in range(30)]
 
 
-def test_search_with_a_bad_page_or_price_is_a_client_error(
+def test_search_with_a_bad_page_is_a_client_error_and_a_bad_price_ignored(
     client: FlaskClient, catalogue: None
 ) -> None:
     assert client.get("/search?q=kettle&page=abc").status_code == 400
     assert client.get("/search?q=kettle&page=0").status_code == 400
     assert client.get("/search?q=kettle&page=9").status_code == 404
-    assert client.get("/search?q=kettle&min_price=cheap").status_code == 422
+    # a price that is not one is left out, with a note (US-09)
+    bad_price = client.get("/search?q=kettle&min_price=cheap")
+    assert bad_price.status_code == 200
+    assert "Minimum price must be an amount such as 12.50, from 0. It was ignored." in (
+        bad_price.get_data(as_text=True)
+    )
     assert client.get("/search?q=kettle&sort=sideways").status_code == 200

@@ -69,8 +69,8 @@ def test_my_order_page_shows_lines_totals_address_payment_and_history(
     text = page.text
     assert f"<h1>Order {order.number}</h1>" in text
     assert '<mark class="order-status order-status-paid">Paid</mark>' in text
-    assert f"<td>{variant.sku}</td>" in text
-    assert "<td>$10.00</td>" in text
+    assert f'<td data-label="SKU">{variant.sku}</td>' in text
+    assert '<td data-label="Unit price">$10.00</td>' in text
     assert "<strong>$28.00</strong>" in text
     assert "Shipping (Standard delivery)" in text
     assert "1 High Street<br>" in text

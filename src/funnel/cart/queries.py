@@ -20,7 +20,15 @@ from funnel.cart.errors import (
     ProductUnavailable,
 )
 from funnel.cart.models import Cart, CartLine
-from funnel.catalog.models import Product, ProductStatus, Variant, VariantOptionValue
+from funnel.catalog.models import (
+    THUMBNAIL_SIZES,
+    Product,
+    ProductImage,
+    ProductStatus,
+    Variant,
+    VariantOptionValue,
+    thumbnail_name,
+)
 from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.inventory.queries import available_quantities
@@ -53,6 +61,14 @@ class CartLineView:
     line_total: Money
     available: int
     problem: str | None
+    image_filename: str | None = None  # the product's first image (its original)
+
+    @property
+    def thumbnail(self) -> str | None:
+        """The media path of the line's small picture (None: the product has no image)."""
+        if self.image_filename is None:
+            return None
+        return thumbnail_name(self.image_filename, THUMBNAIL_SIZES[0])
 
     @property
     def is_available(self) -> bool:
@@ -114,6 +130,14 @@ def cart_contents(cart_id: int) -> CartContents:
     setting changed) is flagged "No longer available" and left out of the subtotal. An unknown
     cart reads as empty. Three queries, whatever the number of lines.
     """
+    first_image = (
+        select(ProductImage.filename)
+        .where(ProductImage.product_id == Product.id)
+        .order_by(ProductImage.position, ProductImage.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
     rows = db.session.execute(
         select(
             CartLine.id,
@@ -127,6 +151,7 @@ def cart_contents(cart_id: int) -> CartContents:
             Product.title,
             Product.slug,
             Product.status,
+            first_image,
         )
         .join(Variant, Variant.id == CartLine.variant_id)
         .join(Product, Product.id == Variant.product_id)
@@ -153,6 +178,7 @@ def cart_contents(cart_id: int) -> CartContents:
         product_title,
         product_slug,
         status,
+        image_filename,
     ) in rows:
         unit_price = Money(int(price_amount), price_currency)
         line_total = unit_price * quantity
@@ -175,6 +201,7 @@ def cart_contents(cart_id: int) -> CartContents:
                 line_total=line_total,
                 available=units,
                 problem=problem,
+                image_filename=image_filename,
             )
         )
     return CartContents(

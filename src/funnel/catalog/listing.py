@@ -4,18 +4,19 @@ A listing is a set of conditions on active products (a category subtree, a searc
 the visitor's filters (price range on the denormalised ``min_price_amount``; option values,
 matched on one variant), a sort with the id as tie-break (stable paging), and facet counts
 computed in SQL. The number of statements depends on the query string only, never on how many
-products match: one COUNT, one page, one per loader option, and ``1 + selected option names``
+products match: one COUNT, one page, one per loader option, and ``2 + selected option names``
 for the facets.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, distinct, exists, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, distinct, exists, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from funnel.catalog.models import Product, ProductStatus, Variant, VariantOptionValue
@@ -55,11 +56,13 @@ def option_name(key: str) -> str:
 
 @dataclass(frozen=True)
 class ListingFilters:
-    """What the visitor narrowed the listing to. Prices are minor units, bounds included."""
+    """What the visitor narrowed the listing to. Prices are minor units, bounds included;
+    ``notes`` say which asked-for filters were left out (a bad price), for the page to show."""
 
     min_price: int | None = None
     max_price: int | None = None
     options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def is_selected(self, name: str, value: str) -> bool:
         return value in self.options.get(name, ())
@@ -174,6 +177,98 @@ def run_listing(
     return Listing(page=page, facets=facets, sort=sort, filters=filters)
 
 
+# Options whose values follow the order the catalogue gives them (a product's variants list
+# XS, S, M, L): every other option's values are listed alphabetically (numbers by value).
+CATALOGUE_ORDERED_OPTIONS = frozenset({"Size"})
+# Between two sizes no product lists together (XS, S on one product, L, XL on another), the
+# usual scale decides.
+SIZE_STEPS = (
+    ("4XS",), ("3XS", "XXXS"), ("2XS", "XXS"), ("XS",), ("S",), ("M",), ("L",), ("XL",),
+    ("2XL", "XXL"), ("3XL", "XXXL"), ("4XL",), ("5XL",),
+)  # fmt: skip
+NUMBER = re.compile(r"\d{1,12}(?:[.,]\d{1,6})?")
+SIZE_SCALE = {size: index for index, sizes in enumerate(SIZE_STEPS) for size in sizes}
+
+
+def value_key(value: str) -> tuple[int, float, str]:
+    """Alphabetical order, numbers by value (``"9"`` before ``"10"``), before words."""
+    if NUMBER.fullmatch(value.strip()):
+        return (0, float(value.strip().replace(",", ".")), value.casefold())
+    return (1, 0.0, value.casefold())
+
+
+def size_key(value: str) -> tuple[int, tuple[int, float, str]]:
+    """The usual scale (XS, S, M, L, XL ...), then ``value_key``."""
+    scale = SIZE_SCALE.get(value.strip().upper())
+    if scale is not None:
+        return (0, (scale, 0.0, ""))
+    return (1, value_key(value))
+
+
+def catalogue_order(values: Iterable[str], precedence: Mapping[tuple[str, str], int]) -> list[str]:
+    """``values`` (and those ``precedence`` names) in the order products list them:
+    ``precedence[(a, b)]`` counts the products whose variants list ``a`` before ``b``.
+
+    A topological merge of every product's order (S, M, L and M, L, XL give S, M, L, XL):
+    between values no product orders, ``size_key`` decides; when products disagree, the
+    order most of them use wins.
+    """
+    remaining = set(values) | {value for pair in precedence for value in pair}
+    before: dict[str, dict[str, int]] = {value: {} for value in remaining}
+    for (first, second), count in precedence.items():
+        against = precedence.get((second, first), 0)
+        if first in remaining and second in remaining and count > against:
+            before[second][first] = count - against
+    ordered: list[str] = []
+    while remaining:
+        # The values nothing (left) comes before; in a disagreement, the least contested one.
+        candidate = min(
+            remaining,
+            key=lambda value: (
+                sum(count for other, count in before[value].items() if other in remaining),
+                size_key(value),
+            ),
+        )
+        ordered.append(candidate)
+        remaining.discard(candidate)
+    return ordered
+
+
+def _precedence(
+    session: Session, product_ids: Select[Any], names: Collection[str]
+) -> dict[str, dict[tuple[str, str], int]]:
+    """Per option name, how many products list one value before another (one statement)."""
+    first_position = (
+        select(
+            Variant.product_id,
+            VariantOptionValue.name,
+            VariantOptionValue.value,
+            func.min(Variant.position).label("position"),
+        )
+        .join(Variant, Variant.id == VariantOptionValue.variant_id)
+        .where(Variant.product_id.in_(product_ids), VariantOptionValue.name.in_(list(names)))
+        .group_by(Variant.product_id, VariantOptionValue.name, VariantOptionValue.value)
+        .subquery()
+    )
+    later = first_position.alias("later")
+    statement = (
+        select(first_position.c.name, first_position.c.value, later.c.value, func.count())
+        .join(
+            later,
+            and_(
+                later.c.product_id == first_position.c.product_id,
+                later.c.name == first_position.c.name,
+                later.c.position > first_position.c.position,
+            ),
+        )
+        .group_by(first_position.c.name, first_position.c.value, later.c.value)
+    )
+    precedence: dict[str, dict[tuple[str, str], int]] = {}
+    for name, first, second, count in session.execute(statement):
+        precedence.setdefault(name, {})[(first, second)] = count
+    return precedence
+
+
 def _facets(
     session: Session,
     base: Sequence[ColumnElement[bool]],
@@ -184,18 +279,22 @@ def _facets(
 
     Within one option, values are alternatives, so an option's own selection is left out when
     counting its values; every other filter applies. One statement for the options nobody
-    chose, plus one per chosen option.
+    chose, one per chosen option, and one for the catalogue's order of sizes. Options come in
+    the order variants give them (Size before Colour), values in their natural order (see
+    ``catalogue_order`` and ``value_key``), both independent of the filters chosen.
     """
-    product_ids = select(Product.id)
+    base_ids = select(Product.id)
     if ranked is not None:
-        product_ids = product_ids.join(ranked, ranked.c.product_id == Product.id)
-    product_ids = product_ids.where(*base, *_price_conditions(filters))
+        base_ids = base_ids.join(ranked, ranked.c.product_id == Product.id)
+    base_ids = base_ids.where(*base)
+    product_ids = base_ids.where(*_price_conditions(filters))
 
     def counts(name_condition: ColumnElement[bool], options: Mapping[str, tuple[str, ...]]):
         statement = (
             select(
                 VariantOptionValue.name,
                 VariantOptionValue.value,
+                func.min(VariantOptionValue.position),
                 func.count(distinct(Variant.product_id)),
             )
             .join(Variant, Variant.id == VariantOptionValue.variant_id)
@@ -205,12 +304,6 @@ def _facets(
                 *_variant_has_options(Variant.id, options),
             )
             .group_by(VariantOptionValue.name, VariantOptionValue.value)
-            .order_by(
-                func.min(VariantOptionValue.position),
-                VariantOptionValue.name,
-                func.min(Variant.position),
-                VariantOptionValue.value,
-            )
         )
         return session.execute(statement).all()
 
@@ -220,8 +313,10 @@ def _facets(
         others = {other: values for other, values in selected.items() if other != name}
         rows.extend(counts(VariantOptionValue.name == name, others))
 
+    positions: dict[str, int] = {}
     facets: dict[str, list[FacetValue]] = {}
-    for name, value, count in rows:
+    for name, value, position, count in rows:
+        positions[name] = min(position, positions.get(name, position))
         facets.setdefault(name, []).append(
             FacetValue(value=value, count=count, is_selected=filters.is_selected(name, value))
         )
@@ -231,4 +326,23 @@ def _facets(
         for value in values:
             if value not in present:
                 facets.setdefault(name, []).append(FacetValue(value, 0, True))
-    return [Facet(name=name, values=values) for name, values in facets.items()]
+    # The order comes from the unfiltered listing, so that choosing a value never moves another.
+    precedence = _precedence(session, base_ids, CATALOGUE_ORDERED_OPTIONS)
+    return [
+        Facet(name=name, values=_ordered(name, values, precedence.get(name, {})))
+        for name, values in sorted(
+            facets.items(), key=lambda item: (positions.get(item[0], 0), item[0])
+        )
+    ]
+
+
+def _ordered(
+    name: str, values: list[FacetValue], precedence: Mapping[tuple[str, str], int]
+) -> list[FacetValue]:
+    if name in CATALOGUE_ORDERED_OPTIONS:
+        rank = {
+            value: index
+            for index, value in enumerate(catalogue_order([v.value for v in values], precedence))
+        }
+        return sorted(values, key=lambda facet_value: rank[facet_value.value])
+    return sorted(values, key=lambda facet_value: value_key(facet_value.value))

@@ -1,7 +1,9 @@
 """Listing parameters from a query string: filters, sort and page, for pages and the API alike.
 
 Price bounds are decimals in major units (``12.50``) in the shop's currency; every other
-parameter that is not reserved filters by a variant option (``size=M&size=L``).
+parameter that is not reserved filters by a variant option (``size=M&size=L``). The API refuses
+a bad price with a 422; the storefront's pages leave it out and say so beside the listing (a
+shopper who typed ``abc`` into a price box should still see products, not an error page).
 """
 
 from __future__ import annotations
@@ -51,19 +53,44 @@ def parse_sort(args: MultiDict[str, str], *, default_sort: ListingSort) -> Listi
     return sort
 
 
+def _price_range(
+    args: MultiDict[str, str], *, is_lenient: bool
+) -> tuple[int | None, int | None, list[str]]:
+    """The price bounds, and the notes on the bounds left out (``is_lenient``) instead of
+    refused."""
+    notes: list[str] = []
+    bounds: list[int | None] = []
+    for name, label in (("min_price", "Minimum price"), ("max_price", "Maximum price")):
+        try:
+            bounds.append(_price(args, name, label))
+        except InvalidListingParameters as error:
+            if not is_lenient:
+                raise
+            bounds.append(None)
+            notes.append(f"{error.detail} It was ignored.")
+    min_price, max_price = bounds
+    if min_price is not None and max_price is not None and min_price > max_price:
+        message = "The minimum price is above the maximum price."
+        if not is_lenient:
+            raise InvalidListingParameters(message, fields={"min_price": [message]})
+        notes.append(f"{message} The price range was ignored.")
+        min_price = max_price = None
+    return min_price, max_price, notes
+
+
 def parse_filters(
-    args: MultiDict[str, str], *, reserved: Collection[str] = RESERVED_PARAMETERS
+    args: MultiDict[str, str],
+    *,
+    reserved: Collection[str] = RESERVED_PARAMETERS,
+    is_lenient: bool = False,
 ) -> ListingFilters:
     """The price range and option filters; ``reserved`` parameters are not options.
 
-    Raises InvalidListingParameters (422) for a bad price, an inverted range or too many
-    filters.
+    Raises InvalidListingParameters (422) for a bad price or an inverted range (unless
+    ``is_lenient``: then they are left out, with a note in ``ListingFilters.notes``) and for
+    too many filters.
     """
-    min_price = _price(args, "min_price", "Minimum price")
-    max_price = _price(args, "max_price", "Maximum price")
-    if min_price is not None and max_price is not None and min_price > max_price:
-        message = "The minimum price is above the maximum price."
-        raise InvalidListingParameters(message, fields={"min_price": [message]})
+    min_price, max_price, notes = _price_range(args, is_lenient=is_lenient)
     options: dict[str, tuple[str, ...]] = {}
     for key in args:
         if key in reserved or key in IGNORED_PARAMETERS or key.startswith(IGNORED_PREFIXES):
@@ -81,7 +108,9 @@ def parse_filters(
             options[name] = values
         if len(options) > MAX_OPTION_NAMES:
             raise InvalidListingParameters("Too many filters at once.")
-    return ListingFilters(min_price=min_price, max_price=max_price, options=options)
+    return ListingFilters(
+        min_price=min_price, max_price=max_price, options=options, notes=tuple(notes)
+    )
 
 
 def parse_listing(
@@ -89,9 +118,10 @@ def parse_listing(
 ) -> tuple[ListingFilters, ListingSort, int]:
     """Filters, sort and page number from a listing page's query string.
 
-    An unknown sort falls back to the default. Raises InvalidPage (400) and
-    InvalidListingParameters (422) for a bad page number or price range.
+    An unknown sort falls back to the default; a bad price or price range is left out, with a
+    note for the page. Raises InvalidPage (400) for a bad page number and
+    InvalidListingParameters (422) for too many filters.
     """
     number = page_number(args.get("page"))
     sort = parse_sort(args, default_sort=default_sort)
-    return parse_filters(args), sort, number
+    return parse_filters(args, is_lenient=True), sort, number

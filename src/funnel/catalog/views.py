@@ -7,6 +7,8 @@ the navigation menu alike.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from typing import Any
 
 from flask import (
@@ -75,6 +77,22 @@ def listing_url(page: int | None = None) -> str:
     if page is not None and page > 1:
         params["page"] = [str(page)]
     return url_for(request.endpoint or "catalog.home", **(request.view_args or {}), **params)
+
+
+@bp.app_template_global()
+def clear_filters_url() -> str:
+    """The current listing's URL without any filter (the search words and sort kept)."""
+    kept = {name: request.args[name] for name in ("q", "sort") if request.args.get(name)}
+    return url_for(request.endpoint or "catalog.home", **(request.view_args or {}), **kept)
+
+
+@bp.app_template_filter("html_id")
+def html_id(text: str) -> str:
+    """A fragment of an element id from any text: the same text gives the same id on every
+    page (a filter's checkbox keeps its id, and so its focus, when the facets are redrawn)."""
+    readable = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
+    digest = hashlib.blake2s(text.encode(), digest_size=3).hexdigest()
+    return f"{readable}-{digest}" if readable else digest
 
 
 @bp.get("/")
