@@ -42,6 +42,8 @@ FORGIVEN = [
     ("berries", {JAM}),  # y -> ies
     ("lantren", {LANTERN}),  # two letters swapped
     ("copper kettel", {KETTLE}),  # one word right, one misspelt
+    ("widl", {JAM}),  # a short word, two letters swapped at its end (no trigram shared)
+    ("soalr", {LANTERN}),  # the same, in a description
 ]
 
 
@@ -244,3 +246,50 @@ def test_a_csv_import_updates_what_search_and_its_corrections_find(app: Flask) -
     assert found("blazers") == {"Oxford blazer"}
     assert found("blazre") == {"Oxford blazer"}
     assert found("oxford shirt") == set()
+
+
+def test_search_pages_run_the_same_statements_for_5_or_40_products(
+    client: FlaskClient, app: Flask, sql_statements: list[str]
+) -> None:
+    # given 5 lamps (each with options, for the facets)
+    category = CategoryFactory(name="Lighting")
+
+    def add_lamps(start: int, count: int) -> None:
+        for number in range(start, start + count):
+            ProductFactory(
+                title=f"Desk lamp {number}",
+                category_id=category.id,
+                variants=[
+                    {"sku": f"LMP-{number}-{colour}", "options": {"Colour": colour}}
+                    for colour in ("Red", "Blue")
+                ],
+            )
+
+    add_lamps(0, 5)
+    urls = [
+        "/search?q=lamps",  # an exact hit (stemmed)
+        "/search?q=lampz&colour=Red",  # a near miss, corrected
+        "/search?q=zzzzzz",  # nothing near
+        "/search/suggestions?q=lamp",
+        "/search/suggestions?q=lampz",
+    ]
+
+    def counts() -> list[int]:
+        numbers = []
+        for url in urls:
+            sql_statements.clear()
+            assert client.get(url, headers={"HX-Request": "true"}).status_code == 200
+            numbers.append(len(sql_statements))
+        return numbers
+
+    # when the pages are read with 5 products, then with 40
+    assert client.get("/").status_code == 200
+    with_5 = counts()
+    add_lamps(5, 35)
+    with_40 = counts()
+
+    # then each ran the same statements on every database: an exact hit as many as before
+    # forgiving search; a near miss adds the vocabulary lookup and the corrected search (its
+    # count, page, images and two facet queries); a word near nothing adds the lookup alone
+    assert with_5 == with_40
+    assert with_40 == [6, 11, 4, 3, 5]

@@ -11,15 +11,17 @@ three-letter pieces with it, using each database's own trigram index:
 - MariaDB/MySQL: a FULLTEXT index over ``search_terms.trigrams`` (the word's trigrams as
   words), asked in natural language mode.
 
-Python then keeps the candidate with the fewest typing mistakes (Damerau-Levenshtein), within
-``allowed_edits``; ties go to the candidate the index ranked first.
+The same statement also fetches the words that begin with the same two letters and are about as
+long (a range on the unique index of ``term``): a short word with a swap near its end shares no
+trigram with the word meant. Python then keeps the candidate with the fewest typing mistakes
+(Damerau-Levenshtein), within ``allowed_edits``; ties go to the candidate the index ranked first.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer, Select, cast, literal, literal_column, select, text
+from sqlalchemy import Float, Integer, Select, cast, func, literal, literal_column, select, text
 from sqlalchemy.dialects.mysql import match
 from sqlalchemy.orm import Session
 
@@ -27,6 +29,8 @@ from funnel.catalog.models import SearchTerm
 from funnel.catalog.search.words import allowed_edits, edit_distance, query_tokens, trigrams
 
 CANDIDATES_PER_WORD = 30
+# The order of candidates found by their first letters: after those the trigram index ranked.
+LAST = 1.0e9
 
 
 def _candidates(dialect: str, position: int, word: str) -> Select[Any]:
@@ -64,6 +68,28 @@ def _candidates(dialect: str, position: int, word: str) -> Select[Any]:
     )
 
 
+def _same_start(dialect: str, position: int, word: str) -> Select[Any]:
+    """(position, term, order) of the words that begin with the same two letters and are about
+    as long: a short word with two letters swapped near its end ("bodl") shares no trigram with
+    the word meant ("bold"). A range on the unique index of ``term``, on every database."""
+    start = word[:2]
+    after = start[:-1] + chr(ord(start[-1]) + 1)
+    length = func.char_length if dialect in {"mysql", "mariadb"} else func.length
+    edits = allowed_edits(word)
+    inner = (
+        select(SearchTerm.term.label("term"), literal(LAST, Float).label("score"))
+        .where(
+            SearchTerm.term >= start,
+            SearchTerm.term < after,
+            length(SearchTerm.term).between(len(word) - edits, len(word) + edits),
+        )
+        .order_by(SearchTerm.term)
+        .limit(CANDIDATES_PER_WORD)
+        .subquery(f"same_start_{position}")
+    )
+    return select(literal(position, Integer).label("position"), inner.c.term, inner.c.score)
+
+
 def correct_query(session: Session, query: str) -> str | None:
     """``query`` with each misspelt word replaced by the closest word of the catalogue, or
     None when no word was changed. One statement, or none for a query of short words."""
@@ -76,7 +102,14 @@ def correct_query(session: Session, query: str) -> str | None:
     if not correctable:
         return None
     dialect = session.get_bind().dialect.name
-    branches = [_candidates(dialect, position, token) for position, token in correctable]
+    branches = [
+        branch
+        for position, token in correctable
+        for branch in (
+            _candidates(dialect, position, token),
+            _same_start(dialect, position, token),
+        )
+    ]
     statement = branches[0] if len(branches) == 1 else branches[0].union_all(*branches[1:])
     candidates: dict[int, list[str]] = {}
     for position, term, _score in session.execute(
