@@ -43,14 +43,25 @@ def test_suggestions_appear_as_you_type_and_lead_to_the_product(
 
 
 def test_a_misspelt_search_offers_did_you_mean(page: Page, page_problems: PageProblems) -> None:
-    # given a product whose first word the shopper misspells (its last two letters swapped)
-    title = a_product_title(page)
-    word = title.split()[0].lower()
-    misspelt = word[:-2] + word[-1] + word[-2]
+    # given a product with a word of 6 letters or more, which the shopper misspells (its
+    # third letter left out)
+    page.goto("/")
+    headings = page.get_by_role("main").get_by_role("article").get_by_role("heading")
+    title, word = next(
+        (title, word)
+        for title in (text.strip() for text in headings.all_inner_texts())
+        for word in title.lower().split()
+        if word.isalpha() and len(word) >= 6
+    )
+    misspelt = word[:2] + word[3:]
 
-    # when it is searched with Enter (as without JavaScript)
+    # when it is typed, then the suggestions forgive it too
     box = page.get_by_role("navigation", name="Main").get_by_role("searchbox")
     box.fill(misspelt)
+    suggestions = page.get_by_role("list", name=f"Suggestions for “{misspelt}”")
+    expect(suggestions.get_by_role("link", name=title, exact=True)).to_be_visible()
+
+    # when it is searched with Enter (as without JavaScript)
     box.press("Enter")
 
     # then the results are those of the word meant, with a link to its search
