@@ -99,18 +99,22 @@ def measure_ceiling(seconds: int, connections: int) -> Measure:
 
 
 def sample_paths(base_url: str) -> dict[str, str]:
-    """A real category, product and search word, read from the home page and category page."""
+    """A real category, product and search word (also misspelt), read from the home page and
+    category page."""
     home = urllib.request.urlopen(base_url + "/").read().decode()  # noqa: S310
     category = re.search(r'href="(/c/[^"]+)"', home).group(1)  # type: ignore[union-attr]
     listing = urllib.request.urlopen(base_url + category).read().decode()  # noqa: S310
     product = re.search(r'href="(/p/[^"]+)"', listing).group(1)  # type: ignore[union-attr]
     word = product.removeprefix("/p/").split("-")[0]
+    # The same word with its last two letters swapped: a near miss that search corrects.
+    misspelt = word[:-2] + word[-1] + word[-2] if len(word) >= 4 else word
     return {
         "home": "/",
         "category": category,
         "category, sorted by price": f"{category}?sort=price-asc",
         "product": product,
         "search": f"/search?q={word}",
+        "search, misspelt": f"/search?q={misspelt}",
         "cart (empty)": "/cart",
     }
 

@@ -5,11 +5,14 @@ migration creates by hand for each database. Those are not in the models' metada
 describe them), so they are ignored by exact name, per dialect, and each test first checks that
 they really exist, so that the ignore list cannot silently outlive them:
 
-- SQLite: the FTS5 virtual table ``products_fts`` and the shadow tables FTS5 makes for it
-  (``_data``, ``_idx``, ``_docsize``, ``_config``; no ``_content``: it is an external-content
-  table over ``products``). Its triggers are not compared by Alembic at all.
-- PostgreSQL: the GIN expression index ``ix_products_search_document_tsv``.
-- MariaDB/MySQL: the FULLTEXT index ``ix_products_search_document_fulltext``.
+- SQLite: the FTS5 virtual tables ``products_fts`` and ``search_terms_fts`` and the shadow
+  tables FTS5 makes for them (``_data``, ``_idx``, ``_docsize``, ``_config``; no ``_content``:
+  they are external-content tables over ``products`` and ``search_terms``). Their triggers
+  are not compared by Alembic at all.
+- PostgreSQL: the GIN expression index ``ix_products_search_document_tsv`` and the
+  ``pg_trgm`` GiST index ``ix_search_terms_term_trgm``.
+- MariaDB/MySQL: the FULLTEXT indexes ``ix_products_search_document_fulltext`` and
+  ``ix_search_terms_trigrams_fulltext``.
 """
 
 from __future__ import annotations
@@ -37,18 +40,22 @@ pytestmark = pytest.mark.story("US-16")
 SEARCH_OBJECTS: dict[str, dict[str, frozenset[str]]] = {
     "sqlite": {
         "table": frozenset(
-            {
-                "products_fts",
-                "products_fts_data",
-                "products_fts_idx",
-                "products_fts_docsize",
-                "products_fts_config",
-            }
+            f"{table}{shadow}"
+            for table in ("products_fts", "search_terms_fts")
+            for shadow in ("", "_data", "_idx", "_docsize", "_config")
         ),
         "index": frozenset(),
     },
-    "postgresql": {"table": frozenset(), "index": frozenset({"ix_products_search_document_tsv"})},
-    "mysql": {"table": frozenset(), "index": frozenset({"ix_products_search_document_fulltext"})},
+    "postgresql": {
+        "table": frozenset(),
+        "index": frozenset({"ix_products_search_document_tsv", "ix_search_terms_term_trgm"}),
+    },
+    "mysql": {
+        "table": frozenset(),
+        "index": frozenset(
+            {"ix_products_search_document_fulltext", "ix_search_terms_trigrams_fulltext"}
+        ),
+    },
 }
 # MariaDB reports itself as the "mysql" dialect through PyMySQL.
 SEARCH_OBJECTS["mariadb"] = SEARCH_OBJECTS["mysql"]
@@ -72,7 +79,11 @@ def search_objects_present(connection: sa.Connection) -> dict[str, set[str]]:
     expected = SEARCH_OBJECTS[connection.dialect.name]
     inspector = sa.inspect(connection)
     tables = set(inspector.get_table_names()) & expected["table"]
-    indexes = {index["name"] for index in inspector.get_indexes("products")} & expected["index"]
+    indexes = {
+        index["name"]
+        for table in ("products", "search_terms")
+        for index in inspector.get_indexes(table)
+    } & expected["index"]
     return {"table": tables, "index": indexes}
 
 

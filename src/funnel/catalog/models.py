@@ -3,7 +3,7 @@
 ``Product.search_document`` and ``Product.min_price_amount`` are denormalised: the services
 (and the bulk loader) keep them in step with the product's title, description and variants, so
 that search and price sorting are single indexed lookups. The full-text index over
-``search_document`` is dialect-specific and made by the migration only (see ``search.py``).
+``search_document`` is dialect-specific and made by the migration only (see ``search/matching.py``).
 """
 
 from __future__ import annotations
@@ -204,3 +204,22 @@ class ProductImage(db.Model):
 def thumbnail_name(filename: str, size: int) -> str:
     path = PurePosixPath(filename)
     return str(path.with_name(f"{path.stem}-{size}{path.suffix}"))
+
+
+class SearchTerm(db.Model):
+    """A word of the catalogue's vocabulary, for "did you mean" and typo tolerance.
+
+    The services add the words of every product they write (never remove one: a word of an
+    archived product may stay, and a correction is offered only when it finds products).
+    ``trigrams`` is the word's three-letter pieces, space-separated: MariaDB's FULLTEXT index
+    over it finds the words that share pieces with a misspelling; SQLite (an FTS5 ``trigram``
+    table) and PostgreSQL (``pg_trgm``) index ``term`` itself. Those indexes are made by the
+    migration only.
+    """
+
+    __tablename__ = "search_terms"
+    __table_args__ = (UniqueConstraint("term"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(40))
+    trigrams: Mapped[str] = mapped_column(Text, default="")

@@ -1,4 +1,4 @@
-"""Storefront pages: home, category, product, search; and uploaded media.
+"""Storefront pages: home, category, product, search and its suggestions; and uploaded media.
 
 Each view parses the query string (bad values raise domain errors, shown as 4xx pages), calls
 one read, and renders. The category tree is read once per request (``g``), for the page and
@@ -15,6 +15,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    redirect,
     render_template,
     request,
     send_from_directory,
@@ -35,12 +36,16 @@ from funnel.catalog.queries import (
     newest_products,
 )
 from funnel.catalog.search import search_products
+from funnel.catalog.search.suggestions import suggest
 from funnel.core.errors import NotFound
+from funnel.extensions import limiter
 
 bp = Blueprint("catalog", __name__)
 media_bp = Blueprint("media", __name__)
 
 HOME_SECTION_SIZE = 8
+# A debounced search box asks at most about three times a second while someone types.
+SUGGESTIONS_RATE_LIMIT = "60/minute;600/hour"
 LISTING_SORTS = [sort for sort in ListingSort if sort is not ListingSort.RELEVANCE]
 
 
@@ -172,6 +177,22 @@ def search() -> str:
         sorts=list(ListingSort),
         categories=current_category_tree().roots,
     )
+
+
+@bp.get("/search/suggestions")
+@limiter.limit(SUGGESTIONS_RATE_LIMIT)
+def search_suggestions() -> Response | str:
+    """Suggestions as you type, for htmx (the search box asks while it is typed in). Asked
+    without htmx (no ``HX-Request``), it sends the visitor to the search page instead."""
+    if "HX-Request" not in request.headers:
+        return redirect(url_for("catalog.search", q=request.args.get("q", "")))
+    tree = current_category_tree()
+    suggestions = suggest(request.args.get("q"), [node for node, _ in tree.indented()])
+    response = Response(
+        render_template("catalog/_search_suggestions.html", suggestions=suggestions)
+    )
+    response.vary.add("HX-Request")
+    return response
 
 
 @media_bp.get("/media/<path:filename>")

@@ -4,8 +4,8 @@ The unit of work is too slow for 100,000 products, so rows are inserted in batch
 ``session.execute(insert(Model), rows)``. Each batch is one transaction. Rows whose slug or
 SKU already exists are skipped, so loading the same data twice adds nothing. Denormalised
 columns (``search_document``, ``min_price_amount``) are computed here exactly as the services
-compute them, and the full-text index follows by itself (triggers on SQLite, the index on the
-other databases).
+compute them, the full-text index follows by itself (triggers on SQLite, the index on the
+other databases), and the products' words join the search vocabulary.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from funnel.catalog.models import (
     VariantOptionValue,
 )
 from funnel.catalog.services.rules import build_search_document
+from funnel.catalog.services.vocabulary import remember_words
 from funnel.core.database import transaction
 from funnel.extensions import db
 
@@ -190,4 +191,5 @@ def insert_products(specs: Sequence[ProductSpec], category_ids: dict[str, int]) 
             db.session.execute(insert(VariantOptionValue), option_rows)
         if image_rows:
             db.session.execute(insert(ProductImage), image_rows)
+        remember_words(text for spec in fresh for text in (spec.title, spec.description))
         return len(fresh)

@@ -19,6 +19,7 @@ from funnel.catalog.services.categories import create_category
 from funnel.catalog.services.csv_import import Progress
 from funnel.catalog.services.csv_plan import CataloguePlan, _chunks, _folded
 from funnel.catalog.services.rules import check_may_manage_catalog, denormalised_columns
+from funnel.catalog.services.vocabulary import remember_words
 from funnel.core.database import transaction
 from funnel.core.models import now
 from funnel.extensions import db
@@ -180,7 +181,7 @@ def apply_catalogue_plan(
     Returns the stock level the file asks for, by variant id, for each variant whose level
     differs: the caller sets them through the inventory ledger. Raises PermissionDenied and
     the errors of ``create_category``. Side effects: categories, products, variants and
-    option values written; the full-text index follows.
+    option values written; the full-text index and the search vocabulary follow.
     """
     with transaction():
         check_may_manage_catalog(actor_user_id)
@@ -192,6 +193,9 @@ def apply_catalogue_plan(
         if progress:
             progress("Writing products", 2, 3)
         _refresh_products(plan)
+        remember_words(
+            text for product in plan.products for text in (product.title, product.description)
+        )
         if progress:
             progress("Writing products", 3, 3)
         return {plan.variant_ids[change.sku]: change.after for change in plan.stock_changes}

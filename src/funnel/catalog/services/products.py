@@ -41,6 +41,7 @@ from funnel.catalog.services.rules import (
     slugify,
 )
 from funnel.catalog.services.variants import add_variant
+from funnel.catalog.services.vocabulary import remember_words
 from funnel.core.database import transaction
 from funnel.core.money import Money
 from funnel.extensions import db
@@ -87,6 +88,7 @@ def create_product(
         db.session.add(product)
         _flush(SlugTaken, "A product with this address was created at the same time.")
         record_created("product", product.id, product.title, product_fields(product), actor_user_id)
+        remember_words([title, description])
         return product
 
 

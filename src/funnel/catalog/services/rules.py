@@ -28,6 +28,8 @@ from funnel.catalog.models import (
     ProductStatus,
     Variant,
 )
+from funnel.catalog.search.words import document_extras
+from funnel.catalog.services.vocabulary import remember_words
 from funnel.core.money import Money, MoneyError
 from funnel.extensions import db
 
@@ -231,14 +233,21 @@ def build_search_document(title: str, description: str, skus: list[str]) -> str:
 
     Each SKU is also written with its separators as spaces (``TSH-001-M`` -> ``TSH 001 M``):
     PostgreSQL's parser reads ``-001`` as a negative number, so without the split form a
-    search for ``TSH-001`` would not find ``TSH-001-M`` there.
+    search for ``TSH-001`` would not find ``TSH-001-M`` there. A last line, when there is
+    anything for it, holds the joined compounds (``T-shirt`` -> ``tshirt``) and the stems that
+    MariaDB would not find otherwise (``search.words.document_extras``).
     """
     split_skus = [re.sub(r"[^0-9A-Za-z]+", " ", sku).strip() for sku in skus]
-    return "\n".join([title, description, " ".join(skus), " ".join(split_skus)])
+    lines = [title, description, " ".join(skus), " ".join(split_skus)]
+    extras = document_extras(title, description)
+    if extras:
+        lines.append(" ".join(extras))
+    return "\n".join(lines)
 
 
 def refresh_product(product: Product) -> None:
-    """Recompute ``search_document``, ``min_price_amount`` and ``currency`` from the variants."""
+    """Recompute ``search_document``, ``min_price_amount`` and ``currency`` from the variants;
+    a new search document's words join the vocabulary."""
     variants = db.session.scalars(
         select(Variant).where(Variant.product_id == product.id).order_by(Variant.id)
     ).all()
@@ -247,7 +256,9 @@ def refresh_product(product: Product) -> None:
         product.description,
         [(variant.sku, variant.price_amount, variant.currency) for variant in variants],
     )
-    product.search_document = columns["search_document"]
+    if product.search_document != columns["search_document"]:
+        product.search_document = columns["search_document"]
+        remember_words([product.title, product.description])
     product.min_price_amount = columns["min_price_amount"]
     product.currency = columns["currency"]
 
