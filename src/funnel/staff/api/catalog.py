@@ -16,7 +16,7 @@ from funnel.core.api import errors, links
 from funnel.core.money import Money
 from funnel.staff.api import PRODUCT_ID, VARIANT_ID, bp
 from funnel.staff.api.access import staff_caller, staff_permission
-from funnel.staff.api.schemas import (
+from funnel.staff.api.schemas.catalog import (
     ProductInputSchema,
     ProductPatchSchema,
     StaffProductSchema,

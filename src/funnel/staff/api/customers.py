@@ -15,12 +15,12 @@ from funnel.core.api.paging import PagePosition
 from funnel.orders import queries as order_queries
 from funnel.staff.api import USER_ID, bp
 from funnel.staff.api.access import staff_permission
-from funnel.staff.api.schemas import (
-    MAX_STAFF_PAGE_SIZE,
+from funnel.staff.api.schemas.customers import (
     CustomerDetailSchema,
     CustomerPageSchema,
     CustomerQuerySchema,
 )
+from funnel.staff.api.schemas.fields import MAX_STAFF_PAGE_SIZE
 
 VIEW = Permission.CUSTOMERS_VIEW
 

@@ -12,7 +12,7 @@ from funnel.inventory import services as inventory
 from funnel.inventory.models import StockMovement
 from funnel.staff.api import VARIANT_ID, bp
 from funnel.staff.api.access import staff_caller, staff_permission
-from funnel.staff.api.schemas import (
+from funnel.staff.api.schemas.stock import (
     StockAdjustmentInputSchema,
     StockAdjustmentSchema,
     StockQuerySchema,

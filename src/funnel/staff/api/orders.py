@@ -28,18 +28,16 @@ from funnel.orders.schemas import (
 from funnel.payments.models import Payment
 from funnel.staff.api import ORDER_NUMBER, bp
 from funnel.staff.api.access import staff_caller, staff_permission
-from funnel.staff.api.schemas import (
-    MAX_STAFF_PAGE_SIZE,
-    RefundInputSchema,
-    RefundSchema,
-    ShipmentInputSchema,
-    ShipmentResultSchema,
+from funnel.staff.api.schemas.fields import MAX_STAFF_PAGE_SIZE
+from funnel.staff.api.schemas.orders import (
     StaffOrderPageSchema,
     StaffOrderQuerySchema,
     StaffOrderSchema,
     TransitionInputSchema,
     TransitionSchema,
 )
+from funnel.staff.api.schemas.refunds import RefundInputSchema, RefundSchema
+from funnel.staff.api.schemas.shipments import ShipmentInputSchema, ShipmentResultSchema
 
 
 @bp.route("/orders", methods=["GET"])
