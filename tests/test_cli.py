@@ -16,6 +16,7 @@ from tests.factories.inventory import StockReservationFactory, stocked_variant
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 JOBS = [
+    "accounts-delete-expired-sign-ins",
     "analytics-delete-old-events",
     "cart-delete-stale-carts",
     "checkout-expire-checkouts",

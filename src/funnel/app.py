@@ -93,6 +93,7 @@ def register_extensions(app: Flask) -> None:
 # Each domain's tasks module: importing it registers its Celery tasks; its BEAT_SCHEDULE (if
 # any) lists the periodic ones.
 TASK_MODULES = (
+    "funnel.accounts.tasks",
     "funnel.analytics.tasks",
     "funnel.cart.tasks",
     "funnel.checkout.tasks",
