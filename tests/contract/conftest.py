@@ -28,6 +28,7 @@ CONTRACT_BACKENDS = ("sqlite", "postgresql", "mysql")
 
 @dataclass(frozen=True)
 class ContractShop:
+    backend: str
     server: LiveServer
     credentials: Credentials
     spec: dict[str, Any]
@@ -53,7 +54,7 @@ def contract_shop(
             credentials = obtain_credentials(server.base_url)
             spec = ApiClient(server.base_url).expect(200, "GET", OPENAPI_PATH)
             objects = seed_objects(server.base_url, credentials)
-            yield ContractShop(server, credentials, spec, objects)
+            yield ContractShop(request.param, server, credentials, spec, objects)
         finally:
             server.stop()
     finally:

@@ -12,6 +12,7 @@ would otherwise be wrong about this API.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -27,6 +28,23 @@ from tests.contract.seed import SeededObjects
 from tests.contract.shop import API, Credentials
 
 MAX_EXAMPLES = 100
+# The deep fuzz (MAX_EXAMPLES generated cases per operation) runs on the production database;
+# the other databases run every operation, phase and check with fewer generated cases each:
+# what differs between databases (text lengths, encodings) shows in the first cases, and three
+# deep runs would make the suite three times slower for little more.
+DEEP_FUZZ_BACKEND = "postgresql"
+OTHER_BACKENDS_EXAMPLES = 25
+
+
+def examples_for(backend: str) -> int:
+    """Generated cases per operation on ``backend`` (``FUNNEL_TEST_CONTRACT_EXAMPLES`` sets
+    one number for every database, to explore)."""
+    chosen = os.environ.get("FUNNEL_TEST_CONTRACT_EXAMPLES")
+    if chosen:
+        return int(chosen)
+    return MAX_EXAMPLES if backend == DEEP_FUZZ_BACKEND else OTHER_BACKENDS_EXAMPLES
+
+
 RUN_TIMEOUT_SECONDS = 900
 # positive_data_acceptance's default statuses; 422 and 402 are added where noted below.
 DEFAULT_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
@@ -210,6 +228,7 @@ def write_config(
     spec: Mapping[str, Any],
     *,
     seed: int,
+    examples: int = MAX_EXAMPLES,
     objects: SeededObjects | None = None,
 ) -> Path:
     """The run's ``schemathesis.toml`` and the WFC auth document it names; with ``objects``,
@@ -232,7 +251,7 @@ def write_config(
     dictionaries, bindings = seeded_parameters(objects) if objects else ({}, {})
     lines = [
         f"seed = {seed}",
-        f"generation.max-examples = {MAX_EXAMPLES}",
+        f"generation.max-examples = {examples}",
         # Examples found by earlier runs are not replayed: each run starts from the seed alone.
         'generation.database = "none"',
         "cache.enabled = false",
@@ -287,6 +306,7 @@ def run_schemathesis(
     config: Path,
     directory: Path,
     *,
+    examples: int = MAX_EXAMPLES,
     extra: Sequence[str] = (),
 ) -> RunResult:
     """``st run`` with every check and the default phases (examples, coverage, fuzzing,
@@ -304,7 +324,7 @@ def run_schemathesis(
         "--checks",
         "all",
         "--max-examples",
-        str(MAX_EXAMPLES),
+        str(examples),
         "--report",
         "junit,ndjson",
         "--report-dir",

@@ -83,3 +83,13 @@ def send_staff_invitation_email(to: str, token: str, inviter: str, groups: str, 
         groups=groups,
         days=days,
     )
+
+
+def send_two_factor_reset_email(to: str, admin: str) -> None:
+    _deliver(
+        to,
+        f"Your two-factor sign-in at {_shop_name()} was turned off",
+        "two_factor_reset",
+        admin=admin,
+        sign_in_link=absolute_url("accounts.sign_in"),
+    )

@@ -57,6 +57,7 @@ from funnel.accounts.services.two_factor import (
     pending_enrolment,
     regenerate_recovery_codes,
     remove_two_factor,
+    reset_member_two_factor,
     start_two_factor_enrolment,
 )
 from funnel.accounts.services.users import (
@@ -102,6 +103,7 @@ __all__ = [
     "remove_two_factor",
     "request_password_reset",
     "resend_verification_email",
+    "reset_member_two_factor",
     "reset_password",
     "resume_session",
     "revoke_api_token",

@@ -13,20 +13,23 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from funnel.accounts import one_time_codes, passwords, queries
+from funnel.accounts import emails, one_time_codes, passwords, queries
 from funnel.accounts.errors import (
     CurrentPasswordIncorrect,
+    OwnAccountProtected,
     SecondFactorInvalid,
     TwoFactorNotOffered,
     TwoFactorStateConflict,
     UserNotFound,
 )
 from funnel.accounts.models import RecoveryCode, TwoFactorCredential, User
+from funnel.accounts.permissions import Permission, require_permission
 from funnel.accounts.services.api_tokens import revoke_all_api_tokens
 from funnel.accounts.services.second_factor import use_second_factor
 from funnel.accounts.services.sessions import _end_all_but
+from funnel.audit import services as audit
 from funnel.core import clock
-from funnel.core.database import transaction
+from funnel.core.database import on_commit, transaction
 from funnel.extensions import db
 from funnel.settings.queries import current_settings
 
@@ -138,12 +141,53 @@ def remove_two_factor(user_id: int) -> bool:
     every session and API token of the account (whoever holds them must sign in again).
     """
     with transaction():
-        removed = db.session.execute(
-            sa.delete(TwoFactorCredential).where(TwoFactorCredential.user_id == user_id)
-        ).rowcount
-        db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
-        _end_all_but(user_id, None)
-        revoke_all_api_tokens(user_id)
+        return _remove(user_id)
+
+
+def reset_member_two_factor(actor: User | None, user_id: int) -> bool:
+    """An admin (``staff.manage``) turns off another staff member's two-factor sign-in, for
+    someone who lost both their phone and their recovery codes: the same as the operator's
+    command, from the team page. Returns False when it was off already (nothing recorded).
+    Raises PermissionDenied, UserNotFound (not a staff account), OwnAccountProtected (one's
+    own is turned off with password and code on one's account page). Side effects: as
+    ``remove_two_factor``, plus an audit entry and an email telling the member.
+    """
+    require_permission(actor, Permission.STAFF_MANAGE)
+    assert actor is not None
+    with transaction():
+        member = db.session.get(User, user_id, with_for_update=True, populate_existing=True)
+        if member is None or not member.is_staff:
+            raise UserNotFound()
+        if member.id == actor.id:
+            raise OwnAccountProtected(
+                "Turn your own two-factor sign-in off on your account page, with your password "
+                "and a code."
+            )
+        if not _remove(member.id):
+            return False
+        audit.record(
+            "staff.two_factor_reset",
+            actor_user_id=actor.id,
+            object_type="staff_member",
+            object_id=member.id,
+            object_label=member.email,
+            before={"two_factor": True},
+            after={"two_factor": False},
+        )
+        address, admin = member.email, actor.email
+        on_commit(lambda: emails.send_two_factor_reset_email(address, admin))
+    return True
+
+
+def _remove(user_id: int) -> bool:
+    """Delete the account's secret and recovery codes, end its sessions and API tokens (joins
+    the transaction); False when it had no secret."""
+    removed = db.session.execute(
+        sa.delete(TwoFactorCredential).where(TwoFactorCredential.user_id == user_id)
+    ).rowcount
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    _end_all_but(user_id, None)
+    revoke_all_api_tokens(user_id)
     return removed > 0
 
 

@@ -44,6 +44,12 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(
         "/team/<int:user_id>/remove", "team_member_remove", remove_member, methods=["POST"]
     )
+    bp.add_url_rule(
+        "/team/<int:user_id>/two-factor/reset",
+        "team_member_reset_two_factor",
+        reset_two_factor,
+        methods=["POST"],
+    )
 
 
 def _team_page(form: StaffInviteForm, status: int = 200) -> ResponseReturnValue:
@@ -93,7 +99,13 @@ def revoke_invitation(invitation_id: int) -> ResponseReturnValue:
 def _member_page(
     user: User, form: StaffGroupsForm, error: DomainError | None = None
 ) -> ResponseReturnValue:
-    page = render_template("staff/team/member.html", user=user, form=form, error=error)
+    page = render_template(
+        "staff/team/member.html",
+        user=user,
+        form=form,
+        error=error,
+        has_two_factor=account_queries.has_two_factor(user.id),
+    )
     return page, (error.status if error else 200)
 
 
@@ -139,3 +151,24 @@ def remove_member(user_id: int) -> ResponseReturnValue:
         return _member_page(user, StaffGroupsForm(formdata=None), error)
     flash(f"{user.email} is no longer on the staff (the account is kept as a customer's).")
     return redirect(url_for("staff.team"), code=303)
+
+
+@page_permission(MANAGE)
+def reset_two_factor(user_id: int) -> ResponseReturnValue:
+    user = _staff_account(user_id)
+    form = StaffGroupsForm()  # only its CSRF token is read
+    if not form.validate():
+        return _member_page(user, StaffGroupsForm(formdata=None), None)
+    try:
+        was_on = accounts.reset_member_two_factor(current_user, user_id)
+    except SHOWN as error:
+        return _member_page(user, StaffGroupsForm(formdata=None), error)
+    if was_on:
+        flash(
+            f"Two-factor sign-in is off for {user.email}: their sessions ended, and they were "
+            "emailed to sign in with their password and set it up again.",
+            "success",
+        )
+    else:
+        flash(f"{user.email} had no two-factor sign-in.", "info")
+    return redirect(url_for("staff.team_member", user_id=user_id), code=303)
