@@ -168,6 +168,11 @@ def test_reservation_attempts_are_limited_per_address_on_the_page_and_the_api(
     cart_id, headers = guest_cart(script)
     over_api = script.post(CHECKOUTS, json=checkout_body(cart_id), headers=headers)
     over_page = script.post("/checkout", data={"email": "a@example.com"})
+    # and it sends a dead bearer token, to the API and to the page
+    cart_id, headers = guest_cart(script)
+    dead = {"Authorization": "Bearer no-such-token"}
+    dead_over_api = script.post(CHECKOUTS, json=checkout_body(cart_id), headers=headers | dead)
+    dead_over_page = script.post("/checkout", data={"email": "a@example.com"}, headers=dead)
     # and another address tries
     cart_id, headers = guest_cart(client_at(app, SHOPPER_ADDRESS))
     other = client_at(app, SHOPPER_ADDRESS).post(
@@ -179,4 +184,7 @@ def test_reservation_attempts_are_limited_per_address_on_the_page_and_the_api(
     assert [call.status_code for call in calls] == [409] * (allowed - allowed // 2)
     problem(over_api, 429, "too_many_requests")
     assert over_page.status_code == 429
+    # a dead token reaches nothing over the API: its 401, not counted; the page reads no token
+    problem(dead_over_api, 401, "token_invalid_or_expired")
+    assert dead_over_page.status_code == 429
     problem(other, 409, "cart_empty")

@@ -22,7 +22,7 @@ from funnel.analytics.tracking import current_visitor_id
 from funnel.cart.access import accessible_cart_id, require_credentials
 from funnel.cart.errors import CartNotFound
 from funnel.checkout.errors import CheckoutNotFound, CheckoutPaymentFailed
-from funnel.checkout.limits import checkout_limits, reservation_limit, reservation_owner
+from funnel.checkout.limits import api_reservation_limit, checkout_limits, reservation_owner
 from funnel.checkout.models import Checkout
 from funnel.checkout.queries import checkout_overview, pricing_policy
 from funnel.checkout.schemas import (
@@ -114,7 +114,7 @@ def list_payment_methods() -> dict[str, Any]:
 
 @bp.route("/checkouts", methods=["POST"])
 @checkout_limits
-@reservation_limit
+@api_reservation_limit
 @bp.doc(security=CART_SECURITY)
 @bp.response(201, CheckoutSchema)
 @links(
