@@ -14,7 +14,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format stories e2e screenshots browser tools bench bench-api wrk clean
+.PHONY: install run test lint format stories e2e screenshots browser tools bench bench-api bench-staff wrk clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,9 +58,13 @@ screenshots: install ## the staff and storefront pages (and the storefront on a 
 	FUNNEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -m e2e tests/e2e/test_staff_accessibility.py \
 		tests/e2e/test_phone.py::test_every_storefront_page_fits_a_phone_and_has_no_serious_accessibility_violation
 
-bench: install wrk ## storefront pages and API throughput with wrk, written to bench/results.md
+bench: install wrk ## storefront pages and API throughput with wrk, and the staff lists, written to bench/results.md
 	$(BIN)/python -m bench.pages --products $(or $(BENCH_PRODUCTS),10000)
 	$(BIN)/python -m bench.api --products $(or $(BENCH_PRODUCTS),10000)
+	$(BIN)/python -m bench.staff_lists --products $(or $(BENCH_PRODUCTS),10000)
+
+bench-staff: install ## only the staff lists in a shop of 10,000 products and 100,000 orders
+	$(BIN)/python -m bench.staff_lists --products $(or $(BENCH_PRODUCTS),10000)
 
 bench-api: install wrk ## only the API's throughput (its section of bench/results.md)
 	$(BIN)/python -m bench.api --products $(or $(BENCH_PRODUCTS),10000)

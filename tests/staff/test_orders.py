@@ -96,6 +96,26 @@ def test_the_list_filters_by_status_and_searches_by_number_or_email(
 
 
 @pytest.mark.story("US-30")
+def test_a_whole_email_address_finds_that_customers_orders_only(
+    app: Flask, staff_user: User, signed_in
+) -> None:
+    # given Ann's order and Joann's, whose address contains Ann's
+    variant = stocked_variant(50)
+    ann = place([(variant, 1)], email="ann@example.com")
+    joann = place([(variant, 1)], email="joann@example.com")
+    browser = signed_in(staff_user)
+
+    # when staff search Ann's whole address, and then a part of it
+    whole = browser.get("/staff/orders", query_string={"q": " Ann@Example.com "}).text
+    part = browser.get("/staff/orders", query_string={"q": "ann@example"}).text
+
+    # then the whole address is Ann's orders only; a part still finds both
+    assert (ann.number in whole, joann.number in whole) == (True, False)
+    assert "1 order matching" in whole
+    assert (ann.number in part, joann.number in part) == (True, True)
+
+
+@pytest.mark.story("US-30")
 def test_the_list_shows_fifty_a_page(app: Flask, staff_user: User, signed_in) -> None:
     variant = stocked_variant(100)
     for _ in range(51):

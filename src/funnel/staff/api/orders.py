@@ -49,8 +49,9 @@ def list_staff_orders(**parameters: Any) -> dict[str, Any]:
     """Orders, newest first: filter by status, fulfilment, payment method and placing day;
     search by number, email or ship-to name
 
-    `q` matches an order number exactly, or a part of the customer's email or of the ship-to
-    name (any letter case; `%` and `_` are plain characters). `fulfilment` is derived from
+    `q` matches an order number exactly, a whole email address exactly, or a part of the
+    customer's email or of the ship-to name (any letter case; `%` and `_` are plain
+    characters). `fulfilment` is derived from
     the status: `unshipped` (awaiting payment or paid), `shipped` (fulfilled), `delivered`.
     `payment_method` is one of the shop's enabled gateways (e.g. `test`, `manual`, `cod`).
     `placed_from` and `placed_to` are days (UTC), both included. Every filter given must
