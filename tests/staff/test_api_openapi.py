@@ -24,6 +24,7 @@ EXPECTED = {
     ("post", "/orders/{number}/shipments"): "orders.fulfil",
     ("get", "/customers"): "customers.view",
     ("get", "/customers/{user_id}"): "customers.view",
+    ("get", "/audit"): "audit.view",
 }
 
 
@@ -48,7 +49,7 @@ def test_every_staff_operation_documents_its_permission_and_errors(client: Flask
         assert operation["summary"].strip() != ""
         assert operation["description"].strip() != ""
     ids = [operation["operationId"] for operation in operations.values()]
-    assert len(set(ids)) == len(ids) == 16
+    assert len(set(ids)) == len(ids) == 17
     for keyed in ("refunds", "shipments"):
         operation = operations[("post", f"/orders/{{number}}/{keyed}")]
         [header] = [p for p in operation["parameters"] if p["in"] == "header"]

@@ -21,6 +21,8 @@ ACTION_LENGTH = 64
 OBJECT_TYPE_LENGTH = 32
 OBJECT_ID_LENGTH = 64
 OBJECT_LABEL_LENGTH = 200
+# The longest text the log is searched by (an object's id or a part of its name).
+SEARCH_LENGTH = 100
 # The longest text form of an IPv6 address (with an embedded IPv4 one).
 ADDRESS_LENGTH = 45
 

@@ -10,12 +10,11 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from funnel.audit.models import OBJECT_ID_LENGTH, AuditEntry
+from funnel.audit.models import OBJECT_ID_LENGTH, SEARCH_LENGTH, AuditEntry
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
 
 PAGE_SIZE = 50
-SEARCH_LENGTH = 100
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Staff operations over the JSON API: catalogue, stock, orders, refunds, customers.
+"""Staff operations over the JSON API: catalogue, stock, orders, refunds, customers, audit log.
 
 Every operation needs a bearer token of an account holding the operation's permission
 (``funnel.accounts.permissions``): 401 without a token, 403 ``permission_denied`` without
@@ -16,7 +16,7 @@ bp = Blueprint(
     "staff_api",
     __name__,
     url_prefix=f"{API_PREFIX}/staff",
-    description="Shop staff: catalogue, stock, orders, refunds and customers",
+    description="Shop staff: catalogue, stock, orders, refunds, customers and the audit log",
 )
 record_client_address(bp)
 
@@ -26,4 +26,4 @@ VARIANT_ID = "<id:variant_id>"
 USER_ID = "<id:user_id>"
 ORDER_NUMBER = "<string(maxlength=40):number>"
 
-from funnel.staff.api import catalog, customers, inventory, orders  # noqa: E402, F401  (routes)
+from funnel.staff.api import audit, catalog, customers, inventory, orders  # noqa: E402, F401  (routes)

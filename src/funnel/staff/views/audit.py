@@ -19,6 +19,7 @@ from funnel.accounts import queries as account_queries
 from funnel.accounts.permissions import Permission
 from funnel.audit import queries
 from funnel.audit.errors import InvalidAuditFilter
+from funnel.audit.models import SEARCH_LENGTH
 from funnel.core.pagination import page_number
 from funnel.staff.access import page_permission
 
@@ -74,7 +75,7 @@ def _filter() -> queries.AuditFilter:
     return queries.AuditFilter(
         actor_user_id=actor_id,
         object_type=object_type or None,
-        search=request.args.get("q", "").strip()[: queries.SEARCH_LENGTH],
+        search=request.args.get("q", "").strip()[:SEARCH_LENGTH],
         since=since,
         until=until,
     )
