@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
+from funnel.accounts.postal import address_lines
 from funnel.core import cors, deadline, rate_limit_headers
 from funnel.core.api import api_settings, docs_bp, limit_api_bodies
 from funnel.core.database import configure_engine
@@ -212,6 +213,8 @@ def register_templates(app: Flask) -> None:
         return Money(amount, currency).format()
 
     app.jinja_env.filters["money"] = format_money
+    # Every printed postal address goes through one filter (templates/_postal.html).
+    app.jinja_env.filters["postal_lines"] = address_lines
     app.context_processor(shop_context)
 
 

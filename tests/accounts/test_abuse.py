@@ -85,26 +85,74 @@ def test_the_429_page_says_to_wait_and_carries_retry_after(client: FlaskClient) 
     assert int(said) in {retry_after, retry_after + 1}
 
 
+def register_from(client: FlaskClient, email: str, password: str = "tulip-moon-42-river") -> int:
+    fresh_client = client.application.test_client()  # signed out for each registration
+    return fresh_client.post(
+        "/account/register",
+        data={"email": email, "password": password, "confirm_password": password},
+    ).status_code
+
+
 @pytest.mark.story("US-07")
 @pytest.mark.config(RATELIMIT_ENABLED=True)
-def test_registration_is_limited_to_5_an_hour_per_client(
+def test_registration_is_limited_to_5_accounts_in_15_minutes_per_client(
     client: FlaskClient, mailbox: Mailbox
 ) -> None:
-    statuses = []
-    for attempt in range(6):
-        fresh_client = client.application.test_client()  # signed out for each registration
-        statuses.append(
-            fresh_client.post(
-                "/account/register",
-                data={
-                    "email": f"person{attempt}@example.com",
-                    "password": "tulip-moon-42-river",
-                    "confirm_password": "tulip-moon-42-river",
-                },
-            ).status_code
-        )
+    statuses = [register_from(client, f"person{attempt}@example.com") for attempt in range(6)]
 
     assert statuses == [302] * 5 + [429]
+    assert count(User) == 5
+    refused = client.application.test_client().post(
+        "/account/register",
+        data={
+            "email": "late@example.com",
+            "password": "tulip-moon-42-river",
+            "confirm_password": "tulip-moon-42-river",
+        },
+    )
+    assert refused.status_code == 429
+    retry_after = int(refused.headers["Retry-After"])
+    assert 14 * 60 < retry_after <= 15 * 60
+    assert "Too many attempts in a short time. Please try again in about 15 minutes." in (
+        refused.text
+    )
+
+
+@pytest.mark.story("US-07")
+@pytest.mark.config(RATELIMIT_ENABLED=True)
+def test_registration_attempts_with_errors_do_not_count_towards_the_limit(
+    client: FlaskClient, mailbox: Mailbox
+) -> None:
+    mistakes = [register_from(client, f"typo{attempt}@example", "short") for attempt in range(8)]
+
+    registered = [register_from(client, f"person{attempt}@example.com") for attempt in range(5)]
+
+    assert mistakes == [422] * 8
+    assert registered == [302] * 5
+    assert count(User) == 5
+
+
+@pytest.mark.story("US-07")
+@pytest.mark.config(RATELIMIT_ENABLED=True)
+def test_the_api_registration_limit_is_a_problem_with_retry_after(client: FlaskClient) -> None:
+    password = "a long enough passphrase"
+    created = [
+        client.post(
+            "/api/v1/auth/register",
+            json={"email": f"api{number}@example.com", "password": password},
+        ).status_code
+        for number in range(5)
+    ]
+
+    refused = client.post(
+        "/api/v1/auth/register", json={"email": "api5@example.com", "password": password}
+    )
+
+    assert created == [201] * 5
+    assert refused.status_code == 429
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json["code"] == "too_many_requests"
+    assert 14 * 60 < int(refused.headers["Retry-After"]) <= 15 * 60
     assert count(User) == 5
 
 

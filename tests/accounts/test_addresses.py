@@ -251,3 +251,34 @@ def test_deleting_an_address_is_post_only(customer: User, signed_in) -> None:
 
     assert response.status_code == 405
     assert len(addresses_of(customer)) == 1
+
+
+@pytest.mark.story("US-06")
+def test_the_address_book_writes_each_address_as_its_country_does(
+    customer: User, signed_in
+) -> None:
+    # given an American and a German address in the book
+    AddressFactory(
+        user_id=customer.id,
+        line1="1 Market Street",
+        city="San Francisco",
+        region="CA",
+        postal_code="94103",
+        country_code="US",
+        phone=None,
+    )
+    AddressFactory(
+        user_id=customer.id,
+        line1="Unter den Linden 1",
+        city="Berlin",
+        postal_code="10117",
+        country_code="DE",
+        phone=None,
+    )
+
+    # when the customer opens the address book
+    page = signed_in(customer).get("/account/addresses").text
+
+    # then each is laid out as its post writes it, with the country's name
+    assert "<address>1 Market Street<br>San Francisco, CA 94103<br>United States</address>" in page
+    assert "<address>Unter den Linden 1<br>10117 Berlin<br>Germany</address>" in page

@@ -76,6 +76,7 @@ def place(
     gateway: str = "test",
     visitor_id: str | None = None,
     take_stock: bool = True,
+    shipping_address: PostalAddress | None = None,
 ) -> Order:
     """A ``pending_payment`` order, placed (and its stock taken) in one transaction."""
     if lines is None:
@@ -85,7 +86,7 @@ def place(
             email=email,
             user_id=user_id,
             lines=[line_for(variant, quantity) for variant, quantity in lines],
-            shipping_address=address(),
+            shipping_address=shipping_address or address(),
             shipping_method_code="standard",
             shipping_method_name="Standard delivery",
             shipping=money(shipping),

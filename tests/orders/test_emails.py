@@ -13,7 +13,7 @@ from funnel.accounts.models import User
 from funnel.core.database import transaction
 from funnel.orders import services
 from tests.factories.inventory import stocked_variant
-from tests.factories.orders import pay_by_card, place
+from tests.factories.orders import address, pay_by_card, place
 from tests.support.mailbox import Mailbox
 
 
@@ -50,7 +50,7 @@ def test_the_confirmation_shows_lines_totals_address_and_a_guest_link(
         "Shipping (Standard delivery): $5.00",
         "Tax (20%): $3.00",
         "Total: $28.00",
-        "Shipping to:\nAnn Smith\n1 High Street\nFlat 2\nBS1 4DJ Bristol\nGB",
+        "Shipping to:\nAnn Smith\n1 High Street\nFlat 2\nBristol\nBS1 4DJ\nBritain (UK)\n",
     ):
         assert expected in text
     html = message.get_body(preferencelist=("html",)).get_content()
@@ -111,3 +111,40 @@ def test_an_smtp_failure_does_not_undo_the_payment(app: Flask, mailbox: Mailbox)
 
     assert queries.get_order(order.number).status == OrderStatus.PAID
     assert list(mailbox) == []
+
+
+@pytest.mark.story("US-23")
+def test_the_confirmation_writes_the_address_as_its_country_does_with_the_country_named(
+    app: Flask, mailbox: Mailbox
+) -> None:
+    # given an order shipped to San Francisco
+    order = place(
+        email="guest@example.com",
+        shipping_address=address(
+            line1="1 Market Street",
+            line2="",
+            city="San Francisco",
+            region="CA",
+            postal_code="94103",
+            country_code="US",
+        ),
+    )
+
+    # when it is paid
+    pay_by_card(order)
+
+    # then the email writes it the American way, with the country's name
+    [message] = mailbox
+    text = mailbox.body(message).replace("\r\n", "\n")
+    assert "Shipping to:\nAnn Smith\n1 Market Street\nSan Francisco, CA 94103\nUnited States\n" in (
+        text
+    )
+    html = message.get_body(preferencelist=("html",)).get_content()
+    lines = re.findall(r"<address>(.*?)</address>", html, flags=re.DOTALL)
+    assert [line.strip() for line in lines[0].split("<br>")] == [
+        "Ann Smith",
+        "1 Market Street",
+        "San Francisco, CA 94103",
+        "United States",
+    ]
+    assert ">US<" not in html

@@ -74,7 +74,7 @@ def test_my_order_page_shows_lines_totals_address_payment_and_history(
     assert "<strong>$28.00</strong>" in text
     assert "Shipping (Standard delivery)" in text
     assert "1 High Street<br>" in text
-    assert "BS1 4DJ Bristol<br>" in text
+    assert "Flat 2<br>Bristol<br>BS1 4DJ<br>Britain (UK)<br>+44 117 496 0000" in text
     assert "Britain (UK)" in text
     assert "Method: Card (test gateway)" in text
     assert "Payment status: Succeeded" in text

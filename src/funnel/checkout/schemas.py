@@ -47,6 +47,13 @@ class CheckoutInputSchema(ma.Schema):
         metadata={"description": "Where the confirmation goes; default: the account's email"},
     )
     shipping_address = ma.fields.Nested(ShippingAddressInputSchema, required=True)
+    save_to_address_book = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Keep the shipping address in the caller's address book too (a "
+            "bearer token's account; not twice; ignored for a guest)"
+        },
+    )
     shipping_method = ma.fields.String(
         required=True,
         validate=validate.Length(min=1, max=MAX_CODE_LENGTH),

@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from funnel.accounts.access import api_user, authenticated
 from funnel.core.api import API_PREFIX, errors
 from funnel.core.api.paging import PagePosition
-from funnel.orders import queries
+from funnel.orders import queries, services
 from funnel.orders.schemas import (
     MAX_ORDER_PAGE_SIZE,
     OrderPageSchema,
@@ -40,6 +40,7 @@ def list_my_orders(**parameters: Any) -> dict[str, Any]:
     position = PagePosition.of(
         parameters, default_size=queries.CUSTOMER_PAGE_SIZE, max_size=MAX_ORDER_PAGE_SIZE
     )
+    services.attach_guest_orders(api_user().id)
     page = queries.orders_of_user(api_user().id, position.number, position.size)
     counts = queries.item_counts([order.id for order in page.items])
     return {

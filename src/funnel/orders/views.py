@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from funnel.accounts.countries import COUNTRIES
 from funnel.core.pagination import page_number
-from funnel.orders import queries
+from funnel.orders import queries, services
 from funnel.orders.errors import OrderNotFound
 from funnel.orders.links import key_opens
 
@@ -18,6 +18,7 @@ bp = Blueprint("orders", __name__)
 @bp.get("/account/orders")
 @login_required
 def account_orders() -> ResponseReturnValue:
+    services.attach_guest_orders(current_user.id)
     page = queries.orders_of_user(current_user.id, page_number(request.args.get("page")))
     return render_template("orders/list.html", page=page)
 

@@ -10,6 +10,7 @@ and recovery codes for staff sign-in) over ``second_factor`` (accepting a code).
 from funnel.accounts.services.addresses import (
     add_address,
     delete_address,
+    remember_address,
     set_default_shipping_address,
     update_address,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "regenerate_recovery_codes",
     "register",
     "register_customer",
+    "remember_address",
     "remove_from_staff",
     "remove_two_factor",
     "request_password_reset",

@@ -35,6 +35,23 @@ def add_address(
     return row
 
 
+def remember_address(user_id: int, address: PostalAddress) -> Address:
+    """Keep an address the customer typed elsewhere (at checkout) in their book, unless the
+    book already holds the same one (every field equal, ignoring case): then that one is
+    returned and nothing is written. A new address follows ``add_address``'s rules (the first
+    becomes the default). Side effect: may insert an ``addresses`` row."""
+    with transaction() as session:
+        wanted = _comparable(address.columns())
+        for row in session.scalars(sa.select(Address).where(Address.user_id == user_id)):
+            if _comparable({name: getattr(row, name) for name in wanted}) == wanted:
+                return row
+        return add_address(user_id, address)
+
+
+def _comparable(columns: dict[str, str | None]) -> dict[str, str]:
+    return {name: (value or "").casefold() for name, value in columns.items()}
+
+
 def update_address(
     user_id: int, address_id: int, address: PostalAddress, *, is_default_shipping: bool = False
 ) -> Address:

@@ -44,6 +44,7 @@ def prepare_checkout(
     shipping_method: str,
     visitor_id: str | None = None,
     reservation_owner: str | None = None,
+    save_to_address_book: bool = False,
 ) -> Checkout:
     """Start (or go on with) the cart's checkout and take it to a reviewed state: the contact
     email, the address, the shipping method, then the review that fixes the total and holds
@@ -53,7 +54,8 @@ def prepare_checkout(
     again (calling twice, even at the same instant, gives one checkout and does not hold the
     stock twice). ``visitor_id`` is the funnel's visitor (``checkout_started`` once per
     checkout; the order's later stages follow it).
-    ``address`` comes from ``checked_address`` (its errors are the checkout's too).
+    ``address`` comes from ``checked_address`` (its errors are the checkout's too); with
+    ``save_to_address_book`` a customer's address book keeps it (see ``set_address``).
     Raises CheckoutInvalidInput (field by field: email, shipping_method), CartEmpty,
     CartNeedsAttention, SoldOut, HoldLimitReached, OrderInProgress (the cart's order is being
     paid: a cart is paid for once).
@@ -68,7 +70,7 @@ def prepare_checkout(
         visitor_id=visitor_id,
         reservation_owner=reservation_owner,
     )
-    set_address(checkout.token, cart_id, address)
+    set_address(checkout.token, cart_id, address, save_to_address_book=save_to_address_book)
     set_shipping_method(checkout.token, cart_id, shipping_method)
     return confirm_review(checkout.token, cart_id)
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from funnel.accounts import postal
+from funnel.accounts import services as account_services
 from funnel.accounts.errors import AddressInvalid, InvalidEmail
 from funnel.accounts.models import normalise_email
 from funnel.accounts.postal import PostalAddress
@@ -172,9 +173,18 @@ def _ready(checkout: Checkout) -> Checkout:
     return checkout
 
 
-def set_address(token: str | None, cart_id: int | None, address: PostalAddress) -> Checkout:
+def set_address(
+    token: str | None,
+    cart_id: int | None,
+    address: PostalAddress,
+    *,
+    save_to_address_book: bool = False,
+) -> Checkout:
     """Record where the order goes (a snapshot; see ``checked_address``). Raises
-    CheckoutNotFound, StepMissing. Side effects: the review must be done again."""
+    CheckoutNotFound, StepMissing. Side effects: the review must be done again; with
+    ``save_to_address_book``, a signed-in customer's address book keeps the address too
+    (``accounts.services.remember_address``: not twice), in the same transaction; a guest's
+    checkout has no book, and the flag changes nothing."""
     with transaction():
         checkout = _ready(lock_open_checkout(token, cart_id))
         if checkout.email is None:
@@ -182,6 +192,8 @@ def set_address(token: str | None, cart_id: int | None, address: PostalAddress) 
         for name, value in address.columns(prefix="ship_").items():
             setattr(checkout, name, value)
         forget_review(checkout)
+        if save_to_address_book and checkout.user_id is not None:
+            account_services.remember_address(checkout.user_id, address)
         return checkout
 
 

@@ -150,6 +150,7 @@ def _address_form(checkout: Checkout, formdata: object = None) -> CheckoutAddres
         default = str(saved[0].id) if saved and not checkout.has_address else NEW_ADDRESS
         form.saved_address.data = default
     form.saved_addresses = {str(address.id): address for address in saved}  # type: ignore[attr-defined]
+    form.offers_address_book = user_id is not None  # type: ignore[attr-defined]
     return form
 
 
@@ -181,7 +182,12 @@ def save_address() -> ResponseReturnValue:
     }
     try:
         address = services.checked_address(values)
-        services.set_address(session.get(SESSION_KEY), current_cart_id(), address)
+        services.set_address(
+            session.get(SESSION_KEY),
+            current_cart_id(),
+            address,
+            save_to_address_book=saved is None and bool(form.save_to_address_book.data),
+        )
     except CheckoutInvalidInput as error:
         for name, messages in error.fields.items():
             getattr(form, name).errors = messages

@@ -23,6 +23,7 @@ returns ``changed`` False.
 
 from funnel.orders.models import STAFF_TARGETS
 from funnel.orders.services.cancellation import cancel_order, cancel_overdue_manual_orders
+from funnel.orders.services.ownership import attach_guest_orders
 from funnel.orders.services.placing import place_order, send_order_placed_email
 from funnel.orders.services.refunds import RefundSource, refund_order, refund_request_key
 from funnel.orders.services.results import (
@@ -54,6 +55,7 @@ __all__ = [
     "RefundSource",
     "ShipmentOutcome",
     "ShipmentSource",
+    "attach_guest_orders",
     "cancel_order",
     "cancel_overdue_manual_orders",
     "fulfil_order",
