@@ -8,7 +8,7 @@ it), the next list shows the orders.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from funnel.accounts import queries as account_queries
 from funnel.core.database import transaction
@@ -24,7 +24,8 @@ def attach_guest_orders(user_id: int) -> int:
     user = account_queries.get_user(user_id)
     if user is None or not user.is_email_verified or user.is_disabled:
         return 0
-    guest_orders = (Order.user_id.is_(None), func.lower(Order.email) == user.email.lower())
+    # Both addresses are stored normalised (lower case): an equality the email index answers.
+    guest_orders = (Order.user_id.is_(None), Order.email == user.email.lower())
     if db.session.scalar(select(Order.id).where(*guest_orders).limit(1)) is None:
         return 0
     with transaction():
