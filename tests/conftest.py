@@ -187,6 +187,9 @@ def forget_remembered_rows(application: Flask) -> None:
         analytics["api_visits"].clear()
 
 
+TEST_BANK_ACCOUNT = "Funnel Test Ltd;GB33 BUKB 2020 1555 5555 55;BUKBGB22;Barclays"
+
+
 def build_app(url: str, smtp_server: SmtpServer, overrides: dict[str, Any]) -> Flask:
     settings: dict[str, Any] = {
         "TESTING": True,
@@ -200,6 +203,9 @@ def build_app(url: str, smtp_server: SmtpServer, overrides: dict[str, Any]) -> F
         # Every test client calls from one address, so many shoppers share it: no share limit
         # on reservations unless a test asks for one (tests/checkout/test_inventory_denial.py).
         "RESERVATION_MAX_SHARE": 100,
+        # Bank transfer is offered only with a bank account: test shops have one, unless a
+        # test says ``@pytest.mark.config(BANK_ACCOUNT="")``.
+        "BANK_ACCOUNT": TEST_BANK_ACCOUNT,
         "MAIL_HOST": smtp_server.host,
         "MAIL_PORT": smtp_server.port,
         "SERVER_NAME": None,

@@ -25,6 +25,7 @@ from funnel.core.money import Money, MoneyError
 from funnel.settings import queries as settings_queries
 from funnel.settings import services as settings_services
 from funnel.settings.values import (
+    BANK_ACCOUNT,
     BANK_TRANSFER_DETAILS,
     CONTACT_EMAIL,
     DEFAULT_TAX_RATE,
@@ -51,12 +52,23 @@ LABELS = {
     FREE_SHIPPING_THRESHOLD: "Free shipping from",
     TAX_RATES: "Tax rates",
     DEFAULT_TAX_RATE: "Default tax rate",
-    BANK_TRANSFER_DETAILS: "Bank transfer details",
+    BANK_ACCOUNT: "Bank account",
+    BANK_TRANSFER_DETAILS: "Bank transfer instructions",
     ORDER_NUMBER_PREFIX: "Order number prefix",
     STAFF_TWO_FACTOR_REQUIRED: "Two-factor sign-in required for staff",
 }
 # The form's name of a setting where it differs from the service's.
-FORM_FIELD = {FREE_SHIPPING_THRESHOLD: "free_shipping_threshold"}
+# The bank account's fields, by the service's name of each (``bank_account-holder``).
+BANK_FORM_FIELDS = {
+    "holder": "bank_holder",
+    "account_number": "bank_account_number",
+    "bic": "bank_bic",
+    "bank_name": "bank_name",
+}
+FORM_FIELD = {
+    FREE_SHIPPING_THRESHOLD: "free_shipping_threshold",
+    **{f"{BANK_ACCOUNT}-{key}": name for key, name in BANK_FORM_FIELDS.items()},
+}
 
 
 def register(bp: Blueprint) -> None:
@@ -84,6 +96,7 @@ def _filled_form() -> SettingsForm:
             "free_shipping_threshold": _major(shop.free_shipping_threshold_minor, shop.currency),
             "default_tax_rate": _percent(shop.default_tax_rate),
             "bank_transfer_details": shop.bank_transfer_details,
+            **{name: getattr(shop.bank_account, key) for key, name in BANK_FORM_FIELDS.items()},
             "order_number_prefix": shop.order_number_prefix,
             "staff_two_factor_required": shop.staff_two_factor_required,
         },
@@ -202,6 +215,7 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         ),
         TAX_RATES: rates,
         DEFAULT_TAX_RATE: _basis_points(form.default_tax_rate),
+        BANK_ACCOUNT: {key: _text(getattr(form, name)) for key, name in BANK_FORM_FIELDS.items()},
         BANK_TRANSFER_DETAILS: _text(form.bank_transfer_details),
         ORDER_NUMBER_PREFIX: _text(form.order_number_prefix),
         STAFF_TWO_FACTOR_REQUIRED: bool(form.staff_two_factor_required.data),
@@ -216,7 +230,9 @@ def _place_errors(
     list_errors: dict[str, list[str]] = {}
     for name, messages in fields.items():
         list_name, _, rest = name.partition("-")
-        if rest:
+        if name in FORM_FIELD:
+            field = getattr(form, FORM_FIELD[name])
+        elif rest:
             index, _, subfield = rest.partition("-")
             form_index = rows[list_name][int(index)]
             field = getattr(getattr(form, list_name).entries[form_index].form, subfield)
