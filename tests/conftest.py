@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from funnel import create_app
 from funnel.extensions import db, limiter
 from tests.support.databases import BACKENDS, DatabaseProvider, WrittenTables
+from tests.support.live_server import TEST_BANK_ACCOUNT
 from tests.support.mailbox import Mailbox, SmtpServer
 
 # The API tests' fixtures (bearer tokens), for the API tests beside each domain.
@@ -185,9 +186,6 @@ def forget_remembered_rows(application: Flask) -> None:
     analytics = application.extensions.get("funnel.analytics")
     if analytics:
         analytics["api_visits"].clear()
-
-
-TEST_BANK_ACCOUNT = "Funnel Test Ltd;GB33 BUKB 2020 1555 5555 55;BUKBGB22;Barclays"
 
 
 def build_app(url: str, smtp_server: SmtpServer, overrides: dict[str, Any]) -> Flask:

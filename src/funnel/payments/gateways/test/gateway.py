@@ -87,12 +87,12 @@ class TestCard:
 
 # Every card of TEST_CARDS, in its order, with what it does.
 TEST_CARD_OUTCOMES = (
-    TestCard(CARD_SUCCEEDS, "succeeds"),
-    TestCard(CARD_DECLINED, "is declined"),
-    TestCard(CARD_INSUFFICIENT_FUNDS, "is declined for insufficient funds"),
-    TestCard(CARD_REQUIRES_ACTION, "asks for 3-D Secure (approve or refuse)"),
-    TestCard(CARD_PROCESSING, "stays processing, then succeeds a few seconds later"),
-    TestCard(CARD_ANSWER_LOST, "is charged, but the answer is lost (the request times out)"),
+    TestCard(CARD_SUCCEEDS, "Succeeds"),
+    TestCard(CARD_DECLINED, "Is declined"),
+    TestCard(CARD_INSUFFICIENT_FUNDS, "Is declined for insufficient funds"),
+    TestCard(CARD_REQUIRES_ACTION, "Asks for 3-D Secure (approve or refuse)"),
+    TestCard(CARD_PROCESSING, "Stays processing, then succeeds a few seconds later"),
+    TestCard(CARD_ANSWER_LOST, "Is charged, but the answer is lost (the request times out)"),
 )
 
 _FAILURES = {CARD_DECLINED: sandbox.DECLINED, CARD_INSUFFICIENT_FUNDS: sandbox.INSUFFICIENT_FUNDS}
