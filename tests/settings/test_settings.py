@@ -11,12 +11,12 @@ from flask import Flask
 
 from funnel.accounts.models import User
 from funnel.accounts.permissions import settings_editor
+from funnel.config import load_settings
 from funnel.core.errors import PermissionDenied, ValidationFailed
 from funnel.extensions import db
 from funnel.settings import services
-from funnel.settings.queries import current_settings
-from funnel.config import load_settings
 from funnel.settings.errors import InitialSettingsError
+from funnel.settings.queries import current_settings
 from funnel.settings.values import BankAccount, ShippingMethodSetting, initial_values
 from tests.conftest import build_app
 from tests.settings.helpers import history, save, stored
