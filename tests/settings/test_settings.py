@@ -300,3 +300,30 @@ def test_every_storefront_page_footer_gives_the_shops_contact_address(
         '<small>Funnel · Questions? <a href="mailto:help@corner.example" id="contact-email">'
         "help@corner.example</a> · powered by Funnel</small>"
     ) in page.text
+
+
+@pytest.mark.story("US-58")
+def test_an_admin_gives_a_shipping_method_its_delivery_time(
+    app: Flask, admin_user: User, signed_in
+) -> None:
+    admin = signed_in(admin_user)
+
+    response = save(admin, shipping_methods__0__delivery_days="3-5")
+
+    assert response.status_code == 303
+    assert current_settings().shipping_methods[0] == ShippingMethodSetting(
+        "standard", "Standard", 499, True, 3, 5
+    )
+    assert 'value="3-5"' in admin.get("/staff/settings").text
+
+
+@pytest.mark.story("US-58")
+@pytest.mark.parametrize("days", ["5-3", "soon", "1-400"])
+def test_a_wrong_delivery_time_is_named_beside_its_field(
+    app: Flask, admin_user: User, signed_in, days: str
+) -> None:
+    response = save(signed_in(admin_user), shipping_methods__1__delivery_days=days)
+
+    assert response.status_code == 422
+    assert "Working days such as 3-5 (or 2), or empty." in response.text
+    assert stored() == {}

@@ -64,6 +64,16 @@ class ShippingMethodSchema(ma.Schema):
     is_free_above_threshold = ma.fields.Boolean(
         required=True, metadata={"description": "Free when the subtotal reaches the threshold"}
     )
+    min_delivery_days = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Fewest working days to delivery (null: not given)"},
+    )
+    max_delivery_days = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Most working days to delivery (null: not given)"},
+    )
 
 
 class ShippingMethodListSchema(ma.Schema):
@@ -92,6 +102,8 @@ def list_shipping_methods() -> dict[str, Any]:
                 "name": method.name,
                 "price": method.price,
                 "is_free_above_threshold": method.is_free_above_threshold,
+                "min_delivery_days": method.min_days,
+                "max_delivery_days": method.max_days,
             }
             for method in policy.methods
         ],

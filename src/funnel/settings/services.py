@@ -34,6 +34,7 @@ from funnel.settings.values import (
     DEFAULT_TAX_RATE,
     FREE_SHIPPING_THRESHOLD,
     KEYS,
+    MAX_DELIVERY_DAYS,
     ORDER_NUMBER_PREFIX,
     POSTAL_ADDRESS,
     SHIPPING_METHODS,
@@ -75,7 +76,8 @@ def update_settings(editor: Editor, changes: Mapping[str, Any]) -> list[str]:
     the current ones; return the keys changed, in ``KEYS`` order.
 
     Shipping methods come as ``{"code", "name", "price_minor", "is_free_above_threshold"}``
-    rows, tax rates as ``{"country", "rate"}`` rows (basis points), the bank account as
+    rows (and ``min_days``, ``max_days``: working days, both or neither), tax rates as
+    ``{"country", "rate"}`` rows (basis points), the bank account as
     ``{"holder", "account_number", "bic", "bank_name"}`` (all empty: no bank transfer).
     Raises PermissionDenied without ``settings.manage``; ValidationFailed (422) with messages
     by field (``shop_name``, ``shipping_methods-1-price``, ``bank_account-holder``...) when
@@ -193,14 +195,22 @@ def _methods(value: Any, errors: Errors) -> list[dict[str, Any]]:
             )
         if price is None or not 0 <= price <= MAX_PRICE_MINOR:
             errors.setdefault(field + "price", []).append("A price of 0 or more.")
-        methods.append(
-            {
-                "code": code,
-                "name": name,
-                "price_minor": price or 0,
-                "is_free_above_threshold": bool(row.get("is_free_above_threshold")),
-            }
-        )
+        method: dict[str, Any] = {
+            "code": code,
+            "name": name,
+            "price_minor": price or 0,
+            "is_free_above_threshold": bool(row.get("is_free_above_threshold")),
+        }
+        low, high = row.get("min_days"), row.get("max_days")
+        if low is not None or high is not None:
+            low, high = _whole_number(low), _whole_number(high)
+            if low is None or high is None or not 0 <= low <= high <= MAX_DELIVERY_DAYS:
+                errors.setdefault(field + "delivery_days", []).append(
+                    "Working days such as 3-5 (or 2), or empty."
+                )
+            else:
+                method["min_days"], method["max_days"] = low, high
+        methods.append(method)
     return methods
 
 

@@ -53,12 +53,41 @@ KEYS = (
 )
 
 
+MAX_DELIVERY_DAYS = 365
+_DELIVERY_DAYS = re.compile(r"^(\d{1,3})(?:-(\d{1,3}))?$")
+
+
 @dataclass(frozen=True)
 class ShippingMethodSetting:
     code: str
     name: str
     price_minor: int
     is_free_above_threshold: bool
+    # Working days from dispatch to delivery (both None: no delivery time given).
+    min_days: int | None = None
+    max_days: int | None = None
+
+
+def delivery_time(min_days: int | None, max_days: int | None) -> str:
+    """``3-5 working days``, ``1 working day``; empty when no delivery time is given."""
+    if min_days is None or max_days is None:
+        return ""
+    unit = "working day" if max_days == 1 else "working days"
+    span = f"{min_days}" if min_days == max_days else f"{min_days}-{max_days}"
+    return f"{span} {unit}"
+
+
+def parse_delivery_days(text: str) -> tuple[int, int] | None:
+    """``"3-5"`` or ``"2"`` as (min, max) working days; None when it is not such a range (or
+    the minimum passes the maximum, or either passes a year)."""
+    match = _DELIVERY_DAYS.match(text.strip().replace(" ", ""))
+    if not match:
+        return None
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if low > high or high > MAX_DELIVERY_DAYS:
+        return None
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -106,23 +135,35 @@ def _parse_methods(raw: str, currency: str, free_codes: set[str]) -> list[dict[s
         if not item:
             continue
         pieces = item.split(":")
-        if len(pieces) != 3 or not CODE_PATTERN.match(pieces[0].strip()) or not pieces[1].strip():
-            raise InitialSettingsError(f"SHIPPING_METHODS: {item!r} is not code:Name:price")
-        code, name, price = (piece.strip() for piece in pieces)
+        if (
+            len(pieces) not in (3, 4)
+            or not CODE_PATTERN.match(pieces[0].strip())
+            or not pieces[1].strip()
+        ):
+            raise InitialSettingsError(
+                f"SHIPPING_METHODS: {item!r} is not code:Name:price or code:Name:price:min-max"
+            )
+        code, name, price = (piece.strip() for piece in pieces[:3])
+        days = parse_delivery_days(pieces[3]) if len(pieces) == 4 else None
+        if len(pieces) == 4 and days is None:
+            raise InitialSettingsError(
+                f"SHIPPING_METHODS: {pieces[3].strip()!r} is not working days such as 3-5"
+            )
         try:
             amount = Money.parse(price, currency)
         except MoneyError as error:
             raise InitialSettingsError(f"SHIPPING_METHODS: {error}") from error
         if amount.amount < 0 or any(method["code"] == code for method in methods):
             raise InitialSettingsError(f"SHIPPING_METHODS: {code!r} is negative or repeated")
-        methods.append(
-            {
-                "code": code,
-                "name": name[:100],
-                "price_minor": amount.amount,
-                "is_free_above_threshold": code in free_codes,
-            }
-        )
+        method: dict[str, Any] = {
+            "code": code,
+            "name": name[:100],
+            "price_minor": amount.amount,
+            "is_free_above_threshold": code in free_codes,
+        }
+        if days is not None:
+            method["min_days"], method["max_days"] = days
+        methods.append(method)
     if not methods:
         raise InitialSettingsError("SHIPPING_METHODS must name at least one method")
     return methods
@@ -219,6 +260,8 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
                 str(method["name"]),
                 int(method["price_minor"]),
                 bool(method["is_free_above_threshold"]),
+                _days(method.get("min_days")),
+                _days(method.get("max_days")),
             )
             for method in values[SHIPPING_METHODS]
         ),
@@ -236,3 +279,7 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
         ),
         staff_two_factor_required=bool(values[STAFF_TWO_FACTOR_REQUIRED]),
     )
+
+
+def _days(value: Any) -> int | None:
+    return None if value is None else int(value)

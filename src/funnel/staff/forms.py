@@ -126,6 +126,7 @@ class ShippingMethodRow(Form):
     code = StringField("Code", render_kw={"maxlength": 32, "autocomplete": "off"})
     name = StringField("Name", render_kw={"maxlength": 100})
     price = StringField("Price", render_kw={"inputmode": "decimal", "maxlength": 14})
+    delivery_days = StringField("Delivery (working days)", render_kw={"maxlength": 9})
     is_free_above_threshold = BooleanField("Free from the threshold")
 
 

@@ -36,6 +36,7 @@ from funnel.settings.values import (
     SHOP_NAME,
     STAFF_TWO_FACTOR_REQUIRED,
     TAX_RATES,
+    parse_delivery_days,
 )
 from funnel.staff.access import page_permission
 from funnel.staff.forms import SettingsForm
@@ -80,6 +81,12 @@ def _major(amount: int | None, currency: str) -> str:
     return "" if amount is None else str(Money(amount, currency).to_decimal())
 
 
+def _days_text(min_days: int | None, max_days: int | None) -> str:
+    if min_days is None or max_days is None:
+        return ""
+    return f"{min_days}" if min_days == max_days else f"{min_days}-{max_days}"
+
+
 def _percent(basis_points: int) -> str:
     whole, rest = divmod(basis_points, 100)
     return f"{whole}" if not rest else f"{whole}.{rest:02d}".rstrip("0")
@@ -107,6 +114,7 @@ def _filled_form() -> SettingsForm:
                 "code": method.code,
                 "name": method.name,
                 "price": _major(method.price_minor, shop.currency),
+                "delivery_days": _days_text(method.min_days, method.max_days),
                 "is_free_above_threshold": method.is_free_above_threshold,
             }
         )
@@ -187,14 +195,22 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         row = entry.form
         if not (_text(row.code) or _text(row.name) or _text(row.price)):
             continue
-        methods.append(
-            {
-                "code": _text(row.code),
-                "name": _text(row.name),
-                "price_minor": _money(row.price, currency),
-                "is_free_above_threshold": bool(row.is_free_above_threshold.data),
-            }
-        )
+        method = {
+            "code": _text(row.code),
+            "name": _text(row.name),
+            "price_minor": _money(row.price, currency),
+            "is_free_above_threshold": bool(row.is_free_above_threshold.data),
+        }
+        if _text(row.delivery_days):
+            days = parse_delivery_days(_text(row.delivery_days))
+            if days is None:
+                row.delivery_days.errors = [
+                    *row.delivery_days.errors,
+                    "Working days such as 3-5 (or 2), or empty.",
+                ]
+            else:
+                method["min_days"], method["max_days"] = days
+        methods.append(method)
         method_rows.append(index)
     rates: list[dict[str, Any]] = []
     rate_rows: list[int] = []
