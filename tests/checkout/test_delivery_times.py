@@ -9,6 +9,8 @@ from flask.testing import FlaskClient
 
 from funnel.checkout.pricing import PricingSettingsError, policy_from_settings
 from tests.checkout.helpers import ADDRESS
+from tests.checkout.test_api import filled_guest_cart, start
+from tests.factories.inventory import stocked_variant
 
 METHODS = "standard:Standard:4.99:3-5,express:Express:14.99:1,pickup:Pickup:0"
 
@@ -51,6 +53,22 @@ def test_the_api_gives_each_methods_delivery_days(client: FlaskClient) -> None:
     assert [
         (item["code"], item["min_delivery_days"], item["max_delivery_days"]) for item in items
     ] == [("standard", 3, 5), ("express", 1, 1), ("pickup", None, None)]
+
+
+@pytest.mark.story("US-20")
+@pytest.mark.config(SHIPPING_METHODS=METHODS)
+def test_an_api_checkout_gives_its_methods_delivery_days(client: FlaskClient) -> None:
+    variant = stocked_variant(1)
+    cart_id, headers = filled_guest_cart(client, variant)
+
+    checkout = start(client, cart_id, headers)
+
+    assert checkout["shipping_method"] == {
+        "code": "standard",
+        "name": "Standard",
+        "min_delivery_days": 3,
+        "max_delivery_days": 5,
+    }
 
 
 @pytest.mark.parametrize("days", ["5-3", "x", "3-", "1-400", ""])
