@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from funnel import create_app
 from funnel.extensions import db, limiter
 from tests.support.databases import BACKENDS, DatabaseProvider, WrittenTables
+from tests.support.live_server import TEST_BANK_ACCOUNT
 from tests.support.mailbox import Mailbox, SmtpServer
 
 # The API tests' fixtures (bearer tokens), for the API tests beside each domain.
@@ -200,6 +201,9 @@ def build_app(url: str, smtp_server: SmtpServer, overrides: dict[str, Any]) -> F
         # Every test client calls from one address, so many shoppers share it: no share limit
         # on reservations unless a test asks for one (tests/checkout/test_inventory_denial.py).
         "RESERVATION_MAX_SHARE": 100,
+        # Bank transfer is offered only with a bank account: test shops have one, unless a
+        # test says ``@pytest.mark.config(BANK_ACCOUNT="")``.
+        "BANK_ACCOUNT": TEST_BANK_ACCOUNT,
         "MAIL_HOST": smtp_server.host,
         "MAIL_PORT": smtp_server.port,
         "SERVER_NAME": None,

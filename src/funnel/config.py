@@ -232,6 +232,11 @@ def load_settings(
         "TAX_RATES": _env(environ, "TAX_RATES", "GB:2000,DE:1900,FR:2000,US:0"),
         "DEFAULT_TAX_RATE": _env_int(environ, "DEFAULT_TAX_RATE", 0),
     }
+    # "Holder;IBAN or account number;BIC or sort code;Bank name": bank transfer is offered
+    # only once a shop has a bank account (settings.values.parse_bank_account reads it).
+    bank_account = _env(environ, "BANK_ACCOUNT")
+    if bank_account:
+        settings["BANK_ACCOUNT"] = bank_account
     bank_transfer_details = _env(environ, "BANK_TRANSFER_DETAILS")
     if bank_transfer_details:
         settings["BANK_TRANSFER_DETAILS"] = bank_transfer_details

@@ -205,9 +205,11 @@ def test_shipping_methods_come_from_the_checkout_settings(client: FlaskClient) -
     assert response.get_json() == {
         "items": [
             {"code": "standard", "name": "Standard",
-             "price": {"amount": 499, "currency": "USD"}, "is_free_above_threshold": True},
+             "price": {"amount": 499, "currency": "USD"}, "is_free_above_threshold": True,
+             "min_delivery_days": None, "max_delivery_days": None},
             {"code": "express", "name": "Express",
-             "price": {"amount": 1499, "currency": "USD"}, "is_free_above_threshold": False},
+             "price": {"amount": 1499, "currency": "USD"}, "is_free_above_threshold": False,
+             "min_delivery_days": None, "max_delivery_days": None},
         ],
         "free_shipping_threshold": {"amount": 5000, "currency": "USD"},
     }  # fmt: skip

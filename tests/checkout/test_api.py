@@ -87,7 +87,12 @@ def test_a_guest_gets_a_reviewed_checkout_with_totals_and_the_stock_held(
     assert body["status"] == "open"
     assert body["email"] == "ann@example.com"
     assert body["shipping_address"]["country_code"] == "GB"
-    assert body["shipping_method"] == {"code": "standard", "name": "Standard"}
+    assert body["shipping_method"] == {
+        "code": "standard",
+        "name": "Standard",
+        "min_delivery_days": None,
+        "max_delivery_days": None,
+    }
     assert [line["quantity"] for line in body["lines"]] == [2]
     assert body["subtotal"] == usd(2 * price)
     assert body["total"]["amount"] == (

@@ -78,7 +78,7 @@ def test_a_customer_is_sent_to_their_account_page(
 
 
 @pytest.mark.story("US-22")
-@pytest.mark.config(BANK_TRANSFER_DETAILS="IBAN GB33 BUKB 2020 1555 5555 55, Funnel Ltd")
+@pytest.mark.config(BANK_TRANSFER_DETAILS="Transfers from abroad: add the fee.")
 def test_a_bank_transfer_order_is_told_what_to_pay_and_where(app: Flask, mailbox: Mailbox) -> None:
     # given the checkout places a bank-transfer order and schedules the email in its transaction
     with transaction():
@@ -87,13 +87,53 @@ def test_a_bank_transfer_order_is_told_what_to_pay_and_where(app: Flask, mailbox
         # nothing is sent before the commit
         assert list(mailbox) == []
 
-    # then the customer gets the amount, the reference and the bank details
+    # then the customer gets the amount, the reference and the shop's bank account
     [message] = mailbox
     assert message["Subject"] == f"Order {order.number}: awaiting your bank transfer"
-    text = mailbox.body(message)
-    assert f"Please transfer $28.00 with the payment reference {order.number}." in text
-    assert "IBAN GB33 BUKB 2020 1555 5555 55, Funnel Ltd" in text
+    text = mailbox.body(message).replace("\r\n", "\n")
+    assert (
+        f"Please transfer $28.00 with the payment reference {order.number} to:\n\n"
+        "Amount: $28.00\n"
+        f"Payment reference: {order.number}\n"
+        "Account holder: Funnel Test Ltd\n"
+        "IBAN or account number: GB33 BUKB 2020 1555 5555 55\n"
+        "BIC or sort code: BUKBGB22\n"
+        "Bank: Barclays\n"
+        "\n"
+        "Transfers from abroad: add the fee.\n"
+    ) in text
     assert "An order not paid within 7 days is cancelled." in text
+    html = mailbox.html(message)
+    assert '<th align="left">Account holder</th><td>Funnel Test Ltd</td>' in html
+    assert (
+        '<th align="left">IBAN or account number</th><td>GB33 BUKB 2020 1555 5555 55</td>'
+    ) in html
+    assert f'<th align="left">Payment reference</th><td>{order.number}</td>' in html
+    assert '<th align="left">Amount</th><td>$28.00</td>' in html
+
+
+@pytest.mark.story("US-23")
+@pytest.mark.config(MAIL_SENDER="Corner Shop <help@corner.example>")
+def test_every_order_email_ends_with_the_shops_contact_address(
+    app: Flask, mailbox: Mailbox
+) -> None:
+    # given a card order (confirmation) and a bank-transfer order (placed)
+    pay_by_card(place())
+    with transaction():
+        services.send_order_placed_email(place(gateway="manual"))
+
+    # then both end with the shop's name and its contact address, in text and in HTML
+    assert len(list(mailbox)) == 2
+    for message in mailbox:
+        assert (
+            mailbox.body(message)
+            .replace("\r\n", "\n")
+            .endswith("Funnel\nQuestions? Write to us at help@corner.example\n")
+        )
+        assert (
+            "<p>Funnel<br>Questions? Write to us at "
+            '<a href="mailto:help@corner.example">help@corner.example</a></p>'
+        ) in mailbox.html(message)
 
 
 @pytest.mark.story("US-50")

@@ -36,9 +36,11 @@ INITIAL_FORM = {
     "tax_rates-4-country": "",
     "tax_rates-4-rate": "",
     "default_tax_rate": "0",
-    "bank_transfer_details": (
-        "Our bank details are on the order page; write to us if you cannot find them."
-    ),
+    "bank_holder": "Funnel Test Ltd",
+    "bank_account_number": "GB33 BUKB 2020 1555 5555 55",
+    "bank_bic": "BUKBGB22",
+    "bank_name": "Barclays",
+    "bank_transfer_details": "",
     "order_number_prefix": "FN-",
 }
 

@@ -11,11 +11,13 @@ from flask import Flask
 
 from funnel.accounts.models import User
 from funnel.accounts.permissions import settings_editor
+from funnel.config import load_settings
 from funnel.core.errors import PermissionDenied, ValidationFailed
 from funnel.extensions import db
 from funnel.settings import services
+from funnel.settings.errors import InitialSettingsError
 from funnel.settings.queries import current_settings
-from funnel.settings.values import ShippingMethodSetting
+from funnel.settings.values import BankAccount, ShippingMethodSetting, initial_values
 from tests.conftest import build_app
 from tests.settings.helpers import history, save, stored
 from tests.support.databases import DatabaseProvider
@@ -178,3 +180,150 @@ def test_a_page_reads_the_settings_with_one_small_query(
         assert admin.get(path).status_code == 200
         reads = [s for s in sql_statements if "FROM shop_settings" in s]
         assert len(reads) == 1, path
+
+
+@pytest.mark.story("US-22")
+@pytest.mark.config(BANK_ACCOUNT=" Corner Shop Ltd ; DE89 3704 0044 0532 0130 00;COBADEFFXXX")
+def test_the_environment_gives_a_new_shop_its_bank_account(app: Flask) -> None:
+    assert current_settings().bank_account == BankAccount(
+        "Corner Shop Ltd", "DE89 3704 0044 0532 0130 00", "COBADEFFXXX", ""
+    )
+    assert current_settings().bank_account.is_configured is True
+
+
+@pytest.mark.story("US-22")
+@pytest.mark.config(BANK_ACCOUNT="")
+def test_a_shop_without_a_bank_account_has_none_configured(app: Flask) -> None:
+    assert current_settings().bank_account == BankAccount("", "", "", "")
+    assert current_settings().bank_account.is_configured is False
+    assert current_settings().bank_transfer_details == ""
+
+
+def test_the_bank_account_variable_is_read_from_the_environment(tmp_path: Any) -> None:
+    settings = load_settings(
+        str(tmp_path), {"FUNNEL_BANK_ACCOUNT": "Funnel Ltd;GB33BUKB20201555555555"}
+    )
+
+    assert settings["BANK_ACCOUNT"] == "Funnel Ltd;GB33BUKB20201555555555"
+    assert initial_values(settings)["bank_account"] == {
+        "holder": "Funnel Ltd",
+        "account_number": "GB33BUKB20201555555555",
+        "bic": "",
+        "bank_name": "",
+    }
+
+
+@pytest.mark.parametrize("raw", ["Funnel Ltd", ";GB33BUKB20201555555555", "a;b;c;d;e"])
+def test_a_malformed_bank_account_variable_stops_the_shop(raw: str) -> None:
+    with pytest.raises(InitialSettingsError, match="BANK_ACCOUNT: give holder;IBAN"):
+        initial_values({"BANK_ACCOUNT": raw})
+
+
+@pytest.mark.story("US-58")
+def test_an_admin_saves_the_bank_account_and_history_keeps_it(app: Flask, admin_user: User) -> None:
+    account = {
+        "holder": "Corner Shop Ltd",
+        "account_number": "12345678",
+        "bic": "20-00-00",
+        "bank_name": "",
+    }
+
+    changed = services.update_settings(settings_editor(admin_user), {"bank_account": account})
+
+    assert changed == ["bank_account"]
+    assert current_settings().bank_account == BankAccount(
+        "Corner Shop Ltd", "12345678", "20-00-00", ""
+    )
+    [(key, _, after, who)] = history()
+    assert (key, who) == ("bank_account", "admin@example.com")
+    assert after == (
+        '{"account_number": "12345678", "bank_name": "", "bic": "20-00-00", '
+        '"holder": "Corner Shop Ltd"}'
+    )
+
+
+@pytest.mark.story("US-58")
+def test_a_bank_account_without_its_account_number_is_refused(app: Flask, admin_user: User) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        services.update_settings(
+            settings_editor(admin_user),
+            {"bank_account": {"holder": "Corner Shop Ltd", "bic": "COBADEFFXXX"}},
+        )
+
+    assert refused.value.fields == {
+        "bank_account-account_number": [
+            "Needed for bank transfer (or leave every bank field empty)."
+        ]
+    }
+    assert (stored(), history()) == ({}, [])
+
+
+@pytest.mark.story("US-58")
+def test_an_admin_empties_the_bank_account_and_bank_transfer_is_no_longer_offered(
+    app: Flask, admin_user: User, signed_in
+) -> None:
+    admin = signed_in(admin_user)
+
+    response = save(admin, bank_holder="", bank_account_number="", bank_bic="", bank_name="")
+
+    assert response.status_code == 303
+    assert current_settings().bank_account.is_configured is False
+    assert admin.get("/api/v1/payment-methods").get_json() == {
+        "items": [{"code": "test", "label": "Card (test gateway)"}]
+    }
+
+
+@pytest.mark.story("US-58")
+def test_the_settings_page_names_a_missing_account_holder_beside_its_field(
+    app: Flask, admin_user: User, signed_in
+) -> None:
+    admin = signed_in(admin_user)
+
+    response = save(admin, bank_holder="")
+
+    assert response.status_code == 422
+    assert "Needed for bank transfer (or leave every bank field empty)." in response.text
+    assert stored() == {}
+
+
+@pytest.mark.story("US-58")
+@pytest.mark.parametrize("path", ["/", "/cart", "/account/sign-in", "/no-such-page"])
+def test_every_storefront_page_footer_gives_the_shops_contact_address(
+    app: Flask, admin_user: User, signed_in, path: str
+) -> None:
+    # given an admin changed the contact address
+    save(signed_in(admin_user), contact_email="help@corner.example")
+
+    # then every storefront page's footer gives it, as a link
+    page = app.test_client().get(path)
+    assert (
+        '<small>Funnel · Questions? <a href="mailto:help@corner.example" id="contact-email">'
+        "help@corner.example</a> · powered by Funnel</small>"
+    ) in page.text
+
+
+@pytest.mark.story("US-58")
+def test_an_admin_gives_a_shipping_method_its_delivery_time(
+    app: Flask, admin_user: User, signed_in
+) -> None:
+    admin = signed_in(admin_user)
+
+    response = save(admin, shipping_methods__0__delivery_days="3-5")
+
+    assert response.status_code == 303
+    assert current_settings().shipping_methods[0] == ShippingMethodSetting(
+        "standard", "Standard", 499, True, 3, 5
+    )
+    assert 'value="3-5"' in admin.get("/staff/settings").text
+
+
+@pytest.mark.story("US-58")
+@pytest.mark.parametrize("days", ["5-3", "soon", "1-400"])
+def test_a_wrong_delivery_time_is_named_beside_its_field(
+    app: Flask, admin_user: User, signed_in, days: str
+) -> None:
+    response = save(signed_in(admin_user), shipping_methods__1__delivery_days=days)
+
+    assert response.status_code == 422
+    assert "Working days such as 3-5 (or 2), or empty." in response.text
+    assert stored() == {}

@@ -31,6 +31,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# A test shop's bank account (FUNNEL_BANK_ACCOUNT's form): holder;IBAN;BIC;bank name.
+TEST_BANK_ACCOUNT = "Funnel Test Ltd;GB33 BUKB 2020 1555 5555 55;BUKBGB22;Barclays"
+
+
 def shop_environment(instance: Path, settings: Mapping[str, str] | None = None) -> dict[str, str]:
     """The inherited environment without any FUNNEL_ setting, plus the scratch instance."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("FUNNEL_")}
@@ -38,6 +42,8 @@ def shop_environment(instance: Path, settings: Mapping[str, str] | None = None) 
     environment["FUNNEL_RATELIMIT_ENABLED"] = "false"
     # Every test shopper calls from this machine's one address: no share limit on reservations.
     environment["FUNNEL_RESERVATION_MAX_SHARE"] = "100"
+    # Bank transfer is offered only with a bank account: test shops have one.
+    environment["FUNNEL_BANK_ACCOUNT"] = TEST_BANK_ACCOUNT
     environment.update(settings or {})
     return environment
 

@@ -21,6 +21,10 @@ class Mailbox(list[EmailMessage]):
         part = message.get_body(preferencelist=("plain",))
         return part.get_content() if part is not None else ""
 
+    def html(self, message: EmailMessage) -> str:
+        part = message.get_body(preferencelist=("html",))
+        return part.get_content() if part is not None else ""
+
 
 class _Handler:
     def __init__(self, mailbox: Mailbox) -> None:

@@ -24,7 +24,7 @@ from funnel.cart.errors import CartNotFound
 from funnel.checkout.errors import CheckoutNotFound, CheckoutPaymentFailed
 from funnel.checkout.limits import api_reservation_limit, checkout_limits, reservation_owner
 from funnel.checkout.models import Checkout
-from funnel.checkout.queries import checkout_overview, pricing_policy
+from funnel.checkout.queries import checkout_overview, offered_gateways, pricing_policy
 from funnel.checkout.schemas import (
     CheckoutInputSchema,
     CheckoutSchema,
@@ -45,7 +45,6 @@ from funnel.core.api import API_PREFIX, CART_SECURITY, MoneyField, errors, links
 from funnel.core.idempotency import idempotent
 from funnel.core.money import Money
 from funnel.orders import queries as order_queries
-from funnel.payments.gateways import enabled_gateways
 
 bp = Blueprint(
     "checkout_api",
@@ -64,6 +63,16 @@ class ShippingMethodSchema(ma.Schema):
     price = MoneyField(required=True)
     is_free_above_threshold = ma.fields.Boolean(
         required=True, metadata={"description": "Free when the subtotal reaches the threshold"}
+    )
+    min_delivery_days = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Fewest working days to delivery (null: not given)"},
+    )
+    max_delivery_days = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Most working days to delivery (null: not given)"},
     )
 
 
@@ -93,6 +102,8 @@ def list_shipping_methods() -> dict[str, Any]:
                 "name": method.name,
                 "price": method.price,
                 "is_free_above_threshold": method.is_free_above_threshold,
+                "min_delivery_days": method.min_days,
+                "max_delivery_days": method.max_days,
             }
             for method in policy.methods
         ],
@@ -105,7 +116,7 @@ def list_shipping_methods() -> dict[str, Any]:
 def list_payment_methods() -> dict[str, Any]:
     """The payment methods checkout offers, in the order it offers them"""
     return {
-        "items": [{"code": gateway.name, "label": gateway.label} for gateway in enabled_gateways()]
+        "items": [{"code": gateway.name, "label": gateway.label} for gateway in offered_gateways()]
     }
 
 

@@ -4,7 +4,8 @@ The values are the shop's settings (``funnel.settings``: edited by staff on the 
 a new shop's initial values come from ``config.py`` as strings:
 
 - ``SHIPPING_METHODS``: ``"code:Name:price,..."`` with prices in the shop currency's major
-  units, e.g. ``"standard:Standard:4.99,express:Express:14.99"``;
+  units, e.g. ``"standard:Standard:4.99,express:Express:14.99"``; a fourth part gives the
+  delivery time in working days (``"standard:Standard:4.99:3-5"``);
 - ``FREE_SHIPPING_THRESHOLD``: a subtotal (major units) from which the methods named in
   ``FREE_SHIPPING_METHODS`` (``"standard"``) cost nothing; ``off``: never free;
 - ``TAX_RATES``: ``"GB:2000,DE:1900"`` in basis points (2000 = 20 %) per ISO country code, and
@@ -22,7 +23,7 @@ from typing import Any
 
 from funnel.core.money import Money
 from funnel.settings.errors import InitialSettingsError
-from funnel.settings.values import ShopSettings, initial_values, shop_settings
+from funnel.settings.values import ShopSettings, delivery_time, initial_values, shop_settings
 
 BASIS_POINTS = 10_000
 
@@ -37,6 +38,13 @@ class ShippingMethod:
     name: str
     price: Money
     is_free_above_threshold: bool
+    min_days: int | None = None  # working days from dispatch to delivery
+    max_days: int | None = None
+
+    @property
+    def delivery_time(self) -> str:
+        """``3-5 working days``; empty when the shop gives none for this method."""
+        return delivery_time(self.min_days, self.max_days)
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,8 @@ def policy_from_shop_settings(settings: ShopSettings) -> PricingPolicy:
                 method.name,
                 Money(method.price_minor, currency),
                 method.is_free_above_threshold,
+                method.min_days,
+                method.max_days,
             )
             for method in settings.shipping_methods
         ),

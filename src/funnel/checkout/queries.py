@@ -20,6 +20,8 @@ from funnel.checkout.pricing import (
 )
 from funnel.extensions import db
 from funnel.orders.models import Order
+from funnel.payments.errors import GatewayNotEnabled
+from funnel.payments.gateways import BANK_TRANSFER, PaymentGateway, enabled_gateways
 from funnel.settings.queries import current_settings
 
 MAX_TOKEN_LENGTH = 64
@@ -28,6 +30,22 @@ MAX_TOKEN_LENGTH = 64
 def pricing_policy() -> PricingPolicy:
     """The shop's shipping methods and tax rates (from the settings, as staff saved them)."""
     return policy_from_shop_settings(current_settings())
+
+
+def offered_gateways() -> list[PaymentGateway]:
+    """The payment methods checkout offers, in the configured order: the enabled gateways,
+    bank transfer only while the shop's bank account is configured (customers would have
+    nowhere to send the money)."""
+    is_bank_ready = current_settings().bank_account.is_configured
+    return [
+        gateway for gateway in enabled_gateways() if gateway.name != BANK_TRANSFER or is_bank_ready
+    ]
+
+
+def check_offered(gateway: str) -> None:
+    """Raises GatewayNotEnabled (422) unless checkout offers ``gateway`` now."""
+    if gateway not in {offered.name for offered in offered_gateways()}:
+        raise GatewayNotEnabled(f"The payment method {gateway[:32]!r} is not available.")
 
 
 def find_checkout(token: str | None, cart_id: int | None, *, lock: bool = False) -> Checkout | None:

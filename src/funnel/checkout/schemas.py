@@ -94,6 +94,8 @@ class CompletionInputSchema(ma.Schema):
 class ShippingChoiceSchema(ma.Schema):
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
+    min_delivery_days = ma.fields.Integer(required=True, allow_none=True)
+    max_delivery_days = ma.fields.Integer(required=True, allow_none=True)
 
 
 class CheckoutSchema(ma.Schema):
@@ -200,7 +202,16 @@ def checkout_representation(overview: CheckoutRead) -> dict[str, Any]:
         "status": checkout.status.value,
         "email": checkout.email,
         "shipping_address": _address(checkout) if checkout.has_address else None,
-        "shipping_method": {"code": method.code, "name": method.name} if method else None,
+        "shipping_method": (
+            {
+                "code": method.code,
+                "name": method.name,
+                "min_delivery_days": method.min_days,
+                "max_delivery_days": method.max_days,
+            }
+            if method
+            else None
+        ),
         "lines": cart["lines"],
         "subtotal": cart["subtotal"] if quote is None else quote.subtotal,
         "shipping": quote.shipping if quote else None,

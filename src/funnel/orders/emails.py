@@ -48,11 +48,6 @@ def order_link(order: Order) -> str:
     return absolute_url("orders.guest_order", number=order.number, key=access_key(order.number))
 
 
-def bank_transfer_details() -> str:
-    """The bank details customers pay to (the shop's settings)."""
-    return current_settings().bank_transfer_details
-
-
 def render_order_email(kind: str, order_id: int, **extra: Any) -> tuple[str, str, str, str]:
     """``(to, subject, text, html)`` of the ``kind`` email for an order."""
     order = queries.order_with_lines(order_id)
@@ -64,7 +59,6 @@ def render_order_email(kind: str, order_id: int, **extra: Any) -> tuple[str, str
         "order": order,
         "lines": order.lines,
         "link": order_link(order),
-        "bank_transfer_details": shop.bank_transfer_details,
         "last_note": events[-1].note if events else "",
         **extra,
     }

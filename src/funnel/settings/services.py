@@ -26,12 +26,15 @@ from funnel.extensions import db
 from funnel.settings import queries
 from funnel.settings.models import SettingChange, ShopSetting
 from funnel.settings.values import (
+    BANK_ACCOUNT,
+    BANK_ACCOUNT_FIELDS,
     BANK_TRANSFER_DETAILS,
     CODE_PATTERN,
     CONTACT_EMAIL,
     DEFAULT_TAX_RATE,
     FREE_SHIPPING_THRESHOLD,
     KEYS,
+    MAX_DELIVERY_DAYS,
     ORDER_NUMBER_PREFIX,
     POSTAL_ADDRESS,
     SHIPPING_METHODS,
@@ -50,6 +53,7 @@ SHOP_NAME_LENGTH = 100
 METHOD_NAME_LENGTH = 100
 POSTAL_ADDRESS_LENGTH = 500
 BANK_DETAILS_LENGTH = 1000
+BANK_ACCOUNT_FIELD_LENGTH = 100
 EMAIL_LENGTH = 254
 PREFIX_PATTERN = re.compile(r"^[A-Z0-9]{1,6}-?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -72,10 +76,12 @@ def update_settings(editor: Editor, changes: Mapping[str, Any]) -> list[str]:
     the current ones; return the keys changed, in ``KEYS`` order.
 
     Shipping methods come as ``{"code", "name", "price_minor", "is_free_above_threshold"}``
-    rows, tax rates as ``{"country", "rate"}`` rows (basis points). Raises PermissionDenied
-    without ``settings.manage``; ValidationFailed (422) with messages by field (``shop_name``,
-    ``shipping_methods-1-price``, ``tax_rates-0-country``...) when any value is wrong, nothing
-    saved. Side effects: a history row per changed key.
+    rows (and ``min_days``, ``max_days``: working days, both or neither), tax rates as
+    ``{"country", "rate"}`` rows (basis points), the bank account as
+    ``{"holder", "account_number", "bic", "bank_name"}`` (all empty: no bank transfer).
+    Raises PermissionDenied without ``settings.manage``; ValidationFailed (422) with messages
+    by field (``shop_name``, ``shipping_methods-1-price``, ``bank_account-holder``...) when
+    any value is wrong, nothing saved. Side effects: a history row per changed key.
     """
     if MANAGE_PERMISSION not in editor.permissions:
         raise PermissionDenied(f"This needs the {MANAGE_PERMISSION} permission.")
@@ -189,14 +195,22 @@ def _methods(value: Any, errors: Errors) -> list[dict[str, Any]]:
             )
         if price is None or not 0 <= price <= MAX_PRICE_MINOR:
             errors.setdefault(field + "price", []).append("A price of 0 or more.")
-        methods.append(
-            {
-                "code": code,
-                "name": name,
-                "price_minor": price or 0,
-                "is_free_above_threshold": bool(row.get("is_free_above_threshold")),
-            }
-        )
+        method: dict[str, Any] = {
+            "code": code,
+            "name": name,
+            "price_minor": price or 0,
+            "is_free_above_threshold": bool(row.get("is_free_above_threshold")),
+        }
+        low, high = row.get("min_days"), row.get("max_days")
+        if low is not None or high is not None:
+            low, high = _whole_number(low), _whole_number(high)
+            if low is None or high is None or not 0 <= low <= high <= MAX_DELIVERY_DAYS:
+                errors.setdefault(field + "delivery_days", []).append(
+                    "Working days such as 3-5 (or 2), or empty."
+                )
+            else:
+                method["min_days"], method["max_days"] = low, high
+        methods.append(method)
     return methods
 
 
@@ -241,6 +255,24 @@ def _prefix(value: Any, errors: Errors) -> str:
     return prefix
 
 
+def _bank_account(value: Any, errors: Errors) -> dict[str, str]:
+    """All four fields empty (no bank transfer), or at least the holder and the account."""
+    given = value if isinstance(value, Mapping) else {}
+    account = {field: str(given.get(field) or "").strip() for field in BANK_ACCOUNT_FIELDS}
+    for field, text in account.items():
+        if len(text) > BANK_ACCOUNT_FIELD_LENGTH:
+            errors.setdefault(f"{BANK_ACCOUNT}-{field}", []).append(
+                f"At most {BANK_ACCOUNT_FIELD_LENGTH} characters."
+            )
+    if any(account.values()):
+        for field in ("holder", "account_number"):
+            if not account[field]:
+                errors.setdefault(f"{BANK_ACCOUNT}-{field}", []).append(
+                    "Needed for bank transfer (or leave every bank field empty)."
+                )
+    return account
+
+
 def _flag(key: str) -> Callable[[Any, Errors], bool]:
     def check(value: Any, errors: Errors) -> bool:
         if not isinstance(value, bool):
@@ -259,7 +291,8 @@ _CHECKS: dict[str, Callable[[Any, Errors], Any]] = {
     FREE_SHIPPING_THRESHOLD: _threshold,
     TAX_RATES: _tax_rates,
     DEFAULT_TAX_RATE: _default_rate,
-    BANK_TRANSFER_DETAILS: _text(BANK_TRANSFER_DETAILS, length=BANK_DETAILS_LENGTH, required=True),
+    BANK_ACCOUNT: _bank_account,
+    BANK_TRANSFER_DETAILS: _text(BANK_TRANSFER_DETAILS, length=BANK_DETAILS_LENGTH, required=False),
     ORDER_NUMBER_PREFIX: _prefix,
     STAFF_TWO_FACTOR_REQUIRED: _flag(STAFF_TWO_FACTOR_REQUIRED),
 }

@@ -19,9 +19,9 @@ from funnel.core.money import Money, MoneyError
 from funnel.settings.errors import InitialSettingsError
 
 DEFAULT_ORDER_NUMBER_PREFIX = "FN-"
-DEFAULT_BANK_TRANSFER_DETAILS = (
-    "Our bank details are on the order page; write to us if you cannot find them."
-)
+# No placeholder: customers are only told what the shop really gives them.
+DEFAULT_BANK_TRANSFER_DETAILS = ""
+BANK_ACCOUNT_FIELDS = ("holder", "account_number", "bic", "bank_name")
 # What the environment may give; a rate staff type is at most 100 % (the services' rule).
 MAX_INITIAL_TAX_RATE = 100_000
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -34,6 +34,7 @@ SHIPPING_METHODS = "shipping_methods"
 FREE_SHIPPING_THRESHOLD = "free_shipping_threshold_minor"
 TAX_RATES = "tax_rates"
 DEFAULT_TAX_RATE = "default_tax_rate"
+BANK_ACCOUNT = "bank_account"
 BANK_TRANSFER_DETAILS = "bank_transfer_details"
 ORDER_NUMBER_PREFIX = "order_number_prefix"
 STAFF_TWO_FACTOR_REQUIRED = "staff_two_factor_required"
@@ -45,10 +46,15 @@ KEYS = (
     FREE_SHIPPING_THRESHOLD,
     TAX_RATES,
     DEFAULT_TAX_RATE,
+    BANK_ACCOUNT,
     BANK_TRANSFER_DETAILS,
     ORDER_NUMBER_PREFIX,
     STAFF_TWO_FACTOR_REQUIRED,
 )
+
+
+MAX_DELIVERY_DAYS = 365
+_DELIVERY_DAYS = re.compile(r"^(\d{1,3})(?:-(\d{1,3}))?$")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,46 @@ class ShippingMethodSetting:
     name: str
     price_minor: int
     is_free_above_threshold: bool
+    # Working days from dispatch to delivery (both None: no delivery time given).
+    min_days: int | None = None
+    max_days: int | None = None
+
+
+def delivery_time(min_days: int | None, max_days: int | None) -> str:
+    """``3-5 working days``, ``1 working day``; empty when no delivery time is given."""
+    if min_days is None or max_days is None:
+        return ""
+    unit = "working day" if max_days == 1 else "working days"
+    span = f"{min_days}" if min_days == max_days else f"{min_days}-{max_days}"
+    return f"{span} {unit}"
+
+
+def parse_delivery_days(text: str) -> tuple[int, int] | None:
+    """``"3-5"`` or ``"2"`` as (min, max) working days; None when it is not such a range (or
+    the minimum passes the maximum, or either passes a year)."""
+    match = _DELIVERY_DAYS.match(text.strip().replace(" ", ""))
+    if not match:
+        return None
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    if low > high or high > MAX_DELIVERY_DAYS:
+        return None
+    return low, high
+
+
+@dataclass(frozen=True)
+class BankAccount:
+    """The account customers pay a bank transfer to. Bank transfer is offered only when it is
+    configured: an account holder and an IBAN or account number."""
+
+    holder: str = ""
+    account_number: str = ""  # an IBAN, or a national account number
+    bic: str = ""  # a BIC (SWIFT code) or a sort code / routing number
+    bank_name: str = ""
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.holder.strip() and self.account_number.strip())
 
 
 @dataclass(frozen=True)
@@ -71,8 +117,9 @@ class ShopSettings:
     free_shipping_threshold_minor: int | None
     tax_rates: tuple[tuple[str, int], ...]
     default_tax_rate: int
-    bank_transfer_details: str
+    bank_transfer_details: str  # further instructions, beside the bank account (may be empty)
     order_number_prefix: str
+    bank_account: BankAccount = BankAccount()
     # Every staff account must sign in with a second factor (staff without one are sent to
     # set it up and reach no staff page or staff API until they have).
     staff_two_factor_required: bool = False
@@ -88,26 +135,53 @@ def _parse_methods(raw: str, currency: str, free_codes: set[str]) -> list[dict[s
         if not item:
             continue
         pieces = item.split(":")
-        if len(pieces) != 3 or not CODE_PATTERN.match(pieces[0].strip()) or not pieces[1].strip():
-            raise InitialSettingsError(f"SHIPPING_METHODS: {item!r} is not code:Name:price")
-        code, name, price = (piece.strip() for piece in pieces)
+        if (
+            len(pieces) not in (3, 4)
+            or not CODE_PATTERN.match(pieces[0].strip())
+            or not pieces[1].strip()
+        ):
+            raise InitialSettingsError(
+                f"SHIPPING_METHODS: {item!r} is not code:Name:price or code:Name:price:min-max"
+            )
+        code, name, price = (piece.strip() for piece in pieces[:3])
+        days = parse_delivery_days(pieces[3]) if len(pieces) == 4 else None
+        if len(pieces) == 4 and days is None:
+            raise InitialSettingsError(
+                f"SHIPPING_METHODS: {pieces[3].strip()!r} is not working days such as 3-5"
+            )
         try:
             amount = Money.parse(price, currency)
         except MoneyError as error:
             raise InitialSettingsError(f"SHIPPING_METHODS: {error}") from error
         if amount.amount < 0 or any(method["code"] == code for method in methods):
             raise InitialSettingsError(f"SHIPPING_METHODS: {code!r} is negative or repeated")
-        methods.append(
-            {
-                "code": code,
-                "name": name[:100],
-                "price_minor": amount.amount,
-                "is_free_above_threshold": code in free_codes,
-            }
-        )
+        method: dict[str, Any] = {
+            "code": code,
+            "name": name[:100],
+            "price_minor": amount.amount,
+            "is_free_above_threshold": code in free_codes,
+        }
+        if days is not None:
+            method["min_days"], method["max_days"] = days
+        methods.append(method)
     if not methods:
         raise InitialSettingsError("SHIPPING_METHODS must name at least one method")
     return methods
+
+
+def parse_bank_account(raw: str) -> dict[str, str]:
+    """``"Holder;IBAN or account number;BIC or sort code;Bank name"`` (the last two may be left
+    out) in stored form; an empty string is no account. Raises InitialSettingsError."""
+    raw = raw.strip()
+    if not raw:
+        return dict.fromkeys(BANK_ACCOUNT_FIELDS, "")
+    pieces = [piece.strip() for piece in raw.split(";")]
+    if not 2 <= len(pieces) <= len(BANK_ACCOUNT_FIELDS) or not pieces[0] or not pieces[1]:
+        raise InitialSettingsError(
+            "BANK_ACCOUNT: give holder;IBAN or account number;BIC or sort code;bank name"
+        )
+    pieces += [""] * (len(BANK_ACCOUNT_FIELDS) - len(pieces))
+    return {field: piece[:100] for field, piece in zip(BANK_ACCOUNT_FIELDS, pieces, strict=True)}
 
 
 def _parse_rate(text: str, name: str) -> int:
@@ -164,6 +238,7 @@ def initial_values(config: Mapping[str, Any]) -> dict[str, Any]:
         DEFAULT_TAX_RATE: _parse_rate(
             str(config.get("DEFAULT_TAX_RATE") or "0"), "DEFAULT_TAX_RATE"
         ),
+        BANK_ACCOUNT: parse_bank_account(str(config.get("BANK_ACCOUNT") or "")),
         BANK_TRANSFER_DETAILS: str(
             config.get("BANK_TRANSFER_DETAILS") or DEFAULT_BANK_TRANSFER_DETAILS
         ),
@@ -185,6 +260,8 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
                 str(method["name"]),
                 int(method["price_minor"]),
                 bool(method["is_free_above_threshold"]),
+                _days(method.get("min_days")),
+                _days(method.get("max_days")),
             )
             for method in values[SHIPPING_METHODS]
         ),
@@ -197,5 +274,12 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
         default_tax_rate=int(values[DEFAULT_TAX_RATE]),
         bank_transfer_details=str(values[BANK_TRANSFER_DETAILS]),
         order_number_prefix=str(values[ORDER_NUMBER_PREFIX]),
+        bank_account=BankAccount(
+            **{field: str(values[BANK_ACCOUNT].get(field) or "") for field in BANK_ACCOUNT_FIELDS}
+        ),
         staff_two_factor_required=bool(values[STAFF_TWO_FACTOR_REQUIRED]),
     )
+
+
+def _days(value: Any) -> int | None:
+    return None if value is None else int(value)

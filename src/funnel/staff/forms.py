@@ -126,6 +126,7 @@ class ShippingMethodRow(Form):
     code = StringField("Code", render_kw={"maxlength": 32, "autocomplete": "off"})
     name = StringField("Name", render_kw={"maxlength": 100})
     price = StringField("Price", render_kw={"inputmode": "decimal", "maxlength": 14})
+    delivery_days = StringField("Delivery (working days)", render_kw={"maxlength": 9})
     is_free_above_threshold = BooleanField("Free from the threshold")
 
 
@@ -153,10 +154,21 @@ class SettingsForm(FlaskForm):
         "Tax rate for any other country (%)",
         render_kw={"inputmode": "decimal", "maxlength": 8},
     )
+    bank_holder = StringField(
+        "Account holder",
+        render_kw={"maxlength": 100, "autocomplete": "off"},
+        description="Bank transfer is offered only with an account holder and an account.",
+    )
+    bank_account_number = StringField(
+        "IBAN or account number", render_kw={"maxlength": 100, "autocomplete": "off"}
+    )
+    bank_bic = StringField("BIC or sort code", render_kw={"maxlength": 100, "autocomplete": "off"})
+    bank_name = StringField("Bank name", render_kw={"maxlength": 100})
     bank_transfer_details = TextAreaField(
-        "Bank transfer details",
-        render_kw={"maxlength": 1000, "rows": 4, "required": True},
-        description="Shown to customers who pay by bank transfer, on the order page and by email.",
+        "Further bank transfer instructions",
+        render_kw={"maxlength": 1000, "rows": 3},
+        description="Optional; shown under the bank account to customers who pay by bank "
+        "transfer, on the order page and by email.",
     )
     order_number_prefix = StringField(
         "Order number prefix",

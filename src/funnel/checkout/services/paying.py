@@ -103,7 +103,8 @@ def submit_payment(
 
 def _checked_card(gateway: str, card: CardInput | None) -> CardDetails | None:
     """The card a gateway needs, checked before any order is placed. Raises
-    GatewayNotEnabled, InvalidCard."""
+    GatewayNotEnabled (also for a method checkout does not offer now), InvalidCard."""
+    queries.check_offered(gateway)
     if not get_gateway(gateway).takes_card_details:
         return None
     given = card or CardInput("", "", "")

@@ -29,10 +29,9 @@ from funnel.checkout.views.steps import CART_ERRORS, cart_refusal, render_step, 
 from funnel.core.errors import DomainError
 from funnel.extensions import limiter
 from funnel.orders import queries as order_queries
-from funnel.orders.emails import bank_transfer_details
 from funnel.orders.models import Order
 from funnel.payments.errors import GatewayNotEnabled, GatewayUnavailable, InvalidCard
-from funnel.payments.gateways import enabled_gateways
+from funnel.payments.gateways.test.gateway import TEST_CARD_OUTCOMES
 
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 
@@ -89,7 +88,7 @@ def _order_in_progress(checkout: Checkout) -> Response | None:
 
 
 def _pay_page(checkout: Checkout, form: PayForm, status: int = 200) -> ResponseReturnValue:
-    gateways = enabled_gateways()
+    gateways = queries.offered_gateways()
     form.payment_method.choices = [(gateway.name, gateway.label) for gateway in gateways]
     if not form.payment_method.data and gateways:
         form.payment_method.data = gateways[0].name
@@ -102,6 +101,7 @@ def _pay_page(checkout: Checkout, form: PayForm, status: int = 200) -> ResponseR
         status,
         form=form,
         card_gateways=[gateway.name for gateway in gateways if gateway.takes_card_details],
+        test_cards=TEST_CARD_OUTCOMES,
     )
 
 
@@ -210,6 +210,5 @@ def complete(number: str) -> ResponseReturnValue:
         order=order,
         payment=payment,
         countries=COUNTRIES,
-        bank_transfer_details=bank_transfer_details(),
     )
     return page, 200, {"Cache-Control": "no-store"}

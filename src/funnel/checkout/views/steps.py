@@ -200,14 +200,15 @@ def save_address() -> ResponseReturnValue:
 # -- shipping ---------------------------------------------------------------------------------
 
 
-def _shipping_choices(checkout: Checkout) -> list[tuple[str, str, str]]:
-    """``(code, name, price shown)`` per method, for this cart's subtotal."""
+def _shipping_choices(checkout: Checkout) -> list[tuple[str, str, str, str]]:
+    """``(code, name, price shown, delivery time)`` per method, for this cart's subtotal."""
     policy = queries.pricing_policy()
     subtotal = cart_contents(checkout.cart_id).subtotal
     choices = []
     for method in policy.methods:
         cost = policy.shipping_cost(method, subtotal) if subtotal is not None else method.price
-        choices.append((method.code, method.name, "Free" if cost.amount == 0 else cost.format()))
+        shown = "Free" if cost.amount == 0 else cost.format()
+        choices.append((method.code, method.name, shown, method.delivery_time))
     return choices
 
 

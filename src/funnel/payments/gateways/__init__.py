@@ -24,6 +24,8 @@ from funnel.payments.gateways.test.gateway import SandboxGateway, derive_webhook
 DEFAULT_GATEWAYS = ("test", "manual")
 # Offline gateways: staff record the money received (a bank transfer, cash at the door).
 STAFF_SETTLED_GATEWAYS = frozenset({"manual", "cod"})
+# Paid by bank transfer (offered only with the shop's bank account: checkout.queries).
+BANK_TRANSFER = "manual"
 # Paid when the parcel is delivered: such an order ships before it is paid.
 CASH_ON_DELIVERY = "cod"
 
@@ -78,6 +80,7 @@ def enabled_gateways() -> list[PaymentGateway]:
 
 
 __all__ = [
+    "BANK_TRANSFER",
     "CASH_ON_DELIVERY",
     "STAFF_SETTLED_GATEWAYS",
     "PaymentGateway",

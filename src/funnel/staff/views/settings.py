@@ -25,6 +25,7 @@ from funnel.core.money import Money, MoneyError
 from funnel.settings import queries as settings_queries
 from funnel.settings import services as settings_services
 from funnel.settings.values import (
+    BANK_ACCOUNT,
     BANK_TRANSFER_DETAILS,
     CONTACT_EMAIL,
     DEFAULT_TAX_RATE,
@@ -35,6 +36,7 @@ from funnel.settings.values import (
     SHOP_NAME,
     STAFF_TWO_FACTOR_REQUIRED,
     TAX_RATES,
+    parse_delivery_days,
 )
 from funnel.staff.access import page_permission
 from funnel.staff.forms import SettingsForm
@@ -51,12 +53,23 @@ LABELS = {
     FREE_SHIPPING_THRESHOLD: "Free shipping from",
     TAX_RATES: "Tax rates",
     DEFAULT_TAX_RATE: "Default tax rate",
-    BANK_TRANSFER_DETAILS: "Bank transfer details",
+    BANK_ACCOUNT: "Bank account",
+    BANK_TRANSFER_DETAILS: "Bank transfer instructions",
     ORDER_NUMBER_PREFIX: "Order number prefix",
     STAFF_TWO_FACTOR_REQUIRED: "Two-factor sign-in required for staff",
 }
 # The form's name of a setting where it differs from the service's.
-FORM_FIELD = {FREE_SHIPPING_THRESHOLD: "free_shipping_threshold"}
+# The bank account's fields, by the service's name of each (``bank_account-holder``).
+BANK_FORM_FIELDS = {
+    "holder": "bank_holder",
+    "account_number": "bank_account_number",
+    "bic": "bank_bic",
+    "bank_name": "bank_name",
+}
+FORM_FIELD = {
+    FREE_SHIPPING_THRESHOLD: "free_shipping_threshold",
+    **{f"{BANK_ACCOUNT}-{key}": name for key, name in BANK_FORM_FIELDS.items()},
+}
 
 
 def register(bp: Blueprint) -> None:
@@ -66,6 +79,12 @@ def register(bp: Blueprint) -> None:
 
 def _major(amount: int | None, currency: str) -> str:
     return "" if amount is None else str(Money(amount, currency).to_decimal())
+
+
+def _days_text(min_days: int | None, max_days: int | None) -> str:
+    if min_days is None or max_days is None:
+        return ""
+    return f"{min_days}" if min_days == max_days else f"{min_days}-{max_days}"
 
 
 def _percent(basis_points: int) -> str:
@@ -84,6 +103,7 @@ def _filled_form() -> SettingsForm:
             "free_shipping_threshold": _major(shop.free_shipping_threshold_minor, shop.currency),
             "default_tax_rate": _percent(shop.default_tax_rate),
             "bank_transfer_details": shop.bank_transfer_details,
+            **{name: getattr(shop.bank_account, key) for key, name in BANK_FORM_FIELDS.items()},
             "order_number_prefix": shop.order_number_prefix,
             "staff_two_factor_required": shop.staff_two_factor_required,
         },
@@ -94,6 +114,7 @@ def _filled_form() -> SettingsForm:
                 "code": method.code,
                 "name": method.name,
                 "price": _major(method.price_minor, shop.currency),
+                "delivery_days": _days_text(method.min_days, method.max_days),
                 "is_free_above_threshold": method.is_free_above_threshold,
             }
         )
@@ -174,14 +195,22 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         row = entry.form
         if not (_text(row.code) or _text(row.name) or _text(row.price)):
             continue
-        methods.append(
-            {
-                "code": _text(row.code),
-                "name": _text(row.name),
-                "price_minor": _money(row.price, currency),
-                "is_free_above_threshold": bool(row.is_free_above_threshold.data),
-            }
-        )
+        method = {
+            "code": _text(row.code),
+            "name": _text(row.name),
+            "price_minor": _money(row.price, currency),
+            "is_free_above_threshold": bool(row.is_free_above_threshold.data),
+        }
+        if _text(row.delivery_days):
+            days = parse_delivery_days(_text(row.delivery_days))
+            if days is None:
+                row.delivery_days.errors = [
+                    *row.delivery_days.errors,
+                    "Working days such as 3-5 (or 2), or empty.",
+                ]
+            else:
+                method["min_days"], method["max_days"] = days
+        methods.append(method)
         method_rows.append(index)
     rates: list[dict[str, Any]] = []
     rate_rows: list[int] = []
@@ -202,6 +231,7 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         ),
         TAX_RATES: rates,
         DEFAULT_TAX_RATE: _basis_points(form.default_tax_rate),
+        BANK_ACCOUNT: {key: _text(getattr(form, name)) for key, name in BANK_FORM_FIELDS.items()},
         BANK_TRANSFER_DETAILS: _text(form.bank_transfer_details),
         ORDER_NUMBER_PREFIX: _text(form.order_number_prefix),
         STAFF_TWO_FACTOR_REQUIRED: bool(form.staff_two_factor_required.data),
@@ -216,7 +246,9 @@ def _place_errors(
     list_errors: dict[str, list[str]] = {}
     for name, messages in fields.items():
         list_name, _, rest = name.partition("-")
-        if rest:
+        if name in FORM_FIELD:
+            field = getattr(form, FORM_FIELD[name])
+        elif rest:
             index, _, subfield = rest.partition("-")
             form_index = rows[list_name][int(index)]
             field = getattr(getattr(form, list_name).entries[form_index].form, subfield)

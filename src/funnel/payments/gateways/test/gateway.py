@@ -25,6 +25,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +67,33 @@ TEST_CARDS = (
     CARD_ANSWER_LOST,
 )
 LOST_ANSWER_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class TestCard:
+    """A card the test gateway answers in its own way, and what it does (the pay page and
+    the API guide list these, so that they cannot drift from the gateway)."""
+
+    __test__ = False  # not a pytest test class
+
+    number: str
+    outcome: str
+
+    @property
+    def spaced_number(self) -> str:
+        """``4242 4242 4242 4242``: as people type it."""
+        return " ".join(self.number[index : index + 4] for index in range(0, 16, 4))
+
+
+# Every card of TEST_CARDS, in its order, with what it does.
+TEST_CARD_OUTCOMES = (
+    TestCard(CARD_SUCCEEDS, "Succeeds"),
+    TestCard(CARD_DECLINED, "Is declined"),
+    TestCard(CARD_INSUFFICIENT_FUNDS, "Is declined for insufficient funds"),
+    TestCard(CARD_REQUIRES_ACTION, "Asks for 3-D Secure (approve or refuse)"),
+    TestCard(CARD_PROCESSING, "Stays processing, then succeeds a few seconds later"),
+    TestCard(CARD_ANSWER_LOST, "Is charged, but the answer is lost (the request times out)"),
+)
 
 _FAILURES = {CARD_DECLINED: sandbox.DECLINED, CARD_INSUFFICIENT_FUNDS: sandbox.INSUFFICIENT_FUNDS}
 
