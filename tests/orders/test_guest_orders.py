@@ -1,4 +1,4 @@
-"""US-62: the orders I placed as a guest join my account once its email is verified."""
+"""US-61: the orders I placed as a guest join my account once its email is verified."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def listed_numbers(html: str) -> list[str]:
     return re.findall(r"/account/orders/([A-Z0-9-]+)", html)
 
 
-@pytest.mark.story("US-62")
+@pytest.mark.story("US-61")
 def test_guest_orders_show_in_my_orders_once_the_email_is_verified(app: Flask, signed_in) -> None:
     # given two guest orders placed as Ann (in two spellings) and one by someone else
     first = place(email="Ann@Example.com")
@@ -56,7 +56,7 @@ def test_guest_orders_show_in_my_orders_once_the_email_is_verified(app: Flask, s
     assert browser.get(f"/account/orders/{first.number}").status_code == 200
 
 
-@pytest.mark.story("US-62")
+@pytest.mark.story("US-61")
 def test_an_unverified_account_never_gets_the_guest_orders(
     app: Flask, signed_in, bearer: Bearer
 ) -> None:
@@ -75,7 +75,7 @@ def test_an_unverified_account_never_gets_the_guest_orders(
     assert signed_in(ann).get(f"/account/orders/{order.number}").status_code == 404
 
 
-@pytest.mark.story("US-62")
+@pytest.mark.story("US-61")
 def test_the_api_lists_the_guest_orders_of_a_verified_account(app: Flask, bearer: Bearer) -> None:
     # given a verified account and a guest order placed with its email, another account's order
     ann = UserFactory(email="ann@example.com", is_email_verified=True)
@@ -92,7 +92,7 @@ def test_the_api_lists_the_guest_orders_of_a_verified_account(app: Flask, bearer
     assert owners() == {guest.number: ann.id, owned.number: someone.id}
 
 
-@pytest.mark.story("US-62")
+@pytest.mark.story("US-61")
 def test_a_disabled_account_gets_no_guest_orders(app: Flask) -> None:
     ann = UserFactory(email="ann@example.com", is_email_verified=True, disabled_at=clock.utcnow())
     order = place(email="ann@example.com")
