@@ -23,7 +23,6 @@ from funnel.payments.services import state
 from tests.checkout.helpers import CARD_3DS
 from tests.checkout.test_api import filled_guest_cart, start
 from tests.factories.inventory import stocked_variant
-from tests.support.api import problem
 from tests.support.api_carts import CHECKOUTS, card
 
 pytestmark = pytest.mark.story("US-43")
@@ -94,11 +93,11 @@ def checkout_again(client: FlaskClient, cart_id: int, headers: dict[str, str]) -
     )
 
 
-def test_a_cart_whose_payment_answer_was_lost_is_not_checked_out_again(
+def test_a_cart_whose_payment_answer_was_lost_is_checked_out_again_and_charged_once(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given a checkout whose order's payment was sent and its answer lost (the card may be
-    # charged: only the gateway can tell)
+    # given a checkout whose payment was sent and its answer lost (the card may be charged:
+    # only the gateway can tell), and so no order yet
     variant = stocked_variant(stock=3)
     cart_id, headers = filled_guest_cart(client, variant)
     checkout = start(client, cart_id, headers)
@@ -106,14 +105,16 @@ def test_a_cart_whose_payment_answer_was_lost_is_not_checked_out_again(
         patch.setattr(state, "apply_outcome", die)
         with pytest.raises(WorkerKilled):
             complete(client, checkout["id"], headers, "lost-answer-0001")
-    number = db.session.scalars(sa.select(Order.number)).one()
+    assert rows() == (1, 0, 1, 1)
 
-    # when the same cart is checked out again
+    # when the same cart is checked out again and completed
     again = checkout_again(client, cart_id, headers)
+    paid = complete(client, checkout["id"], headers, "lost-answer-0002")
 
-    # then it is refused, naming the order under way; one checkout, one order, one charge
-    body = problem(again, 409, "checkout_order_in_progress")
-    assert body["number"] == number
+    # then it goes on with the same checkout, whose payment is asked about, not made again:
+    # one checkout, one order, one payment, one charge
+    assert (again.status_code, again.get_json()["id"]) == (201, checkout["id"])
+    assert (paid.status_code, paid.get_json()["outcome"]) == (200, "paid")
     assert rows() == (1, 1, 1, 1)
 
 
@@ -178,7 +179,7 @@ def test_completing_again_after_the_charge_answer_was_lost_pays_the_order_once(
 def test_completing_again_after_a_death_before_the_gateway_heard_sends_the_payment(
     client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given a completion whose worker died after placing the order, before the gateway heard
+    # given a completion whose worker died after recording its payment, before the gateway heard
     variant = stocked_variant(stock=3)
     cart_id, headers = filled_guest_cart(client, variant)
     checkout = start(client, cart_id, headers)
@@ -186,7 +187,7 @@ def test_completing_again_after_a_death_before_the_gateway_heard_sends_the_payme
         patch.setattr(SandboxGateway, "create_payment", die)
         with pytest.raises(WorkerKilled):
             complete(client, checkout["id"], headers, "first-attempt-0002")
-    assert rows() == (1, 1, 1, 0)
+    assert rows() == (1, 0, 1, 0)
 
     # when the client completes again with a new key
     retried = complete(client, checkout["id"], headers, "second-attempt-0002")

@@ -256,7 +256,8 @@ def test_no_card_number_is_stored_or_logged_after_every_card_flow(
             body, headers = signed_event_for(payment.id)
             client.post("/webhooks/test", data=body, headers=headers)
 
-    assert [o.status.value for o in orders()] == ["paid", "cancelled", "cancelled", "paid", "paid"]
+    # the declined cards left no order behind
+    assert [o.status.value for o in orders()] == ["paid", "paid", "paid"]
     stored = stored_text()
     assert "4242" in stored  # the search sees the data: last four digits are kept
     for card in cards:

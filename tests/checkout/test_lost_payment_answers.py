@@ -1,7 +1,8 @@
 """A payment whose gateway answer was lost: the worker died after the gateway charged the card
-and before the shop stored the answer. Nothing may then cancel the order and keep the money:
-the gateway is asked by the payment's key first, and the order is paid (or the money given
-back). Here the death is simulated in-process; ``tests/checkout/test_api_interrupted_payments.py``
+and before the shop stored the answer. The checkout's attempt then has no order yet, and
+nothing may forget the money: the gateway is asked by the payment's key (the expiry job, the
+form sent again, or its webhook), and the order is placed and paid, or the money given back.
+Here the death is simulated in-process; ``tests/checkout/test_api_interrupted_payments.py``
 kills real gunicorn workers."""
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from funnel.checkout.models import CheckoutStatus
 from funnel.checkout.services import outcomes
 from funnel.core import clock
 from funnel.extensions import db
-from funnel.orders import services as orders_services
-from funnel.orders.errors import InvalidOrderTransition, OrderPaymentReceived
+from funnel.orders.errors import InvalidOrderTransition
 from funnel.payments import queries as payment_queries
-from funnel.payments.errors import GatewayUnavailable
 from funnel.payments.gateways.test import sandbox
 from funnel.payments.gateways.test.gateway import SandboxGateway
-from funnel.payments.models import PaymentStatus, TransactionKind
+from funnel.payments.models import Payment, PaymentStatus, TransactionKind
 from funnel.payments.services import state
 from tests.checkout.helpers import (
+    CARD_PROCESSING,
     CARD_SUCCEEDS,
     go_to_pay,
     orders,
@@ -38,8 +38,9 @@ from tests.checkout.helpers import (
     stock_of,
     the_checkout,
 )
+from tests.payments.helpers import sandbox_gateway
 
-pytestmark = pytest.mark.story("US-19")
+pytestmark = [pytest.mark.story("US-19"), pytest.mark.story("US-63")]
 
 
 class WorkerKilled(BaseException):
@@ -87,89 +88,95 @@ def days_later(monkeypatch: pytest.MonkeyPatch, hours: int = 25) -> None:
     monkeypatch.setattr(clock, "utcnow", lambda: later)
 
 
+def the_payment() -> Payment:
+    [payment] = db.session.scalars(select(Payment).execution_options(populate_existing=True)).all()
+    return payment
+
+
 def lose_the_answer(
-    buyer: FlaskClient, monkeypatch: pytest.MonkeyPatch, token: str | None = None
+    buyer: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+    token: str | None = None,
+    card: str = CARD_SUCCEEDS,
 ) -> str:
-    """Pay with the form (``token``, or a new one); the answer is lost. The order's number."""
+    """Pay with the form (``token``, or a new one); the answer is lost. The charge's id."""
     token = token or go_to_pay(buyer)
     with worker_killed_after_the_gateway_answered(monkeypatch), pytest.raises(WorkerKilled):
-        pay(buyer, token, CARD_SUCCEEDS)
-    [order] = orders()
-    [payment] = payment_queries.payments_for(order.number)
-    assert (order.status.value, payment.status, payment.gateway_payment_id) == (
-        "pending_payment",
-        PaymentStatus.PENDING,
-        None,
-    )
-    assert [status for _, status, _ in charges()] == ["succeeded"]
-    return order.number
+        pay(buyer, token, card)
+    payment = the_payment()
+    assert orders() == []  # no order before the payment's outcome is known
+    assert (payment.status, payment.gateway_payment_id) == (PaymentStatus.PENDING, None)
+    [(gateway_id, status, _)] = charges()
+    assert status == ("succeeded" if card == CARD_SUCCEEDS else "processing")
+    return gateway_id
 
 
-def test_the_expiry_job_pays_the_order_whose_charge_answer_was_lost(
+def test_the_expiry_job_places_and_pays_the_order_whose_charge_answer_was_lost(
     app: Flask, buyer: FlaskClient, mug: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given an order whose card the gateway charged while the worker died before recording it
-    number = lose_the_answer(buyer, monkeypatch)
+    # given a checkout whose card the gateway charged while the worker died before recording it
+    gateway_id = lose_the_answer(buyer, monkeypatch)
 
     # when the expiry job runs a day later
     days_later(monkeypatch)
     result = services.expire_checkouts()
 
-    # then the gateway was asked: the order is paid with that one charge, nothing cancelled
-    [(gateway_id, status, refunded)] = charges()
+    # then the gateway was asked: the order is placed and paid with that one charge
+    [(_, status, refunded)] = charges()
     [order] = orders()
-    [payment] = payment_queries.payments_for(number)
-    assert result == (0, 0)
+    payment = the_payment()
+    assert result == (0, 1)
     assert (order.status.value, status, refunded) == ("paid", "succeeded", 0)
     assert (payment.status, payment.gateway_payment_id) == (PaymentStatus.SUCCEEDED, gateway_id)
+    assert payment.payable_reference == order.number
     assert (stock_of(mug.id), the_checkout().status) == (3, CheckoutStatus.COMPLETED)
 
 
-def test_staff_cancelling_an_order_whose_charge_answer_was_lost_learn_it_was_paid(
+def test_the_gateways_webhook_places_and_pays_the_order_whose_charge_answer_was_lost(
     app: Flask, buyer: FlaskClient, mug: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given an order whose card was charged, the answer lost
-    number = lose_the_answer(buyer, monkeypatch)
+    # given a checkout whose card the gateway took to process, the answer lost
+    gateway_id = lose_the_answer(buyer, monkeypatch, card=CARD_PROCESSING)
 
-    # when it is cancelled as unpaid
-    with pytest.raises(OrderPaymentReceived):
-        orders_services.cancel_order(number, reason="never paid")
+    # when the gateway settles it and its signed event arrives (twice: a redelivery)
+    sandbox.settle_due_charges(clock.utcnow() + timedelta(seconds=60))
+    webhook = sandbox.webhooks_for(gateway_id)[-1]
+    body, headers = sandbox_gateway().signed_webhook(webhook.body)
+    first = buyer.post("/webhooks/test", data=body, headers=headers)
+    again = buyer.post("/webhooks/test", data=body, headers=headers)
 
-    # then nothing is cancelled: the payment is recorded as received, the stock stays sold
+    # then the order is placed once and paid, the stock sold once, the checkout completed
     [order] = orders()
-    [payment] = payment_queries.payments_for(number)
-    assert (order.status.value, payment.status) == ("pending_payment", PaymentStatus.SUCCEEDED)
-    assert (stock_of(mug.id), [status for _, status, _ in charges()]) == (3, ["succeeded"])
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert (order.status.value, the_payment().payable_reference) == ("paid", order.number)
+    assert (stock_of(mug.id), the_checkout().status) == (3, CheckoutStatus.COMPLETED)
+    assert [status for _, status, _ in charges()] == ["succeeded"]
 
 
-def test_a_payment_the_gateway_never_received_is_cancelled_only_once_no_answer_can_come(
+def test_a_payment_the_gateway_never_received_is_cancelled_by_the_expiry_job(
     app: Flask, buyer: FlaskClient, mug: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given an order whose payment was marked as sent, the worker dying before the gateway heard
+    # given a payment marked as sent, the worker dying before the gateway heard
     token = go_to_pay(buyer)
     with worker_killed_before_the_gateway_heard(monkeypatch), pytest.raises(WorkerKilled):
         pay(buyer, token, CARD_SUCCEEDS)
-    [order] = orders()
 
-    # when staff cancel it at once, then the job runs after the checkout expired
-    with pytest.raises(GatewayUnavailable):
-        orders_services.cancel_order(order.number, reason="never paid")
-    status_then = orders()[0].status.value
+    # when the job runs after the checkout expired
     days_later(monkeypatch)
     result = services.expire_checkouts()
 
-    # then the early cancellation waited (an answer could still come), the job cancelled it
-    [payment] = payment_queries.payments_for(order.number)
-    assert (status_then, result) == ("pending_payment", (0, 1))
-    assert (orders()[0].status.value, payment.status) == ("cancelled", PaymentStatus.CANCELLED)
+    # then the payment is cancelled, no order was ever placed, the checkout given up, the
+    # stock free
+    assert (result, orders()) == ((1, 1), [])
+    assert the_payment().status == PaymentStatus.CANCELLED
     assert (stock_of(mug.id), charges()) == (5, [])
 
 
 def test_a_payment_arriving_for_an_order_that_can_no_longer_take_it_is_given_back(
     app: Flask, buyer: FlaskClient, mug: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given an order whose charge answer was lost, and an order that can no longer be paid
-    number = lose_the_answer(buyer, monkeypatch)
+    # given a checkout whose charge answer was lost, and an order that cannot be paid
+    lose_the_answer(buyer, monkeypatch)
 
     def refuse(*_arguments: Any, **_keywords: Any) -> None:
         raise InvalidOrderTransition("cancelled meanwhile")
@@ -180,8 +187,8 @@ def test_a_payment_arriving_for_an_order_that_can_no_longer_take_it_is_given_bac
     days_later(monkeypatch)
     services.expire_checkouts()
 
-    # then the charge is refunded in full
-    [payment] = payment_queries.payments_for(number)
+    # then the charge is refunded in full, and no order is left behind
+    payment = the_payment()
     refunds = [
         (transaction.kind, transaction.amount_minor)
         for transaction in payment_queries.payment_transactions(payment.id)
@@ -191,25 +198,26 @@ def test_a_payment_arriving_for_an_order_that_can_no_longer_take_it_is_given_bac
     assert payment.status == PaymentStatus.REFUNDED
     assert refunds == [(TransactionKind.REFUND, payment.amount_minor)]
     assert (status, refunded) == ("succeeded", payment.amount_minor)
+    assert orders() == []
 
 
 def test_sending_the_pay_form_again_after_a_death_before_the_gateway_heard_pays_once(
     app: Flask, buyer: FlaskClient, mug: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given a pay form whose request died after placing the order, before the gateway heard
+    # given a pay form whose request died after recording the attempt, before the gateway heard
     token = go_to_pay(buyer)
     with worker_killed_before_the_gateway_heard(monkeypatch), pytest.raises(WorkerKilled):
         pay(buyer, token, CARD_SUCCEEDS)
-    [order] = orders()
 
     # when the browser sends the same form again (back, then pay)
     again = pay(buyer, token, CARD_SUCCEEDS)
 
-    # then the order's payment is sent now: the order is paid with one charge, one sale
+    # then the attempt's payment is sent now: one order, paid with one charge, one sale
     [(gateway_id, status, refunded)] = charges()
-    [payment] = payment_queries.payments_for(order.number)
+    [order] = orders()
+    payment = the_payment()
     assert (again.status_code, path_of(again)) == (303, f"/checkout/complete/{order.number}")
-    assert [each.status.value for each in orders()] == ["paid"]
+    assert order.status.value == "paid"
     assert (payment.status, payment.gateway_payment_id) == (PaymentStatus.SUCCEEDED, gateway_id)
     assert (status, refunded, stock_of(mug.id)) == ("succeeded", 0, 3)
     assert buyer.get(path_of(again)).status_code == 200
@@ -220,15 +228,16 @@ def test_sending_the_pay_form_again_after_the_charge_answer_was_lost_pays_once(
 ) -> None:
     # given a pay form whose request died after the gateway charged the card
     token = go_to_pay(buyer)
-    number = lose_the_answer(buyer, monkeypatch, token)
+    gateway_id = lose_the_answer(buyer, monkeypatch, token)
 
     # when the browser sends the same form again
     again = pay(buyer, token, CARD_SUCCEEDS)
 
     # then the gateway is asked, not charged again: the order is paid with its one charge
-    [(gateway_id, status, refunded)] = charges()
-    [payment] = payment_queries.payments_for(number)
-    assert (again.status_code, path_of(again)) == (303, f"/checkout/complete/{number}")
-    assert [each.status.value for each in orders()] == ["paid"]
+    [(_, status, refunded)] = charges()
+    [order] = orders()
+    payment = the_payment()
+    assert (again.status_code, path_of(again)) == (303, f"/checkout/complete/{order.number}")
+    assert order.status.value == "paid"
     assert (payment.status, payment.gateway_payment_id) == (PaymentStatus.SUCCEEDED, gateway_id)
     assert (status, refunded, stock_of(mug.id)) == ("succeeded", 0, 3)

@@ -186,8 +186,9 @@ def complete_checkout(data: dict[str, Any], checkout_id: int) -> dict[str, Any]:
     `pay_on_delivery` (cash on delivery: the order ships and the customer pays the carrier),
     `requires_action` (send the customer to `next_action_url`, then call
     `POST /checkouts/{checkout_id}/payment-confirmation`). A declined card is a 402 problem
-    (`payment_failed`): the order is cancelled, nothing is charged, and the checkout can be
-    paid again. Send an `Idempotency-Key`: a retry then never places a second order.
+    (`payment_failed`): no order is placed, nothing is charged, and the checkout can be paid
+    again (its stock stays held). Send an `Idempotency-Key`: a retry then never places a
+    second order.
     """
     checkout = _reachable_checkout(checkout_id)
     card = data.get("card")
@@ -242,13 +243,13 @@ def _reachable_checkout(checkout_id: int) -> Checkout:
 
 def _answer(outcome: CheckoutOutcome, checkout_id: int) -> dict[str, Any]:
     """The ``CompletionSchema`` body, with the order as it stands now; a failed payment is the
-    402 problem instead."""
+    402 problem instead (with the order's number only when an order was placed: a 3-D Secure
+    refused after it began)."""
+    if outcome.kind == OutcomeKind.FAILED or outcome.number is None:
+        note = "" if outcome.is_given_back else " Nothing was charged: pay again."
+        extra: dict[str, Any] = {"checkout_id": checkout_id}
+        if outcome.number is not None:
+            extra["order_number"] = outcome.number
+        raise CheckoutPaymentFailed(f"{outcome.message}{note}", **extra)
     order = order_queries.order_details(order_queries.get_order(outcome.number))
-    body = completion_representation(outcome, checkout_id, order)
-    if outcome.kind == OutcomeKind.FAILED:
-        raise CheckoutPaymentFailed(
-            f"{outcome.message} Nothing was charged: pay again.",
-            order_number=outcome.number,
-            checkout_id=checkout_id,
-        )
-    return body
+    return completion_representation(outcome, checkout_id, order)

@@ -85,6 +85,14 @@ class SubmitTokenInvalid(Conflict):
     title = "This payment form has expired. Please check your order and pay again."
 
 
+class AttemptOver(Conflict):
+    """A payment arrived for a checkout attempt that is over: the checkout was completed,
+    abandoned, or paid again meanwhile (its money is given back)."""
+
+    code = "checkout_attempt_over"
+    title = "This payment came after its checkout had moved on: it is given back."
+
+
 class OrderInProgress(Conflict):
     """The checkout already has an order whose payment is under way."""
 
@@ -97,7 +105,7 @@ class OrderInProgress(Conflict):
 
 
 class CheckoutPaymentFailed(DomainError):
-    """The payment was declined or could not be made; the order is cancelled, nothing was
+    """The payment was declined or could not be made: no order was placed, nothing was
     charged, and the checkout is open again to pay once more (an API answer: the pages say
     it with a message)."""
 

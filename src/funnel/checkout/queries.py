@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from funnel.cart.queries import CartContents, cart_contents
+from funnel.checkout.attempts import parse_attempt_reference
 from funnel.checkout.models import Checkout
 from funnel.checkout.pricing import (
     PricingPolicy,
@@ -18,10 +20,13 @@ from funnel.checkout.pricing import (
     policy_from_shop_settings,
     quote,
 )
+from funnel.core.money import Money
+from funnel.core.pagination import Page
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.errors import GatewayNotEnabled
 from funnel.payments.gateways import BANK_TRANSFER, PaymentGateway, enabled_gateways
+from funnel.payments.models import Payment, PaymentStatus
 from funnel.settings.queries import current_settings
 
 MAX_TOKEN_LENGTH = 64
@@ -54,6 +59,14 @@ def find_checkout(token: str | None, cart_id: int | None, *, lock: bool = False)
     if not token or len(token) > MAX_TOKEN_LENGTH or cart_id is None:
         return None
     statement = select(Checkout).where(Checkout.token == token, Checkout.cart_id == cart_id)
+    if lock:
+        statement = statement.with_for_update()
+    return db.session.scalar(statement.execution_options(populate_existing=True))
+
+
+def checkout_by_id(checkout_id: int, *, lock: bool = False) -> Checkout | None:
+    """The checkout with this id (a payment attempt names it); ``lock``: ``FOR UPDATE``."""
+    statement = select(Checkout).where(Checkout.id == checkout_id)
     if lock:
         statement = statement.with_for_update()
     return db.session.scalar(statement.execution_options(populate_existing=True))
@@ -136,3 +149,72 @@ def derive_submit_token(checkout_token: str, nonce: str) -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FailedPayment:
+    """A payment that did not go through, as staff read it: who tried, how much, why.
+    ``order_number`` only for one whose order was placed first (3-D Secure refused)."""
+
+    public_id: str
+    failed_at: datetime
+    amount: Money
+    gateway: str
+    card: str
+    reason: str
+    email: str | None
+    order_number: str | None
+
+
+FAILED_PAYMENTS_PAGE_SIZE = 50
+
+
+def failed_payments(page: int = 1, size: int = FAILED_PAYMENTS_PAGE_SIZE) -> Page[FailedPayment]:
+    """The payments that failed, newest first (index ``payments (status, created_at)``), with
+    the email of the checkout each was an attempt of."""
+    wanted = Payment.status == PaymentStatus.FAILED
+    total = db.session.scalar(select(func.count()).select_from(Payment).where(wanted)) or 0
+    payments = db.session.scalars(
+        select(Payment)
+        .where(wanted)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    checkout_ids = {_checkout_id_of(payment.payable_reference) for payment in payments} - {None}
+    emails = dict(
+        db.session.execute(
+            select(Checkout.id, Checkout.email).where(Checkout.id.in_(checkout_ids))
+        ).all()
+    )
+    order_emails = dict(
+        db.session.execute(
+            select(Order.number, Order.email).where(
+                Order.number.in_({payment.payable_reference for payment in payments})
+            )
+        ).all()
+    )
+    items = [
+        FailedPayment(
+            public_id=payment.public_id,
+            failed_at=payment.updated_at,
+            amount=payment.amount,
+            gateway=payment.gateway,
+            card=f"{payment.card_brand or 'card'} ending {payment.card_last4}"
+            if payment.card_last4
+            else "",
+            reason=payment.failure_message or "The payment did not go through.",
+            email=emails.get(_checkout_id_of(payment.payable_reference) or 0)
+            or order_emails.get(payment.payable_reference),
+            order_number=payment.payable_reference
+            if payment.payable_reference in order_emails
+            else None,
+        )
+        for payment in payments
+    ]
+    return Page(items=items, number=page, size=size, total=total)
+
+
+def _checkout_id_of(reference: str) -> int | None:
+    parsed = parse_attempt_reference(reference)
+    return parsed[0] if parsed else None

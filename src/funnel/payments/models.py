@@ -84,6 +84,7 @@ class Payment(TimestampMixin, db.Model):
         UniqueConstraint("gateway", "gateway_payment_id"),
         Index(None, "payable_reference", "created_at"),
         Index(None, "gateway", "status", "created_at"),
+        Index(None, "status", "created_at"),  # the failed payments, newest first
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

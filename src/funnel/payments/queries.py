@@ -40,6 +40,15 @@ def payment_by_public_id(public_id: str) -> Payment:
     return payment
 
 
+def payment_by_key(idempotency_key: str) -> Payment | None:
+    """The payment made under our idempotency key, if any."""
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.idempotency_key == idempotency_key)
+        .execution_options(populate_existing=True)
+    )
+
+
 def payments_for(payable_reference: str) -> list[Payment]:
     """Every payment attempt for a payable, oldest first."""
     return list(

@@ -2,8 +2,9 @@
 
 Steps (``steps``): ``start_checkout``, ``set_address``, ``set_shipping_method``,
 ``confirm_review``. Paying (``paying``): ``submit_payment``, the one use case behind the pay
-form and the API's ``complete``: ``place_order`` (one transaction, ``placing``), then ``pay``
-(outside any transaction: the gateway, ``outcomes``); ``return_from_confirmation`` after
+form and the API's ``complete``: ``start_attempt`` (one transaction, ``placing``), then ``pay``
+(outside any transaction: the gateway, ``outcomes``), which places the order
+(``place_attempt_order``) unless the payment failed; ``return_from_confirmation`` after
 3-D Secure; ``receive_webhook`` for the gateways' notifications. The job: ``expire_checkouts``.
 """
 
@@ -13,12 +14,22 @@ from funnel.checkout.services.outcomes import (
     OutcomeKind,
     apply_result,
     fail_attempt,
+    order_number_for_return,
     pay,
     receive_webhook,
+    reopen_attempt,
     return_from_confirmation,
 )
 from funnel.checkout.services.paying import CardInput, submit_payment
-from funnel.checkout.services.placing import RETURN_PATH, PlacedOrder, payment_key, place_order
+from funnel.checkout.services.placing import (
+    RETURN_PATH,
+    PaymentAttempt,
+    attempt_reference,
+    parse_attempt_reference,
+    payment_key,
+    place_attempt_order,
+    start_attempt,
+)
 from funnel.checkout.services.steps import (
     checked_address,
     confirm_review,
@@ -32,19 +43,24 @@ __all__ = [
     "CardInput",
     "CheckoutOutcome",
     "OutcomeKind",
-    "PlacedOrder",
+    "PaymentAttempt",
     "apply_result",
+    "attempt_reference",
     "checked_address",
     "confirm_review",
     "expire_checkouts",
     "fail_attempt",
+    "order_number_for_return",
+    "parse_attempt_reference",
     "pay",
     "payment_key",
-    "place_order",
+    "place_attempt_order",
     "receive_webhook",
+    "reopen_attempt",
     "return_from_confirmation",
     "set_address",
     "set_shipping_method",
+    "start_attempt",
     "start_checkout",
     "submit_payment",
 ]

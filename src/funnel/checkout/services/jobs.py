@@ -1,5 +1,9 @@
 """The checkout's periodic job: give up on checkouts left behind.
 
+- An open checkout whose last payment attempt was sent and never answered (no order placed
+  yet) is settled at its expiry: the gateway is asked; a payment it took or holds places the
+  order after all (or is given back); one it never received is cancelled, once no answer can
+  still be on its way.
 - An open checkout without an order, untouched for ``ABANDON_AFTER`` past its expiry, is
   ``abandoned`` (its reservations have long stopped counting; the inventory's job deletes them).
 - An open checkout whose order's payment was left half-way (the customer never came back from
@@ -15,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, literal, select, update
 
 from funnel.checkout.models import Checkout, CheckoutStatus
 from funnel.checkout.services.outcomes import apply_result
@@ -28,7 +32,7 @@ from funnel.orders.models import Order, OrderStatus
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
 from funnel.payments.gateways import STAFF_SETTLED_GATEWAYS
-from funnel.payments.models import PaymentStatus
+from funnel.payments.models import Payment, PaymentStatus
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,42 @@ def _abandon_idle() -> int:
             .execution_options(synchronize_session=False)
         )
         return result.rowcount
+
+
+def _settle_unanswered_attempts() -> int:
+    """Settle the unanswered last attempts of expired checkouts (see the module)."""
+    reference = (
+        literal("checkout:")
+        + cast(Checkout.id, String)
+        + literal(":")
+        + cast(Checkout.payment_attempts, String)
+    )
+    rows = db.session.execute(
+        select(Checkout.id, Checkout.payment_attempts, Payment.id)
+        .join(Payment, Payment.active_payable_reference == reference)
+        .where(
+            Checkout.status == CheckoutStatus.OPEN,
+            Checkout.order_id.is_(None),
+            Checkout.expires_at <= clock.utcnow(),
+        )
+        .order_by(Checkout.id)
+        .limit(BATCH_SIZE)
+    ).all()
+    db.session.commit()  # end the read: the gateway is asked outside any transaction
+    settled = 0
+    for checkout_id, _attempt, payment_id in rows:
+        try:
+            result = payments.reconcile_payment(payment_id)
+            if result.status == PaymentStatus.PENDING:
+                # The gateway never received it: cancelled once no answer can still arrive.
+                payments.void_payment(payment_id, reason="not answered before the checkout expired")
+            else:
+                apply_result(result)
+        except DomainError:
+            log.exception("could not settle the last attempt of checkout %s", checkout_id)
+            continue
+        settled += 1
+    return settled
 
 
 def _cancel_unfinished() -> int:
@@ -108,11 +148,13 @@ def _settled_by_the_gateway(payment_id: int) -> bool:
 
 
 def expire_checkouts() -> tuple[int, int]:
-    """Abandon idle checkouts and cancel orders whose payment was left half-way.
+    """Abandon idle checkouts, cancel orders whose payment was left half-way, and settle
+    attempts never answered.
 
-    Returns ``(abandoned, cancelled)``. Call outside a transaction (gateway calls).
+    Returns ``(abandoned, settled)``: settled counts the orders cancelled and the attempts
+    settled. Call outside a transaction (gateway calls).
     """
-    cancelled = _cancel_unfinished()
+    cancelled = _cancel_unfinished() + _settle_unanswered_attempts()
     abandoned = _abandon_idle()
     if abandoned or cancelled:
         log.info("checkouts: %d abandoned, %d unfinished orders cancelled", abandoned, cancelled)

@@ -1,17 +1,24 @@
-"""After the order is placed: the payment's outcome, from the customer or from the gateway.
+"""After a payment attempt: its outcome, from the customer or from the gateway.
 
-``pay`` submits the payment (outside any transaction: the gateway is a network call) and
-applies the answer; ``return_from_confirmation`` does the same when the customer comes back
-from 3-D Secure; ``receive_webhook`` when the gateway tells us later. They share one rule:
+``pay`` submits the attempt's payment (outside any transaction: the gateway is a network call)
+and applies the answer; ``return_from_confirmation`` does the same when the customer comes
+back from 3-D Secure; ``receive_webhook`` when the gateway tells us later. They share one rule:
 
+- failed (declined, refused): no order is placed; the checkout gets a new one-time token and
+  keeps its stock held, the cart intact: the customer tries again. An order already placed
+  (3-D Secure refused after it began) is cancelled and its stock held for the checkout again;
+- paid, processing (decided later by a webhook), a bank transfer awaited, cash on delivery, or
+  the customer's 3-D Secure begun: the attempt's order is placed (``placing``), and then
 - paid: the order is marked paid (once, whoever comes first), the checkout completed and the
   cart emptied, in one transaction;
-- processing (decided later by a webhook), a bank transfer awaited or cash on delivery: the
-  checkout is completed and the cart emptied; a bank transfer gets its "awaiting payment"
-  email, cash on delivery its "pay on delivery" confirmation;
-- requires action: nothing yet, the customer goes to the gateway's page;
-- failed: the order is cancelled (its stock goes back; nothing was charged) and the checkout
-  reopened with a new one-time token: the cart is intact and the customer can try again.
+- processing, bank transfer, cash on delivery: the checkout is completed and the cart
+  emptied; a bank transfer gets its "awaiting payment" email, cash on delivery its "pay on
+  delivery" confirmation;
+- requires action: the customer goes to the gateway's page.
+
+A payment that cannot be honoured (the cart changed or sold out while paying, the checkout
+moved on, or the order was cancelled meanwhile) is given back: voided while held, refunded
+once taken.
 """
 
 from __future__ import annotations
@@ -19,12 +26,17 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from funnel.cart import services as cart
 from funnel.checkout import queries
 from funnel.checkout.models import CheckoutStatus
 from funnel.checkout.services.common import holder_of, new_submit_token
+from funnel.checkout.services.placing import (
+    parse_attempt_reference,
+    payment_key,
+    place_attempt_order,
+)
+from funnel.checkout.services.settling import complete_checkout, give_back, settle_paid
 from funnel.core.database import transaction
 from funnel.core.errors import DomainError
 from funnel.inventory import services as inventory
@@ -32,7 +44,7 @@ from funnel.inventory.errors import InsufficientStock, ReservationLimitReached
 from funnel.orders import queries as order_queries
 from funnel.orders import services as orders
 from funnel.orders.errors import InvalidOrderTransition, OrderNotFound, OrderPaymentReceived
-from funnel.orders.models import Order, OrderStatus
+from funnel.orders.models import OrderStatus
 from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
 from funnel.payments.errors import GatewayUnavailable, InvalidCard
@@ -57,51 +69,16 @@ class OutcomeKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class CheckoutOutcome:
+    """What became of a payment attempt. ``number``: its order, None when none was placed
+    (a failed attempt); ``checkout_id``: the checkout paid for, when known;
+    ``is_given_back``: money was taken or held, and is being given back."""
+
     kind: OutcomeKind
-    number: str
+    number: str | None
     message: str
     next_action_url: str | None = None
-
-
-def _complete_checkout(order: Order) -> None:
-    """The order's checkout is done: completed, and its cart emptied (joins the transaction)."""
-    checkout = queries.checkout_for_order(order.id, lock=True)
-    if checkout is None or checkout.status != CheckoutStatus.OPEN:
-        return
-    checkout.status = CheckoutStatus.COMPLETED
-    checkout.open_cart_id = None
-    cart.clear_cart(checkout.cart_id)
-
-
-def _settle_paid(number: str) -> bool:
-    """Mark the order paid and complete its checkout (joins the transaction; idempotent).
-    False when the order can no longer take the payment (cancelled meanwhile)."""
-    order = order_queries.find_order(number)
-    if order is None:
-        log.warning("payment for %s succeeded, but there is no such order", number)
-        return True  # not an order's payment: nothing here to honour or give back
-    try:
-        orders.mark_paid(order.id, note="payment succeeded")
-    except InvalidOrderTransition:
-        log.error("order %s is %s but its payment succeeded: refunding it", number, order.status)
-        return False
-    _complete_checkout(order)
-    return True
-
-
-def _give_back(result: PaymentResult) -> None:
-    """A payment arrived for an order that can no longer be honoured: the money goes back
-    (a held authorisation is voided, a charge refunded in full). Call outside a transaction."""
-    reason = "the order was cancelled before its payment arrived"
-    if result.status == PaymentStatus.AUTHORIZED:
-        payments.void_payment(result.payment_id, reason=reason)
-    else:
-        payments.refund_payment(
-            result.payment_id,
-            result.amount,
-            f"order-{result.payable_reference}-unhonoured-payment",
-            reason=reason,
-        )
+    checkout_id: int | None = None
+    is_given_back: bool = False
 
 
 def fail_attempt(number: str, message: str) -> None:
@@ -122,7 +99,7 @@ def fail_attempt(number: str, message: str) -> None:
             )
         except OrderPaymentReceived:
             with transaction():
-                _settle_paid(number)
+                settle_paid(number)
             return
     with transaction():
         checkout = queries.checkout_for_order(order.id, lock=True)
@@ -138,6 +115,71 @@ def fail_attempt(number: str, message: str) -> None:
             # Gone to someone else meanwhile, or more than this client may hold: the customer
             # is told again when they review the checkout.
             log.info("checkout %s: the stock cannot be held again (%s)", checkout.id, error.code)
+
+
+def reopen_attempt(checkout_id: int, attempt: int) -> None:
+    """The checkout's attempt ended without an order: a new one-time token lets the customer
+    pay again. The stock stays held (the attempt renewed the hold) and the cart is as it was.
+    An attempt the checkout has moved on from changes nothing. Call outside a transaction."""
+    with transaction():
+        checkout = queries.checkout_by_id(checkout_id, lock=True)
+        if (
+            checkout is None
+            or checkout.status != CheckoutStatus.OPEN
+            or checkout.order_id is not None
+            or checkout.payment_attempts != attempt
+            or checkout.submit_token_hash is not None
+        ):
+            return
+        new_submit_token(checkout)
+
+
+def _place_for(result: PaymentResult) -> PaymentResult | CheckoutOutcome:
+    """Place the order of an attempt whose payment did not fail (paid: the order is paid in
+    the same transaction). Returns the result as its order's payment; when no order can be
+    placed for it, gives the money back, reopens the checkout and returns the failed outcome."""
+    checkout_id, attempt = parse_attempt_reference(result.payable_reference) or (0, 0)
+    try:
+        with transaction():
+            number = place_attempt_order(result.payment_id)
+            if result.is_paid and not settle_paid(number):
+                raise InvalidOrderTransition("The order cannot take its payment any more.")
+    except DomainError as error:
+        log.warning(
+            "checkout %s: no order for payment %s (%s)", checkout_id, result.payment_id, error.code
+        )
+        try:
+            give_back(result, reason=f"no order could be placed: {error.detail}"[:255])
+        except DomainError:
+            log.exception("could not give back payment %s", result.payment_id)
+        reopen_attempt(checkout_id, attempt)
+        message = f"{error.detail} Your payment is given back."
+        return CheckoutOutcome(
+            OutcomeKind.FAILED, None, message, checkout_id=checkout_id, is_given_back=True
+        )
+    return replace(result, payable_reference=number)
+
+
+def _is_placeable(result: PaymentResult) -> bool:
+    """The attempt's payment took the money, holds it, is on its way, or waits for the
+    customer's 3-D Secure or for staff (bank transfer, cash): its order is placed."""
+    if result.is_paid or result.requires_action or result.status == PaymentStatus.PROCESSING:
+        return True
+    return result.status == PaymentStatus.PENDING and result.gateway in STAFF_SETTLED_GATEWAYS
+
+
+def _apply_to_attempt(result: PaymentResult) -> PaymentResult | CheckoutOutcome:
+    """An attempt's payment with its order not placed: place it, or end the attempt."""
+    checkout_id, attempt = parse_attempt_reference(result.payable_reference) or (0, 0)
+    if _is_placeable(result):
+        return _place_for(result)
+    if result.is_failed:
+        reopen_attempt(checkout_id, attempt)
+        return CheckoutOutcome(OutcomeKind.FAILED, None, result.message, checkout_id=checkout_id)
+    # Sent, and the gateway has not answered yet: the customer pays again later, which asks
+    # the gateway first (never a second charge); the expiry job settles it otherwise.
+    reopen_attempt(checkout_id, attempt)
+    raise GatewayUnavailable("We could not confirm your payment yet. Please try again.")
 
 
 def abandon_awaiting_action(number: str) -> bool:
@@ -176,15 +218,21 @@ def awaiting_kind(gateway: str) -> OutcomeKind:
 
 
 def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> CheckoutOutcome:
-    """Act on a payment's state (see the module). Call outside a transaction."""
+    """Act on a payment's state (see the module). Call outside a transaction.
+    Raises GatewayUnavailable for an attempt whose answer is still unknown."""
+    if parse_attempt_reference(result.payable_reference) is not None:
+        placed = _apply_to_attempt(result)
+        if isinstance(placed, CheckoutOutcome):
+            return placed
+        result, is_new_order = placed, True
     number = result.payable_reference
     if result.is_paid:
         with transaction():
-            is_settled = _settle_paid(number)
+            is_settled = settle_paid(number)
         if not is_settled:
-            _give_back(result)
+            give_back(result)
             message = "The order was cancelled: the payment is given back."
-            return CheckoutOutcome(OutcomeKind.FAILED, number, message)
+            return CheckoutOutcome(OutcomeKind.FAILED, number, message, is_given_back=True)
         return CheckoutOutcome(OutcomeKind.PAID, number, result.message)
     if result.requires_action:
         return CheckoutOutcome(
@@ -195,7 +243,7 @@ def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> Checko
         with transaction():
             order = order_queries.find_order(number)
             if order is not None and order.status == OrderStatus.PENDING_PAYMENT:
-                _complete_checkout(order)
+                complete_checkout(order)
                 if is_settled_by_staff and is_new_order:
                     orders.send_order_placed_email(order.id)
         return CheckoutOutcome(awaiting_kind(result.gateway), number, result.message)
@@ -203,14 +251,45 @@ def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> Checko
     return CheckoutOutcome(OutcomeKind.FAILED, number, result.message)
 
 
-def pay(payment_id: int, card: CardDetails | None = None) -> CheckoutOutcome:
-    """Submit a placed order's payment to its gateway and act on the answer.
+def _end_unanswered(payment_id: int, message: str) -> None:
+    """The gateway could not be reached: an order's payment fails (its order is cancelled
+    once the gateway is known to have taken nothing); an attempt stays as it is, its checkout
+    open to pay again (which asks the gateway about this payment first)."""
+    reference = payment_queries.get_payment(payment_id).payable_reference
+    attempt = parse_attempt_reference(reference)
+    if attempt is not None:
+        reopen_attempt(*attempt)
+        return
+    try:
+        fail_attempt(reference, message)
+    except GatewayUnavailable:
+        # Whether the gateway took the money is not known yet: the order waits for a retry
+        # of the payment (the same payment, asked about first) or the expiry job.
+        log.warning("payment %s: outcome unknown, its order is left awaiting", payment_id)
 
-    An unreachable gateway is asked once more with the same key (it never charges twice), then
-    the attempt fails with its message (the order is cancelled once the gateway says it has
-    taken no money; until then it waits, and paying again resumes this payment).
-    Raises InvalidCard (the order is cancelled first: the customer corrects the card and pays
-    again).
+
+def _end_refused_card(payment_id: int) -> None:
+    """The gateway refused the card's details before taking anything: the attempt's payment
+    is cancelled and the checkout reopened (an order's payment fails its order)."""
+    reference = payment_queries.get_payment(payment_id).payable_reference
+    attempt = parse_attempt_reference(reference)
+    if attempt is None:
+        fail_attempt(reference, "invalid card")
+        return
+    try:
+        payments.void_payment(payment_id, reason="the card was refused")
+    except DomainError:
+        log.exception("could not cancel payment %s after its card was refused", payment_id)
+    reopen_attempt(*attempt)
+
+
+def pay(payment_id: int, card: CardDetails | None = None) -> CheckoutOutcome:
+    """Submit an attempt's payment to its gateway and act on the answer (see the module).
+
+    An unreachable gateway is asked once more with the same key (it never charges twice),
+    then GatewayUnavailable is raised: the checkout can be paid again, which asks the gateway
+    about this payment first. Raises InvalidCard (nothing taken: the customer corrects the
+    card and pays again).
     """
     try:
         try:
@@ -218,17 +297,28 @@ def pay(payment_id: int, card: CardDetails | None = None) -> CheckoutOutcome:
         except GatewayUnavailable:
             result = payments.submit_payment(payment_id, card)
     except GatewayUnavailable as error:
-        try:
-            fail_attempt(payment_queries.get_payment(payment_id).payable_reference, error.detail)
-        except GatewayUnavailable:
-            # Whether the gateway took the money is not known yet: the order waits for a retry
-            # of the payment (the same payment, asked about first) or the expiry job.
-            log.warning("payment %s: outcome unknown, its order is left awaiting", payment_id)
+        _end_unanswered(payment_id, error.detail)
         raise
     except InvalidCard:
-        fail_attempt(payment_queries.get_payment(payment_id).payable_reference, "invalid card")
+        _end_refused_card(payment_id)
         raise
     return apply_result(result, is_new_order=True)
+
+
+def order_number_for_return(reference: str) -> str | None:
+    """The order a customer coming back from 3-D Secure returns to: ``reference`` is the
+    attempt's (``checkout:<id>:<n>``), or an order number. None when the attempt led to no
+    order (its payment was given back)."""
+    attempt = parse_attempt_reference(reference)
+    if attempt is None:
+        return reference
+    checkout = queries.checkout_by_id(attempt[0])
+    if checkout is None:
+        return None
+    payment = payment_queries.payment_by_key(payment_key(checkout, attempt[1]))
+    if payment is None or parse_attempt_reference(payment.payable_reference) is not None:
+        return None
+    return payment.payable_reference
 
 
 def return_from_confirmation(number: str) -> CheckoutOutcome:
@@ -250,18 +340,27 @@ def receive_webhook(
     """Verify and apply one gateway webhook; a paid payment pays its order in the same
     transaction as the event's record, so a replay or a concurrent duplicate changes nothing
     twice. A failed one cancels its order afterwards; a paid one whose order was cancelled
-    meanwhile is given back. Returns None for a replay.
+    meanwhile is given back. A payment whose attempt has no order yet (the customer's request
+    never heard the answer) places it afterwards, as that request would have, or gives the
+    money back. Returns None for a replay.
 
     Raises WebhookSignatureInvalid, WebhookPayloadInvalid, GatewayNotEnabled, PaymentNotFound.
     """
     is_settled = True
     with transaction():
         result = payments.apply_gateway_webhook(gateway, raw_body, headers)
-        if result is not None and result.is_paid:
-            is_settled = _settle_paid(result.payable_reference)
+        is_attempt = result is not None and parse_attempt_reference(result.payable_reference)
+        if result is not None and result.is_paid and not is_attempt:
+            is_settled = settle_paid(result.payable_reference)
+    if result is not None and is_attempt and result.changed:
+        try:
+            apply_result(result)
+        except DomainError:
+            log.exception("could not act on payment %s of an attempt", result.payment_id)
+        return result
     if result is not None and not is_settled:
         try:
-            _give_back(result)
+            give_back(result)
         except DomainError:
             log.exception("could not give back the payment of %s", result.payable_reference)
     if result is not None and result.changed and result.status == PaymentStatus.FAILED:

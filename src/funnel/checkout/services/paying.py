@@ -1,13 +1,14 @@
 """Paying: the one use case behind the pay form and ``POST /checkouts/{id}/complete``.
 
 ``submit_payment`` checks the card before anything is written, checks the total the customer
-was shown, places the order (one transaction: ``placing``) and sends its payment to the
-gateway (``outcomes.pay``). A submission that finds its checkout's order already placed (a
-double click, a retried API call, a browser that went back and sent the form again) places
-nothing: while that order's payment is under way it goes on with it, so a payment that was
-never sent (the first request died before the gateway heard) is sent now, and one whose
-answer was lost is asked about; otherwise it answers with what became of the order. Both
-edges only map the outcome: to a redirect, or to JSON.
+was shown, records the checkout's payment attempt (one transaction: ``placing``) and sends
+its payment to the gateway (``outcomes.pay``), which places the order unless the payment
+failed. A submission that finds its checkout's attempt already started (a double click, a
+retried API call, a browser that went back and sent the form again) starts nothing: while
+that payment is under way it goes on with it, so a payment that was never sent (the first
+request died before the gateway heard) is sent now, and one whose answer was lost is asked
+about; otherwise it answers with what became of the order. Both edges only map the outcome:
+to a redirect, or to JSON.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from funnel.checkout.services.outcomes import (
     awaiting_kind,
     pay,
 )
-from funnel.checkout.services.placing import place_order
+from funnel.checkout.services.placing import start_attempt
 from funnel.core import clock
 from funnel.core.money import Money
 from funnel.orders import queries as order_queries
@@ -71,10 +72,9 @@ def submit_payment(
     nothing. ``visitor_id`` is the funnel's visitor (default: the checkout's). Call outside a
     transaction.
     Raises GatewayNotEnabled, InvalidCard (before anything is written, or from the gateway:
-    then the order is cancelled and the checkout reopened), TotalsChanged, CheckoutNotFound,
-    StepMissing, SubmitTokenInvalid, CartEmpty, CartNeedsAttention, SoldOut,
-    GatewayUnavailable (submit again: the same payment is resumed; the order is cancelled and
-    the checkout reopened once the gateway is known to have taken nothing).
+    then the attempt is cancelled and the checkout reopened), TotalsChanged, CheckoutNotFound,
+    StepMissing, SubmitTokenInvalid, CartEmpty, CartNeedsAttention, SoldOut, HoldLimitReached,
+    GatewayUnavailable (submit again: the same payment is resumed, asked about first).
     """
     details = _checked_card(gateway, card)
     checkout = queries.find_checkout(token, cart_id)
@@ -89,16 +89,19 @@ def submit_payment(
         != (checkout.reviewed_total_minor, queries.pricing_policy().currency)
     ):
         raise TotalsChanged()
-    placed = place_order(
+    attempt = start_attempt(
         token=token,
         cart_id=cart_id,
         submit_token=submit_token or "",
         gateway=gateway,
         visitor_id=visitor_id,
     )
-    if placed.is_duplicate or placed.payment_id is None:
-        return _resume(placed.number, details)
-    return pay(placed.payment_id, details)
+    if attempt.number is not None:
+        return _resume(attempt.number, details)
+    assert attempt.payment_id is not None
+    if attempt.is_duplicate:
+        return _resume_attempt(attempt.payment_id, details)
+    return pay(attempt.payment_id, details)
 
 
 def _checked_card(gateway: str, card: CardInput | None) -> CardDetails | None:
@@ -122,6 +125,16 @@ def _resume(number: str, card: CardDetails | None) -> CheckoutOutcome:
     payment = payment_queries.live_payment_for(number)
     if order.status != OrderStatus.PENDING_PAYMENT or payment is None:
         return _outcome_of_placed(number)
+    if payment.status == PaymentStatus.PENDING and payment.gateway_payment_id is None:
+        return pay(payment.id, card)
+    return apply_result(payments.reconcile_payment(payment.id))
+
+
+def _resume_attempt(payment_id: int, card: CardDetails | None) -> CheckoutOutcome:
+    """An earlier submission started this attempt and its order is not placed yet: a payment
+    never sent is sent now; one sent is asked about (under the same gateway key: nothing is
+    charged twice) and acted on."""
+    payment = payment_queries.get_payment(payment_id)
     if payment.status == PaymentStatus.PENDING and payment.gateway_payment_id is None:
         return pay(payment.id, card)
     return apply_result(payments.reconcile_payment(payment.id))

@@ -41,7 +41,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/review", "confirm_review", confirm_review, methods=["POST"])
     bp.add_url_rule("/pay", "pay", pay, methods=["GET"])
     bp.add_url_rule("/pay", "submit_payment", limiter.limit("20/minute")(submit), methods=["POST"])
-    bp.add_url_rule("/return/<number>", "payment_return", payment_return, methods=["GET"])
+    bp.add_url_rule("/return/<reference>", "payment_return", payment_return, methods=["GET"])
     bp.add_url_rule("/complete/<number>", "complete", complete, methods=["GET"])
 
 
@@ -163,15 +163,17 @@ def submit() -> ResponseReturnValue:
         # The order may be placed, its payment not yet answered: the pay page leads to it.
         flash(error.detail, "error")
         return redirect(url_for("checkout.pay"), 303)
-    remember_order(outcome.number)
+    if outcome.number is not None:
+        remember_order(outcome.number)
     return after_payment(outcome)
 
 
 def after_payment(outcome: CheckoutOutcome) -> Response:
     if outcome.kind == OutcomeKind.REQUIRES_ACTION and outcome.next_action_url:
         return redirect(outcome.next_action_url, 303)
-    if outcome.kind == OutcomeKind.FAILED:
-        flash(f"{outcome.message} Nothing was charged: please try again.", "error")
+    if outcome.kind == OutcomeKind.FAILED or outcome.number is None:
+        note = "" if outcome.is_given_back else " Nothing was charged: please try again."
+        flash(f"{outcome.message}{note}", "error")
         return redirect(url_for("checkout.pay"), 303)
     return redirect(url_for("checkout.complete", number=outcome.number), 303)
 
@@ -187,10 +189,14 @@ def _buyers_order(number: str) -> Order:
     return order
 
 
-def payment_return(number: str) -> ResponseReturnValue:
-    """The gateway sends the customer back here after 3-D Secure. Asking the gateway for the
-    outcome (and recording it) is the one state change a GET makes: the gateway decided it,
-    and asking twice changes nothing."""
+def payment_return(reference: str) -> ResponseReturnValue:
+    """The gateway sends the customer back here after 3-D Secure, with the attempt's
+    reference. Asking the gateway for the outcome (and recording it) is the one state change
+    a GET makes: the gateway decided it, and asking twice changes nothing."""
+    number = services.order_number_for_return(reference[:80])
+    if number is None:
+        flash("This payment did not lead to an order. Please pay again.", "error")
+        return redirect(url_for("checkout.pay"), 303)
     order = _buyers_order(number)
     try:
         outcome = services.return_from_confirmation(order.number)

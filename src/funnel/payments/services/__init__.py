@@ -10,12 +10,15 @@ For checkout (see each function's docstring for errors and side effects):
   endpoint's one call (None: a replay);
 - ``capture_payment``, ``void_payment``, ``refund_payment``, ``mark_manual_payment_received``;
 - ``reconcile_payment(payment_id) -> PaymentResult``: ask the gateway about a payment whose
-  answer was lost (sent, no gateway id), and record it.
+  answer was lost (sent, no gateway id), and record it;
+- ``assign_payable(payment_id, reference)``: what the payment pays for, named once it exists
+  (a checkout's attempt becomes its order; joins your transaction).
 
 Functions that call a gateway run outside ``transaction()`` (no lock is held over the network).
 """
 
 from funnel.payments.services.gateway_events import apply_gateway_webhook
+from funnel.payments.services.payables import assign_payable
 from funnel.payments.services.payments import (
     capture_payment,
     confirm_payment_action,
@@ -38,6 +41,7 @@ __all__ = [
     "PaymentResult",
     "RefundResult",
     "apply_gateway_webhook",
+    "assign_payable",
     "capture_payment",
     "confirm_payment_action",
     "create_payment",

@@ -38,7 +38,7 @@ from funnel.payments.models import (
 from funnel.payments.services import state, submissions
 from funnel.payments.services.results import PaymentResult, payment_result
 
-_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+REFERENCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
 _KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
 CAPTURE_METHODS = ("automatic", "manual")
 VOIDABLE = frozenset(
@@ -60,7 +60,7 @@ def _check_input(
     payable_reference: str, amount: Money, idempotency_key: str, return_url: str, capture: str
 ) -> None:
     fields: dict[str, list[str]] = {}
-    if not isinstance(payable_reference, str) or not _REFERENCE.match(payable_reference):
+    if not isinstance(payable_reference, str) or not REFERENCE_PATTERN.match(payable_reference):
         fields["payable_reference"] = ["Use 1 to 64 letters, digits or . _ : / -"]
     if not isinstance(amount, Money) or amount.amount <= 0:
         fields["amount"] = ["The amount must be more than zero."]

@@ -23,6 +23,7 @@ from funnel.staff.views import (
     customers,
     images,
     orders,
+    payments,
     products,
     refunds,
     settings,
@@ -52,6 +53,12 @@ SECTIONS = (
     ),
     ("staff.categories", "Categories", "The category tree.", Permission.CATALOG_MANAGE),
     ("staff.orders", "Orders", "Orders to process, refunds and returns.", Permission.ORDERS_VIEW),
+    (
+        "staff.failed_payments",
+        "Failed payments",
+        "Card payments that did not go through: who tried, how much, why.",
+        Permission.ORDERS_VIEW,
+    ),
     (
         "staff.stock",
         "Stock",
@@ -109,3 +116,4 @@ images.register(bp)
 team.register(bp)
 settings.register(bp)
 audit.register(bp)
+payments.register(bp)
