@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy import select, update
 
+from funnel.checkout.attempts import parse_attempt_reference
 from funnel.checkout.models import Checkout, CheckoutStatus
 from funnel.checkout.services.outcomes import apply_result
 from funnel.core import clock
@@ -57,27 +58,39 @@ def _abandon_idle() -> int:
 
 
 def _settle_unanswered_attempts() -> int:
-    """Settle the unanswered last attempts of expired checkouts (see the module)."""
-    reference = (
-        literal("checkout:")
-        + cast(Checkout.id, String)
-        + literal(":")
-        + cast(Checkout.payment_attempts, String)
-    )
-    rows = db.session.execute(
-        select(Checkout.id, Checkout.payment_attempts, Payment.id)
-        .join(Payment, Payment.active_payable_reference == reference)
-        .where(
-            Checkout.status == CheckoutStatus.OPEN,
-            Checkout.order_id.is_(None),
-            Checkout.expires_at <= clock.utcnow(),
-        )
-        .order_by(Checkout.id)
+    """Settle the unanswered last attempts of expired checkouts (see the module).
+
+    The live payments of attempts are few (an attempt's payment is answered, or handed to its
+    order, within the request that made it): they are read by their reference's prefix on
+    the unique index, and matched with their checkouts here rather than by a string built in
+    SQL (whose collation MariaDB would not compare with the column's)."""
+    live = db.session.execute(
+        select(Payment.id, Payment.active_payable_reference)
+        .where(Payment.active_payable_reference.like("checkout:%"))
+        .order_by(Payment.id)
         .limit(BATCH_SIZE)
     ).all()
+    attempts = {
+        parsed: payment_id
+        for payment_id, reference in live
+        if (parsed := parse_attempt_reference(reference or "")) is not None
+    }
+    expired = set(
+        db.session.execute(
+            select(Checkout.id, Checkout.payment_attempts).where(
+                Checkout.id.in_({checkout_id for checkout_id, _ in attempts}),
+                Checkout.status == CheckoutStatus.OPEN,
+                Checkout.order_id.is_(None),
+                Checkout.expires_at <= clock.utcnow(),
+            )
+        ).tuples()
+    )
     db.session.commit()  # end the read: the gateway is asked outside any transaction
     settled = 0
-    for checkout_id, _attempt, payment_id in rows:
+    for checkout_id, attempt in sorted(expired):
+        payment_id = attempts.get((checkout_id, attempt))
+        if payment_id is None:
+            continue
         try:
             result = payments.reconcile_payment(payment_id)
             if result.status == PaymentStatus.PENDING:

@@ -134,15 +134,16 @@ def reopen_attempt(checkout_id: int, attempt: int) -> None:
         new_submit_token(checkout)
 
 
-def _place_for(result: PaymentResult) -> PaymentResult | CheckoutOutcome:
+def _place_for(result: PaymentResult) -> tuple[PaymentResult, bool] | CheckoutOutcome:
     """Place the order of an attempt whose payment did not fail (paid: the order is paid in
-    the same transaction). Returns the result as its order's payment; when no order can be
-    placed for it, gives the money back, reopens the checkout and returns the failed outcome."""
+    the same transaction). Returns the result as its order's payment, and whether this call
+    placed the order; when no order can be placed for it, gives the money back, reopens the
+    checkout and returns the failed outcome."""
     checkout_id, attempt = parse_attempt_reference(result.payable_reference) or (0, 0)
     try:
         with transaction():
-            number = place_attempt_order(result.payment_id)
-            if result.is_paid and not settle_paid(number):
+            placed = place_attempt_order(result.payment_id)
+            if placed.is_new and result.is_paid and not settle_paid(placed.number):
                 raise InvalidOrderTransition("The order cannot take its payment any more.")
     except DomainError as error:
         log.warning(
@@ -157,7 +158,7 @@ def _place_for(result: PaymentResult) -> PaymentResult | CheckoutOutcome:
         return CheckoutOutcome(
             OutcomeKind.FAILED, None, message, checkout_id=checkout_id, is_given_back=True
         )
-    return replace(result, payable_reference=number)
+    return replace(result, payable_reference=placed.number), placed.is_new
 
 
 def _is_placeable(result: PaymentResult) -> bool:
@@ -168,7 +169,7 @@ def _is_placeable(result: PaymentResult) -> bool:
     return result.status == PaymentStatus.PENDING and result.gateway in STAFF_SETTLED_GATEWAYS
 
 
-def _apply_to_attempt(result: PaymentResult) -> PaymentResult | CheckoutOutcome:
+def _apply_to_attempt(result: PaymentResult) -> tuple[PaymentResult, bool] | CheckoutOutcome:
     """An attempt's payment with its order not placed: place it, or end the attempt."""
     checkout_id, attempt = parse_attempt_reference(result.payable_reference) or (0, 0)
     if _is_placeable(result):
@@ -224,7 +225,7 @@ def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> Checko
         placed = _apply_to_attempt(result)
         if isinstance(placed, CheckoutOutcome):
             return placed
-        result, is_new_order = placed, True
+        result, is_new_order = placed
     number = result.payable_reference
     if result.is_paid:
         with transaction():

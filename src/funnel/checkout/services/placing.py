@@ -170,10 +170,19 @@ def start_attempt(
         return PaymentAttempt(checkout.id, payment.id, is_duplicate=False)
 
 
-def place_attempt_order(payment_id: int) -> str:
+@dataclass(frozen=True)
+class PlacedOrder:
+    """The order of an attempt; ``is_new``: placed by this call (else found placed)."""
+
+    number: str
+    is_new: bool
+
+
+def place_attempt_order(payment_id: int) -> PlacedOrder:
     """Place the order an attempt's payment pays for, and hand the payment to it (see the
     module). Joins the caller's transaction; idempotent: an attempt whose order is placed
-    returns its number.
+    returns it, ``is_new`` False (the caller then settles it in a transaction of its own,
+    which locks the order before the checkout, as every settlement does).
 
     Raises AttemptOver (the checkout moved on: completed, abandoned, or a newer attempt),
     TotalsChanged (the cart no longer costs what was paid), StepMissing, CartEmpty,
@@ -183,12 +192,12 @@ def place_attempt_order(payment_id: int) -> str:
         payment = payment_queries.get_payment(payment_id)
         parsed = parse_attempt_reference(payment.payable_reference)
         if parsed is None:
-            return payment.payable_reference  # placed already: it pays for its order
+            return PlacedOrder(payment.payable_reference, is_new=False)  # placed already
         checkout_id, attempt = parsed
         checkout = queries.checkout_by_id(checkout_id, lock=True)
         payment = payment_queries.get_payment(payment_id)  # read again under the lock
         if parse_attempt_reference(payment.payable_reference) is None:
-            return payment.payable_reference
+            return PlacedOrder(payment.payable_reference, is_new=False)
         if (
             checkout is None
             or checkout.status != CheckoutStatus.OPEN
@@ -229,4 +238,4 @@ def place_attempt_order(payment_id: int) -> str:
         take_stock(checkout, contents, order.number)
         payments.assign_payable(payment.id, order.number)
         checkout.order_id = order.id
-        return order.number
+        return PlacedOrder(order.number, is_new=True)
