@@ -21,11 +21,13 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_login import current_user
 
 from funnel.analytics.tracking import track
 from funnel.catalog.listing import ListingSort
 from funnel.catalog.models import Product, Variant
 from funnel.catalog.parameters import parse_listing
+from funnel.catalog.pricing import PriceDisplay
 from funnel.catalog.queries import (
     CategoryTree,
     active_product_by_slug,
@@ -34,6 +36,7 @@ from funnel.catalog.queries import (
     category_tree,
     featured_products,
     newest_products,
+    price_display_for,
 )
 from funnel.catalog.search import search_products
 from funnel.catalog.search.suggestions import suggest
@@ -63,6 +66,34 @@ def current_category_tree() -> CategoryTree:
 def navigation() -> dict[str, Any]:
     """The top-level categories for the menu in base.html (read lazily, once per request)."""
     return {"navigation_categories": lambda: current_category_tree().roots}
+
+
+def current_price_display() -> PriceDisplay:
+    """How this shopper sees prices (net, or with their country's tax), read once per request."""
+    display = getattr(request, "funnel_price_display", None)
+    if display is None:
+        user_id = current_user.id if current_user.is_authenticated else None
+        display = price_display_for(user_id)
+        request.funnel_price_display = display  # type: ignore[attr-defined]
+    return display
+
+
+@bp.app_template_global()
+def price_display() -> PriceDisplay:
+    """This shopper's price display, for templates that show lines (``unit``, ``line``)."""
+    return current_price_display()
+
+
+@bp.app_template_global()
+def shown_price(amount_minor: int, currency: str) -> str:
+    """A net catalogue price as this shopper sees it (formatted): with their tax or not."""
+    return current_price_display().unit_minor(amount_minor, currency).format()
+
+
+@bp.app_template_global()
+def price_label() -> str:
+    """``incl. VAT`` or ``excl. VAT`` (``tax`` where the country has no VAT) for this shopper."""
+    return current_price_display().label
 
 
 def _page_size() -> int:
