@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from funnel.catalog.pricing import PriceDisplay, gross_of, price_display, tax_name, tax_on
+from funnel.catalog.pricing import (
+    PriceDisplay,
+    gross_of,
+    net_at_least,
+    net_at_most,
+    price_display,
+    tax_name,
+    tax_on,
+)
 from funnel.checkout.pricing import policy_from_settings, quote
 from funnel.config import load_settings
 from funnel.core.money import Money
@@ -166,3 +174,18 @@ def test_a_shop_country_from_the_environment_that_is_not_one_stops_the_shop(
 
     with pytest.raises(InitialSettingsError, match="SHOP_COUNTRY"):
         initial_values(config)
+
+
+@pytest.mark.story("US-62")
+@given(gross=st.integers(0, 1_000_000), rate=st.integers(0, 10_000))
+def test_a_price_filter_on_shown_prices_becomes_the_exact_net_bounds(gross: int, rate: int) -> None:
+    def shown(net: int) -> int:
+        return gross_of(gbp(net), rate).amount
+
+    most = net_at_most(gross, rate)
+    least = net_at_least(gross, rate)
+
+    # the largest net whose shown price is within the bound, and the smallest from it
+    assert shown(most) <= gross < shown(most + 1)
+    assert shown(least) >= gross
+    assert least == 0 or shown(least - 1) < gross

@@ -217,3 +217,15 @@ def test_a_shop_country_that_is_not_one_is_refused_beside_its_field(
 
     assert response.status_code == 422
     assert "A country&#39;s ISO code, such as GB or DE." in response.get_data(as_text=True)
+
+
+@pytest.mark.story("US-62")
+@pytest.mark.config(**GROSS)
+def test_a_price_filter_reads_the_prices_as_shown(client: FlaskClient, notebook: Variant) -> None:
+    path = category_path(notebook)
+
+    # the notebook shows at 11.99: "at most 11.99" keeps it, "at most 11.98" leaves it out
+    assert "Dot notebook" in text_of(client.get(f"{path}?max_price=11.99"))
+    assert "Dot notebook" not in text_of(client.get(f"{path}?max_price=11.98"))
+    assert "Dot notebook" in text_of(client.get("/search?q=notebook&min_price=11.99"))
+    assert "Dot notebook" not in text_of(client.get("/search?q=notebook&min_price=12.00"))

@@ -49,6 +49,25 @@ def gross_of(net: Money, basis_points: int) -> Money:
     return net + tax_on(net, basis_points)
 
 
+def net_at_most(gross_minor: int, basis_points: int) -> int:
+    """The largest net amount whose gross (net + tax, rounded) is at most ``gross_minor``: a
+    shopper's "at most 10.00" on a listing of gross prices, as a bound on net prices."""
+    if gross_minor < 0:
+        return -1
+    net = gross_minor * BASIS_POINTS // (BASIS_POINTS + basis_points)
+    while net + 1 + tax_minor(net + 1, basis_points) <= gross_minor:
+        net += 1
+    while net > 0 and net + tax_minor(net, basis_points) > gross_minor:
+        net -= 1
+    return net
+
+
+def net_at_least(gross_minor: int, basis_points: int) -> int:
+    """The smallest net amount whose gross is at least ``gross_minor`` (gross only grows with
+    net: the one after the largest whose gross stays below it)."""
+    return 0 if gross_minor <= 0 else net_at_most(gross_minor - 1, basis_points) + 1
+
+
 def tax_name(country_code: str | None) -> str:
     """``VAT`` in a country with a value added tax, else ``tax``."""
     return "VAT" if (country_code or "").upper() in VAT_COUNTRIES else "tax"
@@ -73,6 +92,15 @@ class PriceDisplay:
     def line(self, net_unit: Money, quantity: int) -> Money:
         """A line's shown total: the shown unit price times the quantity."""
         return self.unit(net_unit) * quantity
+
+    def net_bounds(self, low: int | None, high: int | None) -> tuple[int | None, int | None]:
+        """A price filter's bounds as the shopper typed them (shown prices), on net prices."""
+        if not self.includes_tax:
+            return low, high
+        return (
+            None if low is None else net_at_least(low, self.tax_rate),
+            None if high is None else net_at_most(high, self.tax_rate),
+        )
 
     @property
     def label(self) -> str:

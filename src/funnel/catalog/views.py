@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import Any
 
 from flask import (
@@ -24,7 +25,7 @@ from flask import (
 from flask_login import current_user
 
 from funnel.analytics.tracking import track
-from funnel.catalog.listing import ListingSort
+from funnel.catalog.listing import ListingFilters, ListingSort
 from funnel.catalog.models import Product, Variant
 from funnel.catalog.parameters import parse_listing
 from funnel.catalog.pricing import PriceDisplay
@@ -96,6 +97,15 @@ def price_label() -> str:
     return current_price_display().label
 
 
+def _parse_listing(default_sort: ListingSort) -> tuple[ListingFilters, ListingSort, int]:
+    """The listing's parameters, its price bounds turned from shown prices into net ones."""
+    filters, sort, number = parse_listing(request.args, default_sort=default_sort)
+    if filters.min_price is not None or filters.max_price is not None:
+        low, high = current_price_display().net_bounds(filters.min_price, filters.max_price)
+        filters = replace(filters, min_price=low, max_price=high)
+    return filters, sort, number
+
+
 def _page_size() -> int:
     return current_app.config["PAGE_SIZE"]
 
@@ -146,7 +156,7 @@ def home() -> str:
 def category(slug: str) -> str:
     tree = current_category_tree()
     current = category_by_slug(tree, slug)
-    filters, sort, number = parse_listing(request.args, default_sort=ListingSort.NEWEST)
+    filters, sort, number = _parse_listing(ListingSort.NEWEST)
     listing = category_listing(tree, current, filters, sort, number, _page_size())
     _ensure_page_exists(number, listing.page.pages)
     return render_template(
@@ -197,7 +207,7 @@ def render_product_page(
 
 @bp.get("/search")
 def search() -> str:
-    filters, sort, number = parse_listing(request.args, default_sort=ListingSort.RELEVANCE)
+    filters, sort, number = _parse_listing(ListingSort.RELEVANCE)
     result = search_products(request.args.get("q"), filters, sort, number, _page_size())
     if result.listing is not None:
         _ensure_page_exists(number, result.listing.page.pages)
