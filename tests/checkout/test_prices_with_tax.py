@@ -100,6 +100,9 @@ def test_in_gross_mode_the_review_adds_up_to_the_total_charged(
     add_to_cart(client, notebook, 3)
     token = go_to_pay(client)
 
+    # the shipping step gives the method's price with tax
+    assert "Standard — £5.99" in text_of(client.get("/checkout/shipping"))
+
     # the review shows gross lines and shipping that add up to the total, the tax included
     review = text_of(client.get("/checkout/review"))
     assert "<small>£11.99 each</small>" in review
