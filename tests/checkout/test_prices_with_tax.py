@@ -94,7 +94,12 @@ def test_a_gb_shop_showing_gross_prices_shows_them_on_every_storefront_page(
 @pytest.mark.story("US-62")
 @pytest.mark.config(**GROSS)
 def test_in_gross_mode_the_review_adds_up_to_the_total_charged(
-    app: Flask, client: FlaskClient, notebook: Variant, mailbox: Any
+    app: Flask,
+    client: FlaskClient,
+    notebook: Variant,
+    mailbox: Any,
+    admin_user: Any,
+    signed_in: Any,
 ) -> None:
     # given 3 notebooks at 9.99 net in the cart, shipped to GB (20 %)
     add_to_cart(client, notebook, 3)
@@ -132,6 +137,12 @@ def test_in_gross_mode_the_review_adds_up_to_the_total_charged(
     body = email.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "3 \N{MULTIPLICATION SIGN} Dot notebook (NOTE-1), NOTE-1: £11.99 each, £35.97" in body
     assert "Shipping (Standard): £5.99\nTotal: £41.96\nTotal includes tax of £7.00 (20%)" in body
+
+    # while staff see the order net, the tax on its own line
+    staff_page = text_of(signed_in(admin_user).get(f"/staff/orders/{order.number}"))
+    assert '<td data-label="Unit price">£9.99</td>' in staff_page
+    assert "Tax (20%)</th><td>£7.00</td>" in staff_page
+    assert "Total includes tax" not in staff_page
 
 
 @pytest.mark.story("US-62")
