@@ -33,39 +33,43 @@ def shopper(browser: Browser, gross_shop: str) -> Iterator[Page]:
     context.close()
 
 
-def a_product_with_variants(page: Page) -> str:
+def a_product_with_another_variant_in_stock(page: Page) -> tuple[str, str, str]:
+    """From the home page, a product page with a chooser offering another variant in stock:
+    its path, and that variant's id and chooser text."""
     page.goto("/")
     links = page.get_by_role("main").get_by_role("article").get_by_role("heading")
     hrefs = links.get_by_role("link").evaluate_all("ls => ls.map(l => l.getAttribute('href'))")
     for path in dict.fromkeys(urlsplit(href).path for href in hrefs):
         page.goto(path)
-        main = page.get_by_role("main")
-        if (
-            main.get_by_label("Choose a variant", exact=True).count()
-            and main.get_by_role("button", name="Add to cart", exact=True).count()
-        ):
-            return path
-    pytest.fail("no product on the home page has variants and stock")
+        chooser = page.get_by_role("main").get_by_label("Choose a variant", exact=True)
+        if not chooser.count():
+            continue
+        selected = chooser.input_value()
+        options = chooser.locator("option").evaluate_all(
+            "options => options.map(o => [o.value, o.textContent.trim()])"
+        )
+        for value, text in options:
+            if value != selected and text.endswith("In stock"):
+                return path, value, text
+    pytest.fail("no product on the home page has another variant in stock")
 
 
 @pytest.mark.story("US-62")
 def test_the_variant_chooser_shows_the_chosen_price_with_tax(shopper: Page) -> None:
     # given a product page in a GB shop that shows prices with VAT
-    path = a_product_with_variants(shopper)
+    path, value, label = a_product_with_another_variant_in_stock(shopper)
     main = shopper.get_by_role("main")
     expect(main.locator("#selected-price-label")).to_have_text("incl. VAT")
     chooser = main.get_by_label("Choose a variant", exact=True)
-    values = chooser.locator("option").evaluate_all("options => options.map(o => o.value)")
-    label = chooser.locator(f"option[value='{values[1]}']").inner_text()
     shopper.evaluate("window.funnelNoReload = true")
 
     # when another variant is chosen (htmx swaps the details in place)
-    chooser.select_option(values[1])
+    chooser.select_option(value)
 
     # then its price with tax shows, as the chooser names it, still labelled
-    expect(shopper).to_have_url(re.compile(rf"{re.escape(path)}\?variant={values[1]}$"))
+    expect(shopper).to_have_url(re.compile(rf"{re.escape(path)}\?variant={value}$"))
     assert shopper.evaluate(NO_RELOAD)
-    expect(main.locator("#add-to-cart input[name=variant_id]")).to_have_value(values[1])
+    expect(main.locator("#add-to-cart input[name=variant_id]")).to_have_value(value)
     price = main.locator("#selected-price").inner_text()
     assert f" · {price} · " in label
     expect(main.locator("#selected-price-label")).to_have_text("incl. VAT")
