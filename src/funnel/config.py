@@ -231,6 +231,11 @@ def load_settings(
         "FREE_SHIPPING_METHODS": _env(environ, "FREE_SHIPPING_METHODS", "standard"),
         "TAX_RATES": _env(environ, "TAX_RATES", "GB:2000,DE:1900,FR:2000,US:0"),
         "DEFAULT_TAX_RATE": _env_int(environ, "DEFAULT_TAX_RATE", 0),
+        # Storefront prices shown with tax included (true) or net (false): a new shop's value
+        # of the setting staff change on the settings page.
+        "PRICES_INCLUDE_TAX": _env_bool(environ, "PRICES_INCLUDE_TAX", False),
+        # The shop's own country (ISO code): whose tax a shopper without an address sees.
+        "SHOP_COUNTRY": _env(environ, "SHOP_COUNTRY", ""),
     }
     # "Holder;IBAN or account number;BIC or sort code;Bank name": bank transfer is offered
     # only once a shop has a bank account (settings.values.parse_bank_account reads it).

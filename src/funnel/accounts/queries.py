@@ -107,6 +107,16 @@ def list_addresses(user_id: int) -> list[Address]:
     )
 
 
+def default_shipping_country(user_id: int) -> str | None:
+    """The country code of the user's default shipping address (None without one)."""
+    return db.session.scalar(
+        sa.select(Address.country_code)
+        .where(Address.user_id == user_id, Address.is_default_shipping.is_(True))
+        .order_by(Address.id)
+        .limit(1)
+    )
+
+
 def find_address(user_id: int, address_id: int) -> Address | None:
     """The address if it exists *and* belongs to ``user_id``; None otherwise."""
     return db.session.scalar(

@@ -29,6 +29,7 @@ from funnel.catalog.models import (
     VariantOptionValue,
     thumbnail_name,
 )
+from funnel.catalog.pricing import PriceDisplay
 from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.inventory.queries import available_quantities
@@ -87,6 +88,17 @@ class CartContents:
     @property
     def is_empty(self) -> bool:
         return not self.lines
+
+    def shown_subtotal(self, prices: PriceDisplay) -> Money | None:
+        """The subtotal as the shopper sees it: the sum of the lines' shown totals (the lines
+        the subtotal counts; None when the cart is empty)."""
+        if self.subtotal is None:
+            return None
+        total = Money.zero(self.subtotal.currency)
+        for line in self.lines:
+            if line.unit_price.currency == total.currency:
+                total += prices.line(line.unit_price, line.quantity)
+        return total
 
 
 def line_problem(*, is_active: bool, quantity: int, available: int) -> str | None:

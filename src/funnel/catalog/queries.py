@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from funnel.accounts.queries import default_shipping_country
 from funnel.catalog.errors import (
     CategoryNotFound,
     InvalidListingParameters,
@@ -21,11 +22,20 @@ from funnel.catalog.errors import (
 )
 from funnel.catalog.listing import Listing, ListingFilters, ListingSort, card_options, run_listing
 from funnel.catalog.models import Category, Product, ProductImage, ProductStatus, Variant
+from funnel.catalog.pricing import PriceDisplay, price_display
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
+from funnel.settings.queries import current_settings
 
 STAFF_PRODUCTS_PER_PAGE = 50
 STAFF_SEARCH_MAX_LENGTH = 100
+
+
+def price_display_for(user_id: int | None) -> PriceDisplay:
+    """How prices are shown to this shopper: the country of their default shipping address
+    when they are signed in and have one, else the shop's own country (see catalog.pricing)."""
+    country = default_shipping_country(user_id) if user_id is not None else None
+    return price_display(current_settings(), country)
 
 
 @dataclass

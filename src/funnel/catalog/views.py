@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 from typing import Any
 
 from flask import (
@@ -21,11 +22,13 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_login import current_user
 
 from funnel.analytics.tracking import track
-from funnel.catalog.listing import ListingSort
+from funnel.catalog.listing import ListingFilters, ListingSort
 from funnel.catalog.models import Product, Variant
 from funnel.catalog.parameters import parse_listing
+from funnel.catalog.pricing import PriceDisplay
 from funnel.catalog.queries import (
     CategoryTree,
     active_product_by_slug,
@@ -34,6 +37,7 @@ from funnel.catalog.queries import (
     category_tree,
     featured_products,
     newest_products,
+    price_display_for,
 )
 from funnel.catalog.search import search_products
 from funnel.catalog.search.suggestions import suggest
@@ -63,6 +67,43 @@ def current_category_tree() -> CategoryTree:
 def navigation() -> dict[str, Any]:
     """The top-level categories for the menu in base.html (read lazily, once per request)."""
     return {"navigation_categories": lambda: current_category_tree().roots}
+
+
+def current_price_display() -> PriceDisplay:
+    """How this shopper sees prices (net, or with their country's tax), read once per request."""
+    display = getattr(request, "funnel_price_display", None)
+    if display is None:
+        user_id = current_user.id if current_user.is_authenticated else None
+        display = price_display_for(user_id)
+        request.funnel_price_display = display  # type: ignore[attr-defined]
+    return display
+
+
+@bp.app_template_global()
+def price_display() -> PriceDisplay:
+    """This shopper's price display, for templates that show lines (``unit``, ``line``)."""
+    return current_price_display()
+
+
+@bp.app_template_global()
+def shown_price(amount_minor: int, currency: str) -> str:
+    """A net catalogue price as this shopper sees it (formatted): with their tax or not."""
+    return current_price_display().unit_minor(amount_minor, currency).format()
+
+
+@bp.app_template_global()
+def price_label() -> str:
+    """``incl. VAT`` or ``excl. VAT`` (``tax`` where the country has no VAT) for this shopper."""
+    return current_price_display().label
+
+
+def _parse_listing(default_sort: ListingSort) -> tuple[ListingFilters, ListingSort, int]:
+    """The listing's parameters, its price bounds turned from shown prices into net ones."""
+    filters, sort, number = parse_listing(request.args, default_sort=default_sort)
+    if filters.min_price is not None or filters.max_price is not None:
+        low, high = current_price_display().net_bounds(filters.min_price, filters.max_price)
+        filters = replace(filters, min_price=low, max_price=high)
+    return filters, sort, number
 
 
 def _page_size() -> int:
@@ -115,7 +156,7 @@ def home() -> str:
 def category(slug: str) -> str:
     tree = current_category_tree()
     current = category_by_slug(tree, slug)
-    filters, sort, number = parse_listing(request.args, default_sort=ListingSort.NEWEST)
+    filters, sort, number = _parse_listing(ListingSort.NEWEST)
     listing = category_listing(tree, current, filters, sort, number, _page_size())
     _ensure_page_exists(number, listing.page.pages)
     return render_template(
@@ -166,7 +207,7 @@ def render_product_page(
 
 @bp.get("/search")
 def search() -> str:
-    filters, sort, number = parse_listing(request.args, default_sort=ListingSort.RELEVANCE)
+    filters, sort, number = _parse_listing(ListingSort.RELEVANCE)
     result = search_products(request.args.get("q"), filters, sort, number, _page_size())
     if result.listing is not None:
         _ensure_page_exists(number, result.listing.page.pages)

@@ -11,21 +11,25 @@ a new shop's initial values come from ``config.py`` as strings:
 - ``TAX_RATES``: ``"GB:2000,DE:1900"`` in basis points (2000 = 20 %) per ISO country code, and
   ``DEFAULT_TAX_RATE`` (basis points) for any other country.
 
-Prices are net: tax is added on the goods and the shipping, rounded half up to the minor unit.
-A full tax engine comes later; this is the flat rate the first shops need.
+Catalogue prices are net: tax is added on the goods and the shipping, rounded half up to the
+minor unit (``catalog.pricing.tax_on``, the one rounding rule). With the shop's prices shown
+tax included (``prices_include_tax``), the tax is taken per unit instead: each line's tax is
+its quantity times the tax of one unit, and the shipping's is its own; so the gross prices the
+shopper saw (unit + its tax, times the quantity) and the gross shipping add up to the total
+charged to the minor unit. A full tax engine comes later; this is the flat rate the first shops
+need.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from funnel.catalog.pricing import gross_of, tax_on
 from funnel.core.money import Money
 from funnel.settings.errors import InitialSettingsError
 from funnel.settings.values import ShopSettings, delivery_time, initial_values, shop_settings
-
-BASIS_POINTS = 10_000
 
 
 class PricingSettingsError(ValueError):
@@ -54,6 +58,7 @@ class PricingPolicy:
     free_shipping_threshold: Money | None
     tax_rates: Mapping[str, int]
     default_tax_rate: int
+    prices_include_tax: bool = False  # shown gross: the tax is taken per unit (see above)
 
     def method(self, code: str | None) -> ShippingMethod | None:
         return next((method for method in self.methods if method.code == code), None)
@@ -78,6 +83,26 @@ class Quote:
     tax_rate: int
     tax: Money
     total: Money
+    prices_include_tax: bool = False  # the shop shows prices gross: the tax is per unit
+
+    def shown_unit(self, net: Money) -> Money:
+        """A net unit price as the review shows it: with this order's rate when prices are
+        shown with tax included."""
+        return gross_of(net, self.tax_rate) if self.prices_include_tax else net
+
+    def shown_line(self, net_unit: Money, quantity: int) -> Money:
+        return self.shown_unit(net_unit) * quantity
+
+    @property
+    def shipping_gross(self) -> Money:
+        """The shipping with its tax, as a shop showing prices with tax includes it."""
+        return gross_of(self.shipping, self.tax_rate)
+
+    @property
+    def subtotal_gross(self) -> Money:
+        """The goods with their tax: the total less the shipping with its tax (with the tax
+        taken per unit, the sum of the lines' gross totals)."""
+        return self.total - self.shipping_gross
 
     @property
     def tax_rate_percent(self) -> str:
@@ -86,19 +111,31 @@ class Quote:
         return f"{whole}" if not rest else f"{whole}.{rest:02d}".rstrip("0")
 
 
-def tax_on(amount: Money, basis_points: int) -> Money:
-    """``amount`` times the rate, rounded half up to the minor unit (amounts are not negative)."""
-    return Money(
-        (amount.amount * basis_points + BASIS_POINTS // 2) // BASIS_POINTS, amount.currency
-    )
+def quote(
+    policy: PricingPolicy,
+    subtotal: Money,
+    method: ShippingMethod,
+    country: str,
+    units: Sequence[tuple[Money, int]] | None = None,
+) -> Quote:
+    """The order's totals: lines' subtotal, shipping, tax, total.
 
-
-def quote(policy: PricingPolicy, subtotal: Money, method: ShippingMethod, country: str) -> Quote:
-    """The order's totals: lines' subtotal, shipping, tax on both, total."""
+    Net prices: the tax on the subtotal and shipping together. Prices shown with tax included
+    and ``units`` given (each line's net unit price and quantity, adding up to ``subtotal``):
+    the tax per unit of each line plus the tax on the shipping, so that the shown gross lines
+    and shipping add up to the total.
+    """
     shipping = policy.shipping_cost(method, subtotal)
     rate = policy.tax_rate(country)
-    tax = tax_on(subtotal + shipping, rate)
-    return Quote(subtotal, method, shipping, rate, tax, subtotal + shipping + tax)
+    if policy.prices_include_tax and units is not None:
+        tax = Money.zero(subtotal.currency)
+        for unit_price, quantity in units:
+            tax += tax_on(unit_price, rate) * quantity
+        tax += tax_on(shipping, rate)
+    else:
+        tax = tax_on(subtotal + shipping, rate)
+    total = subtotal + shipping + tax
+    return Quote(subtotal, method, shipping, rate, tax, total, policy.prices_include_tax)
 
 
 def policy_from_shop_settings(settings: ShopSettings) -> PricingPolicy:
@@ -121,6 +158,7 @@ def policy_from_shop_settings(settings: ShopSettings) -> PricingPolicy:
         free_shipping_threshold=None if threshold is None else Money(threshold, currency),
         tax_rates=dict(settings.tax_rates),
         default_tax_rate=settings.default_tax_rate,
+        prices_include_tax=settings.prices_include_tax,
     )
 
 

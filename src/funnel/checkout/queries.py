@@ -99,7 +99,13 @@ def checkout_quote(checkout: Checkout, contents: CartContents) -> Quote | None:
     method = policy.method(checkout.shipping_method_code)
     if method is None or contents.subtotal is None or checkout.ship_country_code is None:
         return None
-    return quote(policy, contents.subtotal, method, checkout.ship_country_code)
+    # The lines the subtotal counts (a line in another currency is left out of it).
+    units = [
+        (line.unit_price, line.quantity)
+        for line in contents.lines
+        if line.unit_price.currency == contents.subtotal.currency
+    ]
+    return quote(policy, contents.subtotal, method, checkout.ship_country_code, units)
 
 
 def checkout_summary(checkout: Checkout) -> CheckoutSummary:

@@ -9,11 +9,18 @@ exactly the order's total, never a minor unit more or less. The shop has no disc
 discount would be shared out the same way.
 
 Plain functions of integers (minor units): the orders services feed them from an order.
+
+``with_tax`` is how the customer's order pages and emails show amounts when the shop shows
+prices with tax included: a unit's price plus its tax (the checkout's rounding rule), the
+shipping plus its tax; the order's total is what it is, and with the tax taken per unit (what
+the checkout does in that mode) the shown lines and shipping add up to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from funnel.catalog.pricing import tax_minor
 
 
 def share(total: int, part: int, whole: int) -> int:
@@ -51,3 +58,8 @@ def units_amount(
         line_tax_minor, already, quantity
     )
     return unit_price_minor * units + tax
+
+
+def with_tax(amount_minor: int, basis_points: int) -> int:
+    """An amount (a unit price, the shipping) with its tax added, rounded half up."""
+    return amount_minor + tax_minor(amount_minor, basis_points)

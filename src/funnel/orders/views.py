@@ -11,8 +11,11 @@ from funnel.core.pagination import page_number
 from funnel.orders import queries, services
 from funnel.orders.errors import OrderNotFound
 from funnel.orders.links import key_opens
+from funnel.orders.pricing import with_tax
 
 bp = Blueprint("orders", __name__)
+# Customer order pages and emails show amounts with tax when the shop shows prices so.
+bp.add_app_template_global(with_tax, "with_tax")
 
 
 @bp.get("/account/orders")

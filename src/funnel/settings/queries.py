@@ -1,9 +1,9 @@
 """Reading the settings: ``current_settings()``, the read model every domain uses.
 
 Workers see a change at their next request: nothing is kept between requests. A request reads
-the stored rows once (one small query: a row per key that staff saved, ten at most) and keeps
-the read model in ``g`` until it ends; outside a request (a job, a command) each call reads
-afresh. Keys without a row take their initial value from the configuration.
+the stored rows once (one small query: a row per key that staff saved, one per setting at most)
+and keeps the read model in ``g`` until it ends; outside a request (a job, a command) each call
+reads afresh. Keys without a row take their initial value from the configuration.
 """
 
 from __future__ import annotations

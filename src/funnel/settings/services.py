@@ -37,7 +37,9 @@ from funnel.settings.values import (
     MAX_DELIVERY_DAYS,
     ORDER_NUMBER_PREFIX,
     POSTAL_ADDRESS,
+    PRICES_INCLUDE_TAX,
     SHIPPING_METHODS,
+    SHOP_COUNTRY,
     SHOP_NAME,
     STAFF_TWO_FACTOR_REQUIRED,
     TAX_RATES,
@@ -273,6 +275,14 @@ def _bank_account(value: Any, errors: Errors) -> dict[str, str]:
     return account
 
 
+def _country(value: Any, errors: Errors) -> str:
+    """An ISO country code, or empty (no country of its own)."""
+    country = str(value or "").strip().upper()
+    if country and not is_country_code(country):
+        errors.setdefault(SHOP_COUNTRY, []).append("A country's ISO code, such as GB or DE.")
+    return country
+
+
 def _flag(key: str) -> Callable[[Any, Errors], bool]:
     def check(value: Any, errors: Errors) -> bool:
         if not isinstance(value, bool):
@@ -295,4 +305,6 @@ _CHECKS: dict[str, Callable[[Any, Errors], Any]] = {
     BANK_TRANSFER_DETAILS: _text(BANK_TRANSFER_DETAILS, length=BANK_DETAILS_LENGTH, required=False),
     ORDER_NUMBER_PREFIX: _prefix,
     STAFF_TWO_FACTOR_REQUIRED: _flag(STAFF_TWO_FACTOR_REQUIRED),
+    PRICES_INCLUDE_TAX: _flag(PRICES_INCLUDE_TAX),
+    SHOP_COUNTRY: _country,
 }

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
 
+from funnel.core.countries import is_country_code
 from funnel.core.money import Money, MoneyError
 from funnel.settings.errors import InitialSettingsError
 
@@ -38,6 +39,8 @@ BANK_ACCOUNT = "bank_account"
 BANK_TRANSFER_DETAILS = "bank_transfer_details"
 ORDER_NUMBER_PREFIX = "order_number_prefix"
 STAFF_TWO_FACTOR_REQUIRED = "staff_two_factor_required"
+PRICES_INCLUDE_TAX = "prices_include_tax"
+SHOP_COUNTRY = "shop_country"
 KEYS = (
     SHOP_NAME,
     CONTACT_EMAIL,
@@ -50,6 +53,8 @@ KEYS = (
     BANK_TRANSFER_DETAILS,
     ORDER_NUMBER_PREFIX,
     STAFF_TWO_FACTOR_REQUIRED,
+    PRICES_INCLUDE_TAX,
+    SHOP_COUNTRY,
 )
 
 
@@ -123,6 +128,12 @@ class ShopSettings:
     # Every staff account must sign in with a second factor (staff without one are sent to
     # set it up and reach no staff page or staff API until they have).
     staff_two_factor_required: bool = False
+    # Storefront prices are shown with the shopper's tax included (gross) rather than net.
+    # Catalogue prices stay net either way; see ``catalog.pricing``.
+    prices_include_tax: bool = False
+    # The shop's own country (ISO code; empty: none): whose tax rate a shopper without a
+    # default address sees in the storefront's prices.
+    shop_country: str = ""
 
     def tax_rate_of(self, country_code: str | None) -> int:
         """Basis points for the country (the default for any country not listed)."""
@@ -204,6 +215,13 @@ def _parse_tax_rates(raw: str) -> dict[str, int]:
     return rates
 
 
+def _parse_country(raw: str) -> str:
+    country = raw.strip().upper()
+    if country and not is_country_code(country):
+        raise InitialSettingsError(f"SHOP_COUNTRY: {raw!r} is not an ISO country code such as GB")
+    return country
+
+
 def _parse_threshold(raw: str, currency: str) -> int | None:
     raw = raw.strip()
     if not raw or raw.lower() in {"off", "none"}:
@@ -244,6 +262,8 @@ def initial_values(config: Mapping[str, Any]) -> dict[str, Any]:
         ),
         ORDER_NUMBER_PREFIX: DEFAULT_ORDER_NUMBER_PREFIX,
         STAFF_TWO_FACTOR_REQUIRED: False,
+        PRICES_INCLUDE_TAX: bool(config.get("PRICES_INCLUDE_TAX", False)),
+        SHOP_COUNTRY: _parse_country(str(config.get("SHOP_COUNTRY") or "")),
     }
 
 
@@ -278,6 +298,8 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
             **{field: str(values[BANK_ACCOUNT].get(field) or "") for field in BANK_ACCOUNT_FIELDS}
         ),
         staff_two_factor_required=bool(values[STAFF_TWO_FACTOR_REQUIRED]),
+        prices_include_tax=bool(values[PRICES_INCLUDE_TAX]),
+        shop_country=str(values[SHOP_COUNTRY]),
     )
 
 

@@ -154,6 +154,18 @@ class SettingsForm(FlaskForm):
         "Tax rate for any other country (%)",
         render_kw={"inputmode": "decimal", "maxlength": 8},
     )
+    prices_include_tax = BooleanField(
+        "Storefront prices include tax",
+        description="Prices on every storefront page, in the cart and at checkout are shown "
+        "with the shopper's tax included (as EU shops must show them). The catalogue's prices "
+        "stay net: what a customer pays does not change.",
+    )
+    shop_country = StringField(
+        "The shop's country",
+        render_kw={"maxlength": 2, "autocomplete": "off"},
+        description="Its ISO code (GB, DE): whose tax rate shoppers without an address of "
+        "their own see in the prices; empty: the rate for any other country.",
+    )
     bank_holder = StringField(
         "Account holder",
         render_kw={"maxlength": 100, "autocomplete": "off"},

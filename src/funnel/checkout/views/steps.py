@@ -34,6 +34,7 @@ from funnel.checkout.errors import (
 from funnel.checkout.forms import NEW_ADDRESS, CheckoutAddressForm, ContactForm, ShippingForm
 from funnel.checkout.limits import reservation_limit, reservation_owner
 from funnel.checkout.models import Checkout, CheckoutStatus
+from funnel.checkout.pricing import gross_of
 from funnel.core.errors import DomainError
 
 STEP_ENDPOINTS = {
@@ -201,12 +202,15 @@ def save_address() -> ResponseReturnValue:
 
 
 def _shipping_choices(checkout: Checkout) -> list[tuple[str, str, str, str]]:
-    """``(code, name, price shown, delivery time)`` per method, for this cart's subtotal."""
+    """``(code, name, price shown, delivery time)`` per method, for this cart's subtotal (with
+    the tax of the address's country when the shop shows prices with tax included)."""
     policy = queries.pricing_policy()
     subtotal = cart_contents(checkout.cart_id).subtotal
     choices = []
     for method in policy.methods:
         cost = policy.shipping_cost(method, subtotal) if subtotal is not None else method.price
+        if policy.prices_include_tax:  # shown as the review will: with the address's tax
+            cost = gross_of(cost, policy.tax_rate(checkout.ship_country_code))
         shown = "Free" if cost.amount == 0 else cost.format()
         choices.append((method.code, method.name, shown, method.delivery_time))
     return choices

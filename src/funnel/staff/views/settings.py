@@ -32,7 +32,9 @@ from funnel.settings.values import (
     FREE_SHIPPING_THRESHOLD,
     ORDER_NUMBER_PREFIX,
     POSTAL_ADDRESS,
+    PRICES_INCLUDE_TAX,
     SHIPPING_METHODS,
+    SHOP_COUNTRY,
     SHOP_NAME,
     STAFF_TWO_FACTOR_REQUIRED,
     TAX_RATES,
@@ -57,6 +59,8 @@ LABELS = {
     BANK_TRANSFER_DETAILS: "Bank transfer instructions",
     ORDER_NUMBER_PREFIX: "Order number prefix",
     STAFF_TWO_FACTOR_REQUIRED: "Two-factor sign-in required for staff",
+    PRICES_INCLUDE_TAX: "Storefront prices include tax",
+    SHOP_COUNTRY: "The shop's country",
 }
 # The form's name of a setting where it differs from the service's.
 # The bank account's fields, by the service's name of each (``bank_account-holder``).
@@ -106,6 +110,8 @@ def _filled_form() -> SettingsForm:
             **{name: getattr(shop.bank_account, key) for key, name in BANK_FORM_FIELDS.items()},
             "order_number_prefix": shop.order_number_prefix,
             "staff_two_factor_required": shop.staff_two_factor_required,
+            "prices_include_tax": shop.prices_include_tax,
+            "shop_country": shop.shop_country,
         },
     )
     for method in shop.shipping_methods:
@@ -235,6 +241,8 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         BANK_TRANSFER_DETAILS: _text(form.bank_transfer_details),
         ORDER_NUMBER_PREFIX: _text(form.order_number_prefix),
         STAFF_TWO_FACTOR_REQUIRED: bool(form.staff_two_factor_required.data),
+        PRICES_INCLUDE_TAX: bool(form.prices_include_tax.data),
+        SHOP_COUNTRY: _text(form.shop_country),
     }
     return changes, {SHIPPING_METHODS: method_rows, TAX_RATES: rate_rows}
 
