@@ -34,6 +34,7 @@ from funnel.catalog.models import Variant
 from funnel.demo import DEMO_ACCOUNTS, create_demo_accounts, load_demo_catalogue
 from funnel.extensions import db
 from funnel.orders.models import Order, OrderLine, OrderStatus
+from funnel.payments.models import Payment, PaymentStatus
 
 TARGET_MILLISECONDS = 100
 CHUNK = 5_000
@@ -68,6 +69,8 @@ def lists() -> dict[str, str]:
         "stock, first page": "/staff/stock",
         "stock, low only": "/staff/stock?low=1",
         "audit log": "/staff/audit",
+        "failed payments": "/staff/failed-payments",
+        "failed payments, page 50": "/staff/failed-payments?page=50",
         "categories": "/staff/categories",
     }
 
@@ -167,9 +170,51 @@ def _flush(orders: list[dict[str, Any]], lines: list[dict[str, Any]]) -> None:
     if orders:
         db.session.execute(sa.insert(Order), orders)
         db.session.execute(sa.insert(OrderLine), lines)
+        db.session.execute(
+            sa.insert(Payment), [row for order in orders for row in payments_of(order)]
+        )
         db.session.commit()
     orders.clear()
     lines.clear()
+
+
+def payments_of(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """An order's payment, and for one order in three a declined attempt of its checkout
+    before it (a declined card places no order: it stays a payment of the checkout)."""
+    number, placed = order["number"], order["placed_at"]
+    paid = order["paid_at"] is not None
+    rows = [
+        {
+            "public_id": f"pay_{number}",
+            "payable_reference": number,
+            "active_payable_reference": number if paid else None,
+            "gateway": order["payment_gateway"],
+            "idempotency_key": f"bench:{number}:2",
+            "amount_minor": order["total_minor"],
+            "currency": order["currency"],
+            "status": PaymentStatus.SUCCEEDED if paid else PaymentStatus.CANCELLED,
+            "created_at": placed,
+            "updated_at": placed,
+        }
+    ]
+    if order["id"] % 3 == 0:
+        rows.append(
+            rows[0]
+            | {
+                "public_id": f"pay_{number}_declined",
+                "payable_reference": f"checkout:{order['id']}:1",
+                "active_payable_reference": None,
+                "gateway": "test",
+                "idempotency_key": f"bench:{number}:1",
+                "status": PaymentStatus.FAILED,
+                "card_brand": "visa",
+                "card_last4": "0002",
+                "failure_message": "Your card was declined.",
+                "created_at": placed - timedelta(minutes=1),
+                "updated_at": placed - timedelta(minutes=1),
+            }
+        )
+    return rows
 
 
 def signed_in_admin(app: Flask) -> FlaskClient:
