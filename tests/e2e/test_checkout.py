@@ -99,6 +99,23 @@ def test_a_declined_card_shows_the_reason_and_the_cart_is_intact(page: Page) -> 
     expect(page.get_by_role("main").get_by_role("link", name=title, exact=True)).to_be_visible()
 
 
+@pytest.mark.story("US-63")
+def test_a_declined_card_then_a_good_one_place_the_order(
+    page: Page,
+) -> None:
+    add_a_product_to_the_cart(page)
+    go_to_the_pay_step(page)
+
+    # a declined card sends the shopper back to the pay step, with no order made
+    pay_by_card(page, "4000 0000 0000 0002")
+    expect(page).to_have_url(re.compile(r"/checkout/pay$"))
+    pay_by_card(page, "4242 4242 4242 4242")
+
+    # the good card places the order
+    expect(page.get_by_role("heading", level=1)).to_have_text(CONFIRMED)
+    expect(page.get_by_role("link", name="Cart (0)", exact=True)).to_be_visible()
+
+
 @pytest.mark.story("US-21")
 def test_the_3d_secure_card_is_approved_on_the_bank_page_and_confirmed(page: Page) -> None:
     add_a_product_to_the_cart(page)
