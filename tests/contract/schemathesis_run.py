@@ -86,6 +86,8 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     "taken, as for POST /staff/products",
     ("POST", f"{API}/staff/variants/{{variant_id}}/stock-adjustments"): "a stock level "
     "that the change would take below zero (invalid_stock_quantity)",
+    ("GET", f"{API}/staff/reports/funnel"): "a report's days: the end on or after the start, "
+    "at most 366 days, from 2000 on (invalid_report_period)",
 }
 # Operations where a 402 answers valid input: a card the gateway declines is a payment that
 # failed (``payment_failed``, documented), not a request the API refused.
