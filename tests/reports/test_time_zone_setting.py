@@ -42,6 +42,13 @@ def test_a_time_zone_from_the_environment_that_is_not_one_stops_the_shop(
         initial_values(config)
 
 
+def test_a_stored_time_zone_that_is_not_one_is_not_read(tmp_path: Path) -> None:
+    values = initial_values(load_settings(str(tmp_path), {}))
+
+    with pytest.raises(ValueError, match="not a time zone"):
+        shop_settings({**values, "time_zone": "Mars/Olympus"}, "EUR")
+
+
 def test_an_admin_sets_the_time_zone_and_the_change_is_audited(
     admin_user: User, signed_in: Any
 ) -> None:

@@ -326,8 +326,17 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
         staff_two_factor_required=bool(values[STAFF_TWO_FACTOR_REQUIRED]),
         prices_include_tax=bool(values[PRICES_INCLUDE_TAX]),
         shop_country=str(values[SHOP_COUNTRY]),
-        time_zone=str(values[TIME_ZONE]),
+        time_zone=_zone(values[TIME_ZONE]),
     )
+
+
+def _zone(value: Any) -> str:
+    """A stored time zone; ValueError for one the database does not know (a row written by
+    hand): the shop then reads its initial values, as for any setting it cannot read."""
+    name = str(value)
+    if not is_time_zone(name):
+        raise ValueError(f"{name!r} is not a time zone")
+    return name
 
 
 def _days(value: Any) -> int | None:
