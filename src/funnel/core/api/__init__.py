@@ -318,13 +318,30 @@ def links(
     return blueprint.doc(responses={status: {"links": documented}})
 
 
+ACCEPTS_UPLOADS = "funnel_accepts_uploads"
+
+
+def accepts_uploads(function: Any) -> Any:
+    """Mark an operation that takes files (``multipart/form-data``): its body may be as large
+    as the shop's ``MAX_CONTENT_LENGTH`` rather than the API's JSON limit. Put it right under
+    the route decorator."""
+    setattr(function, ACCEPTS_UPLOADS, True)
+    return function
+
+
 def limit_api_bodies() -> None:
     """``before_request``: API bodies are JSON and small; a bigger one is a 413 problem.
+    Operations marked ``accepts_uploads`` take files up to the shop's ``MAX_CONTENT_LENGTH``.
 
     The body is read here once, before any operation, so that no document can make an
     operation fail (see ``check_json_body``).
     """
     if not request.path.startswith("/api/"):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, ACCEPTS_UPLOADS, False):
+        # Files (multipart): the limit of the whole shop; the operation reads the body.
+        request.max_content_length = current_app.config["MAX_CONTENT_LENGTH"]
         return
     request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
     if request.is_json and request.content_length != 0:

@@ -26,4 +26,12 @@ VARIANT_ID = "<id:variant_id>"
 USER_ID = "<id:user_id>"
 ORDER_NUMBER = "<string(maxlength=40):number>"
 
-from funnel.staff.api import audit, catalog, customers, inventory, orders  # noqa: E402, F401  (routes)
+from funnel.staff.api import (  # noqa: E402, F401  (routes)
+    audit,
+    catalog,
+    categories,
+    customers,
+    images,
+    inventory,
+    orders,
+)
