@@ -322,9 +322,9 @@ ACCEPTS_UPLOADS = "funnel_accepts_uploads"
 
 
 def accepts_uploads(function: Any) -> Any:
-    """Mark an operation that takes files (``multipart/form-data``): its body may be as large
-    as the shop's ``MAX_CONTENT_LENGTH`` rather than the API's JSON limit. Put it right under
-    the route decorator."""
+    """Mark an operation that takes files: a ``multipart/form-data`` body may be as large as
+    the shop's ``MAX_CONTENT_LENGTH`` rather than the API's JSON limit (a JSON body sent to it
+    keeps the JSON limit and checks). Put it right under the route decorator."""
     setattr(function, ACCEPTS_UPLOADS, True)
     return function
 
@@ -339,11 +339,12 @@ def limit_api_bodies() -> None:
     if not request.path.startswith("/api/"):
         return
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, ACCEPTS_UPLOADS, False):
-        # Files (multipart): the limit of the whole shop; the operation reads the body.
-        request.max_content_length = current_app.config["MAX_CONTENT_LENGTH"]
-        return
-    request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+    sends_files = (
+        getattr(view, ACCEPTS_UPLOADS, False) and request.mimetype == "multipart/form-data"
+    )
+    # Files: the limit of the whole shop (the operation reads them); anything else is JSON.
+    limit = "MAX_CONTENT_LENGTH" if sends_files else "API_MAX_CONTENT_LENGTH"
+    request.max_content_length = current_app.config[limit]
     if request.is_json and request.content_length != 0:
         check_json_body(request.get_data(cache=True))
 
