@@ -146,3 +146,34 @@ def test_a_cart_changed_while_its_card_was_charged_gets_the_money_back_and_no_or
     assert (payment.status, refunds) == (PaymentStatus.REFUNDED, [payment.amount_minor])
     page = buyer.get("/checkout/pay", follow_redirects=True).get_data(as_text=True)
     assert "Your payment is given back." in page
+
+
+def test_the_staff_api_lists_failed_payments_for_orders_view_page_by_page(
+    app: Flask, buyer: FlaskClient, mug: Any, bearer: Any
+) -> None:
+    # given two declined attempts on a checkout
+    pay(buyer, go_to_pay(buyer), CARD_DECLINED)
+    pay(buyer, submit_token_of(buyer.get("/checkout/pay").get_data(as_text=True)), CARD_DECLINED)
+    clerk = UserFactory(role=Role.STAFF, permission_groups="orders")
+    cataloguer = UserFactory(role=Role.STAFF, permission_groups="catalogue")
+    client = app.test_client()
+
+    # when a clerk reads them one to a page, and a cataloguer tries
+    first = client.get("/api/v1/staff/failed-payments?limit=1", headers=bearer(clerk))
+    cursor = first.get_json()["next_cursor"]
+    second = client.get(
+        f"/api/v1/staff/failed-payments?limit=1&cursor={cursor}", headers=bearer(clerk)
+    )
+    refused = client.get("/api/v1/staff/failed-payments", headers=bearer(cataloguer))
+
+    # then each failed payment comes once, newest first, with who, how much and why
+    [newest] = first.get_json()["items"]
+    [oldest] = second.get_json()["items"]
+    assert newest["id"] != oldest["id"]
+    assert second.get_json()["next_cursor"] is None
+    assert newest["email"] == the_checkout().email
+    assert newest["amount"] == {"amount": payments()[0].amount_minor, "currency": "USD"}
+    assert (newest["payment_method"], newest["reason"]) == ("test", "Your card was declined.")
+    assert newest["order_number"] is None
+    assert newest["card"].endswith("ending 0002")
+    assert refused.status_code == 403

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -108,3 +110,83 @@ def test_a_huge_customer_id_is_404(client: FlaskClient, bearer: Bearer, staff_us
     response = client.get(f"{STAFF}/customers/99999999999", headers=bearer(staff_user))
 
     assert response.status_code == 404
+
+
+ACTIONS = ("disable", "enable", "password-reset", "verification-email")
+
+
+@pytest.mark.story("US-28", "US-34")
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", ACTIONS)
+def test_customer_actions_need_the_customers_manage_permission(
+    client: FlaskClient, bearer: Bearer, role: str, action: str
+) -> None:
+    someone = UserFactory(email="someone@example.com")
+    looker = UserFactory(email="looker@example.com", role=Role.STAFF, permission_groups="orders")
+
+    response = client.post(
+        f"{STAFF}/customers/{someone.id}/{action}", headers=headers_for(role, bearer)
+    )
+    read_only = client.post(f"{STAFF}/customers/{someone.id}/{action}", headers=bearer(looker))
+
+    problem(read_only, 403, "permission_denied")
+    if role == "anonymous":
+        problem(response, 401, "authentication_required")
+    elif role == "customer":
+        problem(response, 403, "permission_denied")
+    else:
+        assert response.status_code == 200
+
+
+@pytest.mark.story("US-34")
+def test_staff_disable_and_enable_an_account_through_the_api_as_on_its_page(
+    client: FlaskClient, bearer: Bearer, staff_user: User
+) -> None:
+    # given a customer signed in through the API
+    customer = UserFactory(email="carol@example.com")
+    token = bearer(customer)
+    headers = bearer(staff_user)
+    assert client.get("/api/v1/me", headers=token).status_code == 200
+
+    # when staff disable the account, twice, then enable it
+    first = client.post(f"{STAFF}/customers/{customer.id}/disable", headers=headers)
+    again = client.post(f"{STAFF}/customers/{customer.id}/disable", headers=headers)
+    locked_out = client.get("/api/v1/me", headers=token)
+    enabled = client.post(f"{STAFF}/customers/{customer.id}/enable", headers=headers)
+
+    # then the first changed it and revoked the customer's token; the second changed nothing
+    assert (first.status_code, first.get_json()["changed"]) == (200, True)
+    assert first.get_json()["customer"]["email"] == "carol@example.com"
+    assert (again.status_code, again.get_json()["changed"]) == (200, False)
+    assert locked_out.status_code == 401
+    assert enabled.get_json()["changed"] is True
+
+
+@pytest.mark.story("US-34")
+def test_an_admin_cannot_disable_their_own_account_and_unknown_accounts_are_404(
+    client: FlaskClient, bearer: Bearer, admin_user: User
+) -> None:
+    headers = bearer(admin_user)
+
+    own = client.post(f"{STAFF}/customers/{admin_user.id}/disable", headers=headers)
+    unknown = client.post(f"{STAFF}/customers/999999/password-reset", headers=headers)
+
+    problem(own, 409, "own_account_protected")
+    assert unknown.status_code == 404
+
+
+@pytest.mark.story("US-34")
+def test_staff_send_a_password_reset_and_a_verification_link_by_email(
+    client: FlaskClient, bearer: Bearer, staff_user: User, mailbox: Any
+) -> None:
+    unverified = UserFactory(email="dan@example.com")
+    verified = UserFactory(email="eve@example.com", is_email_verified=True)
+    headers = bearer(staff_user)
+
+    reset = client.post(f"{STAFF}/customers/{unverified.id}/password-reset", headers=headers)
+    link = client.post(f"{STAFF}/customers/{unverified.id}/verification-email", headers=headers)
+    nothing = client.post(f"{STAFF}/customers/{verified.id}/verification-email", headers=headers)
+
+    assert (reset.get_json()["changed"], link.get_json()["changed"]) == (True, True)
+    assert nothing.get_json()["changed"] is False
+    assert sorted(message["To"] for message in mailbox) == ["dan@example.com", "dan@example.com"]

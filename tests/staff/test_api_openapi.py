@@ -33,6 +33,11 @@ EXPECTED = {
     ("post", "/orders/{number}/shipments"): "orders.fulfil",
     ("get", "/customers"): "customers.view",
     ("get", "/customers/{user_id}"): "customers.view",
+    ("post", "/customers/{user_id}/disable"): "customers.manage",
+    ("post", "/customers/{user_id}/enable"): "customers.manage",
+    ("post", "/customers/{user_id}/password-reset"): "customers.manage",
+    ("post", "/customers/{user_id}/verification-email"): "customers.manage",
+    ("get", "/failed-payments"): "orders.view",
     ("get", "/audit"): "audit.view",
 }
 

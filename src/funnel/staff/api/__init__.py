@@ -16,7 +16,10 @@ bp = Blueprint(
     "staff_api",
     __name__,
     url_prefix=f"{API_PREFIX}/staff",
-    description="Shop staff: catalogue, stock, orders, refunds, customers and the audit log",
+    description=(
+        "Shop staff: catalogue, stock, orders, refunds, failed payments, customers and the"
+        " audit log"
+    ),
 )
 record_client_address(bp)
 
@@ -26,7 +29,8 @@ VARIANT_ID = "<id:variant_id>"
 USER_ID = "<id:user_id>"
 ORDER_NUMBER = "<string(maxlength=40):number>"
 
-from funnel.staff.api import (  # noqa: E402, F401  (routes)
+# the modules whose operations register on ``bp`` (routes)
+from funnel.staff.api import (  # noqa: E402, F401
     audit,
     catalog,
     categories,
@@ -34,4 +38,5 @@ from funnel.staff.api import (  # noqa: E402, F401  (routes)
     images,
     inventory,
     orders,
+    payments,
 )

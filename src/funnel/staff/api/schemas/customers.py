@@ -36,3 +36,11 @@ class CustomerPageSchema(ma.Schema):
 
 class CustomerDetailSchema(CustomerSchema):
     order_count = ma.fields.Integer(required=True)
+
+
+class CustomerActionSchema(ma.Schema):
+    changed = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "False when there was nothing to do (already so, or verified)"},
+    )
+    customer = ma.fields.Nested(CustomerDetailSchema, required=True)
