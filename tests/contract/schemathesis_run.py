@@ -86,6 +86,16 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     "taken, as for POST /staff/products",
     ("POST", f"{API}/staff/variants/{{variant_id}}/stock-adjustments"): "a stock level "
     "that the change would take below zero (invalid_stock_quantity)",
+    ("POST", f"{API}/staff/categories"): "the catalogue's text rules (a name blank once "
+    "trimmed or longer than 120 characters, a description longer than 10,000)",
+    ("PATCH", f"{API}/staff/categories/{{category_id}}"): "the catalogue's text rules, as "
+    "for POST /staff/categories, and a parent that is the category or one of its own "
+    "(category_cycle)",
+    ("POST", f"{API}/staff/products/{{product_id}}/images"): "a file that is not a JPEG, "
+    "PNG or WebP image by its content (invalid_image), and alt text blank once trimmed or "
+    "longer than 300 characters",
+    ("PATCH", f"{API}/staff/products/{{product_id}}/images/{{image_id}}"): "alt text blank "
+    "once trimmed or longer than 300 characters",
     ("GET", f"{API}/staff/reports/funnel"): "a report's days: the end on or after the start, "
     "at most 366 days, from 2000 on (invalid_report_period)",
 }

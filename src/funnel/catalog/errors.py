@@ -77,6 +77,14 @@ class InvalidImage(ValidationFailed):
     title = "The file is not a supported image"
 
 
+class UploadTooLarge(ValidationFailed):
+    """A request holding uploads larger in all than the shop takes (its MAX_CONTENT_LENGTH)."""
+
+    code = "upload_too_large"
+    status = 413
+    title = "The upload is too large"
+
+
 class InvalidListingParameters(ValidationFailed):
     """A listing's query string asks for something impossible (a bad price range)."""
 

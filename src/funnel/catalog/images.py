@@ -15,11 +15,12 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from funnel.catalog.errors import InvalidImage
+from funnel.catalog.errors import InvalidImage, UploadTooLarge
 from funnel.catalog.models import THUMBNAIL_SIZES, thumbnail_name
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
+MEGABYTE = 1024 * 1024
 FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 
 
@@ -107,3 +108,17 @@ def store_product_image(media_root: str, product_id: int, data: bytes) -> Stored
 def remove_files(paths: list[Path]) -> None:
     for path in paths:
         path.unlink(missing_ok=True)
+
+
+def readable_size(size_bytes: int) -> str:
+    """A request limit as people read it: ``16 MB``, ``100 KB``."""
+    return f"{size_bytes // MEGABYTE} MB" if size_bytes >= MEGABYTE else f"{size_bytes // 1024} KB"
+
+
+def upload_too_large(limit_bytes: int) -> UploadTooLarge:
+    """The refusal of an upload above the request limit, for the page and the API alike."""
+    message = (
+        f"The upload is larger than {readable_size(limit_bytes)} in all: "
+        "send fewer images at a time."
+    )
+    return UploadTooLarge(message, fields={"files": [message]})

@@ -209,12 +209,15 @@ def product_by_id(product_id: int) -> Product | None:
 
 
 def product_for_staff(product_id: int) -> Product:
-    """A product in any status with its variants and their option values loaded (fresh from
-    the database). Raises ProductNotFound."""
+    """A product in any status with its variants (and their option values) and its images
+    loaded (fresh from the database). Raises ProductNotFound."""
     product = db.session.scalars(
         select(Product)
         .where(Product.id == product_id)
-        .options(selectinload(Product.variants).selectinload(Variant.option_values))
+        .options(
+            selectinload(Product.variants).selectinload(Variant.option_values),
+            selectinload(Product.images),
+        )
         .execution_options(populate_existing=True)
     ).one_or_none()
     if product is None:

@@ -23,6 +23,7 @@ from funnel.catalog.services.images import (
     add_product_images,
     delete_product_image,
     move_product_image,
+    move_product_image_one_place,
     update_image_alt_text,
 )
 from funnel.catalog.services.products import (
@@ -72,6 +73,7 @@ __all__ = [
     "delete_product_image",
     "edit_products",
     "move_product_image",
+    "move_product_image_one_place",
     "normalise_options",
     "normalise_sku",
     "parse_price",

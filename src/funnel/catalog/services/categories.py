@@ -24,6 +24,7 @@ from funnel.catalog.services.auditing import (
 )
 from funnel.catalog.services.rules import (
     _UNSET,
+    CATEGORY_DESCRIPTION_LENGTH,
     CATEGORY_NAME_LENGTH,
     _flush,
     _get_category,
@@ -40,10 +41,18 @@ from funnel.extensions import db
 
 
 class Direction(enum.StrEnum):
-    """Where a category moves among its siblings."""
+    """Where a category, or a product's image, moves among its siblings: one place."""
 
     UP = "up"
     DOWN = "down"
+
+
+def parse_direction(direction: Direction | str) -> Direction:
+    """``up`` or ``down``. Raises InvalidCatalogInput naming ``direction`` for anything else."""
+    try:
+        return Direction(direction)
+    except ValueError:
+        raise InvalidCatalogInput(fields={"direction": ["Choose up or down."]}) from None
 
 
 def create_category(
@@ -69,7 +78,7 @@ def create_category(
             name=name,
             slug=_unique_slug(Category, slugify(name), None),
             parent_id=parent_id,
-            description=_optional_text("description", description, None),
+            description=_optional_text("description", description, CATEGORY_DESCRIPTION_LENGTH),
             position=_next_position(parent_id) if position is None else position,
         )
         db.session.add(category)
@@ -111,7 +120,9 @@ def update_category(
             if position is None:
                 category.position = _next_position(parent_id, excluding=category.id)
         if description is not None:
-            category.description = _optional_text("description", description, None)
+            category.description = _optional_text(
+                "description", description, CATEGORY_DESCRIPTION_LENGTH
+            )
         if position is not None:
             category.position = position
         _flush(SlugTaken, "A category with this address was created at the same time.")
@@ -162,10 +173,7 @@ def reorder_category(
     """
     with transaction():
         check_may_manage_catalog(actor_user_id)
-        try:
-            direction = Direction(direction)
-        except ValueError:
-            raise InvalidCatalogInput(fields={"direction": ["Choose up or down."]}) from None
+        direction = parse_direction(direction)
         category = _get_category(category_id)
         siblings = list(
             db.session.scalars(

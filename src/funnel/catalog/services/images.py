@@ -25,6 +25,7 @@ from funnel.catalog.services.auditing import (
     record_created,
     record_deleted,
 )
+from funnel.catalog.services.categories import Direction, parse_direction
 from funnel.catalog.services.rules import (
     _get_product,
     _required_text,
@@ -204,6 +205,23 @@ def move_product_image(
             action="moved",
         )
         return images
+
+
+def move_product_image_one_place(
+    product_id: int,
+    image_id: int,
+    direction: Direction | str,
+    *,
+    actor_user_id: int | None = None,
+) -> list[ProductImage]:
+    """Move an image one place ``up`` (earlier) or ``down`` (later); at an end it stays.
+
+    Returns the images in their new order. Raises PermissionDenied, InvalidCatalogInput
+    (a direction other than up or down, naming ``direction``), ProductImageNotFound.
+    """
+    _check_permission(actor_user_id)
+    steps = -1 if parse_direction(direction) is Direction.UP else 1
+    return move_product_image(product_id, image_id, steps, actor_user_id=actor_user_id)
 
 
 def delete_product_image(

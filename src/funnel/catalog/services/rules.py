@@ -38,6 +38,8 @@ MAX_PRICE_AMOUNT = 10**12
 MAX_STOCK = 10**9
 # Text limits (the columns' lengths): the forms, the API and the CSV import all meet them here.
 CATEGORY_NAME_LENGTH = 120
+# A category's description is TEXT: 65,535 bytes on MariaDB, so at most 16,383 4-byte characters.
+CATEGORY_DESCRIPTION_LENGTH = 10_000
 PRODUCT_TITLE_LENGTH = 200
 HANDLE_LENGTH = 200
 SEO_TITLE_LENGTH = 200

@@ -353,7 +353,9 @@ def receive_webhook(
         is_attempt = result is not None and parse_attempt_reference(result.payable_reference)
         if result is not None and result.is_paid and not is_attempt:
             is_settled = settle_paid(result.payable_reference)
-    if result is not None and is_attempt and result.changed:
+    if result is not None and is_attempt:
+        # Acted on even for a replay: a request that recorded this answer may have died
+        # before placing the order (placing is idempotent; a failed attempt changes nothing).
         try:
             apply_result(result)
         except DomainError:

@@ -318,15 +318,33 @@ def links(
     return blueprint.doc(responses={status: {"links": documented}})
 
 
+ACCEPTS_UPLOADS = "funnel_accepts_uploads"
+
+
+def accepts_uploads(function: Any) -> Any:
+    """Mark an operation that takes files: a ``multipart/form-data`` body may be as large as
+    the shop's ``MAX_CONTENT_LENGTH`` rather than the API's JSON limit (a JSON body sent to it
+    keeps the JSON limit and checks). Put it right under the route decorator."""
+    setattr(function, ACCEPTS_UPLOADS, True)
+    return function
+
+
 def limit_api_bodies() -> None:
     """``before_request``: API bodies are JSON and small; a bigger one is a 413 problem.
+    Operations marked ``accepts_uploads`` take files up to the shop's ``MAX_CONTENT_LENGTH``.
 
     The body is read here once, before any operation, so that no document can make an
     operation fail (see ``check_json_body``).
     """
     if not request.path.startswith("/api/"):
         return
-    request.max_content_length = current_app.config["API_MAX_CONTENT_LENGTH"]
+    view = current_app.view_functions.get(request.endpoint or "")
+    sends_files = (
+        getattr(view, ACCEPTS_UPLOADS, False) and request.mimetype == "multipart/form-data"
+    )
+    # Files: the limit of the whole shop (the operation reads them); anything else is JSON.
+    limit = "MAX_CONTENT_LENGTH" if sends_files else "API_MAX_CONTENT_LENGTH"
+    request.max_content_length = current_app.config[limit]
     if request.is_json and request.content_length != 0:
         check_json_body(request.get_data(cache=True))
 

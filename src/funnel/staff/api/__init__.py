@@ -34,7 +34,9 @@ ORDER_NUMBER = "<string(maxlength=40):number>"
 from funnel.staff.api import (  # noqa: E402, F401
     audit,
     catalog,
+    categories,
     customers,
+    images,
     inventory,
     orders,
     payments,

@@ -16,6 +16,7 @@ from funnel.core.api import errors, links
 from funnel.core.money import Money
 from funnel.staff.api import PRODUCT_ID, VARIANT_ID, bp
 from funnel.staff.api.access import staff_caller, staff_permission
+from funnel.staff.api.images import image_representation
 from funnel.staff.api.schemas.catalog import (
     ProductInputSchema,
     ProductPatchSchema,
@@ -81,7 +82,7 @@ def create_staff_product(data: dict[str, Any]) -> dict[str, Any]:
 @errors(bp, 404)
 @staff_permission(bp, MANAGE)
 def get_staff_product(product_id: int) -> dict[str, Any]:
-    """One product in any status (draft, active, archived), with its variants and stock
+    """One product in any status (draft, active, archived), with its variants, stock and images
 
     Needs `catalog.manage`.
     """
@@ -216,4 +217,5 @@ def product_representation(product: Product) -> dict[str, Any]:
         "created_at": product.created_at,
         "updated_at": product.updated_at,
         "variants": [variant_representation(variant) for variant in product.variants],
+        "images": [image_representation(image) for image in product.images],
     }

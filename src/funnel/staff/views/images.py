@@ -15,13 +15,12 @@ from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from funnel.accounts.permissions import Permission, has_permission, require_permission
+from funnel.catalog import images as image_files
 from funnel.catalog import queries
 from funnel.catalog import services as catalog
 from funnel.core.errors import ValidationFailed
 from funnel.core.http import error_response
 from funnel.staff.forms import AltTextForm, ImageUploadForm, MoveImageForm
-
-MEGABYTE = 1024 * 1024
 
 
 def register(bp: Blueprint) -> None:
@@ -54,16 +53,14 @@ def _too_large(error: RequestEntityTooLarge) -> ResponseReturnValue:
     ):
         return error_response(413, "Too large", "The request is too large.", "payload_too_large")
     form = ImageUploadForm(formdata=None)
-    form.files.errors = [
-        f"The upload is larger than {_request_limit()} in all: send fewer images at a time."
-    ]
-    return _page(product_id, form, status=413)
+    refusal = image_files.upload_too_large(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    form.files.errors = refusal.fields["files"]
+    return _page(product_id, form, status=refusal.status)
 
 
 def _request_limit() -> str:
     """The largest request body the shop takes (MAX_CONTENT_LENGTH), as people read sizes."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    return f"{limit // MEGABYTE} MB" if limit >= MEGABYTE else f"{limit // 1024} KB"
+    return image_files.readable_size(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
 
 
 def _check_permission() -> None:
@@ -157,9 +154,11 @@ def move(product_id: int, image_id: int) -> ResponseReturnValue:
     if not form.validate():
         flash("Move an image up or down.", "error")
         return _page(product_id, status=422)
-    steps = -1 if form.direction.data == "up" else 1
-    catalog.move_product_image(product_id, image_id, steps, actor_user_id=current_user.id)
-    return _back(product_id, "Image moved " + ("up." if steps < 0 else "down."))
+    direction = form.direction.data or ""
+    catalog.move_product_image_one_place(
+        product_id, image_id, direction, actor_user_id=current_user.id
+    )
+    return _back(product_id, f"Image moved {direction}.")
 
 
 def delete(product_id: int, image_id: int) -> ResponseReturnValue:

@@ -8,6 +8,7 @@ from marshmallow import validate
 from funnel.catalog.models import ProductStatus
 from funnel.core.api import MoneyField, MoneyInputSchema, PatchSchema, WholeNumber
 from funnel.staff.api.schemas.fields import ID_RANGE, Text
+from funnel.staff.api.schemas.images import StaffImageSchema
 
 # A product description is TEXT: 65,535 bytes on MariaDB, so at most 16,383 4-byte characters.
 DESCRIPTION_MAX_LENGTH = 10_000
@@ -108,3 +109,8 @@ class StaffProductSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
     updated_at = ma.fields.DateTime(required=True)
     variants = ma.fields.List(ma.fields.Nested(StaffVariantSchema), required=True)
+    images = ma.fields.List(
+        ma.fields.Nested(StaffImageSchema),
+        required=True,
+        metadata={"description": "In display order (the first is the one listings show)"},
+    )
