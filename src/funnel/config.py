@@ -236,6 +236,8 @@ def load_settings(
         "PRICES_INCLUDE_TAX": _env_bool(environ, "PRICES_INCLUDE_TAX", False),
         # The shop's own country (ISO code): whose tax a shopper without an address sees.
         "SHOP_COUNTRY": _env(environ, "SHOP_COUNTRY", ""),
+        # The shop's time zone (IANA name): whose days the reports count in.
+        "TIME_ZONE": _env(environ, "TIME_ZONE", "UTC"),
     }
     # "Holder;IBAN or account number;BIC or sort code;Bank name": bank transfer is offered
     # only once a shop has a bank account (settings.values.parse_bank_account reads it).

@@ -96,6 +96,8 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     "longer than 300 characters",
     ("PATCH", f"{API}/staff/products/{{product_id}}/images/{{image_id}}"): "alt text blank "
     "once trimmed or longer than 300 characters",
+    ("GET", f"{API}/staff/reports/funnel"): "a report's days: the end on or after the start, "
+    "at most 366 days, from 2000 on (invalid_report_period)",
 }
 # Operations where a 402 answers valid input: a card the gateway declines is a payment that
 # failed (``payment_failed``, documented), not a request the API refused.

@@ -32,6 +32,7 @@ LISTS = [
     "/staff/orders",
     "/staff/team",
     "/staff/audit",
+    "/staff/reports/funnel",
 ]
 # From a list, the first link whose path matches: the page of one thing.
 DETAILS = [

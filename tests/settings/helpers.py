@@ -42,6 +42,7 @@ INITIAL_FORM = {
     "bank_name": "Barclays",
     "bank_transfer_details": "",
     "order_number_prefix": "FN-",
+    "time_zone": "UTC",
 }
 
 

@@ -39,6 +39,7 @@ EXPECTED = {
     ("post", "/customers/{user_id}/verification-email"): "customers.manage",
     ("get", "/failed-payments"): "orders.view",
     ("get", "/audit"): "audit.view",
+    ("get", "/reports/funnel"): "reports.view",
 }
 
 

@@ -4,7 +4,7 @@
 - staff: the permission groups chosen when they were invited (or changed since, on the team
   page); a staff account with no groups recorded (made before groups existed, or on the
   command line) holds the staff role's default: everything except refunds, managing staff,
-  the shop's settings and the audit log;
+  the shop's settings, the audit log and the reports;
 - admin: everything.
 
 Refunds move money out of the shop, so by default only admins may give them; this includes
@@ -38,6 +38,8 @@ class Permission(enum.StrEnum):
     SETTINGS_MANAGE = MANAGE_SETTINGS
     # Reading the audit log (who changed what): admins, and staff given the Audit group.
     AUDIT_VIEW = "audit.view"
+    # Reading the shop's reports (the sales funnel): admins, and staff given the Reports group.
+    REPORTS_VIEW = "reports.view"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,11 @@ PERMISSION_GROUPS: dict[str, PermissionGroup] = {
         "Read who on the staff changed what, and when.",
         frozenset({Permission.AUDIT_VIEW}),
     ),
+    "reports": PermissionGroup(
+        "Reports",
+        "The sales funnel and sales figures.",
+        frozenset({Permission.REPORTS_VIEW}),
+    ),
 }
 
 
@@ -100,6 +107,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.STAFF_MANAGE,
         Permission.SETTINGS_MANAGE,
         Permission.AUDIT_VIEW,
+        Permission.REPORTS_VIEW,
     },
     Role.ADMIN: frozenset(Permission),
 }

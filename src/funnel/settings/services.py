@@ -43,6 +43,8 @@ from funnel.settings.values import (
     SHOP_NAME,
     STAFF_TWO_FACTOR_REQUIRED,
     TAX_RATES,
+    TIME_ZONE,
+    is_time_zone,
 )
 
 # The permission, as accounts.permissions names it (that module says who holds it: admins).
@@ -283,6 +285,16 @@ def _country(value: Any, errors: Errors) -> str:
     return country
 
 
+def _time_zone(value: Any, errors: Errors) -> str:
+    """An IANA time zone name, as the time-zone database spells it."""
+    name = str(value or "").strip()
+    if not is_time_zone(name):
+        errors.setdefault(TIME_ZONE, []).append(
+            "A time zone such as Europe/Berlin, America/New_York or UTC."
+        )
+    return name
+
+
 def _flag(key: str) -> Callable[[Any, Errors], bool]:
     def check(value: Any, errors: Errors) -> bool:
         if not isinstance(value, bool):
@@ -307,4 +319,5 @@ _CHECKS: dict[str, Callable[[Any, Errors], Any]] = {
     STAFF_TWO_FACTOR_REQUIRED: _flag(STAFF_TWO_FACTOR_REQUIRED),
     PRICES_INCLUDE_TAX: _flag(PRICES_INCLUDE_TAX),
     SHOP_COUNTRY: _country,
+    TIME_ZONE: _time_zone,
 }

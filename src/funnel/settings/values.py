@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from funnel.core.countries import is_country_code
 from funnel.core.money import Money, MoneyError
@@ -41,6 +42,7 @@ ORDER_NUMBER_PREFIX = "order_number_prefix"
 STAFF_TWO_FACTOR_REQUIRED = "staff_two_factor_required"
 PRICES_INCLUDE_TAX = "prices_include_tax"
 SHOP_COUNTRY = "shop_country"
+TIME_ZONE = "time_zone"
 KEYS = (
     SHOP_NAME,
     CONTACT_EMAIL,
@@ -55,7 +57,10 @@ KEYS = (
     STAFF_TWO_FACTOR_REQUIRED,
     PRICES_INCLUDE_TAX,
     SHOP_COUNTRY,
+    TIME_ZONE,
 )
+DEFAULT_TIME_ZONE = "UTC"
+TIME_ZONE_LENGTH = 64
 
 
 MAX_DELIVERY_DAYS = 365
@@ -134,6 +139,8 @@ class ShopSettings:
     # The shop's own country (ISO code; empty: none): whose tax rate a shopper without a
     # default address sees in the storefront's prices.
     shop_country: str = ""
+    # The shop's time zone (an IANA name such as Europe/Berlin): the days of its reports.
+    time_zone: str = DEFAULT_TIME_ZONE
 
     def tax_rate_of(self, country_code: str | None) -> int:
         """Basis points for the country (the default for any country not listed)."""
@@ -222,6 +229,24 @@ def _parse_country(raw: str) -> str:
     return country
 
 
+def is_time_zone(name: str) -> bool:
+    """Whether ``name`` is a time zone of the IANA database (``Europe/Berlin``, ``UTC``)."""
+    if not name or len(name) > TIME_ZONE_LENGTH or name != name.strip():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _parse_time_zone(raw: str) -> str:
+    name = raw.strip() or DEFAULT_TIME_ZONE
+    if not is_time_zone(name):
+        raise InitialSettingsError(f"TIME_ZONE: {raw!r} is not a time zone such as Europe/Berlin")
+    return name
+
+
 def _parse_threshold(raw: str, currency: str) -> int | None:
     raw = raw.strip()
     if not raw or raw.lower() in {"off", "none"}:
@@ -264,6 +289,7 @@ def initial_values(config: Mapping[str, Any]) -> dict[str, Any]:
         STAFF_TWO_FACTOR_REQUIRED: False,
         PRICES_INCLUDE_TAX: bool(config.get("PRICES_INCLUDE_TAX", False)),
         SHOP_COUNTRY: _parse_country(str(config.get("SHOP_COUNTRY") or "")),
+        TIME_ZONE: _parse_time_zone(str(config.get("TIME_ZONE") or "")),
     }
 
 
@@ -300,7 +326,17 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
         staff_two_factor_required=bool(values[STAFF_TWO_FACTOR_REQUIRED]),
         prices_include_tax=bool(values[PRICES_INCLUDE_TAX]),
         shop_country=str(values[SHOP_COUNTRY]),
+        time_zone=_zone(values[TIME_ZONE]),
     )
+
+
+def _zone(value: Any) -> str:
+    """A stored time zone; ValueError for one the database does not know (a row written by
+    hand): the shop then reads its initial values, as for any setting it cannot read."""
+    name = str(value)
+    if not is_time_zone(name):
+        raise ValueError(f"{name!r} is not a time zone")
+    return name
 
 
 def _days(value: Any) -> int | None:

@@ -166,6 +166,12 @@ class SettingsForm(FlaskForm):
         description="Its ISO code (GB, DE): whose tax rate shoppers without an address of "
         "their own see in the prices; empty: the rate for any other country.",
     )
+    time_zone = StringField(
+        "Time zone",
+        render_kw={"maxlength": 64, "autocomplete": "off", "spellcheck": "false"},
+        description="As the time-zone database names it (Europe/Berlin, America/New_York, "
+        "UTC): the shop's days in its reports start at midnight there.",
+    )
     bank_holder = StringField(
         "Account holder",
         render_kw={"maxlength": 100, "autocomplete": "off"},

@@ -1,4 +1,5 @@
-"""Staff operations over the JSON API: catalogue, stock, orders, refunds, customers, audit log.
+"""Staff operations over the JSON API: catalogue, stock, orders, refunds, customers, audit log,
+reports.
 
 Every operation needs a bearer token of an account holding the operation's permission
 (``funnel.accounts.permissions``): 401 without a token, 403 ``permission_denied`` without
@@ -18,7 +19,7 @@ bp = Blueprint(
     url_prefix=f"{API_PREFIX}/staff",
     description=(
         "Shop staff: catalogue, stock, orders, refunds, failed payments, customers and the"
-        " audit log"
+        " audit log; reports"
     ),
 )
 record_client_address(bp)
@@ -39,4 +40,5 @@ from funnel.staff.api import (  # noqa: E402, F401
     inventory,
     orders,
     payments,
+    reports,
 )

@@ -1,8 +1,8 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
 The dashboard is here; the customers, orders, categories, products, variants, stock,
-product images, the team, the shop's settings and the audit log are in their own modules, on
-the same blueprint.
+product images, the team, the shop's settings, the audit log and the reports are in their own
+modules, on the same blueprint.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from funnel.staff.views import (
     payments,
     products,
     refunds,
+    reports,
     settings,
     shipments,
     stock,
@@ -83,6 +84,12 @@ SECTIONS = (
         "Who on the staff changed what, when and from where; before and after.",
         Permission.AUDIT_VIEW,
     ),
+    (
+        "staff.funnel_report",
+        "Sales funnel",
+        "How many visitors viewed, added to cart, checked out and paid, day by day range.",
+        Permission.REPORTS_VIEW,
+    ),
 )
 
 
@@ -117,3 +124,4 @@ team.register(bp)
 settings.register(bp)
 audit.register(bp)
 payments.register(bp)
+reports.register(bp)

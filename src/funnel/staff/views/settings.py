@@ -1,7 +1,7 @@
 """The shop's settings page, added to the staff blueprint by ``register``: shipping methods and
 the free-shipping threshold, tax rates, bank transfer details, the shop's name, contact email
-and postal address, the order number prefix, whether staff must sign in with two factors;
-and the last changes, who made them and when.
+and postal address, the order number prefix, the shop's time zone, whether staff must sign in
+with two factors; and the last changes, who made them and when.
 
 Admins only (``settings.manage``), checked again by ``settings.services.update_settings``,
 whose messages go beside the fields (422, nothing saved). The form turns what people type
@@ -38,6 +38,7 @@ from funnel.settings.values import (
     SHOP_NAME,
     STAFF_TWO_FACTOR_REQUIRED,
     TAX_RATES,
+    TIME_ZONE,
     parse_delivery_days,
 )
 from funnel.staff.access import page_permission
@@ -61,6 +62,7 @@ LABELS = {
     STAFF_TWO_FACTOR_REQUIRED: "Two-factor sign-in required for staff",
     PRICES_INCLUDE_TAX: "Storefront prices include tax",
     SHOP_COUNTRY: "The shop's country",
+    TIME_ZONE: "Time zone",
 }
 # The form's name of a setting where it differs from the service's.
 # The bank account's fields, by the service's name of each (``bank_account-holder``).
@@ -112,6 +114,7 @@ def _filled_form() -> SettingsForm:
             "staff_two_factor_required": shop.staff_two_factor_required,
             "prices_include_tax": shop.prices_include_tax,
             "shop_country": shop.shop_country,
+            "time_zone": shop.time_zone,
         },
     )
     for method in shop.shipping_methods:
@@ -243,6 +246,7 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         STAFF_TWO_FACTOR_REQUIRED: bool(form.staff_two_factor_required.data),
         PRICES_INCLUDE_TAX: bool(form.prices_include_tax.data),
         SHOP_COUNTRY: _text(form.shop_country),
+        TIME_ZONE: _text(form.time_zone),
     }
     return changes, {SHIPPING_METHODS: method_rows, TAX_RATES: rate_rows}
 

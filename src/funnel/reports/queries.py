@@ -1,0 +1,59 @@
+"""Reading the reports: ``funnel_report``, the sales funnel over whole shop days."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from funnel.analytics import queries as analytics_queries
+from funnel.reports.conversion import StageFigures, funnel_figures
+from funnel.reports.errors import InvalidReportPeriod
+from funnel.reports.periods import Period, period_errors
+
+
+@dataclass(frozen=True)
+class FunnelReport:
+    """The funnel over ``period`` and the period of the same length before it."""
+
+    period: Period
+    previous_period: Period
+    time_zone: str
+    # The instants the period spans, ``[start, end)``, UTC.
+    start: datetime
+    end: datetime
+    stages: tuple[StageFigures, ...]
+
+    @property
+    def largest(self) -> int:
+        """The most visitors of any stage in either period (the bars' full width)."""
+        return max((max(row.visitors, row.previous_visitors) for row in self.stages), default=0)
+
+
+def funnel_report(first_day: date, last_day: date, time_zone: ZoneInfo | str) -> FunnelReport:
+    """The sales funnel from ``first_day`` to ``last_day`` (shop days in ``time_zone``, both
+    included), against the period of the same length just before.
+
+    Each stage counts the distinct visitors who reached it in the period (a visitor counts
+    once however many days they came back: ``analytics.queries.funnel_counts``). Raises
+    InvalidReportPeriod (messages by field ``from``, ``to``) for days that are no period:
+    the end before the start, more than ``periods.MAX_DAYS`` days, outside the years served.
+    Two reads; writes nothing.
+    """
+    errors = period_errors(first_day, last_day)
+    if errors:
+        raise InvalidReportPeriod("The report's days are not right.", errors)
+    zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
+    period = Period(first_day, last_day)
+    previous = period.previous()
+    start, end = period.instants(zone)
+    counts = analytics_queries.funnel_counts(start, end)
+    previous_counts = analytics_queries.funnel_counts(*previous.instants(zone))
+    return FunnelReport(
+        period=period,
+        previous_period=previous,
+        time_zone=zone.key,
+        start=start,
+        end=end,
+        stages=funnel_figures(counts, previous_counts),
+    )
