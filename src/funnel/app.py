@@ -16,7 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from funnel import config as settings
 from funnel.accounts.postal import address_lines
 from funnel.core import cors, deadline, rate_limit_headers
-from funnel.core.api import api_settings, docs_bp, limit_api_bodies
+from funnel.core.api import api_settings, docs_bp
+from funnel.core.api.bodies import limit_api_bodies
 from funnel.core.database import configure_engine
 from funnel.core.http import add_security_headers, register_error_handlers
 from funnel.core.jobs import init_celery

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from funnel.accounts.models import User
-from funnel.core.api import MAX_JSON_DEPTH
+from funnel.core.api.bodies import MAX_JSON_DEPTH
 from tests.support.api import problem
 
 Bearer = Callable[..., dict[str, str]]

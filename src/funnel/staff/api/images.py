@@ -21,7 +21,8 @@ from funnel.catalog import queries
 from funnel.catalog import services as catalog
 from funnel.catalog.errors import InvalidCatalogInput
 from funnel.catalog.models import THUMBNAIL_SIZES, ProductImage
-from funnel.core.api import accepts_uploads, errors
+from funnel.core.api import errors
+from funnel.core.api.bodies import accepts_uploads
 from funnel.staff.api import PRODUCT_ID, bp
 from funnel.staff.api.access import staff_caller, staff_permission
 from funnel.staff.api.schemas.categories import StaffMoveInputSchema
