@@ -299,6 +299,52 @@ def test_customer_and_team_changes_are_logged(app: Flask, admin_user: User, sign
     assert {(e["actor"], e["address"]) for e in entries()} == {(admin_user.id, ADDRESS)}
 
 
+def test_inviting_revoking_and_removing_staff_are_logged(
+    app: Flask, admin_user: User, signed_in: Any, mailbox: Any
+) -> None:
+    # given a staff member with the orders group
+    clerk = UserFactory(email="clerk@example.com", role=Role.STAFF, permission_groups="orders")
+    browser = browser_from(signed_in, admin_user)
+
+    # when an admin invites someone, takes the invitation back, and removes the clerk
+    invited = browser.post(
+        "/staff/team/invitations", data={"email": "pat@example.com", "groups": ["stock"]}
+    )
+    [invitation] = entries()
+    invitation_id = int(invitation["object"][1])
+    revoked = browser.post(f"/staff/team/invitations/{invitation_id}/revoke")
+    removed = browser.post(f"/staff/team/{clerk.id}/remove")
+
+    # then the three are logged in order, from the admin's address, with what changed
+    assert (invited.status_code, revoked.status_code, removed.status_code) == (303, 303, 303)
+    assert [
+        (e["action"], e["object"][0], e["label"], e["before"], e["after"]) for e in entries()
+    ] == [
+        (
+            "staff.invited",
+            "staff_invitation",
+            "pat@example.com",
+            None,
+            {"email": "pat@example.com", "permission_groups": ["stock"]},
+        ),
+        (
+            "staff.invitation_revoked",
+            "staff_invitation",
+            "pat@example.com",
+            {"is_revoked": False},
+            {"is_revoked": True},
+        ),
+        (
+            "staff.removed",
+            "staff_member",
+            "clerk@example.com",
+            {"role": "staff", "permission_groups": ["orders"]},
+            {"role": "customer", "permission_groups": []},
+        ),
+    ]
+    assert {(e["actor"], e["address"]) for e in entries()} == {(admin_user.id, ADDRESS)}
+
+
 def test_a_settings_change_is_logged_and_kept_in_the_settings_history(
     app: Flask, admin_user: User
 ) -> None:
