@@ -208,6 +208,17 @@ def product_by_id(product_id: int) -> Product | None:
     return db.session.get(Product, product_id)
 
 
+def product_titles(product_ids: Sequence[int]) -> dict[int, str]:
+    """The titles of the products among ``product_ids`` that still exist (a report names the
+    products it counted). One query."""
+    if not product_ids:
+        return {}
+    rows = db.session.execute(
+        select(Product.id, Product.title).where(Product.id.in_(sorted(set(product_ids))))
+    ).tuples()
+    return dict(rows)
+
+
 def product_for_staff(product_id: int) -> Product:
     """A product in any status with its variants (and their option values) and its images
     loaded (fresh from the database). Raises ProductNotFound."""

@@ -90,6 +90,18 @@ SECTIONS = (
         "How many visitors viewed, added to cart, checked out and paid, day by day range.",
         Permission.REPORTS_VIEW,
     ),
+    (
+        "staff.sales_report",
+        "Sales",
+        "Orders, revenue, refunds and the average order by day, week or month, as CSV too.",
+        Permission.REPORTS_VIEW,
+    ),
+    (
+        "staff.product_report",
+        "Products sold",
+        "Units and revenue per product and variant, and how many viewers bought each.",
+        Permission.REPORTS_VIEW,
+    ),
 )
 
 

@@ -1,4 +1,4 @@
-"""Reading the reports: ``funnel_report``, the sales funnel over whole shop days."""
+"""The sales funnel over whole shop days."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 from funnel.analytics import queries as analytics_queries
 from funnel.reports.conversion import StageFigures, funnel_figures
-from funnel.reports.errors import InvalidReportPeriod
-from funnel.reports.periods import Period, period_errors
+from funnel.reports.periods import Period, checked_period
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,8 @@ def funnel_report(first_day: date, last_day: date, time_zone: ZoneInfo | str) ->
     the end before the start, more than ``periods.MAX_DAYS`` days, outside the years served.
     Two reads; writes nothing.
     """
-    errors = period_errors(first_day, last_day)
-    if errors:
-        raise InvalidReportPeriod("The report's days are not right.", errors)
+    period = checked_period(first_day, last_day)
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
-    period = Period(first_day, last_day)
     previous = period.previous()
     start, end = period.instants(zone)
     counts = analytics_queries.funnel_counts(start, end)
