@@ -39,9 +39,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/reports/sales", "sales_report", sales_report, methods=["GET"])
     bp.add_url_rule("/reports/sales.csv", "sales_report_csv", sales_csv, methods=["GET"])
     bp.add_url_rule("/reports/products", "product_report", product_report, methods=["GET"])
-    bp.add_url_rule(
-        "/reports/products.csv", "product_report_csv", product_csv, methods=["GET"]
-    )
+    bp.add_url_rule("/reports/products.csv", "product_report_csv", product_csv, methods=["GET"])
 
 
 def parse_day(text: str | None) -> date | None:
