@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
@@ -152,27 +152,25 @@ def buyers_who_viewed(start: datetime, end: datetime) -> dict[int, int]:
     purchase through the API, a visitor who asked not to be tracked) is not counted, so the
     rate never passes 100 %."""
     _check_aware(start, end)
-    viewed = (
-        select(FunnelEvent.visitor_id, FunnelEvent.product_id)
-        .where(
-            FunnelEvent.stage == FunnelStage.PRODUCT_VIEW,
-            FunnelEvent.occurred_at >= start,
-            FunnelEvent.occurred_at < end,
-            FunnelEvent.product_id.is_not(None),
-        )
+    bought = (
+        select(Order.visitor_id, Variant.product_id)
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(Variant, Variant.id == OrderLine.variant_id)
+        .where(Order.paid_at >= start, Order.paid_at < end, Order.visitor_id.is_not(None))
         .distinct()
         .subquery()
     )
+    # Row-value IN: each database reads the views once into a lookup (SQLite an ephemeral
+    # index), where a join would scan the views once per buyer.
+    viewed = select(FunnelEvent.visitor_id, FunnelEvent.product_id).where(
+        FunnelEvent.stage == FunnelStage.PRODUCT_VIEW,
+        FunnelEvent.occurred_at >= start,
+        FunnelEvent.occurred_at < end,
+        FunnelEvent.product_id.is_not(None),
+    )
     rows = db.session.execute(
-        select(Variant.product_id, func.count(Order.visitor_id.distinct()))
-        .select_from(Order)
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .join(Variant, Variant.id == OrderLine.variant_id)
-        .join(
-            viewed,
-            (viewed.c.visitor_id == Order.visitor_id) & (viewed.c.product_id == Variant.product_id),
-        )
-        .where(Order.paid_at >= start, Order.paid_at < end)
-        .group_by(Variant.product_id)
+        select(bought.c.product_id, func.count())
+        .where(tuple_(bought.c.visitor_id, bought.c.product_id).in_(viewed))
+        .group_by(bought.c.product_id)
     ).tuples()
     return {int(product_id): int(count) for product_id, count in rows}
