@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
+from funnel.analytics.models import FunnelStage
 from funnel.core.money import Money
 from funnel.core.spreadsheet import Cell
 from funnel.reports.conversion import percent
@@ -53,6 +54,13 @@ FUNNEL_HEADER = (
     "previous_visitors",
     "change",
     "change_percent",
+)
+
+SPLIT_HEADER = (
+    "split_by",
+    "group",
+    *(f"{stage.value}_visitors" for stage in FunnelStage),
+    "conversion_percent",
 )
 
 
@@ -115,3 +123,11 @@ def funnel_rows(report: FunnelReport) -> Iterator[Sequence[Cell]]:
             row.change,
             percent(row.change_rate),
         )
+
+
+def split_rows(report: FunnelReport) -> Iterator[Sequence[Cell]]:
+    """A row per group of the split, in the page's order: its visitors per stage and the
+    share of them who paid."""
+    split = report.split.value if report.split else ""
+    for group in report.groups:
+        yield (split, group.label, *group.visitors, percent(group.conversion))

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from funnel.accounts.permissions import Permission
+from funnel.analytics.models import FunnelStage
 from funnel.core import clock
 from funnel.core.api import errors
 from funnel.core.money import Money
@@ -20,6 +21,7 @@ from funnel.staff.api import bp
 from funnel.staff.api.access import staff_permission
 from funnel.staff.api.schemas.reports import (
     FunnelQuerySchema,
+    FunnelReportQuerySchema,
     FunnelReportSchema,
     ProductReportSchema,
     SalesQuerySchema,
@@ -44,7 +46,7 @@ def _shown(fraction: Any) -> float | None:
 @bp.response(200, FunnelReportSchema)
 @errors(bp, 422)
 @staff_permission(bp, Permission.REPORTS_VIEW)
-@bp.arguments(FunnelQuerySchema, location="query", as_kwargs=True)
+@bp.arguments(FunnelReportQuerySchema, location="query", as_kwargs=True)
 def get_staff_funnel_report(**parameters: Any) -> dict[str, Any]:
     """The sales funnel over shop days
 
@@ -53,10 +55,13 @@ def get_staff_funnel_report(**parameters: Any) -> dict[str, Any]:
     both included (default: the last 30 days, today included); a visitor counts once per
     period at each stage. Each stage's conversion from the first stage and from the previous
     one, its drop-off, and the same count over the period of the same length just before with
-    the change. At most 366 days, the end on or after the start, else 422. Needs `reports.view`.
+    the change. With `split`, also the period's funnel by groups of visitors: where they came
+    from (`source`, `medium`, `campaign`), their `landing_page` or `device`, each visitor in
+    the group of their first visit in the period. At most 366 days, the end on or after the
+    start, else 422. Needs `reports.view`.
     """
     zone, first_day, last_day = _days(parameters)
-    report = queries.funnel_report(first_day, last_day, zone)
+    report = queries.funnel_report(first_day, last_day, zone, parameters.get("split"))
     return {
         "first_day": report.period.first_day,
         "last_day": report.period.last_day,
@@ -78,6 +83,18 @@ def get_staff_funnel_report(**parameters: Any) -> dict[str, Any]:
                 "change_rate": _shown(row.change_rate),
             }
             for row in report.stages
+        ],
+        "split": report.split,
+        "groups": [
+            {
+                "group": group.label,
+                "visitors": {
+                    stage.value: count
+                    for stage, count in zip(FunnelStage, group.visitors, strict=True)
+                },
+                "conversion": _shown(group.conversion),
+            }
+            for group in report.groups
         ],
     }
 

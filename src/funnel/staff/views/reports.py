@@ -1,5 +1,6 @@
 """The reports pages, added to the staff blueprint by ``register``, over the days chosen, in the
-shop's time zone: the sales funnel (``/staff/reports/funnel``), sales by day, week or month
+shop's time zone: the sales funnel (``/staff/reports/funnel``, perhaps split by where visitors
+came from, their device or landing page), sales by day, week or month
 (``/staff/reports/sales``) and what each product sold (``/staff/reports/products``). Each has a
 CSV download (``.csv``) with the numbers the page shows, streamed.
 
@@ -27,6 +28,7 @@ from funnel.reports.buckets import Grouping
 from funnel.reports.conversion import percent
 from funnel.reports.errors import InvalidReportPeriod
 from funnel.reports.periods import MAX_DAYS, default_period, shop_today
+from funnel.reports.splits import SPLIT_LABELS, Split
 from funnel.settings import queries as settings_queries
 from funnel.staff.access import page_permission
 
@@ -63,11 +65,17 @@ class ReportRequest:
     errors: dict[str, list[str]]
     days: dict[str, date]
     grouping: Grouping
+    split: Split | None
 
     @property
     def query(self) -> dict[str, str]:
         """The arguments that ask for the same report again (the CSV link)."""
-        return {**self.shown, "by": self.grouping.value}
+        asked = dict(self.shown)
+        if self.grouping is not Grouping.DAY:
+            asked["by"] = self.grouping.value
+        if self.split is not None:
+            asked["split"] = self.split.value
+        return asked
 
 
 def _read_request() -> ReportRequest:
@@ -93,8 +101,12 @@ def _read_request() -> ReportRequest:
     grouping = Grouping(by) if by in set(Grouping) else Grouping.DAY
     if by and by not in set(Grouping):
         errors["by"] = ["Group by day, week or month."]
+    split_text = request.args.get("split", "").strip()
+    split = Split(split_text) if split_text in set(Split) else None
+    if split_text and split is None:
+        errors["split"] = ["Split by source, medium, campaign, landing page or device."]
     shown = {field: typed[field] or days[field].isoformat() for field in typed}
-    return ReportRequest(zone, today, shown, errors, days, grouping)
+    return ReportRequest(zone, today, shown, errors, days, grouping, split)
 
 
 def _build(asked: ReportRequest, build: Callable[[ReportRequest], Any]) -> Any:
@@ -119,6 +131,8 @@ def _page(template: str, asked: ReportRequest, report: Any) -> ResponseReturnVal
         percent=percent,
         grouping=asked.grouping,
         grouping_labels=GROUPING_LABELS,
+        split=asked.split,
+        split_labels=SPLIT_LABELS,
         query=asked.query,
     )
     return page, 422 if asked.errors else 200
@@ -139,7 +153,7 @@ def _download(
 
 
 def _funnel(asked: ReportRequest) -> queries.FunnelReport:
-    return queries.funnel_report(asked.days["from"], asked.days["to"], asked.zone)
+    return queries.funnel_report(asked.days["from"], asked.days["to"], asked.zone, asked.split)
 
 
 def _sales(asked: ReportRequest) -> queries.SalesReport:
@@ -166,6 +180,9 @@ def funnel_csv() -> ResponseReturnValue:
     report = _build(asked, _funnel)
     if report is None:
         return _page("staff/reports/funnel.html", asked, None)
+    if report.split is not None:
+        name = f"sales-funnel-by-{report.split.value.replace('_', '-')}"
+        return _download(name, asked, tables.SPLIT_HEADER, tables.split_rows(report))
     return _download("sales-funnel", asked, tables.FUNNEL_HEADER, tables.funnel_rows(report))
 
 

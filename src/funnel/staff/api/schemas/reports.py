@@ -8,6 +8,7 @@ import marshmallow as ma
 from funnel.analytics.models import FunnelStage
 from funnel.core.api import MoneyField
 from funnel.reports.buckets import Grouping
+from funnel.reports.splits import Split
 from funnel.staff.api.schemas.fields import DAY_RANGE
 
 
@@ -21,6 +22,17 @@ class FunnelQuerySchema(ma.Schema):
         data_key="to",
         validate=DAY_RANGE,
         metadata={"description": "The last shop day, included (default: the shop's today)"},
+    )
+
+
+class FunnelReportQuerySchema(FunnelQuerySchema):
+    split = ma.fields.Enum(
+        Split,
+        by_value=True,
+        metadata={
+            "description": "Also split the funnel into groups of visitors by the first visit's "
+            "`source`, `medium`, `campaign`, `landing_page` or `device`"
+        },
     )
 
 
@@ -53,6 +65,20 @@ class FunnelStageSchema(ma.Schema):
     change_rate = _percent("The change as a share of the previous period's (null: it had none)")
 
 
+class SplitGroupSchema(ma.Schema):
+    group = ma.fields.String(
+        required=True,
+        metadata={"description": "The value; `(not recorded)`, or `Other` for the smaller groups"},
+    )
+    visitors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        required=True,
+        metadata={"description": "Distinct visitors per stage (every stage named)"},
+    )
+    conversion = _percent("The group's paying visitors over its visitors")
+
+
 class FunnelReportSchema(ma.Schema):
     first_day = ma.fields.Date(data_key="from", required=True)
     last_day = ma.fields.Date(data_key="to", required=True)
@@ -66,6 +92,16 @@ class FunnelReportSchema(ma.Schema):
         ma.fields.Nested(FunnelStageSchema),
         required=True,
         metadata={"description": "Every stage in funnel order"},
+    )
+    split = ma.fields.Enum(Split, by_value=True, required=True, allow_none=True)
+    groups = ma.fields.List(
+        ma.fields.Nested(SplitGroupSchema),
+        required=True,
+        metadata={
+            "description": "With `split`: each visitor in the group of their first visit in the "
+            "period (the groups add up to the whole), most visitors first, the 20th on as "
+            "`Other`; empty without `split`"
+        },
     )
 
 
