@@ -111,6 +111,13 @@ class OrderPaymentSchema(ma.Schema):
     )
     card_brand = ma.fields.String(required=True, allow_none=True)
     card_last4 = ma.fields.String(required=True, allow_none=True)
+    paid_so_far = MoneyField(
+        required=True,
+        metadata={"description": "What the shop has received (a bank transfer may come in parts)"},
+    )
+    still_due = MoneyField(
+        required=True, metadata={"description": "What is left to pay; zero once paid"}
+    )
     refunded = MoneyField(required=True)
 
 
@@ -254,6 +261,12 @@ class OrderRead(Protocol):
     @property
     def refunded_quantities(self) -> dict[int, int]: ...
 
+    @property
+    def paid_so_far(self) -> Money: ...
+
+    @property
+    def still_due(self) -> Money: ...
+
 
 def order_summary(order: Order, item_count: int) -> dict[str, Any]:
     """An ``OrderSummarySchema`` dict (``item_count``: see ``orders.queries.item_counts``)."""
@@ -298,11 +311,15 @@ def order_representation(details: OrderRead) -> dict[str, Any]:
             "code": order.shipping_method_code,
             "name": order.shipping_method_name,
         },
-        "payment": _payment(
-            order,
-            details.payment_method,
-            details.live_payment or (details.payments[-1] if details.payments else None),
-        ),
+        "payment": {
+            **_payment(
+                order,
+                details.payment_method,
+                details.live_payment or (details.payments[-1] if details.payments else None),
+            ),
+            "paid_so_far": details.paid_so_far,
+            "still_due": details.still_due,
+        },
         "paid_at": order.paid_at,
         "fulfilled_at": order.fulfilled_at,
         "delivered_at": order.delivered_at,

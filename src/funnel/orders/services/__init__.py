@@ -22,6 +22,7 @@ returns ``changed`` False.
 """
 
 from funnel.orders.models import STAFF_TARGETS
+from funnel.orders.services.bank_transfers import record_manual_payment, shop_today
 from funnel.orders.services.cancellation import cancel_order, cancel_overdue_manual_orders
 from funnel.orders.services.ownership import attach_guest_orders
 from funnel.orders.services.placing import place_order, send_order_placed_email
@@ -43,7 +44,6 @@ from funnel.orders.services.steps import move_order
 from funnel.orders.services.workflow import (
     mark_delivered,
     mark_paid,
-    record_manual_payment,
 )
 
 __all__ = [
@@ -69,4 +69,5 @@ __all__ = [
     "send_order_placed_email",
     "ship_items",
     "shipment_request_key",
+    "shop_today",
 ]

@@ -60,13 +60,20 @@ def _checked_reason(reason: str) -> str:
 
 def _check_may_cancel(order: Order, actor_user_id: int | None) -> None:
     """Staff with ``orders.fulfil``, the order's own customer, or the system (None); a paid
-    order is refunded in full when cancelled, so staff also need ``orders.refund`` for it.
+    order is refunded in full when cancelled (a partly paid one gives back its part), so staff
+    also need ``orders.refund`` for it.
     Raises PermissionDenied."""
     if actor_user_id is None or actor_user_id == order.user_id:
         return
     check_permission(actor_user_id, Permission.ORDERS_FULFIL)
-    if order.status == OrderStatus.PAID:
+    if order.status == OrderStatus.PAID or _is_partly_paid(order):
         check_permission(actor_user_id, Permission.ORDERS_REFUND)
+
+
+def _is_partly_paid(order: Order) -> bool:
+    """Part of its bank transfer has arrived: cancelling gives that part back."""
+    payment = payment_queries.live_payment_for(order.number)
+    return payment is not None and payment.is_partly_received
 
 
 def _void_live_payment(order: Order, reason: str, actor_user_id: int | None) -> None:
@@ -185,12 +192,18 @@ def cancel_order(
 
 def cancel_overdue_manual_orders() -> int:
     """Cancel the orders whose bank transfer (``manual`` payment) is still not received after
-    ``MANUAL_PAYMENT_DAYS``: payment voided, stock returned, customer emailed. A pending manual
+    ``MANUAL_PAYMENT_DAYS``: payment voided, stock returned, customer emailed. An order whose
+    transfer arrived in part is left alone (cancelling it would keep the customer's money, or
+    refund it unasked): it is logged and listed for staff. A pending manual
     payment whose order has moved on (or is not an order) is voided so that it stops counting.
     Returns how many orders were cancelled. One failure is logged and the others go on.
     """
     days = payment_queries.manual_payment_days()
     cancelled = 0
+    for payment in payment_queries.overdue_manual_payments(partly_received=True):
+        # Never cancelled by the job (the customer's money would be kept): staff settle them,
+        # from the order list's "partly paid, overdue" section.
+        log.warning("order %s is partly paid and overdue", payment.payable_reference)
     for payment in payment_queries.overdue_manual_payments():
         order = queries.find_order(payment.payable_reference)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -89,6 +90,8 @@ def detail_page(number: str, error: DomainError | None = None) -> ResponseReturn
         error=error,
         refund_key=secrets.token_urlsafe(18),
         shipment_key=secrets.token_urlsafe(18),
+        payment_key=secrets.token_urlsafe(18),
+        today=services.shop_today(),
         packing_slips=True,
         submitted=request.form if error else {},
     )
@@ -128,17 +131,43 @@ def act(number: str, step: Callable[[str], str]) -> ResponseReturnValue:
     return redirect(url_for("staff.order", number=order.number), code=303)
 
 
+def date_field(name: str) -> date | None:
+    """A day ("2026-12-06"), or None when the field is blank."""
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidOrderInput(
+            f"{raw[:20]!r} is not a date.", fields={name: ["Give a date, such as 2026-12-06."]}
+        ) from None
+
+
 def order_record_payment(number: str) -> ResponseReturnValue:
     def step(currency: str) -> str:
         change = services.record_manual_payment(
             number,
             actor_user_id=current_user.id,
             amount_received=amount_field("amount_received", currency),
+            received_on=date_field("received_on"),
+            is_partial=request.form.get("is_partial") == "yes",
+            request_key=_form_key(),
             note=text_field("note"),
         )
-        return "Payment recorded: the order is paid." if change.changed else "Already paid."
+        if not change.changed:
+            return "Already recorded: nothing changed."
+        if change.status == OrderStatus.PAID:
+            return "Payment recorded: the order is paid."
+        return "Partial payment recorded: the order awaits the rest."
 
     return act(number, step)
+
+
+def _form_key() -> str | None:
+    """The form's one-time token: a double submit or a resent form records the payment once."""
+    key = request.form.get("idempotency_key", "").strip()
+    return f"staff-page:{current_user.id}:{key[:100]}" if key else None
 
 
 def order_fulfil(number: str) -> ResponseReturnValue:
