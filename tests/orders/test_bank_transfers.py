@@ -59,9 +59,7 @@ def test_a_partial_payment_is_recorded_with_its_day_and_the_order_waits_for_the_
     assert (change.changed, change.status) == (True, OrderStatus.PENDING_PAYMENT)
     read = details(order.number)
     assert (read.paid_so_far, read.still_due) == (money(1000), money(1800))
-    assert [(r.amount_minor, r.received_on) for r in read.receipts] == [
-        (1000, date(2026, 12, 1))
-    ]
+    assert [(r.amount_minor, r.received_on) for r in read.receipts] == [(1000, date(2026, 12, 1))]
     payment = payment_queries.get_payment(transfer.payment_id)
     assert (payment.status, payment.received_minor) == (PaymentStatus.PENDING, 1000)
     assert statuses(order) == [(None, "pending_payment"), ("pending_payment", "pending_payment")]
@@ -258,9 +256,7 @@ def test_recording_a_paid_order_again_changes_nothing(app: Flask, staff_user: Us
 
 
 @pytest.mark.config(PAYMENT_GATEWAYS="test,manual,cod")
-def test_cash_on_delivery_is_not_recorded_as_a_bank_transfer(
-    app: Flask, staff_user: User
-) -> None:
+def test_cash_on_delivery_is_not_recorded_as_a_bank_transfer(app: Flask, staff_user: User) -> None:
     order = place(gateway="cod")
     start_cash_on_delivery(order)
 

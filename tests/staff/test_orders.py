@@ -218,7 +218,7 @@ def test_a_wrong_amount_received_is_refused_with_a_422_page(
     )
 
     assert response.status_code == 422
-    assert "$27.99 received, $28.00 due." in response.text
+    assert "$27.99 received, $28.00 still due: confirm it as a partial payment" in response.text
     assert queries.get_order(order.number).status == OrderStatus.PENDING_PAYMENT
 
 

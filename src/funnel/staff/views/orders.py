@@ -25,6 +25,7 @@ from funnel.orders import listing, queries, services
 from funnel.orders.carriers import CARRIERS
 from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.models import Order, OrderStatus
+from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
 
 NOTE_FIELD_LENGTH = 500
@@ -71,6 +72,7 @@ def _order_list(
         statuses=[(status.value, status.label) for status in OrderStatus],
         fulfilment_states=[(state.value, state.label) for state in listing.Fulfilment],
         payment_methods=[(gateway.name, gateway.label) for gateway in enabled_gateways()],
+        overdue_partly_paid=payment_queries.overdue_manual_payments(partly_received=True),
     )
 
 
