@@ -229,6 +229,21 @@ class OrderSchema(OrderSummarySchema):
     )
 
 
+class OrderCancelInputSchema(ma.Schema):
+    reason = ma.fields.String(
+        load_default="",
+        validate=validate.Length(max=300),
+        metadata={"description": "Why, if the customer wants to say (optional)"},
+    )
+
+
+class OrderCancelSchema(ma.Schema):
+    changed = ma.fields.Boolean(
+        required=True, metadata={"description": "false: the order was already cancelled"}
+    )
+    order = ma.fields.Nested(OrderSchema, required=True)
+
+
 class OrderRead(Protocol):
     """What ``order_representation`` serialises: an order as its page shows it
     (``orders.queries.OrderDetails``): its lines and history oldest first, its payments, the

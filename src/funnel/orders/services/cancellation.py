@@ -49,6 +49,26 @@ TAKEN = frozenset(
 )
 
 
+CUSTOMER_REASON = "cancelled by the customer"
+
+
+def may_customer_cancel(order: Order) -> bool:
+    """The customer may cancel ``order`` now: awaiting payment or paid, nothing shipped (the
+    cancel button shows then; ``cancel_order`` checks it again when asked)."""
+    return order.status in CANCELLABLE and not queries.has_shipments(order.id)
+
+
+def cancel_by_customer(
+    order: Order | int | str, *, user_id: int | None, reason: str = ""
+) -> OrderChange:
+    """The customer cancels their own order (``user_id``; None: a guest through the order's
+    signed link, checked by the caller). ``reason`` is optional: a customer need not explain.
+    Raises and does what ``cancel_order`` does (the full refund, the stock, the email)."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    why = f"{CUSTOMER_REASON}: {text}" if text else CUSTOMER_REASON
+    return cancel_order(order, reason=why[:NOTE_LENGTH], actor_user_id=user_id)
+
+
 def _checked_reason(reason: str) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if not text or len(text) > NOTE_LENGTH:
