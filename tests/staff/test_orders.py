@@ -228,7 +228,9 @@ def test_staff_ship_then_deliver(app: Flask, staff_user: User, signed_in) -> Non
     pay_by_card(order)
     browser = signed_in(staff_user)
 
-    shipped = browser.post(f"/staff/orders/{order.number}/fulfil", data={"note": "DHL 42"})
+    shipped = browser.post(
+        f"/staff/orders/{order.number}/fulfil", data={"carrier": "dhl", "tracking_number": "JD42"}
+    )
     delivered = browser.post(f"/staff/orders/{order.number}/deliver")
 
     assert (shipped.status_code, delivered.status_code) == (303, 303)

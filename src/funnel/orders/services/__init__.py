@@ -38,6 +38,7 @@ from funnel.orders.services.results import (
     OrderLineInput,
     OrderRefund,
     RefundLineInput,
+    ShipmentDetails,
     ShipmentOutcome,
 )
 from funnel.orders.services.shipping import (
@@ -59,6 +60,7 @@ __all__ = [
     "OrderRefund",
     "RefundLineInput",
     "RefundSource",
+    "ShipmentDetails",
     "ShipmentOutcome",
     "ShipmentSource",
     "attach_guest_orders",

@@ -10,7 +10,7 @@ from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.models import STAFF_TARGETS, Order, OrderStatus
 from funnel.orders.services.bank_transfers import record_manual_payment
 from funnel.orders.services.cancellation import cancel_order
-from funnel.orders.services.results import OrderChange
+from funnel.orders.services.results import OrderChange, ShipmentDetails
 from funnel.orders.services.shipping import fulfil_order
 from funnel.orders.services.workflow import mark_delivered
 
@@ -27,9 +27,11 @@ def move_order(
     received_on: date | None = None,
     is_partial: bool = False,
     request_key: str | None = None,
+    shipment: ShipmentDetails | None = None,
 ) -> OrderChange:
     """Take the step that brings ``order`` to ``to``: ``paid`` records a bank transfer (or
-    cash) received, ``fulfilled`` ships it (``note``: carrier and tracking number),
+    cash) received, ``fulfilled`` ships all of it (``shipment``: the carrier and tracking number,
+    required; ``note`` goes with them),
     ``delivered`` (a cash-on-delivery order is paid then: ``amount_received`` is the cash),
     ``cancelled`` (``note`` is the reason, required; a paid order is refunded in full).
     ``amount_received`` belongs to ``paid`` and ``delivered`` only; ``received_on``,
@@ -51,6 +53,8 @@ def move_order(
         raise InvalidOrderInput(
             fields={"amount_received": ["Only a payment received has an amount."]}
         )
+    if shipment is not None and target != OrderStatus.FULFILLED:
+        raise InvalidOrderInput(fields={"carrier": ["Only shipping names a carrier."]})
     if (received_on is not None or is_partial) and target != OrderStatus.PAID:
         raise InvalidOrderInput(
             fields={"received_on": ["Only a bank transfer received has a date and parts."]}
@@ -66,7 +70,16 @@ def move_order(
             note=note,
         )
     if target == OrderStatus.FULFILLED:
-        return fulfil_order(order, actor_user_id=actor_user_id, note=note)
+        given = shipment or ShipmentDetails(carrier="")
+        return fulfil_order(
+            order,
+            actor_user_id=actor_user_id,
+            note=note,
+            carrier=given.carrier,
+            tracking_number=given.tracking_number,
+            carrier_name=given.carrier_name,
+            tracking_url=given.tracking_url,
+        )
     if target == OrderStatus.DELIVERED:
         return mark_delivered(
             order, actor_user_id=actor_user_id, note=note, amount_received=amount_received

@@ -114,8 +114,9 @@ def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     `pending_payment` with `payment.paid_so_far` and `payment.still_due`, and is paid when
     the sums reach the total; more than is still due is 422 `manual_amount_above_due`. A
     partial payment needs an `Idempotency-Key` header (422 without it): a retry with the same
-    key and body answers the first response and records the sum once. `fulfilled` ships a
-    paid order, or a cash-on-delivery order before it is paid (`note`: carrier and tracking number);
+    key and body answers the first response and records the sum once. `fulfilled` ships all
+    of a paid order, or a cash-on-delivery order before it is paid, by `carrier` (required)
+    with its `tracking_number` (the customer is emailed the tracking link);
     `delivered`: for a cash-on-delivery order also records the cash received and pays it
     (`amount_received`, default the amount due, must be the amount due);
     `cancelled` (`note` is the reason, required) voids an unpaid order's payment, and refunds
@@ -142,6 +143,7 @@ def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
         received_on=data.get("received_on"),
         is_partial=data["partial"],
         request_key=f"staff-api:{caller.id}:{key}" if key else None,
+        shipment=_shipment_details(data),
     )
     return {
         "changed": change.changed,
@@ -260,6 +262,17 @@ def ship_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
         "shipment": _shipment(queries.get_shipment(shipped, outcome.shipment_id)),
         "order": staff_order_representation(shipped),
     }
+
+
+def _shipment_details(data: dict[str, Any]) -> services.ShipmentDetails | None:
+    if "carrier" not in data:
+        return None
+    return services.ShipmentDetails(
+        carrier=data["carrier"],
+        tracking_number=data["tracking_number"],
+        carrier_name=data["carrier_name"],
+        tracking_url=data["tracking_url"],
+    )
 
 
 def _shipment_lines(lines: list[dict[str, int]] | None) -> dict[int, int] | None:

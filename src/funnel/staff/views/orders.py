@@ -175,9 +175,17 @@ def _form_key() -> str | None:
 def order_fulfil(number: str) -> ResponseReturnValue:
     def step(_currency: str) -> str:
         change = services.fulfil_order(
-            number, actor_user_id=current_user.id, note=text_field("note")
+            number,
+            actor_user_id=current_user.id,
+            note=text_field("note"),
+            carrier=request.form.get("carrier", ""),
+            tracking_number=text_field("tracking_number"),
+            carrier_name=text_field("carrier_name"),
+            tracking_url=text_field("tracking_url"),
         )
-        return "The order is marked shipped." if change.changed else "Already shipped."
+        if not change.changed:
+            return "Already shipped."
+        return "The order is marked shipped; the customer is emailed the tracking link."
 
     return act(number, step)
 

@@ -137,10 +137,21 @@ class TransitionInputSchema(ma.Schema):
         load_default="",
         validate=NOTE_RULE,
         metadata={
-            "description": "Why: the carrier and tracking number when shipping; the reason "
-            "(required) when cancelling; the bank's reference for a payment"
+            "description": "Why: the reason (required) when cancelling; the bank's reference "
+            "for a payment; anything to add when shipping"
         },
     )
+    carrier = ma.fields.String(
+        metadata={
+            "description": "fulfilled (required): the carrier's code, as for shipments "
+            "(e.g. `dhl`, or `other` with `carrier_name`)"
+        },
+    )
+    tracking_number = Text(
+        load_default="", metadata={"description": "fulfilled: the carrier's tracking number"}
+    )
+    carrier_name = Text(load_default="", metadata={"description": "fulfilled, carrier `other`"})
+    tracking_url = Text(load_default="", metadata={"description": "fulfilled, carrier `other`"})
     amount_received = ma.fields.Nested(
         MoneyInputSchema,
         metadata={
