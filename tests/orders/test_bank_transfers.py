@@ -14,7 +14,7 @@ from funnel.orders import queries, services
 from funnel.orders.errors import InvalidOrderInput, OrderPaymentMissing
 from funnel.orders.models import OrderStatus
 from funnel.payments import queries as payment_queries
-from funnel.payments.errors import ManualAmountAboveDue, ManualAmountMismatch
+from funnel.payments.errors import InvalidTransition, ManualAmountAboveDue, ManualAmountMismatch
 from funnel.payments.models import PaymentStatus
 from tests.audit.helpers import entries
 from tests.factories.inventory import stocked_variant
@@ -333,3 +333,30 @@ def test_the_deadline_job_leaves_a_partly_paid_order_for_staff(
     assert (payment.status, payment.received_minor) == (PaymentStatus.PENDING, 500)
     overdue = payment_queries.overdue_manual_payments(partly_received=True)
     assert [p.payable_reference for p in overdue] == [partly.number]
+
+
+def test_the_job_s_cancellation_keeps_an_order_whose_transfer_arrived_in_part_meanwhile(
+    app: Flask, staff_user: User
+) -> None:
+    # given an order that the job listed as unpaid, and part of its transfer arriving before
+    # the job cancels it
+    order = place(gateway="manual")
+    transfer = start_bank_transfer(order)
+    services.record_manual_payment(
+        order.number, actor_user_id=staff_user.id, amount_received=money(500), is_partial=True
+    )
+
+    # when the job's cancellation runs
+    with pytest.raises(InvalidTransition):
+        services.cancel_order(
+            order.number, reason="not received", actor_user_id=None, keep_if_received=True
+        )
+
+    # then nothing changes: the order keeps waiting with the money received
+    payment = payment_queries.get_payment(transfer.payment_id)
+    assert (payment.status, payment.received_minor, payment.refunded_minor) == (
+        PaymentStatus.PENDING,
+        500,
+        0,
+    )
+    assert queries.get_order(order.number).status == OrderStatus.PENDING_PAYMENT

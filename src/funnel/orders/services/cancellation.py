@@ -96,12 +96,19 @@ def _is_partly_paid(order: Order) -> bool:
     return payment is not None and payment.is_partly_received
 
 
-def _void_live_payment(order: Order, reason: str, actor_user_id: int | None) -> None:
+def _void_live_payment(
+    order: Order, reason: str, actor_user_id: int | None, keep_if_received: bool = False
+) -> None:
     payment = payment_queries.live_payment_for(order.number)
     if payment is None:
         return
     try:
-        payments.void_payment(payment.id, reason=reason, actor_user_id=actor_user_id)
+        payments.void_payment(
+            payment.id,
+            reason=reason,
+            actor_user_id=actor_user_id,
+            keep_if_received=keep_if_received,
+        )
     except payment_errors.InvalidTransition as error:
         if payment_queries.get_payment(payment.id).status in TAKEN:
             raise OrderPaymentReceived(
@@ -147,6 +154,7 @@ def cancel_order(
     reason: str,
     actor_user_id: int | None = None,
     notify_customer: bool = True,
+    keep_if_received: bool = False,
 ) -> OrderChange:
     """Cancel an order that is awaiting payment or paid (not yet shipped).
 
@@ -158,6 +166,8 @@ def cancel_order(
     ``actor_user_id`` is a staff member, the order's own customer, or None (the system).
     ``notify_customer`` False sends no email: a declined payment attempt is not an order the
     customer thinks of as placed, and the checkout page already says what happened.
+    ``keep_if_received``: an order whose bank transfer arrived in part is not cancelled
+    (InvalidTransition of payments; the deadline job), even if the part arrives meanwhile.
     Raises InvalidOrderInput (no reason), OrderNotFound, PermissionDenied (another customer;
     staff without ``orders.fulfil``, or without ``orders.refund`` for a paid order),
     InvalidOrderTransition (shipped, delivered or refunded), OrderPartlyShipped (some units
@@ -181,7 +191,7 @@ def cancel_order(
         raise transition_error(current, OrderStatus.CANCELLED)
     _check_nothing_shipped(current)
     if current.status == OrderStatus.PENDING_PAYMENT:
-        _void_live_payment(current, reason, actor_user_id)
+        _void_live_payment(current, reason, actor_user_id, keep_if_received)
     else:
         _refund_in_full(current, reason, actor_user_id)
 
@@ -232,6 +242,7 @@ def cancel_overdue_manual_orders() -> int:
                     order.id,
                     reason=f"Bank transfer not received within {days} days",
                     actor_user_id=None,
+                    keep_if_received=True,
                 )
                 cancelled += int(change.changed)
             else:

@@ -288,13 +288,19 @@ def capture_payment(payment_id: int, *, actor_user_id: int | None = None) -> Pay
 
 
 def void_payment(
-    payment_id: int, *, reason: str, actor_user_id: int | None = None
+    payment_id: int,
+    *,
+    reason: str,
+    actor_user_id: int | None = None,
+    keep_if_received: bool = False,
 ) -> PaymentResult:
     """Cancel a payment that has taken no money: pending (a manual payment never paid, or
     paid in part: the part received is refunded),
     awaiting action, processing or authorised. Voiding a cancelled payment changes nothing.
     A payment sent whose answer was lost is first looked up at the gateway (``submissions``).
 
+    ``keep_if_received``: a payment that received part of its amount is left alone
+    (InvalidTransition), checked under the payment's lock: a job never gives money back unasked.
     Raises InvalidTransition (already paid, failed or refunded: refund instead; or the gateway
     refused because it completed meanwhile, or says it took the money), GatewayUnavailable
     (also while a lost answer may still arrive), PaymentNotFound.
@@ -326,6 +332,8 @@ def void_payment(
                 return payment_result(locked)
             raise InvalidTransition(f"A payment that is {previous.value} cannot be voided.")
         values = {}
+        if locked.received_minor and keep_if_received:
+            raise InvalidTransition("Part of this payment has been received: staff settle it.")
         if locked.received_minor:
             # Part of a bank transfer had arrived: it goes back to the customer (staff move
             # offline money themselves, as for any refund of this gateway).
