@@ -9,6 +9,7 @@ payment, one of them changes it and the other sees it already moved. Each change
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
@@ -94,6 +95,8 @@ def change_status(
     changes["status"] = to_status
     if to_status in {S.FAILED, S.CANCELLED}:
         changes["active_payable_reference"] = None
+    if to_status == S.SUCCEEDED:
+        changes["received_minor"] = Payment.amount_minor  # it has all its money now
     result = db.session.execute(
         update(Payment)
         .where(Payment.id == payment.id, Payment.status == from_status)
@@ -132,6 +135,7 @@ def record_transaction(
     failure_code: str | None = None,
     reason: str = "",
     actor_user_id: int | None = None,
+    received_on: date | None = None,
 ) -> PaymentTransaction | None:
     """Add a transaction row once per key; None when the key is already recorded."""
     transaction = PaymentTransaction(
@@ -145,6 +149,7 @@ def record_transaction(
         failure_code=failure_code,
         reason=reason[:255],
         actor_user_id=actor_user_id,
+        received_on=received_on,
     )
     try:
         with db.session.begin_nested():
