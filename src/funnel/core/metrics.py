@@ -39,14 +39,14 @@ HTTP_REQUEST_SECONDS = Histogram(
 )
 DB_STATEMENTS = Histogram(
     "funnel_http_request_db_statements",
-    "SQL statements one HTTP request ran, by Flask URL rule.",
-    ["endpoint"],
+    "SQL statements one HTTP request ran, by Flask URL rule and method.",
+    ["endpoint", "method"],
     buckets=STATEMENT_BUCKETS,
 )
 DB_SECONDS = Histogram(
     "funnel_http_request_db_duration_seconds",
-    "Time one HTTP request spent in SQL statements, by Flask URL rule.",
-    ["endpoint"],
+    "Time one HTTP request spent in SQL statements, by Flask URL rule and method.",
+    ["endpoint", "method"],
     buckets=LATENCY_BUCKETS,
 )
 ORDERS_PLACED = Counter(

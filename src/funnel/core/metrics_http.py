@@ -66,8 +66,8 @@ def _count_request(response: Response) -> Response:
     metrics.HTTP_REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
     metrics.HTTP_REQUEST_SECONDS.labels(endpoint, method).observe(time.perf_counter() - started)
     statements, seconds = g.pop(_SQL, (0, 0.0))
-    metrics.DB_STATEMENTS.labels(endpoint).observe(statements)
-    metrics.DB_SECONDS.labels(endpoint).observe(seconds)
+    metrics.DB_STATEMENTS.labels(endpoint, method).observe(statements)
+    metrics.DB_SECONDS.labels(endpoint, method).observe(seconds)
     return response
 
 
