@@ -169,7 +169,7 @@ def test_the_expiry_job_counts_its_run_and_the_reservations_it_deleted(
     # then two expiries and one successful run of that job, with its duration, are counted
     after = scrape(client)
     assert moved(before, after, "funnel_reservations_expired_total") == 2
-    job = {"job": DELETE_EXPIRED_RESERVATIONS}
+    job = {"task": DELETE_EXPIRED_RESERVATIONS}
     assert moved(before, after, "funnel_jobs_total", **job, outcome="succeeded") == 1
     assert moved(before, after, "funnel_job_duration_seconds_count", **job) == 1
 
@@ -181,8 +181,8 @@ def test_a_failing_job_is_counted_as_failed(app: Flask, client: FlaskClient) -> 
         always_fails.delay()
 
     after = scrape(client)
-    assert moved(before, after, "funnel_jobs_total", job=FAILING_JOB, outcome="failed") == 1
-    assert moved(before, after, "funnel_jobs_total", job=FAILING_JOB, outcome="succeeded") == 0
+    assert moved(before, after, "funnel_jobs_total", task=FAILING_JOB, outcome="failed") == 1
+    assert moved(before, after, "funnel_jobs_total", task=FAILING_JOB, outcome="succeeded") == 0
 
 
 def place_then_fail() -> None:

@@ -158,4 +158,3 @@ def test_the_values_of_two_processes_sharing_a_multiprocess_folder_are_summed(
     assert value(samples, "funnel_http_request_duration_seconds_count", **page) == 2
     assert value(samples, "funnel_http_request_duration_seconds_bucket", **page, le="0.025") == 1
     assert value(samples, "funnel_http_request_duration_seconds_bucket", **page, le="0.5") == 2
-

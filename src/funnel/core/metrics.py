@@ -6,7 +6,7 @@ counts only once the transaction commits (``on_commit``), so that work rolled ba
 counted; outside a transaction it counts at once.
 
 Label values are bounded: endpoints are Flask URL rules (never raw paths), gateways, stages,
-job names and currencies are the shop's own short lists.
+task names and currencies are the shop's own short lists.
 
 Under gunicorn with several workers, ``PROMETHEUS_MULTIPROC_DIR`` (read by prometheus-client
 itself when this module is imported) makes every worker write its values to files in that
@@ -95,13 +95,13 @@ RESERVATIONS_EXPIRED = Counter(
 )
 JOBS = Counter(
     "funnel_jobs",
-    "Background job runs, by job name and outcome (succeeded, retried, failed).",
-    ["job", "outcome"],
+    "Background job runs, by task name and outcome (succeeded, retried, failed).",
+    ["task", "outcome"],
 )
 JOB_SECONDS = Histogram(
     "funnel_job_duration_seconds",
-    "Time a background job ran, by job name.",
-    ["job"],
+    "Time a background job ran, by task name.",
+    ["task"],
     buckets=JOB_BUCKETS,
 )
 EMAILS = Counter(
