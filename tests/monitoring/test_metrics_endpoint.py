@@ -99,7 +99,7 @@ def test_scrapes_are_not_rate_limited_where_pages_are(client: FlaskClient) -> No
 
 
 def test_an_invalid_allow_list_stops_the_shop_at_start() -> None:
-    with pytest.raises(config.ConfigurationError, match="'10.0.0.300/8' is not an IP address"):
+    with pytest.raises(config.ConfigurationError, match=r"'10\.0\.0\.300/8' is not an IP address"):
         config.load_settings(
             "/nonexistent", environ={"FUNNEL_METRICS_ALLOW": "127.0.0.1,10.0.0.300/8"}
         )
