@@ -18,6 +18,7 @@ pytestmark = pytest.mark.story("US-51")
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
 REQUESTS = 40
+APP = "funnel:create_app()"
 
 
 def get(url: str) -> int:
@@ -47,8 +48,7 @@ def shop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     run_flask(environment, "db", "upgrade", "heads")
     log = (tmp_path / "gunicorn.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "--no-control-socket"]
-        + ["funnel:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-c", str(CONFIG), "--no-control-socket", APP],
         env=environment,
         cwd=tmp_path,
         stdout=log,
