@@ -27,7 +27,7 @@ keepalive = 5
 # The longest valid search URL does not fit gunicorn's largest finite limit (8190 bytes): a
 # 200-character query (12 bytes each once UTF-8 is percent-encoded) plus up to 8 options of 20
 # values each (50 and 100 characters) runs past 24 kB even in plain ASCII. 0 lifts the limit;
-# nginx in front bounds the request line (large_client_header_buffers, 4 x 32k in deploy docs).
+# nginx in front bounds the request line (large_client_header_buffers 4 32k;).
 limit_request_line = 0
 max_requests = 2000  # recycle workers now and then: no slow leak lasts
 max_requests_jitter = 200
