@@ -206,3 +206,28 @@ def test_a_business_event_rolled_back_is_never_counted(client: FlaskClient) -> N
     after = scrape(client)
     assert moved(before, after, "funnel_orders_placed_total", currency="EUR") == 1
     assert moved(before, after, "funnel_orders_placed_minor_total", currency="EUR") == 700
+
+
+def register(client: FlaskClient, email: str) -> None:
+    password = "tulip-moon-42-river"
+    response = client.post(
+        "/account/register",
+        data={"email": email, "password": password, "confirm_password": password},
+    )
+    assert response.status_code == 302
+
+
+def test_emails_are_counted_sent_and_failed_by_kind(
+    app: Flask, client: FlaskClient, mailbox: Any
+) -> None:
+    before = scrape(client)
+
+    # when one visitor registers while the mail server answers, and another while it is down
+    register(client, "ann@example.com")
+    app.config["MAIL_PORT"] = 1
+    register(app.test_client(), "bob@example.com")
+
+    # then one verification email is counted sent and one failed
+    after = scrape(client)
+    assert moved(before, after, "funnel_emails_total", kind="verify_email", outcome="sent") == 1
+    assert moved(before, after, "funnel_emails_total", kind="verify_email", outcome="failed") == 1
