@@ -102,10 +102,12 @@ def test_an_add_to_cart_counts_its_stage_and_its_request_by_url_rule_never_by_pa
     # given a shop with a mug
     before = scrape(shopper)
 
-    # when a browser adds it to its cart, and asks for two pages that do not exist
+    # when a browser adds it to its cart, asks for two pages that do not exist, and sends a
+    # method of its own making
     add_to_cart(shopper, mug, 1)
     shopper.get("/no-such-page-1")
     shopper.get("/no-such-page-2")
+    shopper.open("/cart", method="BREW")
 
     # then the stage and the request (its URL rule, its redirect) are counted
     after = scrape(shopper)
@@ -115,6 +117,8 @@ def test_an_add_to_cart_counts_its_stage_and_its_request_by_url_rule_never_by_pa
     # and the unknown paths share one label value: no raw path ever names a series
     unmatched = {"endpoint": "<unmatched>", "method": "GET", "status": "404"}
     assert moved(before, after, "funnel_http_requests_total", **unmatched) == 2
+    made_up = {"endpoint": "<unmatched>", "method": "other", "status": "405"}
+    assert moved(before, after, "funnel_http_requests_total", **made_up) == 1
     assert all("no-such-page" not in str(labels) for _name, labels in after)
 
 

@@ -35,6 +35,8 @@ _SQL = "funnel_metrics_sql"  # [statements, seconds] of this request
 _SQL_STARTED = "funnel_metrics_sql_started"
 UNMATCHED = "<unmatched>"  # a 404 with no URL rule: one label value, not one per path
 DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "test"})
+# Any other method a client makes up is counted as "other": labels stay a short list.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def init_app(app: Flask) -> None:
@@ -62,7 +64,7 @@ def _count_request(response: Response) -> Response:
     if started is None:
         return response
     endpoint = _endpoint_label()
-    method = request.method
+    method = request.method if request.method in METHODS else "other"
     metrics.HTTP_REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
     metrics.HTTP_REQUEST_SECONDS.labels(endpoint, method).observe(time.perf_counter() - started)
     statements, seconds = g.pop(_SQL, (0, 0.0))

@@ -14,6 +14,8 @@ from celery import signals
 from funnel.core import metrics
 
 _started: dict[str, float] = {}
+# Runs whose end never came (a worker killed mid-task) must not pile up for ever.
+_MOST_RUNNING = 10_000
 _connected = False
 
 
@@ -28,8 +30,11 @@ def connect() -> None:
 
 
 def _task_started(task_id: str | None = None, **_: Any) -> None:
-    if task_id is not None:
-        _started[task_id] = time.perf_counter()
+    if task_id is None:
+        return
+    if len(_started) >= _MOST_RUNNING:
+        _started.clear()
+    _started[task_id] = time.perf_counter()
 
 
 def _task_finished(
