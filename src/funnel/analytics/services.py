@@ -25,7 +25,7 @@ from funnel.analytics.models import (
     FunnelEvent,
     FunnelStage,
 )
-from funnel.core import clock
+from funnel.core import clock, metrics
 from funnel.core.database import transaction
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def record_event(
         if event.dedupe_key is None:
             session.add(event)
             session.flush()
+            metrics.funnel_event(checked_stage.value)
             return event
         session.flush()  # the caller's pending work: its errors are not ours to swallow
         try:
@@ -93,6 +94,7 @@ def record_event(
                 session.add(event)
         except IntegrityError:
             return None  # recorded already (by this request earlier, or a concurrent one)
+        metrics.funnel_event(checked_stage.value)
         return event
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from funnel.core import metrics
 from funnel.extensions import db
 from funnel.payments.errors import InvalidTransition, PaymentNotFound
 from funnel.payments.gateways.base import GatewayOutcome, OutcomeStatus
@@ -53,6 +54,9 @@ _FROM_OUTCOME = {
     OutcomeStatus.FAILED: S.FAILED,
     OutcomeStatus.CANCELLED: S.CANCELLED,
 }
+
+# The charge's outcomes, counted by gateway (refunds are counted as refunds).
+_COUNTED_OUTCOMES = frozenset({S.SUCCEEDED, S.AUTHORIZED, S.FAILED, S.CANCELLED})
 
 
 def can_change(from_status: PaymentStatus, to_status: PaymentStatus) -> bool:
@@ -117,6 +121,10 @@ def change_status(
         )
     )
     db.session.flush()
+    if to_status in _COUNTED_OUTCOMES:
+        metrics.payment_outcome(
+            payment.gateway, to_status.value, payment.amount_minor, payment.currency
+        )
     db.session.expire(payment)
     log.info(
         "payment %s: %s -> %s (%s)", payment.public_id, from_status.value, to_status.value, actor
