@@ -41,6 +41,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     check_settings(app)
     create_database_folder(app)
     register_extensions(app)
+    # Early: its before_request starts the clock first and its after_request runs last.
+    register_metrics(app)
     register_models()
     register_blueprints(app)
     register_errors(app)
@@ -207,6 +209,14 @@ def register_cli(app: Flask) -> None:
     from funnel.cli import register_commands
 
     register_commands(app)
+
+
+def register_metrics(app: Flask) -> None:
+    """``/metrics`` for Prometheus, request and SQL measures, and job runs."""
+    from funnel.core import metrics_http, metrics_jobs
+
+    metrics_http.init_app(app)
+    metrics_jobs.connect()
 
 
 def register_templates(app: Flask) -> None:

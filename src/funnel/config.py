@@ -6,6 +6,7 @@ through ``app.config``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -81,6 +82,21 @@ def _env_origins(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
                 f"{PREFIX}{name}: {origin!r} is not an origin such as https://shop.example.com"
             )
     return origins
+
+
+def _env_networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses or CIDR networks (``10.0.0.0/8,::1``)."""
+    entries = tuple(
+        entry.strip() for entry in (_env(environ, name) or "").split(",") if entry.strip()
+    )
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"{PREFIX}{name}: {entry!r} is not an IP address or network such as 10.0.0.0/8"
+            ) from None
+    return entries
 
 
 def _development_secret_key(instance_path: Path) -> str:
@@ -238,6 +254,12 @@ def load_settings(
         "SHOP_COUNTRY": _env(environ, "SHOP_COUNTRY", ""),
         # The shop's time zone (IANA name): whose days the reports count in.
         "TIME_ZONE": _env(environ, "TIME_ZONE", "UTC"),
+        # /metrics: a bearer token and/or the addresses allowed to scrape (core.metrics_http).
+        "METRICS_TOKEN": _env(environ, "METRICS_TOKEN"),
+        "METRICS_ALLOW": _env_networks(environ, "METRICS_ALLOW"),
+        # prometheus-client's own variable (no FUNNEL_ prefix): every gunicorn worker writes
+        # its metrics there and /metrics sums them.
+        "METRICS_MULTIPROCESS_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
     }
     # "Holder;IBAN or account number;BIC or sort code;Bank name": bank transfer is offered
     # only once a shop has a bank account (settings.values.parse_bank_account reads it).

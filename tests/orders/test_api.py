@@ -203,6 +203,8 @@ def test_the_caller_reads_their_paid_order_in_full(
             "card_brand": "visa",
             "card_last4": "4242",
             "refunded": usd(0),
+            "paid_so_far": usd(5800),
+            "still_due": usd(0),
         },
         "paid_at": "2026-03-01T09:05:00+00:00",
         "fulfilled_at": None,
@@ -244,6 +246,8 @@ def test_an_order_awaiting_a_bank_transfer_shows_its_pending_payment(
         "card_brand": None,
         "card_last4": None,
         "refunded": usd(0),
+        "paid_so_far": usd(0),
+        "still_due": usd(2800),
     }
 
 

@@ -185,7 +185,7 @@ def test_fulfil_order_ships_everything_left(app: Flask, staff_user: User) -> Non
     assert queries.order_events(order)[-1].note == "DHL 42"
 
 
-@pytest.mark.story("US-23", "US-30")
+@pytest.mark.story("US-23", "US-24", "US-30")
 def test_the_shipping_email_lists_the_items_shipped_and_the_tracking_link(
     app: Flask, staff_user: User, mailbox: Mailbox
 ) -> None:

@@ -41,7 +41,13 @@ def _order_calls(order: Order) -> dict[str, tuple[str, str, Any, dict[str, str],
     return {
         "list": ("GET", f"{STAFF}/orders", None, {}, 200),
         "get": ("GET", base, None, {}, 200),
-        "transition": ("POST", f"{base}/transitions", {"to": "fulfilled"}, {}, 200),
+        "transition": (
+            "POST",
+            f"{base}/transitions",
+            {"to": "fulfilled", "carrier": "dhl", "tracking_number": "JD0001"},
+            {},
+            200,
+        ),
         "refund": (
             "POST",
             f"{base}/refunds",
@@ -239,7 +245,11 @@ def test_staff_ship_then_deliver_and_a_repeat_changes_nothing(
     headers = bearer(staff_user)
     url = f"{STAFF}/orders/{order.number}/transitions"
 
-    shipped = client.post(url, json={"to": "fulfilled", "note": "DHL 42"}, headers=headers)
+    shipped = client.post(
+        url,
+        json={"to": "fulfilled", "carrier": "dhl", "tracking_number": "JD42", "note": "gift"},
+        headers=headers,
+    )
     delivered = client.post(url, json={"to": "delivered"}, headers=headers)
     again = client.post(url, json={"to": "delivered"}, headers=headers)
 
@@ -249,9 +259,11 @@ def test_staff_ship_then_deliver_and_a_repeat_changes_nothing(
     assert statuses(order)[2:] == [("paid", "fulfilled"), ("fulfilled", "delivered")]
     events = queries.order_events(order)[2:]
     assert [(e.actor_user_id, e.note) for e in events] == [
-        (staff_user.id, "DHL 42"),
+        (staff_user.id, "shipped 2 items by DHL, tracking JD42: gift"),
         (staff_user.id, ""),
     ]
+    [shipment] = shipped.get_json()["order"]["shipments"]
+    assert (shipment["carrier"], shipment["tracking_number"]) == ("dhl", "JD42")
 
 
 @pytest.mark.story("US-31")

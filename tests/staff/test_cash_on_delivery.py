@@ -69,7 +69,7 @@ def test_wrong_cash_on_delivery_is_a_422_page_and_changes_nothing(
 ) -> None:
     order = cash_on_delivery_order()
     browser = signed_in(staff_user)
-    browser.post(f"/staff/orders/{order.number}/fulfil")
+    browser.post(f"/staff/orders/{order.number}/fulfil", data={"carrier": "dhl"})
 
     response = browser.post(
         f"/staff/orders/{order.number}/deliver", data={"amount_received": amount}
@@ -129,6 +129,7 @@ def test_cash_order_transitions_need_the_fulfil_permission(
     body = {
         "to": step,
         **({"amount_received": {"amount": 2800, "currency": "USD"}} if step == "delivered" else {}),
+        **({"carrier": "dhl"} if step == "fulfilled" else {}),
     }
 
     response = client.post(
@@ -158,7 +159,9 @@ def test_the_api_refuses_a_wrong_cash_amount_and_shipping_an_unpaid_card_order(
     card = place()
     headers = bearer(staff_user)
     url = f"{STAFF}/orders/{{}}/transitions"
-    client.post(url.format(cash.number), json={"to": "fulfilled"}, headers=headers)
+    client.post(
+        url.format(cash.number), json={"to": "fulfilled", "carrier": "dhl"}, headers=headers
+    )
 
     wrong = client.post(
         url.format(cash.number),

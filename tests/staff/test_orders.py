@@ -218,7 +218,7 @@ def test_a_wrong_amount_received_is_refused_with_a_422_page(
     )
 
     assert response.status_code == 422
-    assert "$27.99 received, $28.00 due." in response.text
+    assert "$27.99 received, $28.00 still due: confirm it as a partial payment" in response.text
     assert queries.get_order(order.number).status == OrderStatus.PENDING_PAYMENT
 
 
@@ -228,7 +228,9 @@ def test_staff_ship_then_deliver(app: Flask, staff_user: User, signed_in) -> Non
     pay_by_card(order)
     browser = signed_in(staff_user)
 
-    shipped = browser.post(f"/staff/orders/{order.number}/fulfil", data={"note": "DHL 42"})
+    shipped = browser.post(
+        f"/staff/orders/{order.number}/fulfil", data={"carrier": "dhl", "tracking_number": "JD42"}
+    )
     delivered = browser.post(f"/staff/orders/{order.number}/deliver")
 
     assert (shipped.status_code, delivered.status_code) == (303, 303)

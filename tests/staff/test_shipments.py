@@ -275,7 +275,7 @@ def test_an_unknown_shipment_slip_is_a_404(
     assert response.status_code == 404
 
 
-@pytest.mark.story("US-23", "US-30")
+@pytest.mark.story("US-23", "US-24", "US-30")
 def test_the_customer_sees_shipments_with_tracking_links(
     app: Flask, customer: User, staff_user: User, signed_in
 ) -> None:

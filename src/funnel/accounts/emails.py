@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 
+from funnel.core import metrics
 from funnel.core.mail import send_email
 from funnel.settings.queries import current_settings
 
@@ -43,6 +44,9 @@ def _deliver(to: str, subject: str, template: str, **context: object) -> None:
         # The account change is committed; a lost email is recoverable (resend, new reset)
         # and must not turn the page into an error.
         log.exception("could not send the %s email", template)
+        metrics.email_sent(template, is_sent=False)
+        return
+    metrics.email_sent(template, is_sent=True)
 
 
 def send_verification_email(to: str, token: str) -> None:

@@ -26,7 +26,7 @@ from funnel.analytics.models import (
     FunnelStage,
 )
 from funnel.analytics.sources import VisitSource
-from funnel.core import clock
+from funnel.core import clock, metrics
 from funnel.core.database import transaction
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def _insert(event: FunnelEvent) -> FunnelEvent | None:
         if event.dedupe_key is None:
             session.add(event)
             session.flush()
+            metrics.funnel_event(event.stage.value)
             return event
         session.flush()  # the caller's pending work: its errors are not ours to swallow
         try:
@@ -99,6 +100,7 @@ def _insert(event: FunnelEvent) -> FunnelEvent | None:
                 session.add(event)
         except IntegrityError:
             return None  # recorded already (by this request earlier, or a concurrent one)
+        metrics.funnel_event(event.stage.value)
         return event
 
 

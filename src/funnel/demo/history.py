@@ -291,6 +291,7 @@ def _write_orders(
                     "amount_minor": total,
                     "currency": currency,
                     "status": PaymentStatus.REFUNDED if refunded else PaymentStatus.SUCCEEDED,
+                    "received_minor": total,
                     "refunded_minor": total if refunded else 0,
                     "created_at": paid_at - timedelta(seconds=20),
                     "updated_at": paid_at,

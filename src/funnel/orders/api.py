@@ -16,6 +16,8 @@ from funnel.core.api.paging import PagePosition
 from funnel.orders import queries, services
 from funnel.orders.schemas import (
     MAX_ORDER_PAGE_SIZE,
+    OrderCancelInputSchema,
+    OrderCancelSchema,
     OrderPageSchema,
     OrderQuerySchema,
     OrderSchema,
@@ -62,3 +64,26 @@ def get_my_order(number: str) -> dict[str, Any]:
     """
     order = queries.get_order_of_user(number, api_user().id)
     return order_representation(queries.order_details(order))
+
+
+@bp.route("/orders/<number>/cancel", methods=["POST"])
+@bp.response(200, OrderCancelSchema)
+@errors(bp, 400, 404, 409, 413, 422, 502, 503)
+@authenticated(bp)
+@bp.arguments(OrderCancelInputSchema)
+def cancel_my_order(data: dict[str, Any], number: str) -> dict[str, Any]:
+    """Cancel one of the caller's orders that has not shipped
+
+    An order awaiting payment or paid, with nothing shipped, is cancelled: its stock goes
+    back, any payment is refunded in full, and the customer is emailed. Cancelling it again
+    answers `changed: false` and changes nothing. A shipped, delivered or refunded order is
+    409 `invalid_order_transition`, one partly shipped 409 `order_partly_shipped`; nothing
+    changes. Someone else's order is a 404.
+    """
+    user = api_user()
+    order = queries.get_order_of_user(number, user.id)
+    change = services.cancel_by_customer(order.id, user_id=user.id, reason=data["reason"])
+    return {
+        "changed": change.changed,
+        "order": order_representation(queries.order_details(queries.get_order(change.number))),
+    }

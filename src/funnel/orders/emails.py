@@ -21,6 +21,7 @@ from celery import shared_task
 from flask import render_template
 
 from funnel.accounts.emails import absolute_url
+from funnel.core import metrics
 from funnel.core.database import in_transaction, on_commit
 from funnel.core.mail import send_email
 from funnel.orders import queries
@@ -93,7 +94,12 @@ def send_order_email(
     if shipment_id is not None:
         extra["shipment"] = queries.get_shipment(queries.order_with_lines(order_id), shipment_id)
     to, subject, text, html = render_order_email(kind, order_id, **extra)
-    send_email(to, subject, text, html)
+    try:
+        send_email(to, subject, text, html)
+    except Exception:
+        metrics.email_sent(f"order_{kind}", is_sent=False)
+        raise
+    metrics.email_sent(f"order_{kind}", is_sent=True)
     log.info("sent the %s email of order %s", kind, order_id)
 
 

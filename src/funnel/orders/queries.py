@@ -32,7 +32,7 @@ from funnel.orders.models import (
 from funnel.orders.numbers import normalise_number
 from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
-from funnel.payments.models import Payment, PaymentStatus
+from funnel.payments.models import Payment, PaymentStatus, PaymentTransaction
 from funnel.settings.queries import current_settings
 
 CUSTOMER_PAGE_SIZE = 20
@@ -96,6 +96,27 @@ class OrderDetails:
         return {line.id: line.quantity - shipped[line.id] for line in self.lines}
 
     @property
+    def paid_so_far(self) -> Money:
+        """Received so far: a bank transfer's parts, or all of it once paid."""
+        if self.live_payment is not None:
+            return self.live_payment.received
+        return self.order.total if self.order.paid_at else Money.zero(self.order.currency)
+
+    @property
+    def still_due(self) -> Money:
+        """Left to pay: zero once the order is paid, cancelled or refunded."""
+        if self.order.paid_at or self.order.status in {OrderStatus.CANCELLED, OrderStatus.REFUNDED}:
+            return Money.zero(self.order.currency)
+        return self.order.total - self.paid_so_far
+
+    @property
+    def receipts(self) -> list[PaymentTransaction]:
+        """The bank transfer's sums received, each with its day."""
+        payment = self.live_payment
+        is_transfer = payment is not None and payment.gateway == "manual"
+        return payment_queries.bank_transfer_receipts(payment.id) if is_transfer else []
+
+    @property
     def staff_actions(self) -> frozenset[str]:
         """The staff steps the order's status (and payment) allow now: ``record_payment``,
         ``fulfil``, ``deliver``, ``cancel``, ``refund``. A cash-on-delivery order ships
@@ -134,7 +155,7 @@ class OrderDetails:
             actions -= {"record_payment", "fulfil", "deliver", "cancel"}
         if Permission.ORDERS_REFUND not in permissions:
             actions.discard("refund")
-            if self.order.status == OrderStatus.PAID:
+            if self.order.status == OrderStatus.PAID or self.paid_so_far.amount:
                 actions.discard("cancel")
         return frozenset(actions)
 

@@ -111,6 +111,13 @@ class OrderPaymentSchema(ma.Schema):
     )
     card_brand = ma.fields.String(required=True, allow_none=True)
     card_last4 = ma.fields.String(required=True, allow_none=True)
+    paid_so_far = MoneyField(
+        required=True,
+        metadata={"description": "What the shop has received (a bank transfer may come in parts)"},
+    )
+    still_due = MoneyField(
+        required=True, metadata={"description": "What is left to pay; zero once paid"}
+    )
     refunded = MoneyField(required=True)
 
 
@@ -222,6 +229,21 @@ class OrderSchema(OrderSummarySchema):
     )
 
 
+class OrderCancelInputSchema(ma.Schema):
+    reason = ma.fields.String(
+        load_default="",
+        validate=validate.Length(max=300),
+        metadata={"description": "Why, if the customer wants to say (optional)"},
+    )
+
+
+class OrderCancelSchema(ma.Schema):
+    changed = ma.fields.Boolean(
+        required=True, metadata={"description": "false: the order was already cancelled"}
+    )
+    order = ma.fields.Nested(OrderSchema, required=True)
+
+
 class OrderRead(Protocol):
     """What ``order_representation`` serialises: an order as its page shows it
     (``orders.queries.OrderDetails``): its lines and history oldest first, its payments, the
@@ -253,6 +275,12 @@ class OrderRead(Protocol):
 
     @property
     def refunded_quantities(self) -> dict[int, int]: ...
+
+    @property
+    def paid_so_far(self) -> Money: ...
+
+    @property
+    def still_due(self) -> Money: ...
 
 
 def order_summary(order: Order, item_count: int) -> dict[str, Any]:
@@ -298,11 +326,15 @@ def order_representation(details: OrderRead) -> dict[str, Any]:
             "code": order.shipping_method_code,
             "name": order.shipping_method_name,
         },
-        "payment": _payment(
-            order,
-            details.payment_method,
-            details.live_payment or (details.payments[-1] if details.payments else None),
-        ),
+        "payment": {
+            **_payment(
+                order,
+                details.payment_method,
+                details.live_payment or (details.payments[-1] if details.payments else None),
+            ),
+            "paid_so_far": details.paid_so_far,
+            "still_due": details.still_due,
+        },
         "paid_at": order.paid_at,
         "fulfilled_at": order.fulfilled_at,
         "delivered_at": order.delivered_at,

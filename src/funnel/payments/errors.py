@@ -105,6 +105,13 @@ class ManualAmountMismatch(ValidationFailed):
     title = "The amount received differs from the amount due"
 
 
+class ManualAmountAboveDue(ValidationFailed):
+    """More than is still due: the shop never records money it would have to give back."""
+
+    code = "manual_amount_above_due"
+    title = "The amount received is more than is still due"
+
+
 class WebhookSignatureInvalid(DomainError):
     """Missing, malformed, wrong or expired webhook signature: answer 400, change nothing."""
 

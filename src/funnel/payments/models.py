@@ -12,7 +12,7 @@ most one live payment, on every database (NULLs never collide).
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -81,6 +81,9 @@ class Payment(TimestampMixin, db.Model):
         CheckConstraint(
             "refunded_minor + refund_pending_minor <= amount_minor", name="refunds_within_amount"
         ),
+        CheckConstraint(
+            "received_minor >= 0 AND received_minor <= amount_minor", name="received_within_amount"
+        ),
         UniqueConstraint("gateway", "gateway_payment_id"),
         Index(None, "payable_reference", "created_at"),
         Index(None, "gateway", "status", "created_at"),
@@ -109,6 +112,9 @@ class Payment(TimestampMixin, db.Model):
     failure_message: Mapped[str | None] = mapped_column(String(255))
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     refund_pending_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What the payment has taken so far: all of it once it succeeds; for an offline payment
+    # (a bank transfer arriving in parts) the sum staff have recorded, while still pending.
+    received_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # Committed before the gateway is called: set with no gateway id, the outcome is unknown
     # (the gateway may have taken money) until the gateway is asked by our idempotency key.
     submitted_at: Mapped[datetime | None] = mapped_column()
@@ -120,6 +126,22 @@ class Payment(TimestampMixin, db.Model):
     @property
     def refunded(self) -> Money:
         return Money(self.refunded_minor, self.currency)
+
+    @property
+    def received(self) -> Money:
+        return Money(self.received_minor, self.currency)
+
+    @property
+    def still_due(self) -> Money:
+        """What is left to receive (zero once the payment has its money)."""
+        if self.status != PaymentStatus.PENDING:
+            return Money.zero(self.currency)
+        return Money(self.amount_minor - self.received_minor, self.currency)
+
+    @property
+    def is_partly_received(self) -> bool:
+        """An offline payment that has received part of its amount, and waits for the rest."""
+        return self.status == PaymentStatus.PENDING and self.received_minor > 0
 
     @property
     def refundable(self) -> Money:
@@ -164,6 +186,8 @@ class PaymentTransaction(db.Model):
     failure_code: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(255), default="")
     actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    # The day an offline payment's funds arrived (staff read it on the bank statement).
+    received_on: Mapped[date | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=now)
     updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
 

@@ -15,6 +15,8 @@ from funnel.payments.models import (
     PaymentEvent,
     PaymentStatus,
     PaymentTransaction,
+    TransactionKind,
+    TransactionStatus,
 )
 
 DEFAULT_MANUAL_PAYMENT_DAYS = 7
@@ -94,11 +96,16 @@ def manual_payment_days() -> int:
     return int(current_app.config.get("MANUAL_PAYMENT_DAYS", DEFAULT_MANUAL_PAYMENT_DAYS))
 
 
-def overdue_manual_payments(at: datetime | None = None, limit: int = 500) -> list[Payment]:
+def overdue_manual_payments(
+    at: datetime | None = None, limit: int = 500, *, partly_received: bool = False
+) -> list[Payment]:
     """Manual payments (bank transfers) still pending after ``MANUAL_PAYMENT_DAYS``, oldest
     first: checkout cancels their payables (and ``void_payment`` cancels each payment). Cash
-    on delivery (``cod``) is not among them: it is paid when the parcel arrives."""
+    on delivery (``cod``) is not among them: it is paid when the parcel arrives.
+    ``partly_received``: instead, those that received part of their amount, which no job
+    cancels (the customer's money would be kept): staff settle them."""
     cutoff = (at or clock.utcnow()) - timedelta(days=manual_payment_days())
+    received = Payment.received_minor > 0 if partly_received else Payment.received_minor == 0
     return list(
         db.session.scalars(
             select(Payment)
@@ -106,8 +113,24 @@ def overdue_manual_payments(at: datetime | None = None, limit: int = 500) -> lis
                 Payment.gateway == "manual",
                 Payment.status == PaymentStatus.PENDING,
                 Payment.created_at < cutoff,
+                received,
             )
             .order_by(Payment.created_at, Payment.id)
             .limit(limit)
+        )
+    )
+
+
+def bank_transfer_receipts(payment_id: int) -> list[PaymentTransaction]:
+    """The sums an offline payment received, with the day each arrived, oldest first."""
+    return list(
+        db.session.scalars(
+            select(PaymentTransaction)
+            .where(
+                PaymentTransaction.payment_id == payment_id,
+                PaymentTransaction.kind == TransactionKind.CHARGE,
+                PaymentTransaction.status == TransactionStatus.SUCCEEDED,
+            )
+            .order_by(PaymentTransaction.id)
         )
     )

@@ -21,6 +21,7 @@ from funnel.accounts.permissions import Permission, require_permission
 from funnel.audit import services as audit
 from funnel.catalog.errors import VariantNotFound
 from funnel.catalog.models import Variant
+from funnel.core import metrics
 from funnel.core.database import in_transaction, transaction
 from funnel.extensions import db
 from funnel.inventory import queries
@@ -116,6 +117,9 @@ def apply_movements(
     ]
     db.session.add_all(movements)
     db.session.flush()
+    emptied = sum(1 for vid in ids if deltas[vid] < 0 and balances[vid] == 0)
+    if emptied:
+        metrics.stock_out(reason.value, emptied)
     return movements
 
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import delete, select
 
-from funnel.core import clock
+from funnel.core import clock, metrics
 from funnel.extensions import db
 from funnel.inventory import queries
 from funnel.inventory.errors import (
@@ -266,6 +266,7 @@ def delete_expired_reservations(*, batch_size: int = 1000) -> int:
                     delete(StockReservation).where(StockReservation.id.in_(ids)),
                     execution_options={"synchronize_session": False},
                 )
+                metrics.reservations_expired(len(ids))
         total += len(ids)
         if len(ids) < batch_size:
             return total

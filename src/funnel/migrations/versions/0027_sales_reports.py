@@ -4,14 +4,14 @@ The sales and products reports read the orders paid in a range of days; without 
 report reads every order the shop ever took.
 
 Revision ID: 0027_sales_reports
-Revises: 0024_failed_payments
+Revises: 0026_payments_received
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0027_sales_reports"
-down_revision = "0024_failed_payments"
+down_revision = "0026_payments_received"
 branch_labels = None
 depends_on = None
 

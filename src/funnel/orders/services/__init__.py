@@ -13,7 +13,8 @@ For staff and jobs (outside any transaction: they may call the payment gateway):
 a staff request's key from ``refund_request_key``), ``ship_items`` (a
 partial or complete shipment with carrier and tracking; a staff request's key from
 ``shipment_request_key``),
-``cancel_overdue_manual_orders``; ``move_order`` takes whichever of those steps reaches a
+``cancel_overdue_manual_orders``; ``cancel_by_customer`` (``may_customer_cancel``: the
+customer's button); ``move_order`` takes whichever of those steps reaches a
 status (the staff API's transitions).
 
 Every status change is a conditional UPDATE on a locked row and writes an OrderEvent; a step
@@ -22,7 +23,13 @@ returns ``changed`` False.
 """
 
 from funnel.orders.models import STAFF_TARGETS
-from funnel.orders.services.cancellation import cancel_order, cancel_overdue_manual_orders
+from funnel.orders.services.bank_transfers import record_manual_payment, shop_today
+from funnel.orders.services.cancellation import (
+    cancel_by_customer,
+    cancel_order,
+    cancel_overdue_manual_orders,
+    may_customer_cancel,
+)
 from funnel.orders.services.ownership import attach_guest_orders
 from funnel.orders.services.placing import place_order, send_order_placed_email
 from funnel.orders.services.refunds import RefundSource, refund_order, refund_request_key
@@ -31,6 +38,7 @@ from funnel.orders.services.results import (
     OrderLineInput,
     OrderRefund,
     RefundLineInput,
+    ShipmentDetails,
     ShipmentOutcome,
 )
 from funnel.orders.services.shipping import (
@@ -43,7 +51,6 @@ from funnel.orders.services.steps import move_order
 from funnel.orders.services.workflow import (
     mark_delivered,
     mark_paid,
-    record_manual_payment,
 )
 
 __all__ = [
@@ -53,14 +60,17 @@ __all__ = [
     "OrderRefund",
     "RefundLineInput",
     "RefundSource",
+    "ShipmentDetails",
     "ShipmentOutcome",
     "ShipmentSource",
     "attach_guest_orders",
+    "cancel_by_customer",
     "cancel_order",
     "cancel_overdue_manual_orders",
     "fulfil_order",
     "mark_delivered",
     "mark_paid",
+    "may_customer_cancel",
     "move_order",
     "place_order",
     "record_manual_payment",
@@ -69,4 +79,5 @@ __all__ = [
     "send_order_placed_email",
     "ship_items",
     "shipment_request_key",
+    "shop_today",
 ]

@@ -49,6 +49,26 @@ TAKEN = frozenset(
 )
 
 
+CUSTOMER_REASON = "cancelled by the customer"
+
+
+def may_customer_cancel(order: Order) -> bool:
+    """The customer may cancel ``order`` now: awaiting payment or paid, nothing shipped (the
+    cancel button shows then; ``cancel_order`` checks it again when asked)."""
+    return order.status in CANCELLABLE and not queries.has_shipments(order.id)
+
+
+def cancel_by_customer(
+    order: Order | int | str, *, user_id: int | None, reason: str = ""
+) -> OrderChange:
+    """The customer cancels their own order (``user_id``; None: a guest through the order's
+    signed link, checked by the caller). ``reason`` is optional: a customer need not explain.
+    Raises and does what ``cancel_order`` does (the full refund, the stock, the email)."""
+    text = reason.strip() if isinstance(reason, str) else ""
+    why = f"{CUSTOMER_REASON}: {text}" if text else CUSTOMER_REASON
+    return cancel_order(order, reason=why[:NOTE_LENGTH], actor_user_id=user_id)
+
+
 def _checked_reason(reason: str) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if not text or len(text) > NOTE_LENGTH:
@@ -60,21 +80,35 @@ def _checked_reason(reason: str) -> str:
 
 def _check_may_cancel(order: Order, actor_user_id: int | None) -> None:
     """Staff with ``orders.fulfil``, the order's own customer, or the system (None); a paid
-    order is refunded in full when cancelled, so staff also need ``orders.refund`` for it.
+    order is refunded in full when cancelled (a partly paid one gives back its part), so staff
+    also need ``orders.refund`` for it.
     Raises PermissionDenied."""
     if actor_user_id is None or actor_user_id == order.user_id:
         return
     check_permission(actor_user_id, Permission.ORDERS_FULFIL)
-    if order.status == OrderStatus.PAID:
+    if order.status == OrderStatus.PAID or _is_partly_paid(order):
         check_permission(actor_user_id, Permission.ORDERS_REFUND)
 
 
-def _void_live_payment(order: Order, reason: str, actor_user_id: int | None) -> None:
+def _is_partly_paid(order: Order) -> bool:
+    """Part of its bank transfer has arrived: cancelling gives that part back."""
+    payment = payment_queries.live_payment_for(order.number)
+    return payment is not None and payment.is_partly_received
+
+
+def _void_live_payment(
+    order: Order, reason: str, actor_user_id: int | None, keep_if_received: bool = False
+) -> None:
     payment = payment_queries.live_payment_for(order.number)
     if payment is None:
         return
     try:
-        payments.void_payment(payment.id, reason=reason, actor_user_id=actor_user_id)
+        payments.void_payment(
+            payment.id,
+            reason=reason,
+            actor_user_id=actor_user_id,
+            keep_if_received=keep_if_received,
+        )
     except payment_errors.InvalidTransition as error:
         if payment_queries.get_payment(payment.id).status in TAKEN:
             raise OrderPaymentReceived(
@@ -120,6 +154,7 @@ def cancel_order(
     reason: str,
     actor_user_id: int | None = None,
     notify_customer: bool = True,
+    keep_if_received: bool = False,
 ) -> OrderChange:
     """Cancel an order that is awaiting payment or paid (not yet shipped).
 
@@ -131,6 +166,8 @@ def cancel_order(
     ``actor_user_id`` is a staff member, the order's own customer, or None (the system).
     ``notify_customer`` False sends no email: a declined payment attempt is not an order the
     customer thinks of as placed, and the checkout page already says what happened.
+    ``keep_if_received``: an order whose bank transfer arrived in part is not cancelled
+    (InvalidTransition of payments; the deadline job), even if the part arrives meanwhile.
     Raises InvalidOrderInput (no reason), OrderNotFound, PermissionDenied (another customer;
     staff without ``orders.fulfil``, or without ``orders.refund`` for a paid order),
     InvalidOrderTransition (shipped, delivered or refunded), OrderPartlyShipped (some units
@@ -154,7 +191,7 @@ def cancel_order(
         raise transition_error(current, OrderStatus.CANCELLED)
     _check_nothing_shipped(current)
     if current.status == OrderStatus.PENDING_PAYMENT:
-        _void_live_payment(current, reason, actor_user_id)
+        _void_live_payment(current, reason, actor_user_id, keep_if_received)
     else:
         _refund_in_full(current, reason, actor_user_id)
 
@@ -185,12 +222,18 @@ def cancel_order(
 
 def cancel_overdue_manual_orders() -> int:
     """Cancel the orders whose bank transfer (``manual`` payment) is still not received after
-    ``MANUAL_PAYMENT_DAYS``: payment voided, stock returned, customer emailed. A pending manual
+    ``MANUAL_PAYMENT_DAYS``: payment voided, stock returned, customer emailed. An order whose
+    transfer arrived in part is left alone (cancelling it would keep the customer's money, or
+    refund it unasked): it is logged and listed for staff. A pending manual
     payment whose order has moved on (or is not an order) is voided so that it stops counting.
     Returns how many orders were cancelled. One failure is logged and the others go on.
     """
     days = payment_queries.manual_payment_days()
     cancelled = 0
+    for payment in payment_queries.overdue_manual_payments(partly_received=True):
+        # Never cancelled by the job (the customer's money would be kept): staff settle them,
+        # from the order list's "partly paid, overdue" section.
+        log.warning("order %s is partly paid and overdue", payment.payable_reference)
     for payment in payment_queries.overdue_manual_payments():
         order = queries.find_order(payment.payable_reference)
         try:
@@ -199,6 +242,7 @@ def cancel_overdue_manual_orders() -> int:
                     order.id,
                     reason=f"Bank transfer not received within {days} days",
                     actor_user_id=None,
+                    keep_if_received=True,
                 )
                 cancelled += int(change.changed)
             else:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from funnel.accounts.errors import InvalidEmail
 from funnel.accounts.models import User, normalise_email
 from funnel.accounts.postal import PostalAddress
+from funnel.core import metrics
 from funnel.core.database import transaction
 from funnel.core.money import Money
 from funnel.extensions import db
@@ -205,6 +206,7 @@ def place_order(
             line.order_id = order.id
         db.session.add_all(order_lines)
         record_event(order, None, OrderStatus.PENDING_PAYMENT, actor_user_id=user_id, note="placed")
+        metrics.order_placed(currency, total_minor)
         return order
 
 

@@ -69,3 +69,14 @@ class ShipmentOutcome:
     units: int
     change: OrderChange
     changed: bool
+
+
+@dataclass(frozen=True)
+class ShipmentDetails:
+    """How an order shipped in full left: the carrier (a code of ``carriers.CARRIERS``) and
+    its tracking number; another carrier's name and link."""
+
+    carrier: str
+    tracking_number: str = ""
+    carrier_name: str = ""
+    tracking_url: str = ""

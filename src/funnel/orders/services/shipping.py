@@ -114,29 +114,49 @@ def ship_items(
 
 
 def fulfil_order(
-    order: OrderReference, *, actor_user_id: int | None = None, note: str = ""
+    order: OrderReference,
+    *,
+    actor_user_id: int | None = None,
+    note: str = "",
+    carrier: str | None = None,
+    tracking_number: str = "",
+    carrier_name: str = "",
+    tracking_url: str = "",
 ) -> OrderChange:
-    """Ship every unit of a ``paid`` order left to ship, carrier not recorded (``note`` can
-    carry it and the tracking number), making it ``fulfilled``. Shipping it again changes
-    nothing (``changed`` False).
-    Raises OrderNotFound, InvalidOrderTransition (not paid), PermissionDenied (the actor lacks
-    ``orders.fulfil``). Side effects: those of ``ship_items``; the event's note is ``note``.
+    """Ship every unit of a ``paid`` order left to ship (or a cash-on-delivery order before
+    it is paid), making it ``fulfilled``. Shipping it again changes nothing (``changed``
+    False). Staff steps name the ``carrier`` (a code of ``carriers.CARRIERS``, as for
+    ``ship_items``) and its tracking number, which the customer's email and order page show;
+    without a carrier (None: the system's shortcut) none is recorded and ``note`` says it.
+    Raises OrderNotFound, InvalidOrderTransition (not paid), InvalidOrderInput (the carrier
+    or tracking details, checked after the status), PermissionDenied (the actor lacks
+    ``orders.fulfil``). Side effects: those of ``ship_items``.
     """
     check_permission(actor_user_id, Permission.ORDERS_FULFIL)
     with order_transaction():
         locked = lock_order(order)
         if locked.status == OrderStatus.FULFILLED:
             return change_result(locked, locked.status, changed=False)
+        if carrier is None:
+            details: tuple[str, str, str, str | None] = (OTHER, "", "", None)
+            event_note: str | None = note
+        else:
+            if OrderStatus.FULFILLED not in locked.transitions:
+                raise transition_error(locked, OrderStatus.FULFILLED)
+            details = _carrier_details(carrier, carrier_name, tracking_number, tracking_url)
+            event_note = None
+        code, name, number, link = details
         outcome = _record_shipment(
             locked,
             None,
-            carrier=OTHER,
-            carrier_name="",
-            tracking_number="",
-            tracking_url=None,
+            carrier=code,
+            carrier_name=name,
+            tracking_number=number,
+            tracking_url=link,
             actor_user_id=actor_user_id,
             request_key=None,
-            event_note=note,
+            note=note.strip() if isinstance(note, str) else "",
+            event_note=event_note,
         )
         return outcome.change
 

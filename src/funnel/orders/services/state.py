@@ -126,6 +126,7 @@ def change_status(
     note: str = "",
     values: dict[str, Any] | None = None,
     details: dict[str, Any] | None = None,
+    before: dict[str, Any] | None = None,
 ) -> bool:
     """Move a locked ``order`` to ``to_status`` if it is still in the status read.
 
@@ -159,6 +160,7 @@ def change_status(
         note=note,
         at=stamp,
         details=details,
+        before=before,
     )
     db.session.expire(order)
     log.info("order %s: %s -> %s", order.number, from_status.value, to_status.value)
@@ -175,10 +177,12 @@ def record_event(
     at: datetime | None = None,
     action: str | None = None,
     details: dict[str, Any] | None = None,
+    before: dict[str, Any] | None = None,
 ) -> OrderEvent:
     """Write the order's history row; a staff member's step (an actor, on an order already
     placed: placing is the customer's) gets its audit entry too, named ``action`` (by default
-    for the status reached), with the note and ``details`` among the values after."""
+    for the status reached), with the note and ``details`` among the values after and
+    ``before`` among those before."""
     event = OrderEvent(
         order_id=order.id,
         from_status=None if from_status is None else from_status.value,
@@ -196,7 +200,7 @@ def record_event(
             object_type="order",
             object_id=order.number,
             object_label=order.number,
-            before={"status": from_status.value},
+            before={"status": from_status.value, **(before or {})},
             after={"status": to_status.value, "note": event.note, **(details or {})},
         )
     return event

@@ -1,5 +1,5 @@
-"""The order's way forward: paid, shipped, delivered; staff-recorded bank transfers; and
-cash on delivery, which ships before it is paid and is paid when delivered."""
+"""The order's way forward: paid, shipped, delivered; and cash on delivery, which ships
+before it is paid and is paid when delivered (bank transfers: ``bank_transfers``)."""
 
 from __future__ import annotations
 
@@ -63,11 +63,11 @@ def mark_paid(
         )
         if changed:
             schedule_order_email("confirmation", order.id)
-            _record_paid_funnel_event(order)
+            record_paid_funnel_event(order)
         return change_result(order, previous, changed)
 
 
-def _record_paid_funnel_event(order: Order) -> None:
+def record_paid_funnel_event(order: Order) -> None:
     analytics.record_event(
         FunnelStage.ORDER_PAID,
         order.visitor_id,
@@ -124,41 +124,6 @@ def mark_delivered(
         actor_user_id=actor_user_id,
         note=note,
     )
-
-
-def record_manual_payment(
-    order: OrderReference,
-    *,
-    actor_user_id: int,
-    amount_received: Money | None = None,
-    note: str = "",
-) -> OrderChange:
-    """Staff record the bank transfer (or cash) of an order paid with the ``manual`` gateway:
-    the payment succeeds and the order is paid, in one transaction. Recording it twice
-    changes nothing the second time (``changed`` False).
-    Raises OrderNotFound, InvalidOrderTransition (cancelled), OrderPaymentMissing (no live
-    manual payment), ManualAmountMismatch (``amount_received`` is not the amount due),
-    PermissionDenied. Side effects: those of ``mark_manual_payment_received`` and ``mark_paid``.
-    """
-    if actor_user_id is None:
-        raise PermissionDenied("A staff member records a payment received.")
-    check_permission(actor_user_id, Permission.ORDERS_FULFIL)
-    with order_transaction():
-        locked = lock_order(order)
-        previous = locked.status
-        if locked.paid_at is not None:
-            return change_result(locked, previous, changed=False)
-        if previous != OrderStatus.PENDING_PAYMENT:
-            raise transition_error(locked, OrderStatus.PAID)
-        payment = payment_queries.live_payment_for(locked.number)
-        if payment is None or payment.gateway != "manual":
-            raise OrderPaymentMissing(
-                f"Order {locked.number} has no bank transfer or cash payment awaiting funds."
-            )
-        payments.mark_manual_payment_received(
-            payment.id, actor_user_id, amount_received=amount_received, note=note
-        )
-        return mark_paid(locked.id, actor_user_id=actor_user_id, note=note or "funds received")
 
 
 # -- cash on delivery: shipped unpaid, paid when delivered ------------------------------------
@@ -224,5 +189,5 @@ def collect_cash_on_delivery(
             values={"paid_at": clock.utcnow()},
         )
         if changed:
-            _record_paid_funnel_event(locked)
+            record_paid_funnel_event(locked)
         return change_result(locked, previous, changed)

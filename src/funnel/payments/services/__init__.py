@@ -9,6 +9,7 @@ For checkout (see each function's docstring for errors and side effects):
 - ``apply_gateway_webhook(gateway, raw_body, headers) -> PaymentResult | None``: the webhook
   endpoint's one call (None: a replay);
 - ``capture_payment``, ``void_payment``, ``refund_payment``, ``mark_manual_payment_received``;
+- ``record_bank_transfer``: a bank transfer's sum received, perhaps a part (``Receipt``);
 - ``reconcile_payment(payment_id) -> PaymentResult``: ask the gateway about a payment whose
   answer was lost (sent, no gateway id), and record it;
 - ``assign_payable(payment_id, reference)``: what the payment pays for, named once it exists
@@ -23,10 +24,14 @@ from funnel.payments.services.payments import (
     capture_payment,
     confirm_payment_action,
     create_payment,
-    mark_manual_payment_received,
     start_payment,
     submit_payment,
     void_payment,
+)
+from funnel.payments.services.receipts import (
+    Receipt,
+    mark_manual_payment_received,
+    record_bank_transfer,
 )
 from funnel.payments.services.refunds import refund_payment
 from funnel.payments.services.results import (
@@ -39,6 +44,7 @@ from funnel.payments.services.submissions import reconcile_payment
 __all__ = [
     "PaymentChange",
     "PaymentResult",
+    "Receipt",
     "RefundResult",
     "apply_gateway_webhook",
     "assign_payable",
@@ -47,6 +53,7 @@ __all__ = [
     "create_payment",
     "mark_manual_payment_received",
     "reconcile_payment",
+    "record_bank_transfer",
     "refund_payment",
     "start_payment",
     "submit_payment",

@@ -23,11 +23,10 @@ from funnel.payments.errors import (
     InvalidCard,
     InvalidPaymentInput,
     InvalidTransition,
-    ManualAmountMismatch,
     PaymentIdempotencyKeyReused,
     PaymentInProgress,
 )
-from funnel.payments.gateways import STAFF_SETTLED_GATEWAYS, get_gateway
+from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import CardDetails, PaymentRequest
 from funnel.payments.models import (
     Payment,
@@ -289,12 +288,19 @@ def capture_payment(payment_id: int, *, actor_user_id: int | None = None) -> Pay
 
 
 def void_payment(
-    payment_id: int, *, reason: str, actor_user_id: int | None = None
+    payment_id: int,
+    *,
+    reason: str,
+    actor_user_id: int | None = None,
+    keep_if_received: bool = False,
 ) -> PaymentResult:
-    """Cancel a payment that has taken no money: pending (a manual payment never paid),
+    """Cancel a payment that has taken no money: pending (a manual payment never paid, or
+    paid in part: the part received is refunded),
     awaiting action, processing or authorised. Voiding a cancelled payment changes nothing.
     A payment sent whose answer was lost is first looked up at the gateway (``submissions``).
 
+    ``keep_if_received``: a payment that received part of its amount is left alone
+    (InvalidTransition), checked under the payment's lock: a job never gives money back unasked.
     Raises InvalidTransition (already paid, failed or refunded: refund instead; or the gateway
     refused because it completed meanwhile, or says it took the money), GatewayUnavailable
     (also while a lost answer may still arrive), PaymentNotFound.
@@ -325,6 +331,22 @@ def void_payment(
             if previous == PaymentStatus.CANCELLED:
                 return payment_result(locked)
             raise InvalidTransition(f"A payment that is {previous.value} cannot be voided.")
+        values = {}
+        if locked.received_minor and keep_if_received:
+            raise InvalidTransition("Part of this payment has been received: staff settle it.")
+        if locked.received_minor:
+            # Part of a bank transfer had arrived: it goes back to the customer (staff move
+            # offline money themselves, as for any refund of this gateway).
+            state.record_transaction(
+                locked,
+                TransactionKind.REFUND,
+                TransactionStatus.SUCCEEDED,
+                f"{payment.idempotency_key}:void-refund",
+                amount_minor=locked.received_minor,
+                reason=reason or "cancelled: the sum received goes back",
+                actor_user_id=actor_user_id,
+            )
+            values["refunded_minor"] = locked.received_minor
         state.record_transaction(
             locked,
             TransactionKind.VOID,
@@ -341,57 +363,6 @@ def void_payment(
             reason=reason or "voided",
             actor="staff" if actor_user_id else "system",
             actor_user_id=actor_user_id,
+            values=values,
         )
         return payment_result(locked, previous, changed)
-
-
-def mark_manual_payment_received(
-    payment_id: int,
-    by_user_id: int,
-    *,
-    amount_received: Money | None = None,
-    note: str = "",
-) -> PaymentResult:
-    """Staff record the funds of an offline payment (``manual``: a bank transfer; ``cod``:
-    cash at delivery): it succeeds.
-
-    Marking a payment already received changes nothing (``changed`` is False).
-    Raises InvalidTransition (not a manual payment, or cancelled/failed), ManualAmountMismatch
-    (``amount_received`` differs from the amount due), PaymentNotFound.
-    Side effects: a charge transaction and a status change to ``succeeded`` by the user.
-    """
-    with transaction():
-        payment = state.lock_payment(payment_id)
-        if payment.gateway not in STAFF_SETTLED_GATEWAYS:
-            raise InvalidTransition("Only bank transfer and cash payments are marked received.")
-        if amount_received is not None and amount_received != payment.amount:
-            raise ManualAmountMismatch(
-                f"{amount_received.format()} received, {payment.amount.format()} due."
-            )
-        previous = payment.status
-        if previous != PaymentStatus.PENDING:
-            if previous in {
-                PaymentStatus.SUCCEEDED,
-                PaymentStatus.PARTIALLY_REFUNDED,
-                PaymentStatus.REFUNDED,
-            }:
-                return payment_result(payment)
-            raise InvalidTransition(f"A payment that is {previous.value} cannot be marked paid.")
-        changed = state.change_status(
-            payment,
-            PaymentStatus.SUCCEEDED,
-            reason=note or "funds received",
-            actor="staff",
-            actor_user_id=by_user_id,
-        )
-        if changed:
-            state.record_transaction(
-                payment,
-                TransactionKind.CHARGE,
-                TransactionStatus.SUCCEEDED,
-                f"{payment.idempotency_key}:charge",
-                gateway_reference=payment.gateway_payment_id,
-                reason=note or "funds received",
-                actor_user_id=by_user_id,
-            )
-        return payment_result(payment, previous, changed)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from funnel.core import metrics
 from funnel.core.database import in_transaction, transaction
 from funnel.core.money import Money
 from funnel.extensions import db
@@ -171,6 +172,7 @@ def refund_payment(
                 .execution_options(synchronize_session=False)
             )
             failed = True
+            metrics.refund_outcome(locked.gateway, "failed", amount.amount, amount.currency)
         else:
             refund.status = TransactionStatus.SUCCEEDED
             refund.gateway_reference = operation.gateway_reference
@@ -194,6 +196,7 @@ def refund_payment(
             if not changed:
                 raise RuntimeError("refund could not be settled: the payment row moved")
             failed = False
+            metrics.refund_outcome(locked.gateway, "succeeded", amount.amount, amount.currency)
         db.session.flush()
         result = refund_result(refund, state.lock_payment(payment_id), changed=is_new)
     if failed:

@@ -9,11 +9,13 @@ payment, one of them changes it and the other sees it already moved. Each change
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from funnel.core import metrics
 from funnel.extensions import db
 from funnel.payments.errors import InvalidTransition, PaymentNotFound
 from funnel.payments.gateways.base import GatewayOutcome, OutcomeStatus
@@ -52,6 +54,9 @@ _FROM_OUTCOME = {
     OutcomeStatus.FAILED: S.FAILED,
     OutcomeStatus.CANCELLED: S.CANCELLED,
 }
+
+# The charge's outcomes, counted by gateway (refunds are counted as refunds).
+_COUNTED_OUTCOMES = frozenset({S.SUCCEEDED, S.AUTHORIZED, S.FAILED, S.CANCELLED})
 
 
 def can_change(from_status: PaymentStatus, to_status: PaymentStatus) -> bool:
@@ -94,6 +99,8 @@ def change_status(
     changes["status"] = to_status
     if to_status in {S.FAILED, S.CANCELLED}:
         changes["active_payable_reference"] = None
+    if to_status == S.SUCCEEDED:
+        changes["received_minor"] = Payment.amount_minor  # it has all its money now
     result = db.session.execute(
         update(Payment)
         .where(Payment.id == payment.id, Payment.status == from_status)
@@ -114,6 +121,10 @@ def change_status(
         )
     )
     db.session.flush()
+    if to_status in _COUNTED_OUTCOMES:
+        metrics.payment_outcome(
+            payment.gateway, to_status.value, payment.amount_minor, payment.currency
+        )
     db.session.expire(payment)
     log.info(
         "payment %s: %s -> %s (%s)", payment.public_id, from_status.value, to_status.value, actor
@@ -132,6 +143,7 @@ def record_transaction(
     failure_code: str | None = None,
     reason: str = "",
     actor_user_id: int | None = None,
+    received_on: date | None = None,
 ) -> PaymentTransaction | None:
     """Add a transaction row once per key; None when the key is already recorded."""
     transaction = PaymentTransaction(
@@ -145,6 +157,7 @@ def record_transaction(
         failure_code=failure_code,
         reason=reason[:255],
         actor_user_id=actor_user_id,
+        received_on=received_on,
     )
     try:
         with db.session.begin_nested():

@@ -98,17 +98,25 @@ def get_staff_order(number: str) -> dict[str, Any]:
 
 
 @bp.route(f"/orders/{ORDER_NUMBER}/transitions", methods=["POST"])
+@staff_permission(bp, Permission.ORDERS_FULFIL)  # before the key: a refused call claims none
+@idempotent(bp)
 @bp.response(200, TransitionSchema)
 @errors(bp, 400, 404, 409, 413, 422, 502, 503)
-@staff_permission(bp, Permission.ORDERS_FULFIL)
 @bp.arguments(TransitionInputSchema)
 def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Move an order on: record a bank transfer, ship, deliver or cancel it
 
-    `to`: `paid` records the bank transfer of an order awaiting it (409
-    `order_payment_missing` for a card or cash-on-delivery order; `amount_received` must be
-    the amount due, else 422 `manual_amount_mismatch`); `fulfilled` ships a paid order, or a
-    cash-on-delivery order before it is paid (`note`: carrier and tracking number);
+    `to`: `paid` records a bank transfer received for an order awaiting it (409
+    `order_payment_missing` for a card or cash-on-delivery order): `amount_received`
+    (default: all that is still due) on `received_on` (default today in the shop's time
+    zone; a future day is 422 `invalid_order_input`). Less than is still due is 422
+    `manual_amount_mismatch` unless `partial` is true: the order then stays
+    `pending_payment` with `payment.paid_so_far` and `payment.still_due`, and is paid when
+    the sums reach the total; more than is still due is 422 `manual_amount_above_due`. A
+    partial payment needs an `Idempotency-Key` header (422 without it): a retry with the same
+    key and body answers the first response and records the sum once. `fulfilled` ships all
+    of a paid order, or a cash-on-delivery order before it is paid, by `carrier` (required)
+    with its `tracking_number` (the customer is emailed the tracking link);
     `delivered`: for a cash-on-delivery order also records the cash received and pays it
     (`amount_received`, default the amount due, must be the amount due);
     `cancelled` (`note` is the reason, required) voids an unpaid order's payment, and refunds
@@ -116,14 +124,26 @@ def transition_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     status does not allow is 409 `invalid_order_transition` and changes nothing; a step
     already taken answers `changed: false`. Needs `orders.fulfil`.
     """
+    caller = staff_caller()
     order = queries.get_order(number)
     amount = data.get("amount_received")
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if data["partial"] and not key:
+        raise InvalidOrderInput(
+            "Send an Idempotency-Key header with a partial payment: it is how a retry is "
+            "recognised, so that the sum is recorded once.",
+            fields={"partial": ["A partial payment needs an Idempotency-Key header."]},
+        )
     change = services.move_order(
         order.number,
         data["to"],
-        actor_user_id=staff_caller().id,
+        actor_user_id=caller.id,
         note=data["note"],
         amount_received=_money(amount) if amount is not None else None,
+        received_on=data.get("received_on"),
+        is_partial=data["partial"],
+        request_key=f"staff-api:{caller.id}:{key}" if key else None,
+        shipment=_shipment_details(data),
     )
     return {
         "changed": change.changed,
@@ -244,6 +264,17 @@ def ship_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     }
 
 
+def _shipment_details(data: dict[str, Any]) -> services.ShipmentDetails | None:
+    if "carrier" not in data:
+        return None
+    return services.ShipmentDetails(
+        carrier=data["carrier"],
+        tracking_number=data["tracking_number"],
+        carrier_name=data["carrier_name"],
+        tracking_url=data["tracking_url"],
+    )
+
+
 def _shipment_lines(lines: list[dict[str, int]] | None) -> dict[int, int] | None:
     """The request's lines as ``ship_items`` takes them. Raises InvalidOrderInput for a line
     named twice."""
@@ -301,6 +332,7 @@ def _payment(payment: Payment) -> dict[str, Any]:
         "status": payment.status.value,
         "amount": payment.amount,
         "refunded": payment.refunded,
+        "received": payment.received,
         "card_brand": payment.card_brand,
         "card_last4": payment.card_last4,
         "failure_message": payment.failure_message,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -24,6 +25,7 @@ from funnel.orders import listing, queries, services
 from funnel.orders.carriers import CARRIERS
 from funnel.orders.errors import InvalidOrderInput
 from funnel.orders.models import Order, OrderStatus
+from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
 
 NOTE_FIELD_LENGTH = 500
@@ -70,6 +72,7 @@ def _order_list(
         statuses=[(status.value, status.label) for status in OrderStatus],
         fulfilment_states=[(state.value, state.label) for state in listing.Fulfilment],
         payment_methods=[(gateway.name, gateway.label) for gateway in enabled_gateways()],
+        overdue_partly_paid=payment_queries.overdue_manual_payments(partly_received=True),
     )
 
 
@@ -89,6 +92,8 @@ def detail_page(number: str, error: DomainError | None = None) -> ResponseReturn
         error=error,
         refund_key=secrets.token_urlsafe(18),
         shipment_key=secrets.token_urlsafe(18),
+        payment_key=secrets.token_urlsafe(18),
+        today=services.shop_today(),
         packing_slips=True,
         submitted=request.form if error else {},
     )
@@ -128,25 +133,59 @@ def act(number: str, step: Callable[[str], str]) -> ResponseReturnValue:
     return redirect(url_for("staff.order", number=order.number), code=303)
 
 
+def date_field(name: str) -> date | None:
+    """A day ("2026-12-06"), or None when the field is blank."""
+    raw = request.form.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidOrderInput(
+            f"{raw[:20]!r} is not a date.", fields={name: ["Give a date, such as 2026-12-06."]}
+        ) from None
+
+
 def order_record_payment(number: str) -> ResponseReturnValue:
     def step(currency: str) -> str:
         change = services.record_manual_payment(
             number,
             actor_user_id=current_user.id,
             amount_received=amount_field("amount_received", currency),
+            received_on=date_field("received_on"),
+            is_partial=request.form.get("is_partial") == "yes",
+            request_key=_form_key(),
             note=text_field("note"),
         )
-        return "Payment recorded: the order is paid." if change.changed else "Already paid."
+        if not change.changed:
+            return "Already recorded: nothing changed."
+        if change.status == OrderStatus.PAID:
+            return "Payment recorded: the order is paid."
+        return "Partial payment recorded: the order awaits the rest."
 
     return act(number, step)
+
+
+def _form_key() -> str | None:
+    """The form's one-time token: a double submit or a resent form records the payment once."""
+    key = request.form.get("idempotency_key", "").strip()
+    return f"staff-page:{current_user.id}:{key[:100]}" if key else None
 
 
 def order_fulfil(number: str) -> ResponseReturnValue:
     def step(_currency: str) -> str:
         change = services.fulfil_order(
-            number, actor_user_id=current_user.id, note=text_field("note")
+            number,
+            actor_user_id=current_user.id,
+            note=text_field("note"),
+            carrier=request.form.get("carrier", ""),
+            tracking_number=text_field("tracking_number"),
+            carrier_name=text_field("carrier_name"),
+            tracking_url=text_field("tracking_url"),
         )
-        return "The order is marked shipped." if change.changed else "Already shipped."
+        if not change.changed:
+            return "Already shipped."
+        return "The order is marked shipped; the customer is emailed the tracking link."
 
     return act(number, step)
 

@@ -81,6 +81,9 @@ class StaffPaymentSchema(ma.Schema):
     status = ma.fields.String(required=True)
     amount = MoneyField(required=True)
     refunded = MoneyField(required=True)
+    received = MoneyField(
+        required=True, metadata={"description": "What it has received so far (all, once paid)"}
+    )
     card_brand = ma.fields.String(required=True, allow_none=True)
     card_last4 = ma.fields.String(required=True, allow_none=True)
     failure_message = ma.fields.String(required=True, allow_none=True)
@@ -134,15 +137,39 @@ class TransitionInputSchema(ma.Schema):
         load_default="",
         validate=NOTE_RULE,
         metadata={
-            "description": "Why: the carrier and tracking number when shipping; the reason "
-            "(required) when cancelling; the bank's reference for a payment"
+            "description": "Why: the reason (required) when cancelling; the bank's reference "
+            "for a payment; anything to add when shipping"
         },
     )
+    carrier = ma.fields.String(
+        metadata={
+            "description": "fulfilled (required): the carrier's code, as for shipments "
+            "(e.g. `dhl`, or `other` with `carrier_name`)"
+        },
+    )
+    tracking_number = Text(
+        load_default="", metadata={"description": "fulfilled: the carrier's tracking number"}
+    )
+    carrier_name = Text(load_default="", metadata={"description": "fulfilled, carrier `other`"})
+    tracking_url = Text(load_default="", metadata={"description": "fulfilled, carrier `other`"})
     amount_received = ma.fields.Nested(
         MoneyInputSchema,
         metadata={
             "description": "paid, or delivered for cash on delivery: the amount received "
-            "(default: the amount due)"
+            "(default: all that is still due)"
+        },
+    )
+    received_on = ma.fields.Date(
+        metadata={
+            "description": "paid: the day the bank transfer arrived (default today in the "
+            "shop's time zone; never in the future)"
+        },
+    )
+    partial = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "paid: the amount is a part of what is still due (needs an "
+            "Idempotency-Key header); the order is paid when the parts reach the total"
         },
     )
 
