@@ -13,7 +13,8 @@ from flask import Flask
 from funnel.catalog.errors import InvalidCatalogFile, RowError
 from funnel.catalog.models import Category, Product, ProductStatus, Variant, VariantOptionValue
 from funnel.catalog.services.csv_export import export_catalogue_csv
-from funnel.catalog.services.csv_format import COLUMNS, escape_cell, unescape_cell
+from funnel.catalog.services.csv_format import COLUMNS
+from funnel.core.spreadsheet import escape_cell, unescape_cell
 from funnel.extensions import db
 from funnel.inventory import services as inventory
 from funnel.inventory.models import MovementReason, StockMovement

@@ -98,6 +98,8 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     "once trimmed or longer than 300 characters",
     ("GET", f"{API}/staff/reports/funnel"): "a report's days: the end on or after the start, "
     "at most 366 days, from 2000 on (invalid_report_period)",
+    ("GET", f"{API}/staff/reports/sales"): "the same days as the funnel report's",
+    ("GET", f"{API}/staff/reports/products"): "the same days as the funnel report's",
 }
 # Operations where a 402 answers valid input: a card the gateway declines is a payment that
 # failed (``payment_failed``, documented), not a request the API refused.

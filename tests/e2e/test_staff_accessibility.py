@@ -33,6 +33,8 @@ LISTS = [
     "/staff/team",
     "/staff/audit",
     "/staff/reports/funnel",
+    "/staff/reports/sales",
+    "/staff/reports/products",
 ]
 # From a list, the first link whose path matches: the page of one thing.
 DETAILS = [

@@ -40,6 +40,8 @@ EXPECTED = {
     ("get", "/failed-payments"): "orders.view",
     ("get", "/audit"): "audit.view",
     ("get", "/reports/funnel"): "reports.view",
+    ("get", "/reports/sales"): "reports.view",
+    ("get", "/reports/products"): "reports.view",
 }
 
 

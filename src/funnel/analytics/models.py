@@ -14,6 +14,13 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Enum, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from funnel.analytics.sources import (
+    CAMPAIGN_LENGTH,
+    DEVICE_LENGTH,
+    LANDING_PATH_LENGTH,
+    MEDIUM_LENGTH,
+    SOURCE_LENGTH,
+)
 from funnel.core.models import now
 from funnel.extensions import db
 
@@ -63,6 +70,12 @@ class FunnelEvent(db.Model):
     order_reference: Mapped[str | None] = mapped_column(String(ORDER_REFERENCE_LENGTH))
     occurred_at: Mapped[datetime] = mapped_column(default=now)
     dedupe_key: Mapped[str | None] = mapped_column(String(DEDUPE_KEY_LENGTH), unique=True)
+    # Where a visit came from and on what device (``sources``): on visit events only.
+    source: Mapped[str | None] = mapped_column(String(SOURCE_LENGTH))
+    medium: Mapped[str | None] = mapped_column(String(MEDIUM_LENGTH))
+    campaign: Mapped[str | None] = mapped_column(String(CAMPAIGN_LENGTH))
+    landing_path: Mapped[str | None] = mapped_column(String(LANDING_PATH_LENGTH))
+    device: Mapped[str | None] = mapped_column(String(DEVICE_LENGTH))
 
     def __repr__(self) -> str:
         return f"<FunnelEvent {self.stage.value} {self.visitor_id}>"

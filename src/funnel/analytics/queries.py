@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.extensions import db
@@ -23,3 +24,66 @@ def funnel_counts(start: datetime, end: datetime) -> dict[FunnelStage, int]:
     ).tuples()
     counted = {FunnelStage(stage): int(count) for stage, count in rows}
     return {stage: counted.get(stage, 0) for stage in FunnelStage}
+
+
+def product_viewers(start: datetime, end: datetime) -> dict[int, int]:
+    """By product: the distinct visitors who viewed it in ``[start, end)``. One query, served
+    by the ``(stage, occurred_at)`` index."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("product_viewers needs timezone-aware datetimes")
+    rows = db.session.execute(
+        select(FunnelEvent.product_id, func.count(FunnelEvent.visitor_id.distinct()))
+        .where(
+            FunnelEvent.stage == FunnelStage.PRODUCT_VIEW,
+            FunnelEvent.occurred_at >= start,
+            FunnelEvent.occurred_at < end,
+            FunnelEvent.product_id.is_not(None),
+        )
+        .group_by(FunnelEvent.product_id)
+    ).tuples()
+    return {int(product_id): int(count) for product_id, count in rows}
+
+
+# What a funnel can be split by: each a column of the visit event.
+SPLIT_COLUMNS = {
+    "source": FunnelEvent.source,
+    "medium": FunnelEvent.medium,
+    "campaign": FunnelEvent.campaign,
+    "landing_page": FunnelEvent.landing_path,
+    "device": FunnelEvent.device,
+}
+
+
+def funnel_counts_by(
+    split: str, start: datetime, end: datetime
+) -> dict[str | None, dict[FunnelStage, int]]:
+    """Distinct visitors per stage in ``[start, end)``, by the ``split`` value (a key of
+    ``SPLIT_COLUMNS``) of each visitor's first visit in that range: a visitor counts in one
+    group only, so the groups add up to the whole funnel. A visitor with no visit in the range
+    (an API shopper, a visit before it) is in the None group, as is a visit recorded before
+    its source was. One query."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("funnel_counts_by needs timezone-aware datetimes")
+    column = SPLIT_COLUMNS[split]
+    in_range = (FunnelEvent.occurred_at >= start, FunnelEvent.occurred_at < end)
+    first_visits = (
+        select(FunnelEvent.visitor_id, func.min(FunnelEvent.id).label("visit_id"))
+        .where(FunnelEvent.stage == FunnelStage.VISIT, *in_range)
+        .group_by(FunnelEvent.visitor_id)
+        .subquery()
+    )
+    visit = aliased(FunnelEvent)
+    event = aliased(FunnelEvent)
+    group = getattr(visit, column.key)
+    rows = db.session.execute(
+        select(group, event.stage, func.count(event.visitor_id.distinct()))
+        .select_from(event)
+        .outerjoin(first_visits, first_visits.c.visitor_id == event.visitor_id)
+        .outerjoin(visit, visit.id == first_visits.c.visit_id)
+        .where(event.occurred_at >= start, event.occurred_at < end)
+        .group_by(group, event.stage)
+    ).tuples()
+    counts: dict[str | None, dict[FunnelStage, int]] = {}
+    for value, stage, count in rows:
+        counts.setdefault(value, dict.fromkeys(FunnelStage, 0))[FunnelStage(stage)] = int(count)
+    return counts

@@ -25,6 +25,7 @@ from funnel.analytics.models import (
     FunnelEvent,
     FunnelStage,
 )
+from funnel.analytics.sources import VisitSource
 from funnel.core import clock, metrics
 from funnel.core.database import transaction
 
@@ -82,11 +83,16 @@ def record_event(
         dedupe_key=_checked_text("dedupe_key", dedupe_key, DEDUPE_KEY_LENGTH),
         occurred_at=clock.utcnow(),
     )
+    return _insert(event)
+
+
+def _insert(event: FunnelEvent) -> FunnelEvent | None:
+    """Insert ``event``: None when its ``dedupe_key`` was recorded already."""
     with transaction() as session:
         if event.dedupe_key is None:
             session.add(event)
             session.flush()
-            metrics.funnel_event(checked_stage.value)
+            metrics.funnel_event(event.stage.value)
             return event
         session.flush()  # the caller's pending work: its errors are not ours to swallow
         try:
@@ -94,7 +100,7 @@ def record_event(
                 session.add(event)
         except IntegrityError:
             return None  # recorded already (by this request earlier, or a concurrent one)
-        metrics.funnel_event(checked_stage.value)
+        metrics.funnel_event(event.stage.value)
         return event
 
 
@@ -103,17 +109,29 @@ def visit_key(visitor_id: str, day: date) -> str:
     return f"visit:{visitor_id}:{day.isoformat()}"
 
 
-def record_visit(visitor_id: str | None, user_id: int | None = None) -> bool:
-    """Record ``visitor_id``'s visit for today (UTC), once per visitor and day.
+def record_visit(
+    visitor_id: str | None, user_id: int | None = None, source: VisitSource | None = None
+) -> bool:
+    """Record ``visitor_id``'s visit for today (UTC), once per visitor and day, with where it
+    came from and on what device when the edge knows (``sources.visit_source``).
 
     Returns True when this call recorded it, False when it was already recorded today (or the
     visitor is not tracked). Raises InvalidFunnelEvent for a malformed id.
     """
     if visitor_id is None:
         return False
-    key = visit_key(visitor_id, clock.utcnow().date())
-    event = record_event(FunnelStage.VISIT, visitor_id, user_id=user_id, dedupe_key=key)
-    return event is not None
+    now = clock.utcnow()
+    event = FunnelEvent(
+        stage=FunnelStage.VISIT,
+        visitor_id=_checked_text("visitor_id", visitor_id, VISITOR_ID_LENGTH),
+        user_id=_checked_id("user_id", user_id),
+        dedupe_key=visit_key(visitor_id, now.date()),
+        occurred_at=now,
+    )
+    if source is not None:
+        event.source, event.medium, event.campaign = source.source, source.medium, source.campaign
+        event.landing_path, event.device = source.landing_path, source.device
+    return _insert(event) is not None
 
 
 def retention_days() -> int:

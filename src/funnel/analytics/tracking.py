@@ -9,7 +9,8 @@ touching the database at all.
 Not tracked (no cookie set, nothing recorded, the shop works the same): static files, media,
 health, metrics and webhook paths; known bots; browsers sending ``DNT: 1`` or ``Sec-GPC: 1``;
 and requests the app's ``is_excluded`` hook names (staff). No IP address or user agent is
-stored.
+stored: a page's visit keeps where it came from (UTM tags or the referring site's host), its
+landing page's path and a device class (``sources``).
 
 The API sets no cookie: a headless storefront tracks its shopper by sending the visitor id it
 keeps for them (with its own consent handling) in a ``Funnel-Visitor`` header. A call without
@@ -35,6 +36,7 @@ from flask_login import current_user
 from funnel.analytics import services
 from funnel.analytics.errors import InvalidVisitorId
 from funnel.analytics.models import FunnelEvent, FunnelStage
+from funnel.analytics.sources import VisitSource, visit_source
 from funnel.core import clock
 
 log = logging.getLogger(__name__)
@@ -256,13 +258,27 @@ def _remember_visit(response: Response) -> Response:
         _set_cookie(response, VISITOR_COOKIE, visitor.visitor_id, VISITOR_COOKIE_MAX_AGE)
     if wants_visit:
         try:
-            services.record_visit(visitor.visitor_id, user_id=current_user_id())
+            services.record_visit(
+                visitor.visitor_id, user_id=current_user_id(), source=_visit_source()
+            )
         except Exception:
             # Counting must never break the page; the day cookie is not set, so it is retried.
             log.exception("could not record a visit")
             return response
         _set_cookie(response, VISIT_DAY_COOKIE, today, VISIT_DAY_COOKIE_MAX_AGE)
     return response
+
+
+def _visit_source() -> VisitSource:
+    """Where this page request's visit came from (its link's UTM tags or the referring site),
+    its landing page and device class: read here, kept without the referrer or user agent."""
+    return visit_source(
+        request.args,
+        request.referrer,
+        request.host,
+        request.path,
+        request.headers.get("User-Agent", ""),
+    )
 
 
 def _remember_api_visit(visitor: _Visitor, response: Response) -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from funnel.reports.errors import InvalidReportPeriod
+
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 EARLIEST_DAY = date(2000, 1, 1)
@@ -68,3 +70,12 @@ def period_errors(first_day: date, last_day: date) -> dict[str, list[str]]:
     elif (last_day - first_day).days + 1 > MAX_DAYS:
         errors["to"] = [f"At most {MAX_DAYS} days from the first day."]
     return errors
+
+
+def checked_period(first_day: date, last_day: date) -> Period:
+    """The days as a period; raises InvalidReportPeriod (messages by field ``from``, ``to``)
+    when ``period_errors`` finds them wrong."""
+    errors = period_errors(first_day, last_day)
+    if errors:
+        raise InvalidReportPeriod("The report's days are not right.", errors)
+    return Period(first_day, last_day)

@@ -3,16 +3,15 @@
 One row per variant; the product's columns repeat on each of its rows. The same module writes
 the export and reads the import, so that an exported file imports unchanged.
 
-Spreadsheets run a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula (CSV
-injection): such a cell is written with a leading ``'``, which the import takes off again. A
-cell that starts with ``'`` itself gets one too, so that reading back is never ambiguous.
+Every cell is text, escaped against spreadsheet formulas by ``core.spreadsheet`` (a leading
+``'``, which the import takes off again).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Sequence
+
+from funnel.core.spreadsheet import stream_csv
 
 HANDLE = "handle"
 TITLE = "title"
@@ -47,24 +46,6 @@ PRODUCT_COLUMNS = (TITLE, DESCRIPTION, SEO_TITLE, SEO_DESCRIPTION, CATEGORY, STA
 CATEGORY_SEPARATOR = " > "
 OPTION_SEPARATOR = ";"
 OPTION_NAME_SEPARATOR = "="
-FORMULA_STARTS = ("=", "+", "-", "@")
-ESCAPE = "'"
-# Excel and LibreOffice both read a UTF-8 file with this mark as UTF-8 (not the local code page).
-BYTE_ORDER_MARK = "\ufeff"
-
-
-def escape_cell(text: str) -> str:
-    """``text`` as written to a cell: a formula-looking (or quote-led) cell gets a ``'``."""
-    if text.startswith((*FORMULA_STARTS, ESCAPE)):
-        return ESCAPE + text
-    return text
-
-
-def unescape_cell(text: str) -> str:
-    """The value of a cell as read: the ``'`` that ``escape_cell`` added comes off."""
-    if text.startswith(ESCAPE) and text[1:].startswith((*FORMULA_STARTS, ESCAPE)):
-        return text[1:]
-    return text
 
 
 def format_options(options: Iterable[tuple[str, str]]) -> str:
@@ -99,14 +80,4 @@ def split_category_path(text: str) -> list[str]:
 
 def write_csv(rows: Iterable[Sequence[str]]) -> Iterator[str]:
     """The file, chunk by chunk: the byte order mark and header, then ``rows`` (escaped)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write(BYTE_ORDER_MARK)
-    writer.writerow(COLUMNS)
-    for number, row in enumerate(rows, start=1):
-        writer.writerow([escape_cell(cell) for cell in row])
-        if number % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return stream_csv(COLUMNS, rows)

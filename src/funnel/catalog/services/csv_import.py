@@ -33,6 +33,7 @@ from funnel.catalog.services.rules import (
 )
 from funnel.core.errors import ValidationFailed
 from funnel.core.money import Money
+from funnel.core.spreadsheet import unescape_cell
 
 MAX_ERRORS = 1000
 Progress = Callable[[str, int, int], None]
@@ -239,9 +240,7 @@ def read_catalogue_file(data: bytes, progress: Progress | None = None) -> list[P
         if len(record) != len(names):
             errors.add(row, "", f"This row has {len(record)} cells; the header has {len(names)}.")
             continue
-        cells = {
-            name: columns.unescape_cell(cell) for name, cell in zip(names, record, strict=True)
-        }
+        cells = {name: unescape_cell(cell) for name, cell in zip(names, record, strict=True)}
         handle = errors.check(row, columns.HANDLE, normalise_handle, cells[columns.HANDLE])
         variant = _variant(cells, row, errors)
         duplicate = _duplicate_sku(cells, row, first_row_of_sku)

@@ -107,6 +107,7 @@ class Order(db.Model):
         Index(None, "payment_gateway", "placed_at"),
         Index(None, "email"),
         Index(None, "placed_at"),
+        Index(None, "paid_at"),  # the sales reports read the orders paid in a range
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

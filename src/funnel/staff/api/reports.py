@@ -1,22 +1,40 @@
-"""The reports over the API (permission ``reports.view``): the sales funnel of the
-``/staff/reports/funnel`` page, for a shop's own tools. Reading only."""
+"""The reports over the API (permission ``reports.view``): the sales funnel, the sales and the
+products sold of the ``/staff/reports/...`` pages, for a shop's own tools. Reading only."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from funnel.accounts.permissions import Permission
+from funnel.analytics.models import FunnelStage
 from funnel.core import clock
 from funnel.core.api import errors
+from funnel.core.money import Money
 from funnel.reports import queries
 from funnel.reports.conversion import percent
 from funnel.reports.periods import DEFAULT_DAYS, shop_today
+from funnel.reports.queries.sales import SalesFigures
 from funnel.settings import queries as settings_queries
 from funnel.staff.api import bp
 from funnel.staff.api.access import staff_permission
-from funnel.staff.api.schemas.reports import FunnelQuerySchema, FunnelReportSchema
+from funnel.staff.api.schemas.reports import (
+    FunnelQuerySchema,
+    FunnelReportQuerySchema,
+    FunnelReportSchema,
+    ProductReportSchema,
+    SalesQuerySchema,
+    SalesReportSchema,
+)
+
+
+def _days(parameters: dict[str, Any]) -> tuple[ZoneInfo, date, date]:
+    """The shop's time zone and the days asked for (default: the last 30 days)."""
+    zone = ZoneInfo(settings_queries.current_settings().time_zone)
+    last_day = parameters.get("last_day") or shop_today(clock.utcnow(), zone)
+    first_day = parameters.get("first_day") or last_day - timedelta(days=DEFAULT_DAYS - 1)
+    return zone, first_day, last_day
 
 
 def _shown(fraction: Any) -> float | None:
@@ -28,7 +46,7 @@ def _shown(fraction: Any) -> float | None:
 @bp.response(200, FunnelReportSchema)
 @errors(bp, 422)
 @staff_permission(bp, Permission.REPORTS_VIEW)
-@bp.arguments(FunnelQuerySchema, location="query", as_kwargs=True)
+@bp.arguments(FunnelReportQuerySchema, location="query", as_kwargs=True)
 def get_staff_funnel_report(**parameters: Any) -> dict[str, Any]:
     """The sales funnel over shop days
 
@@ -37,12 +55,13 @@ def get_staff_funnel_report(**parameters: Any) -> dict[str, Any]:
     both included (default: the last 30 days, today included); a visitor counts once per
     period at each stage. Each stage's conversion from the first stage and from the previous
     one, its drop-off, and the same count over the period of the same length just before with
-    the change. At most 366 days, the end on or after the start, else 422. Needs `reports.view`.
+    the change. With `split`, also the period's funnel by groups of visitors: where they came
+    from (`source`, `medium`, `campaign`), their `landing_page` or `device`, each visitor in
+    the group of their first visit in the period. At most 366 days, the end on or after the
+    start, else 422. Needs `reports.view`.
     """
-    zone = ZoneInfo(settings_queries.current_settings().time_zone)
-    last_day = parameters.get("last_day") or shop_today(clock.utcnow(), zone)
-    first_day = parameters.get("first_day") or last_day - timedelta(days=DEFAULT_DAYS - 1)
-    report = queries.funnel_report(first_day, last_day, zone)
+    zone, first_day, last_day = _days(parameters)
+    report = queries.funnel_report(first_day, last_day, zone, parameters.get("split"))
     return {
         "first_day": report.period.first_day,
         "last_day": report.period.last_day,
@@ -64,5 +83,118 @@ def get_staff_funnel_report(**parameters: Any) -> dict[str, Any]:
                 "change_rate": _shown(row.change_rate),
             }
             for row in report.stages
+        ],
+        "split": report.split,
+        "groups": [
+            {
+                "group": group.label,
+                "visitors": {
+                    stage.value: count
+                    for stage, count in zip(FunnelStage, group.visitors, strict=True)
+                },
+                "conversion": _shown(group.conversion),
+            }
+            for group in report.groups
+        ],
+    }
+
+
+def _sales_figures(figures: SalesFigures, currency: str) -> dict[str, Any]:
+    average = figures.average_minor
+    return {
+        "orders": figures.orders,
+        "units": figures.units,
+        "gross": Money(figures.gross_minor, currency),
+        "shipping": Money(figures.shipping_minor, currency),
+        "tax": Money(figures.tax_minor, currency),
+        "refunds": Money(figures.refunds_minor, currency),
+        "net": Money(figures.net_minor, currency),
+        "average_order": None if average is None else Money(average, currency),
+    }
+
+
+@bp.route("/reports/sales", methods=["GET"])
+@bp.response(200, SalesReportSchema)
+@errors(bp, 422)
+@staff_permission(bp, Permission.REPORTS_VIEW)
+@bp.arguments(SalesQuerySchema, location="query", as_kwargs=True)
+def get_staff_sales_report(**parameters: Any) -> dict[str, Any]:
+    """Sales by day, week or month
+
+    Per currency, for every day, week (Monday to Sunday) or calendar month of the period
+    (cut to the period at its ends) and in total: the orders paid in full then (an order
+    counts at the instant it was paid), their units, their totals (gross, of which shipping
+    and tax), the money refunded then (whichever order it was for), the net and the average
+    order. Whole days in the shop's time zone from `from` to `to`, both included (default:
+    the last 30 days). At most 366 days, the end on or after the start, else 422. The
+    `/staff/reports/sales.csv` page gives the same rows as CSV. Needs `reports.view`.
+    """
+    zone, first_day, last_day = _days(parameters)
+    currency = settings_queries.current_settings().currency
+    report = queries.sales_report(first_day, last_day, parameters["grouping"], zone, currency)
+    return {
+        "first_day": report.period.first_day,
+        "last_day": report.period.last_day,
+        "grouping": report.grouping,
+        "time_zone": report.time_zone,
+        "currencies": [
+            {
+                "currency": sales.currency,
+                "rows": [
+                    {
+                        "first_day": row.bucket.first_day,
+                        "last_day": row.bucket.last_day,
+                        **_sales_figures(row.figures, sales.currency),
+                    }
+                    for row in sales.rows
+                ],
+                "total": _sales_figures(sales.total, sales.currency),
+            }
+            for sales in report.currencies
+        ],
+    }
+
+
+@bp.route("/reports/products", methods=["GET"])
+@bp.response(200, ProductReportSchema)
+@errors(bp, 422)
+@staff_permission(bp, Permission.REPORTS_VIEW)
+@bp.arguments(FunnelQuerySchema, location="query", as_kwargs=True)
+def get_staff_product_report(**parameters: Any) -> dict[str, Any]:
+    """Products sold, and their views-to-purchase conversion
+
+    Every product sold or viewed from `from` to `to` (whole days in the shop's time zone,
+    both included; default: the last 30 days), most revenue first: units and revenue (the
+    order lines' totals, without shipping) per product and per variant, in the orders paid
+    in full in the period; the distinct visitors who viewed it, and how many of them paid
+    for an order holding it in the period. At most 366 days, else 422. Needs `reports.view`.
+    """
+    zone, first_day, last_day = _days(parameters)
+    currency = settings_queries.current_settings().currency
+    report = queries.product_report(first_day, last_day, zone, currency)
+    return {
+        "first_day": report.period.first_day,
+        "last_day": report.period.last_day,
+        "time_zone": report.time_zone,
+        "products": [
+            {
+                "product_id": product.product_id,
+                "title": product.title,
+                "units": product.units,
+                "revenue": Money(product.revenue_minor, product.currency),
+                "variants": [
+                    {
+                        "variant": line.variant_label,
+                        "sku": line.sku,
+                        "units": line.units,
+                        "revenue": Money(line.revenue_minor, product.currency),
+                    }
+                    for line in product.variants
+                ],
+                "viewers": product.viewers,
+                "buyers_who_viewed": product.buyers_who_viewed,
+                "conversion": _shown(product.conversion),
+            }
+            for product in report.products
         ],
     }

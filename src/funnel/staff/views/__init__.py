@@ -1,11 +1,14 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
-The dashboard is here; the customers, orders, categories, products, variants, stock,
+The dashboard is here (with today's and the last 7 days' headline figures for those who may
+read the reports); the customers, orders, categories, products, variants, stock,
 product images, the team, the shop's settings, the audit log and the reports are in their own
 modules, on the same blueprint.
 """
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template
 from flask.typing import ResponseReturnValue
@@ -15,6 +18,12 @@ from funnel.accounts import queries as account_queries
 from funnel.accounts.access import require_staff
 from funnel.accounts.models import Role
 from funnel.accounts.permissions import Permission, permissions_of
+from funnel.core import clock
+from funnel.reports import queries as report_queries
+from funnel.reports.conversion import percent
+from funnel.reports.periods import shop_today
+from funnel.reports.queries import Headlines
+from funnel.settings import queries as settings_queries
 from funnel.staff.access import record_client_address
 from funnel.staff.views import (
     audit,
@@ -90,6 +99,18 @@ SECTIONS = (
         "How many visitors viewed, added to cart, checked out and paid, day by day range.",
         Permission.REPORTS_VIEW,
     ),
+    (
+        "staff.sales_report",
+        "Sales",
+        "Orders, revenue, refunds and the average order by day, week or month, as CSV too.",
+        Permission.REPORTS_VIEW,
+    ),
+    (
+        "staff.product_report",
+        "Products sold",
+        "Units and revenue per product and variant, and how many viewers bought each.",
+        Permission.REPORTS_VIEW,
+    ),
 )
 
 
@@ -103,11 +124,20 @@ def dashboard() -> ResponseReturnValue:
     ]
     return render_template(
         "staff/dashboard.html",
+        headlines=_headlines() if Permission.REPORTS_VIEW in held else None,
+        percent=percent,
         sections=sections,
         counts=account_queries.count_users_by_role(),
         unverified=account_queries.count_unverified_customers(),
         Role=Role,
     )
+
+
+def _headlines() -> Headlines:
+    """Today's and the last 7 days' figures, for those who may read the reports."""
+    shop = settings_queries.current_settings()
+    zone = ZoneInfo(shop.time_zone)
+    return report_queries.headlines(shop_today(clock.utcnow(), zone), zone, shop.currency)
 
 
 customers.register(bp)

@@ -1,31 +1,47 @@
-"""The reports pages, added to the staff blueprint by ``register``: the sales funnel
-(``/staff/reports/funnel``) over the days chosen, in the shop's time zone.
+"""The reports pages, added to the staff blueprint by ``register``, over the days chosen, in the
+shop's time zone: the sales funnel (``/staff/reports/funnel``, perhaps split by where visitors
+came from, their device or landing page), sales by day, week or month
+(``/staff/reports/sales``) and what each product sold (``/staff/reports/products``). Each has a
+CSV download (``.csv``) with the numbers the page shows, streamed.
 
-Reading needs ``reports.view`` (admins, and staff given the Reports group). The page only
-reads. Days that cannot be read, an end before the start or too long a period answer 422 with
-the form and the message beside its field.
+Reading needs ``reports.view`` (admins, and staff given the Reports group). The pages only
+read. Days that cannot be read, an end before the start or too long a period answer 422 with
+the form and the message beside its field (the CSV links too: no file of a wrong period).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from funnel.accounts.permissions import Permission
 from funnel.core import clock
-from funnel.reports import queries
+from funnel.core.spreadsheet import Cell, stream_csv
+from funnel.reports import queries, tables
+from funnel.reports.buckets import Grouping
 from funnel.reports.conversion import percent
 from funnel.reports.errors import InvalidReportPeriod
 from funnel.reports.periods import MAX_DAYS, default_period, shop_today
+from funnel.reports.splits import SPLIT_LABELS, Split
 from funnel.settings import queries as settings_queries
 from funnel.staff.access import page_permission
+
+GROUPING_LABELS = {Grouping.DAY: "Day", Grouping.WEEK: "Week", Grouping.MONTH: "Month"}
 
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/reports/funnel", "funnel_report", funnel_report, methods=["GET"])
+    bp.add_url_rule("/reports/funnel.csv", "funnel_report_csv", funnel_csv, methods=["GET"])
+    bp.add_url_rule("/reports/sales", "sales_report", sales_report, methods=["GET"])
+    bp.add_url_rule("/reports/sales.csv", "sales_report_csv", sales_csv, methods=["GET"])
+    bp.add_url_rule("/reports/products", "product_report", product_report, methods=["GET"])
+    bp.add_url_rule("/reports/products.csv", "product_report_csv", product_csv, methods=["GET"])
 
 
 def parse_day(text: str | None) -> date | None:
@@ -39,8 +55,30 @@ def parse_day(text: str | None) -> date | None:
         return None
 
 
-@page_permission(Permission.REPORTS_VIEW)
-def funnel_report() -> ResponseReturnValue:
+@dataclass
+class ReportRequest:
+    """The days (and grouping) a report page was asked for, as typed and as read."""
+
+    zone: ZoneInfo
+    today: date
+    shown: dict[str, str]
+    errors: dict[str, list[str]]
+    days: dict[str, date]
+    grouping: Grouping
+    split: Split | None
+
+    @property
+    def query(self) -> dict[str, str]:
+        """The arguments that ask for the same report again (the CSV link)."""
+        asked = dict(self.shown)
+        if self.grouping is not Grouping.DAY:
+            asked["by"] = self.grouping.value
+        if self.split is not None:
+            asked["split"] = self.split.value
+        return asked
+
+
+def _read_request() -> ReportRequest:
     zone = ZoneInfo(settings_queries.current_settings().time_zone)
     today = shop_today(clock.utcnow(), zone)
     default = default_period(today)
@@ -59,20 +97,120 @@ def funnel_report() -> ResponseReturnValue:
             errors[field] = ["A day such as 2026-12-31."]
         else:
             days[field] = day
-    report = None
-    if not errors:
-        try:
-            report = queries.funnel_report(days["from"], days["to"], zone)
-        except InvalidReportPeriod as error:
-            errors = error.fields
+    by = request.args.get("by", "").strip()
+    grouping = Grouping(by) if by in set(Grouping) else Grouping.DAY
+    if by and by not in set(Grouping):
+        errors["by"] = ["Group by day, week or month."]
+    split_text = request.args.get("split", "").strip()
+    split = Split(split_text) if split_text in set(Split) else None
+    if split_text and split is None:
+        errors["split"] = ["Split by source, medium, campaign, landing page or device."]
     shown = {field: typed[field] or days[field].isoformat() for field in typed}
+    return ReportRequest(zone, today, shown, errors, days, grouping, split)
+
+
+def _build(asked: ReportRequest, build: Callable[[ReportRequest], Any]) -> Any:
+    """The report, or None with ``asked.errors`` filled when its days are not a period."""
+    if asked.errors:
+        return None
+    try:
+        return build(asked)
+    except InvalidReportPeriod as error:
+        asked.errors.update(error.fields)
+        return None
+
+
+def _page(template: str, asked: ReportRequest, report: Any) -> ResponseReturnValue:
     page = render_template(
-        "staff/reports/funnel.html",
+        template,
         report=report,
-        shown=shown,
-        errors=errors,
-        today=today,
+        shown=asked.shown,
+        errors=asked.errors,
+        today=asked.today,
         max_days=MAX_DAYS,
         percent=percent,
+        grouping=asked.grouping,
+        grouping_labels=GROUPING_LABELS,
+        split=asked.split,
+        split_labels=SPLIT_LABELS,
+        query=asked.query,
     )
-    return page, 422 if errors else 200
+    return page, 422 if asked.errors else 200
+
+
+def _download(
+    name: str, asked: ReportRequest, header: Sequence[str], rows: Iterator[Sequence[Cell]]
+) -> Response:
+    filename = f"{name}-{asked.shown['from']}-to-{asked.shown['to']}.csv"
+    return Response(
+        stream_with_context(stream_csv(header, rows)),
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Type": "text/csv; charset=utf-8",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _funnel(asked: ReportRequest) -> queries.FunnelReport:
+    return queries.funnel_report(asked.days["from"], asked.days["to"], asked.zone, asked.split)
+
+
+def _sales(asked: ReportRequest) -> queries.SalesReport:
+    currency = settings_queries.current_settings().currency
+    return queries.sales_report(
+        asked.days["from"], asked.days["to"], asked.grouping, asked.zone, currency
+    )
+
+
+def _products(asked: ReportRequest) -> queries.ProductReport:
+    currency = settings_queries.current_settings().currency
+    return queries.product_report(asked.days["from"], asked.days["to"], asked.zone, currency)
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def funnel_report() -> ResponseReturnValue:
+    asked = _read_request()
+    return _page("staff/reports/funnel.html", asked, _build(asked, _funnel))
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def funnel_csv() -> ResponseReturnValue:
+    asked = _read_request()
+    report = _build(asked, _funnel)
+    if report is None:
+        return _page("staff/reports/funnel.html", asked, None)
+    if report.split is not None:
+        name = f"sales-funnel-by-{report.split.value.replace('_', '-')}"
+        return _download(name, asked, tables.SPLIT_HEADER, tables.split_rows(report))
+    return _download("sales-funnel", asked, tables.FUNNEL_HEADER, tables.funnel_rows(report))
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def sales_report() -> ResponseReturnValue:
+    asked = _read_request()
+    return _page("staff/reports/sales.html", asked, _build(asked, _sales))
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def sales_csv() -> ResponseReturnValue:
+    asked = _read_request()
+    report = _build(asked, _sales)
+    if report is None:
+        return _page("staff/reports/sales.html", asked, None)
+    return _download("sales", asked, tables.SALES_HEADER, tables.sales_rows(report))
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def product_report() -> ResponseReturnValue:
+    asked = _read_request()
+    return _page("staff/reports/products.html", asked, _build(asked, _products))
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def product_csv() -> ResponseReturnValue:
+    asked = _read_request()
+    report = _build(asked, _products)
+    if report is None:
+        return _page("staff/reports/products.html", asked, None)
+    return _download("products", asked, tables.PRODUCTS_HEADER, tables.product_rows(report))

@@ -1,10 +1,14 @@
-"""The reports: the funnel's days asked for, and the funnel's figures."""
+"""The reports: the days (and grouping) asked for, and the figures of the funnel, the sales and
+the products sold."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 
 from funnel.analytics.models import FunnelStage
+from funnel.core.api import MoneyField
+from funnel.reports.buckets import Grouping
+from funnel.reports.splits import Split
 from funnel.staff.api.schemas.fields import DAY_RANGE
 
 
@@ -18,6 +22,17 @@ class FunnelQuerySchema(ma.Schema):
         data_key="to",
         validate=DAY_RANGE,
         metadata={"description": "The last shop day, included (default: the shop's today)"},
+    )
+
+
+class FunnelReportQuerySchema(FunnelQuerySchema):
+    split = ma.fields.Enum(
+        Split,
+        by_value=True,
+        metadata={
+            "description": "Also split the funnel into groups of visitors by the first visit's "
+            "`source`, `medium`, `campaign`, `landing_page` or `device`"
+        },
     )
 
 
@@ -50,6 +65,20 @@ class FunnelStageSchema(ma.Schema):
     change_rate = _percent("The change as a share of the previous period's (null: it had none)")
 
 
+class SplitGroupSchema(ma.Schema):
+    group = ma.fields.String(
+        required=True,
+        metadata={"description": "The value; `(not recorded)`, or `Other` for the smaller groups"},
+    )
+    visitors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        required=True,
+        metadata={"description": "Distinct visitors per stage (every stage named)"},
+    )
+    conversion = _percent("The group's paying visitors over its visitors")
+
+
 class FunnelReportSchema(ma.Schema):
     first_day = ma.fields.Date(data_key="from", required=True)
     last_day = ma.fields.Date(data_key="to", required=True)
@@ -63,4 +92,105 @@ class FunnelReportSchema(ma.Schema):
         ma.fields.Nested(FunnelStageSchema),
         required=True,
         metadata={"description": "Every stage in funnel order"},
+    )
+    split = ma.fields.Enum(Split, by_value=True, required=True, allow_none=True)
+    groups = ma.fields.List(
+        ma.fields.Nested(SplitGroupSchema),
+        required=True,
+        metadata={
+            "description": "With `split`: each visitor in the group of their first visit in the "
+            "period (the groups add up to the whole), most visitors first, the 20th on as "
+            "`Other`; empty without `split`"
+        },
+    )
+
+
+class SalesQuerySchema(FunnelQuerySchema):
+    grouping = ma.fields.Enum(
+        Grouping,
+        by_value=True,
+        data_key="by",
+        load_default=Grouping.DAY,
+        metadata={"description": "Rows by `day` (default), `week` (Monday to Sunday) or `month`"},
+    )
+
+
+class SalesFiguresSchema(ma.Schema):
+    orders = ma.fields.Integer(required=True, metadata={"description": "Orders paid in full"})
+    units = ma.fields.Integer(required=True, metadata={"description": "Units in those orders"})
+    gross = MoneyField(
+        required=True, metadata={"description": "Their totals: lines, shipping, tax"}
+    )
+    shipping = MoneyField(required=True, metadata={"description": "Of which shipping"})
+    tax = MoneyField(required=True, metadata={"description": "Of which tax"})
+    refunds = MoneyField(required=True, metadata={"description": "Money given back then"})
+    net = MoneyField(required=True, metadata={"description": "Gross less refunds"})
+    average_order = MoneyField(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Gross over orders, rounded half up (null: no order)"},
+    )
+
+
+class SalesRowSchema(SalesFiguresSchema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+
+
+class CurrencySalesSchema(ma.Schema):
+    currency = ma.fields.String(required=True, metadata={"description": "ISO 4217 code"})
+    rows = ma.fields.List(
+        ma.fields.Nested(SalesRowSchema),
+        required=True,
+        metadata={"description": "Every day, week or month of the period in order, zeros too"},
+    )
+    total = ma.fields.Nested(SalesFiguresSchema, required=True)
+
+
+class SalesReportSchema(ma.Schema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+    grouping = ma.fields.Enum(Grouping, by_value=True, data_key="by", required=True)
+    time_zone = ma.fields.String(
+        required=True, metadata={"description": "The shop's time zone, whose days these are"}
+    )
+    currencies = ma.fields.List(
+        ma.fields.Nested(CurrencySalesSchema),
+        required=True,
+        metadata={"description": "Each currency sold or refunded in (the shop's when none)"},
+    )
+
+
+class VariantSalesSchema(ma.Schema):
+    variant = ma.fields.String(required=True, metadata={"description": "As sold on the order"})
+    sku = ma.fields.String(required=True)
+    units = ma.fields.Integer(required=True)
+    revenue = MoneyField(required=True, metadata={"description": "The lines' totals"})
+
+
+class ProductSalesSchema(ma.Schema):
+    product_id = ma.fields.Integer(
+        required=True, allow_none=True, metadata={"description": "null: the product is deleted"}
+    )
+    title = ma.fields.String(required=True)
+    units = ma.fields.Integer(required=True)
+    revenue = MoneyField(required=True, metadata={"description": "The lines' totals (no shipping)"})
+    variants = ma.fields.List(ma.fields.Nested(VariantSalesSchema), required=True)
+    viewers = ma.fields.Integer(
+        required=True, metadata={"description": "Distinct visitors who viewed the product"}
+    )
+    buyers_who_viewed = ma.fields.Integer(
+        required=True, metadata={"description": "Of those, how many paid for an order with it"}
+    )
+    conversion = _percent("buyers_who_viewed over viewers (null: no viewer)")
+
+
+class ProductReportSchema(ma.Schema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+    time_zone = ma.fields.String(required=True)
+    products = ma.fields.List(
+        ma.fields.Nested(ProductSalesSchema),
+        required=True,
+        metadata={"description": "Every product sold or viewed, most revenue first"},
     )

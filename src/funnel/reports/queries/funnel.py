@@ -1,4 +1,4 @@
-"""Reading the reports: ``funnel_report``, the sales funnel over whole shop days."""
+"""The sales funnel over whole shop days."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from funnel.analytics import queries as analytics_queries
 from funnel.reports.conversion import StageFigures, funnel_figures
-from funnel.reports.errors import InvalidReportPeriod
-from funnel.reports.periods import Period, period_errors
+from funnel.reports.periods import Period, checked_period
+from funnel.reports.splits import Split, SplitGroup, split_groups
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class FunnelReport:
     start: datetime
     end: datetime
     stages: tuple[StageFigures, ...]
+    # The funnel split by ``split`` into groups of visitors (none when not asked for).
+    split: Split | None = None
+    groups: tuple[SplitGroup, ...] = ()
 
     @property
     def largest(self) -> int:
@@ -30,7 +33,9 @@ class FunnelReport:
         return max((max(row.visitors, row.previous_visitors) for row in self.stages), default=0)
 
 
-def funnel_report(first_day: date, last_day: date, time_zone: ZoneInfo | str) -> FunnelReport:
+def funnel_report(
+    first_day: date, last_day: date, time_zone: ZoneInfo | str, split: Split | None = None
+) -> FunnelReport:
     """The sales funnel from ``first_day`` to ``last_day`` (shop days in ``time_zone``, both
     included), against the period of the same length just before.
 
@@ -38,13 +43,12 @@ def funnel_report(first_day: date, last_day: date, time_zone: ZoneInfo | str) ->
     once however many days they came back: ``analytics.queries.funnel_counts``). Raises
     InvalidReportPeriod (messages by field ``from``, ``to``) for days that are no period:
     the end before the start, more than ``periods.MAX_DAYS`` days, outside the years served.
-    Two reads; writes nothing.
+    Given ``split``, also the same period's funnel by groups of visitors
+    (``analytics.queries.funnel_counts_by``: each visitor in the group of their first visit
+    in the period). Two reads, three with a split; writes nothing.
     """
-    errors = period_errors(first_day, last_day)
-    if errors:
-        raise InvalidReportPeriod("The report's days are not right.", errors)
+    period = checked_period(first_day, last_day)
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
-    period = Period(first_day, last_day)
     previous = period.previous()
     start, end = period.instants(zone)
     counts = analytics_queries.funnel_counts(start, end)
@@ -56,4 +60,8 @@ def funnel_report(first_day: date, last_day: date, time_zone: ZoneInfo | str) ->
         start=start,
         end=end,
         stages=funnel_figures(counts, previous_counts),
+        split=split,
+        groups=split_groups(analytics_queries.funnel_counts_by(split, start, end))
+        if split is not None
+        else (),
     )

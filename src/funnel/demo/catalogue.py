@@ -1,4 +1,5 @@
-"""``flask --app funnel demo``: a realistic, deterministic demo catalogue and two demo accounts.
+"""``flask --app funnel demo``: a realistic, deterministic demo catalogue, two demo accounts and,
+when asked, a history of visits and orders (``demo.history``).
 
 Product ``n`` is always the same (titles, SKUs, prices, stock are drawn from generators seeded
 with ``n``), so the same ``--products N`` gives the same catalogue on any empty database, and a
@@ -302,6 +303,21 @@ def create_demo_accounts() -> list[tuple[str, str, bool]]:
     return accounts
 
 
+def _load_history(events: int, orders: int, days: int) -> None:
+    from funnel.demo.history import load_demo_history
+
+    try:
+        written = load_demo_history(
+            events=events, orders=orders, days=days, currency=current_app.config["CURRENCY"]
+        )
+    except LookupError as error:
+        raise click.ClickException(str(error)) from error
+    if written == (0, 0):
+        click.echo("Demo history: there already; nothing added.")
+    else:
+        click.echo(f"Demo history: {written[0]} funnel events and {written[1]} paid orders.")
+
+
 def _print_sign_ins(accounts: Sequence[tuple[str, str, bool]]) -> None:
     click.echo("Demo sign-ins (development only):")
     for email, password, _created in accounts:
@@ -317,14 +333,38 @@ def _print_sign_ins(accounts: Sequence[tuple[str, str, bool]]) -> None:
     help="How many demo products the catalogue should hold.",
 )
 @click.option("--if-empty", is_flag=True, help="Do nothing when products exist already.")
+@click.option(
+    "--events",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 100_000_000),
+    help="Funnel events of a past of visits to write (for the reports).",
+)
+@click.option(
+    "--orders",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 10_000_000),
+    help="Paid orders of that past to write.",
+)
+@click.option(
+    "--days",
+    default=365,
+    show_default=True,
+    type=click.IntRange(1, 3660),
+    help="How many days before now that past spans.",
+)
 @with_appcontext
-def demo_command(products: int, if_empty: bool) -> None:
-    """Load the demo catalogue and the demo accounts (running it again adds nothing twice)."""
+def demo_command(products: int, if_empty: bool, events: int, orders: int, days: int) -> None:
+    """Load the demo catalogue and the demo accounts, and a past of visits and orders when
+    asked (running it again adds nothing twice)."""
     if if_empty and product_count() > 0:
         click.echo("The catalogue already has products: demo data not loaded.")
     else:
         created = load_demo_catalogue(products)
         click.echo(f"Demo catalogue: {created} products created, {product_count()} in total.")
+    if events or orders:
+        _load_history(events, orders, days)
     accounts = create_demo_accounts()
     if current_app.config["FUNNEL_ENV"] == "development":
         _print_sign_ins(accounts)

@@ -1,0 +1,199 @@
+"""Reports on a big shop (US-39, US-64): how long each report takes over 90 days of a long past.
+
+    python -m bench.reports [--events 1000000] [--orders 100000] [--products 1000] [--runs 20]
+                            [--postgresql URL]
+
+Builds a scratch SQLite shop (and, given ``--postgresql`` with a server's URL, a scratch
+database on it) with the demo catalogue and the demo past (``flask demo --events --orders``:
+a year of visits and paid orders), signs in as the demo admin and times each report page, its
+CSV download and its staff API operation for the last 90 days, ``--runs`` times each after one
+warm-up request, in process. Writes its section of ``bench/results.md``. The target: every
+report under 1 s at the 95th percentile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bench.pages import write_section
+from bench.staff_lists import signed_in_admin
+from funnel import create_app
+from funnel.accounts.services.api_tokens import create_api_token
+from funnel.core import clock
+from funnel.demo import DEMO_ACCOUNTS, create_demo_accounts, load_demo_catalogue
+from funnel.demo.history import load_demo_history
+from funnel.extensions import db
+
+TARGET_MILLISECONDS = 1000
+DAYS = 90
+
+
+def reports(first: str, last: str) -> dict[str, str]:
+    """The report operations measured over the same 90 days: name -> path."""
+    days = f"from={first}&to={last}"
+    return {
+        "sales funnel, page": f"/staff/reports/funnel?{days}",
+        "sales funnel, CSV": f"/staff/reports/funnel.csv?{days}",
+        "sales funnel, API": f"/api/v1/staff/reports/funnel?{days}",
+        "sales by day, page": f"/staff/reports/sales?{days}",
+        "sales by week, CSV": f"/staff/reports/sales.csv?{days}&by=week",
+        "sales by day, API": f"/api/v1/staff/reports/sales?{days}",
+        "products sold, page": f"/staff/reports/products?{days}",
+        "products sold, CSV": f"/staff/reports/products.csv?{days}",
+        "products sold, API": f"/api/v1/staff/reports/products?{days}",
+    }
+
+
+def percentile(timings: list[float], share: float) -> float:
+    """The nearest-rank percentile of ``timings``."""
+    ordered = sorted(timings)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))]
+
+
+def measure(get: Callable[[], Any], runs: int) -> tuple[float, float, int]:
+    """Median and 95th percentile of ``runs`` answers after a warm-up, in ms; the status."""
+    status = get().status_code
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        status = get().status_code
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings), percentile(timings, 0.95), status
+
+
+def build(url: str, scratch: Path) -> Flask:
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "FUNNEL_ENV": "test",
+            "TESTING": True,
+            "SECRET_KEY": "bench",
+            "WTF_CSRF_ENABLED": False,
+            "RATELIMIT_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "MEDIA_ROOT": str(scratch / "media"),
+        }
+    )
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
+    return app
+
+
+def seed(app: Flask, options: argparse.Namespace) -> float:
+    started = time.perf_counter()
+    with app.app_context():
+        load_demo_catalogue(options.products, progress=False)
+        create_demo_accounts()
+        load_demo_history(
+            events=options.events,
+            orders=options.orders,
+            days=365,
+            currency=app.config["CURRENCY"],
+            progress=False,
+        )
+        db.session.remove()
+    return time.perf_counter() - started
+
+
+def run(app: Flask, runs: int) -> list[tuple[str, str, float, float, int]]:
+    client: FlaskClient = signed_in_admin(app)
+    with app.app_context():
+        email, password, _role = DEMO_ACCOUNTS[0]
+        token = create_api_token(email, password, name="bench").secret
+        db.session.remove()
+    headers = {"Authorization": f"Bearer {token}"}
+    today = clock.utcnow().date()
+    first = (today - timedelta(days=DAYS - 1)).isoformat()
+    results = []
+    for name, path in reports(first, today.isoformat()).items():
+        api = path.startswith("/api/")
+
+        def get(path: str = path, api: bool = api) -> Any:
+            return client.get(path, headers=headers if api else None)
+
+        results.append((name, path, *measure(get, runs)))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--products", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--postgresql", help="a PostgreSQL server's URL (a scratch database)")
+    options = parser.parse_args()
+
+    measured: dict[str, tuple[float, list[tuple[str, str, float, float, int]]]] = {}
+    with tempfile.TemporaryDirectory(prefix="funnel-bench-reports-") as folder:
+        scratch = Path(folder)
+        app = build(f"sqlite:///{scratch / 'funnel.db'}", scratch)
+        seeded = seed(app, options)
+        measured["SQLite"] = (seeded, run(app, options.runs))
+        if options.postgresql:
+            name = f"funnel_bench_{uuid.uuid4().hex[:8]}"
+            server = sa.create_engine(options.postgresql, isolation_level="AUTOCOMMIT")
+            with server.connect() as connection:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            try:
+                url = sa.make_url(options.postgresql).set(database=name)
+                app = build(url.render_as_string(hide_password=False), scratch)
+                seeded = seed(app, options)
+                measured["PostgreSQL"] = (seeded, run(app, options.runs))
+                with app.app_context():
+                    db.engine.dispose()
+            finally:
+                with server.connect() as connection:
+                    connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+                server.dispose()
+    write_results(options, measured)
+    print(Path(__file__).with_name("results.md").read_text())
+
+
+def write_results(
+    options: argparse.Namespace,
+    measured: dict[str, tuple[float, list[tuple[str, str, float, float, int]]]],
+) -> None:
+    load = os.getloadavg()[0]
+    lines = [
+        "# Reports on a big shop",
+        "",
+        f"`python -m bench.reports --events {options.events} --orders {options.orders} "
+        f"--products {options.products} --runs {options.runs}`: a scratch shop with a year of",
+        "demo past, the demo admin signed in, each report over the last 90 days answered",
+        f"{options.runs} times in process after one warm-up. Target: every report under",
+        f"{TARGET_MILLISECONDS} ms at the 95th percentile. {os.cpu_count()} cores, load average",
+        f"{load:.2f} at the end.",
+    ]
+    for database, (seeded, results) in measured.items():
+        lines += [
+            "",
+            f"## {database} (seeded in {seeded:.0f} s)",
+            "",
+            "| report | median ms | p95 ms | status | under target |",
+            "| --- | ---: | ---: | ---: | --- |",
+            *[
+                f"| {name} | {median:.0f} | {p95:.0f} | {status} | "
+                f"{'yes' if status == 200 and p95 < TARGET_MILLISECONDS else 'no'} |"
+                for name, _path, median, p95, status in results
+            ],
+        ]
+    write_section(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Each report as a table of plain cells: the CSV download, with the numbers shown on screen.
+
+Pure: plain functions of a report. Money is written in major units with its currency's
+decimals (``12.50``) beside a currency column, rates in percent with one decimal, as the pages
+show them; an empty cell is a rate over nothing (the pages' dash).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+
+from funnel.analytics.models import FunnelStage
+from funnel.core.money import Money
+from funnel.core.spreadsheet import Cell
+from funnel.reports.conversion import percent
+from funnel.reports.queries.funnel import FunnelReport
+from funnel.reports.queries.products import ProductReport
+from funnel.reports.queries.sales import SalesReport
+
+SALES_HEADER = (
+    "from",
+    "to",
+    "currency",
+    "orders",
+    "units",
+    "gross",
+    "shipping",
+    "tax",
+    "refunds",
+    "net",
+    "average_order",
+)
+PRODUCTS_HEADER = (
+    "product_id",
+    "product",
+    "variant",
+    "sku",
+    "currency",
+    "units",
+    "revenue",
+    "viewers",
+    "buyers_who_viewed",
+    "conversion_percent",
+)
+FUNNEL_HEADER = (
+    "stage",
+    "label",
+    "visitors",
+    "conversion_from_start_percent",
+    "conversion_from_previous_percent",
+    "drop_off",
+    "drop_off_percent",
+    "previous_visitors",
+    "change",
+    "change_percent",
+)
+
+SPLIT_HEADER = (
+    "split_by",
+    "group",
+    *(f"{stage.value}_visitors" for stage in FunnelStage),
+    "conversion_percent",
+)
+
+
+def _major(amount: int | None, currency: str) -> Decimal | None:
+    return None if amount is None else Money(amount, currency).to_decimal()
+
+
+def sales_rows(report: SalesReport) -> Iterator[Sequence[Cell]]:
+    """A row per bucket and currency, in the page's order (the totals are not rows: a
+    spreadsheet adds them up)."""
+    for sales in report.currencies:
+        for row in sales.rows:
+            figures, currency = row.figures, sales.currency
+            yield (
+                row.bucket.first_day.isoformat(),
+                row.bucket.last_day.isoformat(),
+                currency,
+                figures.orders,
+                figures.units,
+                _major(figures.gross_minor, currency),
+                _major(figures.shipping_minor, currency),
+                _major(figures.tax_minor, currency),
+                _major(figures.refunds_minor, currency),
+                _major(figures.net_minor, currency),
+                _major(figures.average_minor, currency),
+            )
+
+
+def product_rows(report: ProductReport) -> Iterator[Sequence[Cell]]:
+    """A row per variant sold, and one per product viewed but not sold (no variant)."""
+    for product in report.products:
+        shared = (product.product_id, product.title)
+        funnel = (product.viewers, product.buyers_who_viewed, percent(product.conversion))
+        if not product.variants:
+            yield (*shared, None, None, product.currency, 0, _major(0, product.currency), *funnel)
+        for variant in product.variants:
+            yield (
+                *shared,
+                variant.variant_label,
+                variant.sku,
+                product.currency,
+                variant.units,
+                _major(variant.revenue_minor, product.currency),
+                *funnel,
+            )
+
+
+def funnel_rows(report: FunnelReport) -> Iterator[Sequence[Cell]]:
+    """A row per stage, in funnel order."""
+    for row in report.stages:
+        yield (
+            row.stage.value,
+            row.label,
+            row.visitors,
+            percent(row.conversion_from_start),
+            percent(row.conversion_from_previous),
+            row.drop_off,
+            percent(row.drop_off_rate),
+            row.previous_visitors,
+            row.change,
+            percent(row.change_rate),
+        )
+
+
+def split_rows(report: FunnelReport) -> Iterator[Sequence[Cell]]:
+    """A row per group of the split, in the page's order: its visitors per stage and the
+    share of them who paid."""
+    split = report.split.value if report.split else ""
+    for group in report.groups:
+        yield (split, group.label, *group.visitors, percent(group.conversion))
