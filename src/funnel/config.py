@@ -122,7 +122,7 @@ class _Reader:
             return None
         parts = urlsplit(value)
         scheme = parts.scheme.lower()
-        has_place = parts.netloc or parts.path.strip("/")
+        has_place = parts.netloc or parts.path.strip("/") or scheme == "memory"
         if not {scheme, scheme.split("+")[0]} & set(schemes) or not has_place:
             shown = _without_password(value)
             self.problems.append(f"{PREFIX}{name} is not a URL such as {schemes[0]}://: {shown!r}")
