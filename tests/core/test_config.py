@@ -300,6 +300,7 @@ def test_the_low_stock_threshold_defaults_to_5_and_is_never_negative(tmp_path: P
     settings = load_settings(str(tmp_path), {"FUNNEL_LOW_STOCK_THRESHOLD": "12"})
     assert settings["LOW_STOCK_THRESHOLD"] == 12
     with pytest.raises(
-        ConfigurationError, match=r"^FUNNEL_LOW_STOCK_THRESHOLD must be 0 or more \(up to 1000000\), not -1$"
+        ConfigurationError,
+        match=r"^FUNNEL_LOW_STOCK_THRESHOLD must be 0 or more \(up to 1000000\), not -1$",
     ):
         load_settings(str(tmp_path), {"FUNNEL_LOW_STOCK_THRESHOLD": "-1"})
