@@ -207,10 +207,16 @@ def _connect_job_signals() -> None:
     global _signals_connected
     if _signals_connected:
         return
+    # The worker keeps the app's logging (JSON lines) instead of installing its own format.
+    signals.setup_logging.connect(_keep_the_apps_logging, weak=False)
     signals.before_task_publish.connect(_add_request_id_header, weak=False)
     signals.task_prerun.connect(_adopt_request_id, weak=False)
     signals.task_postrun.connect(_forget_request_id, weak=False)
     _signals_connected = True
+
+
+def _keep_the_apps_logging(**_kwargs: Any) -> None:
+    """Connected, this tells Celery that logging is configured (by ``configure_logging``)."""
 
 
 def _add_request_id_header(headers: dict[str, Any] | None = None, **_kwargs: Any) -> None:
