@@ -377,7 +377,9 @@ def engine_options(database_url: str) -> dict[str, Any]:
     """MariaDB/MySQL run READ COMMITTED, as PostgreSQL does by default: a transaction that
     locks a row then reads it sees the latest committed data, and gap locks cannot deadlock
     concurrent checkouts."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # A failed statement's error (logged with a 500) shows no parameters: they may hold
+    # customers' data and token hashes.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if database_url.startswith(("mysql", "mariadb")):
         options["isolation_level"] = "READ COMMITTED"
     return options

@@ -211,6 +211,7 @@ def test_mariadb_runs_read_committed_even_when_the_url_is_an_override(tmp_path: 
 
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "pool_pre_ping": True,
+        "hide_parameters": True,
         "isolation_level": "READ COMMITTED",
     }
 
@@ -221,8 +222,8 @@ def test_sqlite_and_postgresql_keep_their_default_isolation(tmp_path: Path) -> N
         str(tmp_path), {"FUNNEL_DATABASE_URL": "postgresql+psycopg://shop@db/shop"}
     )
 
-    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
-    assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "hide_parameters": True}
+    assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "hide_parameters": True}
 
 
 @pytest.mark.story("US-16")
@@ -248,6 +249,7 @@ def test_the_database_url_hosts_give_names_the_installed_driver(
     is_mysql = used.startswith("mysql")
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "pool_pre_ping": True,
+        "hide_parameters": True,
         **({"isolation_level": "READ COMMITTED"} if is_mysql else {}),
     }
 

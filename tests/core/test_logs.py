@@ -15,7 +15,7 @@ from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from funnel.catalog.models import Variant
 from funnel.core import logs
@@ -229,3 +229,34 @@ def test_a_job_logs_the_id_of_the_request_that_enqueued_it(app: Flask, json_line
     [line] = [line for line in json_lines() if line["message"] == "the job ran"]
     assert line["request_id"] == "checkout-req-0042"
     assert logs.current_request_id() is None
+
+
+@pytest.mark.own_app
+@pytest.mark.backends("sqlite")
+def test_a_failed_statement_logs_no_parameters(
+    app: Flask, client: FlaskClient, json_lines: Lines
+) -> None:
+    # given a request whose statement fails with a customer's data among its parameters
+    @app.get("/__bad-insert")
+    def bad_insert() -> str:
+        db.session.execute(
+            text("INSERT INTO users (email) VALUES (:email)"), {"email": "ann.secret@example.com"}
+        )
+        return "unreachable"
+
+    response = client.get("/__bad-insert")
+
+    # then the 500 is logged with its exception, without the parameters
+    assert response.status_code == 500
+    lines = json_lines()
+    [error] = [line for line in lines if line["level"] == "ERROR"]
+    assert "IntegrityError" in error["exception"]
+    assert "ann.secret@example.com" not in json.dumps(lines)
+
+
+def test_a_card_number_in_a_path_is_masked(client: FlaskClient, json_lines: Lines) -> None:
+    client.get("/p/4242-4242-4242-4242")
+
+    output = json.dumps(json_lines())
+    assert "4242-4242-4242-4242" not in output
+    assert "/p/[card number]" in output

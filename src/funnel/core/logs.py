@@ -184,7 +184,7 @@ def loggable_path() -> str:
     for name, value in (request.view_args or {}).items():
         if name.lower() in _SECRET_ARGUMENTS and isinstance(value, str) and value:
             path = path.replace(value, f"<{name}>")
-    return path
+    return mask_card_numbers(path)
 
 
 def _user_id() -> int | None:
