@@ -222,8 +222,9 @@ def test_sqlite_and_postgresql_keep_their_default_isolation(tmp_path: Path) -> N
         str(tmp_path), {"FUNNEL_DATABASE_URL": "postgresql+psycopg://shop@db/shop"}
     )
 
-    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "hide_parameters": True}
-    assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "hide_parameters": True}
+    default = {"pool_pre_ping": True, "hide_parameters": True}
+    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == default
+    assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == default
 
 
 @pytest.mark.story("US-16")
