@@ -20,6 +20,7 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from funnel import create_app
+from funnel.core.logs import remove_logging
 from funnel.extensions import db, limiter
 from tests.support.databases import BACKENDS, DatabaseProvider, WrittenTables
 from tests.support.live_server import TEST_BANK_ACCOUNT
@@ -74,6 +75,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             values = [str(params.params.get(name, "")) for name in sorted(shared)] if params else []
             group = "::".join([item.nodeid.split("::")[0], *values])
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(autouse=True)
+def _logs_left_to_pytest() -> Iterator[None]:
+    """A test that built a production app (whose logs go to standard output) does not leave
+    that handler to the next tests: their output (CLI commands) stays their own."""
+    yield
+    remove_logging()
 
 
 def missing_service(reason: str) -> None:

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
 from funnel.accounts.postal import address_lines
-from funnel.core import cors, deadline, rate_limit_headers
+from funnel.core import cors, deadline, operations, production, rate_limit_headers
 from funnel.core.api import api_settings, docs_bp
 from funnel.core.api.bodies import limit_api_bodies
 from funnel.core.database import configure_engine
@@ -31,13 +31,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     ``overrides`` replace settings read from the environment (tests use it).
     """
     app = Flask(__name__, instance_path=settings.instance_path(), instance_relative_config=True)
-    app.config.update(settings.load_settings(app.instance_path, overrides=overrides))
+    app.config.update(
+        settings.load_settings(app.instance_path, overrides=overrides, checks=production.problems)
+    )
     proxies = app.config["TRUSTED_PROXIES"]
     if proxies:
         # Behind nginx: trust X-Forwarded-For/-Proto/-Host from that many proxies, so that
         # rate limits key on the client's address and links use the public scheme.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    operations.init_app(app)  # logs (JSON in production) with request ids; /healthz, /readyz
     check_settings(app)
     create_database_folder(app)
     register_extensions(app)

@@ -10,10 +10,14 @@ import ipaddress
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PREFIX = "FUNNEL_"
 _TRUE = {"1", "true", "yes", "on"}
@@ -21,82 +25,168 @@ _FALSE = {"0", "false", "no", "off"}
 # Registered by funnel.core.rate_limit_storage (imported with the limiter).
 RATE_LIMIT_SQLITE_SCHEME = "funnel+sqlite"
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqs", "memory")
+RATE_LIMIT_SCHEMES = ("redis", "rediss", RATE_LIMIT_SQLITE_SCHEME, "memcached", "memory")
+_WORKERS_ARGUMENT = re.compile(r"(?:^|\s)(?:-w\s*|--workers[=\s]+)([0-9]+)(?:\s|$)")
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_DAY_MINUTES = 24 * 60
+_MEGABYTE = 1024 * 1024
+# Every integer setting's range: (lowest, highest, how a message names it).
+INTEGER_RANGES: dict[str, tuple[int, int, str]] = {
+    "HSTS_SECONDS": (0, 2 * 365 * 86400, "from 0 to 63072000 seconds (two years)"),
+    "SESSION_IDLE_MINUTES": (1, 7 * _DAY_MINUTES, "from 1 to 10080 minutes (a week)"),
+    "SESSION_ABSOLUTE_MINUTES": (1, 90 * _DAY_MINUTES, "from 1 to 129600 minutes (90 days)"),
+    "STAFF_SESSION_IDLE_MINUTES": (1, _DAY_MINUTES, "from 1 to 1440 minutes (a day)"),
+    "STAFF_SESSION_ABSOLUTE_MINUTES": (1, 7 * _DAY_MINUTES, "from 1 to 10080 minutes (a week)"),
+    "PASSWORD_RESET_MINUTES": (5, _DAY_MINUTES, "from 5 to 1440 minutes (a day)"),
+    "MAIL_PORT": (1, 65535, "a port from 1 to 65535"),
+    "PAGE_SIZE": (1, 200, "from 1 to 200"),
+    "MAX_CONTENT_LENGTH": (_MEGABYTE, 1024 * _MEGABYTE, "from 1048576 to 1073741824 bytes"),
+    "API_MAX_CONTENT_LENGTH": (1024, 100 * _MEGABYTE, "from 1024 to 104857600 bytes"),
+    "API_TOKEN_DAYS": (1, 366, "from 1 to 366 days"),
+    "IDEMPOTENCY_KEY_HOURS": (1, 30 * 24, "from 1 to 720 hours (30 days)"),
+    "REQUEST_TIMEOUT_SECONDS": (0, 3600, "from 0 (no deadline) to 3600 seconds"),
+    "IDEMPOTENCY_LOCK_SECONDS": (1, 3600, "from 1 to 3600 seconds"),
+    "TRUSTED_PROXIES": (0, 5, "from 0 to 5 proxies"),
+    "TEST_GATEWAY_SETTLE_SECONDS": (0, 3600, "from 0 to 3600 seconds"),
+    "TEST_GATEWAY_LATENCY_MS": (0, 60_000, "from 0 to 60000 milliseconds"),
+    "MANUAL_PAYMENT_DAYS": (1, 365, "from 1 to 365 days"),
+    "RESERVATION_MINUTES": (1, _DAY_MINUTES, "from 1 to 1440 minutes (a day)"),
+    "RESERVATION_MAX_SHARE": (1, 100, "a percentage from 1 to 100"),
+    "LOW_STOCK_THRESHOLD": (0, 1_000_000, "0 or more (up to 1000000)"),
+    "ANALYTICS_RETENTION_DAYS": (1, 3660, "from 1 to 3660 days (ten years)"),
+    "CART_RETENTION_DAYS": (1, 3660, "from 1 to 3660 days (ten years)"),
+    "DEFAULT_TAX_RATE": (0, 10_000, "from 0 to 10000 basis points (100 %)"),
+}
 
 
 class ConfigurationError(RuntimeError):
-    """The environment asks for something Funnel cannot run with."""
+    """The environment asks for something Funnel cannot run with: one message per problem."""
+
+    def __init__(self, *problems: str) -> None:
+        self.problems = list(problems)
+        if len(problems) == 1:
+            message = problems[0]
+        else:
+            listed = "\n".join(f"- {problem}" for problem in problems)
+            message = f"Funnel cannot start, {len(problems)} settings are wrong:\n{listed}"
+        super().__init__(message)
 
 
-def _env(environ: Mapping[str, str], name: str, default: str | None = None) -> str | None:
-    value = environ.get(PREFIX + name)
-    return default if value in (None, "") else value
+class _Reader:
+    """Reads ``FUNNEL_`` variables, noting every malformed one instead of stopping at the first,
+    so that an operator sees all that is wrong in one start."""
 
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[str] = []
 
-def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = _env(environ, name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError as error:
-        raise ConfigurationError(f"{PREFIX}{name} must be an integer, not {raw!r}") from error
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.environ.get(PREFIX + name)
+        return default if value in (None, "") else value
 
-
-def _percent(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = _env_int(environ, name, default)
-    if not 1 <= value <= 100:
-        raise ConfigurationError(f"{PREFIX}{name} must be a percentage from 1 to 100, not {value}")
-    return value
-
-
-def _non_negative(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = _env_int(environ, name, default)
-    if value < 0:
-        raise ConfigurationError(f"{PREFIX}{name} must be 0 or more, not {value}")
-    return value
-
-
-def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = _env(environ, name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    # A typo must not silently turn a security setting off.
-    raise ConfigurationError(f"{PREFIX}{name} must be true or false, not {raw!r}")
-
-
-def _env_origins(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """A comma-separated list of web origins (``https://shop.example.com``) or ``*``."""
-    origins = tuple(
-        origin.strip().rstrip("/")
-        for origin in (_env(environ, name) or "").split(",")
-        if origin.strip()
-    )
-    for origin in origins:
-        if origin != "*" and not _ORIGIN.fullmatch(origin):
-            raise ConfigurationError(
-                f"{PREFIX}{name}: {origin!r} is not an origin such as https://shop.example.com"
-            )
-    return origins
-
-
-def _env_networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """A comma-separated list of IP addresses or CIDR networks (``10.0.0.0/8,::1``)."""
-    entries = tuple(
-        entry.strip() for entry in (_env(environ, name) or "").split(",") if entry.strip()
-    )
-    for entry in entries:
+    def integer(self, name: str, default: int) -> int:
+        """An integer within the variable's range (``INTEGER_RANGES``); the default otherwise."""
+        lowest, highest, meaning = INTEGER_RANGES[name]
+        raw = self.text(name)
+        if raw is None:
+            return default
         try:
-            ipaddress.ip_network(entry, strict=False)
+            value = int(raw)
         except ValueError:
-            raise ConfigurationError(
-                f"{PREFIX}{name}: {entry!r} is not an IP address or network such as 10.0.0.0/8"
-            ) from None
-    return entries
+            self.problems.append(f"{PREFIX}{name} must be an integer, not {raw!r}")
+            return default
+        if not lowest <= value <= highest:
+            self.problems.append(f"{PREFIX}{name} must be {meaning}, not {value}")
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        value = raw.strip().lower()
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        # A typo must not silently turn a security setting off.
+        self.problems.append(f"{PREFIX}{name} must be true or false, not {raw!r}")
+        return default
+
+    def url(self, name: str, default: str | None, schemes: tuple[str, ...]) -> str | None:
+        """A URL whose scheme is one of ``schemes`` (``redis`` also allows ``redis+...``)."""
+        value = self.text(name, default)
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        scheme = parts.scheme.lower()
+        has_place = parts.netloc or parts.path.strip("/") or scheme == "memory"
+        if not {scheme, scheme.split("+")[0]} & set(schemes) or not has_place:
+            shown = _without_password(value)
+            self.problems.append(f"{PREFIX}{name} is not a URL such as {schemes[0]}://: {shown!r}")
+            return default
+        return value
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        value = raw.strip().lower()
+        if value not in choices:
+            self.problems.append(f"{PREFIX}{name} must be one of {', '.join(choices)}, not {raw!r}")
+            return default
+        return value
+
+    def origins(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list of web origins (``https://shop.example.com``) or ``*``."""
+        origins = tuple(
+            origin.strip().rstrip("/")
+            for origin in (self.text(name) or "").split(",")
+            if origin.strip()
+        )
+        for origin in origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                self.problems.append(
+                    f"{PREFIX}{name}: {origin!r} is not an origin such as https://shop.example.com"
+                )
+                return ()
+        return origins
+
+    def networks(self, name: str) -> tuple[str, ...]:
+        """A comma-separated list of IP addresses or CIDR networks (``10.0.0.0/8,::1``)."""
+        entries = tuple(
+            entry.strip() for entry in (self.text(name) or "").split(",") if entry.strip()
+        )
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                self.problems.append(
+                    f"{PREFIX}{name}: {entry!r} is not an IP address or network such as "
+                    "10.0.0.0/8"
+                )
+                return ()
+        return entries
+
+
+def _without_password(url: str) -> str:
+    """A URL fit for a message: its password, if any, replaced."""
+    password = urlsplit(url).password
+    return url.replace(f":{password}@", ":***@", 1) if password else url
+
+
+def web_workers(environ: Mapping[str, str]) -> int | None:
+    """How many web processes serve the shop, as gunicorn is told: ``--workers``/``-w`` in
+    ``GUNICORN_CMD_ARGS``, else ``WEB_CONCURRENCY`` (gunicorn's default for ``--workers``);
+    None when neither says (a configuration file may)."""
+    workers = _WORKERS_ARGUMENT.search(environ.get("GUNICORN_CMD_ARGS") or "")
+    if workers:
+        return int(workers.group(1))
+    concurrency = (environ.get("WEB_CONCURRENCY") or "").strip()
+    return int(concurrency) if concurrency.isdigit() else None
 
 
 def _development_secret_key(instance_path: Path) -> str:
@@ -117,61 +207,58 @@ def _development_secret_key(instance_path: Path) -> str:
     return key
 
 
-def _rate_limit_storage(
-    environ: Mapping[str, str], instance: Path, redis_url: str | None, is_development: bool
-) -> str:
+def _rate_limit_storage(read: _Reader, instance: Path, redis_url: str | None) -> str:
     """Where rate limits are counted: ``FUNNEL_RATELIMIT_STORAGE_URI``, else Redis, else a
-    SQLite file in the instance folder that every worker of this machine shares.
+    SQLite file in the instance folder that every worker of this machine shares. (``memory://``
+    counts in each process alone: ``funnel.core.production`` allows it for one worker only.)"""
+    uri = read.url("RATELIMIT_STORAGE_URI", None, RATE_LIMIT_SCHEMES) or redis_url
+    return uri or f"{RATE_LIMIT_SQLITE_SCHEME}:///{instance / 'rate-limits.db'}"
 
-    ``memory://`` counts in each process alone (four workers, four times the limit): tests
-    and single-process development only.
-    """
-    uri = _env(environ, "RATELIMIT_STORAGE_URI") or redis_url
-    uri = uri or f"{RATE_LIMIT_SQLITE_SCHEME}:///{instance / 'rate-limits.db'}"
-    if uri.startswith("memory:") and not is_development:
-        raise ConfigurationError(
-            f"{PREFIX}RATELIMIT_STORAGE_URI=memory:// counts in each worker alone; leave it "
-            f"unset (a file shared by this machine's workers) or set {PREFIX}REDIS_URL"
+
+def _database_url(read: _Reader, instance: Path) -> str:
+    default = f"sqlite:///{instance / 'funnel.db'}"
+    raw = read.text("DATABASE_URL", default) or default
+    try:
+        url = make_url(with_installed_driver(raw))
+    except ArgumentError:
+        url = None
+    if url is None or url.get_backend_name() not in {"sqlite", "postgresql", "mysql"}:
+        read.problems.append(
+            f"{PREFIX}DATABASE_URL is not a database URL such as "
+            f"postgresql://user:password@host/shop: {_without_password(raw)!r}"
         )
-    return uri
+        return default
+    return with_installed_driver(raw)
 
 
 def load_settings(
     instance_path: str,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    checks: Callable[[Mapping[str, Any]], list[str]] | None = None,
 ) -> dict[str, Any]:
     """Build the Flask configuration mapping from the environment, then apply ``overrides``.
 
-    Raises ConfigurationError when production lacks a secret key or a value is malformed.
-    """
+    ``checks`` names what the finished settings may not hold (the app passes production's
+    rules). Raises one ConfigurationError naming every malformed value and failed check."""
     environ = os.environ if environ is None else environ
+    read = _Reader(environ)
     instance = Path(instance_path)
-    environment = _env(environ, "ENV", "development")
+    overrides = overrides or {}
+    environment = overrides.get("FUNNEL_ENV") or read.text("ENV", "development")
     is_development = environment in {"development", "test"}
 
-    overrides = overrides or {}
-    secret_key = overrides.get("SECRET_KEY") or _env(environ, "SECRET_KEY")
-    if secret_key is None:
-        if not is_development:
-            raise ConfigurationError(
-                f"{PREFIX}SECRET_KEY must be set when {PREFIX}ENV is {environment!r}"
-            )
+    secret_key = overrides.get("SECRET_KEY") or read.text("SECRET_KEY")
+    if secret_key is None and is_development:
         secret_key = _development_secret_key(instance)
+    elif secret_key is None:
+        read.problems.append(f"{PREFIX}SECRET_KEY must be set when {PREFIX}ENV is {environment!r}")
 
     default_gateways = "test,manual" if is_development else "manual"
-    payment_gateways = _env(environ, "PAYMENT_GATEWAYS", default_gateways) or default_gateways
-    if not is_development and "test" in {name.strip() for name in payment_gateways.split(",")}:
-        # The test gateway takes fake cards as payment: never in a shop that ships goods.
-        raise ConfigurationError(
-            f"{PREFIX}PAYMENT_GATEWAYS must not include the test gateway when {PREFIX}ENV is "
-            f"{environment!r}"
-        )
-    database_url = with_installed_driver(
-        _env(environ, "DATABASE_URL", f"sqlite:///{instance / 'funnel.db'}") or ""
-    )
-    redis_url = _env(environ, "REDIS_URL")
-    rate_limit_storage = _rate_limit_storage(environ, instance, redis_url, is_development)
+    payment_gateways = read.text("PAYMENT_GATEWAYS", default_gateways) or default_gateways
+    database_url = _database_url(read, instance)
+    redis_url = read.url("REDIS_URL", None, REDIS_SCHEMES)
+    rate_limit_storage = _rate_limit_storage(read, instance, redis_url)
 
     settings = {
         "FUNNEL_ENV": environment,
@@ -179,100 +266,112 @@ def load_settings(
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         "REDIS_URL": redis_url,
-        "CORS_ORIGINS": _env_origins(environ, "CORS_ORIGINS"),
+        "CORS_ORIGINS": read.origins("CORS_ORIGINS"),
         "RATELIMIT_STORAGE_URI": rate_limit_storage,
-        "RATELIMIT_ENABLED": _env_bool(environ, "RATELIMIT_ENABLED", True),
+        "RATELIMIT_ENABLED": read.boolean("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
         "SESSION_COOKIE_NAME": "funnel_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _env_bool(environ, "SECURE_COOKIES", not is_development),
-        "REMEMBER_COOKIE_SECURE": _env_bool(environ, "SECURE_COOKIES", not is_development),
+        "SESSION_COOKIE_SECURE": read.boolean("SECURE_COOKIES", not is_development),
+        "REMEMBER_COOKIE_SECURE": read.boolean("SECURE_COOKIES", not is_development),
         # HTTPS only, remembered by browsers for a year (none in development: plain http).
-        "HSTS_SECONDS": _env_int(environ, "HSTS_SECONDS", 0 if is_development else 365 * 86400),
-        "HSTS_INCLUDE_SUBDOMAINS": _env_bool(environ, "HSTS_INCLUDE_SUBDOMAINS", True),
+        "HSTS_SECONDS": read.integer("HSTS_SECONDS", 0 if is_development else 365 * 86400),
+        "HSTS_INCLUDE_SUBDOMAINS": read.boolean("HSTS_INCLUDE_SUBDOMAINS", True),
         "PERMANENT_SESSION_LIFETIME": timedelta(
-            minutes=_env_int(environ, "SESSION_ABSOLUTE_MINUTES", 12 * 60)
+            minutes=read.integer("SESSION_ABSOLUTE_MINUTES", 12 * 60)
         ),
-        "SESSION_IDLE_MINUTES": _env_int(environ, "SESSION_IDLE_MINUTES", 30),
-        "SESSION_ABSOLUTE_MINUTES": _env_int(environ, "SESSION_ABSOLUTE_MINUTES", 12 * 60),
+        "SESSION_IDLE_MINUTES": read.integer("SESSION_IDLE_MINUTES", 30),
+        "SESSION_ABSOLUTE_MINUTES": read.integer("SESSION_ABSOLUTE_MINUTES", 12 * 60),
         # Staff and admin sessions reach money and customers' data: they end sooner.
-        "STAFF_SESSION_IDLE_MINUTES": _env_int(environ, "STAFF_SESSION_IDLE_MINUTES", 15),
-        "STAFF_SESSION_ABSOLUTE_MINUTES": _env_int(
-            environ, "STAFF_SESSION_ABSOLUTE_MINUTES", 8 * 60
-        ),
-        "PASSWORD_RESET_MINUTES": _env_int(environ, "PASSWORD_RESET_MINUTES", 60),
-        "WTF_CSRF_ENABLED": _env_bool(environ, "CSRF_ENABLED", True),
+        "STAFF_SESSION_IDLE_MINUTES": read.integer("STAFF_SESSION_IDLE_MINUTES", 15),
+        "STAFF_SESSION_ABSOLUTE_MINUTES": read.integer("STAFF_SESSION_ABSOLUTE_MINUTES", 8 * 60),
+        "PASSWORD_RESET_MINUTES": read.integer("PASSWORD_RESET_MINUTES", 60),
+        "WTF_CSRF_ENABLED": read.boolean("CSRF_ENABLED", True),
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAIL_HOST": _env(environ, "MAIL_HOST"),
-        "MAIL_PORT": _env_int(environ, "MAIL_PORT", 25),
-        "MAIL_USERNAME": _env(environ, "MAIL_USERNAME"),
-        "MAIL_PASSWORD": _env(environ, "MAIL_PASSWORD"),
-        "MAIL_USE_TLS": _env_bool(environ, "MAIL_USE_TLS", False),
-        "MAIL_SENDER": _env(environ, "MAIL_SENDER", "Funnel <shop@localhost>"),
+        "MAIL_HOST": read.text("MAIL_HOST"),
+        "MAIL_PORT": read.integer("MAIL_PORT", 25),
+        "MAIL_USERNAME": read.text("MAIL_USERNAME"),
+        "MAIL_PASSWORD": read.text("MAIL_PASSWORD"),
+        "MAIL_USE_TLS": read.boolean("MAIL_USE_TLS", False),
+        "MAIL_SENDER": read.text("MAIL_SENDER", "Funnel <shop@localhost>"),
         "MAIL_OUTBOX": str(instance / "outbox"),
-        "MEDIA_ROOT": _env(environ, "MEDIA_ROOT", str(instance / "media")),
+        "MEDIA_ROOT": read.text("MEDIA_ROOT", str(instance / "media")),
         # Catalogue CSV files between their preview and their confirmation (staff pages).
         "CATALOG_IMPORTS_FOLDER": str(instance / "catalog-imports"),
-        "CURRENCY": (_env(environ, "CURRENCY", "USD") or "USD").upper(),
-        "SHOP_NAME": _env(environ, "SHOP_NAME", "Funnel"),
-        "BASE_URL": _env(environ, "BASE_URL", "http://127.0.0.1:5000"),
-        "PAGE_SIZE": _env_int(environ, "PAGE_SIZE", 24),
+        "CURRENCY": (read.text("CURRENCY", "USD") or "USD").upper(),
+        "SHOP_NAME": read.text("SHOP_NAME", "Funnel"),
+        "BASE_URL": read.url("BASE_URL", "http://127.0.0.1:5000", ("https", "http")),
+        "PAGE_SIZE": read.integer("PAGE_SIZE", 24),
         # Request bodies: staff upload product images of up to 10 MB; API bodies are JSON.
-        "MAX_CONTENT_LENGTH": _env_int(environ, "MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
-        "API_MAX_CONTENT_LENGTH": _env_int(environ, "API_MAX_CONTENT_LENGTH", 1024 * 1024),
-        "API_TOKEN_DAYS": _env_int(environ, "API_TOKEN_DAYS", 30),
-        "IDEMPOTENCY_KEY_HOURS": _env_int(environ, "IDEMPOTENCY_KEY_HOURS", 24),
+        "MAX_CONTENT_LENGTH": read.integer("MAX_CONTENT_LENGTH", 16 * 1024 * 1024),
+        "API_MAX_CONTENT_LENGTH": read.integer("API_MAX_CONTENT_LENGTH", 1024 * 1024),
+        "API_TOKEN_DAYS": read.integer("API_TOKEN_DAYS", 30),
+        "IDEMPOTENCY_KEY_HOURS": read.integer("IDEMPOTENCY_KEY_HOURS", 24),
         # Below gunicorn's worker timeout (30 s by default): the shop answers a 503 first.
-        "REQUEST_TIMEOUT_SECONDS": _env_int(environ, "REQUEST_TIMEOUT_SECONDS", 25),
-        "IDEMPOTENCY_LOCK_SECONDS": _env_int(environ, "IDEMPOTENCY_LOCK_SECONDS", 60),
-        "TRUSTED_PROXIES": _env_int(environ, "TRUSTED_PROXIES", 0),
-        "CELERY_BROKER_URL": _env(environ, "CELERY_BROKER_URL"),
-        "JOBS_IN_PROCESS": _env_bool(environ, "JOBS_IN_PROCESS", False),
+        "REQUEST_TIMEOUT_SECONDS": read.integer("REQUEST_TIMEOUT_SECONDS", 25),
+        "IDEMPOTENCY_LOCK_SECONDS": read.integer("IDEMPOTENCY_LOCK_SECONDS", 60),
+        "TRUSTED_PROXIES": read.integer("TRUSTED_PROXIES", 0),
+        "CELERY_BROKER_URL": read.url("CELERY_BROKER_URL", None, BROKER_SCHEMES),
+        "JOBS_IN_PROCESS": read.boolean("JOBS_IN_PROCESS", False),
+        # SQLite serves one machine's few writers: production asks for it by name.
+        "ALLOW_SQLITE_IN_PRODUCTION": read.boolean("ALLOW_SQLITE_IN_PRODUCTION", False),
+        # How many web processes gunicorn runs (None: not said in the environment).
+        "WEB_WORKERS": web_workers(environ),
+        # json (one object per line) or text; json by default outside development and test.
+        "LOG_FORMAT": read.choice("LOG_FORMAT", "text" if is_development else "json", LOG_FORMATS),
+        "LOG_LEVEL": read.choice("LOG_LEVEL", "info", LOG_LEVELS),
         "PAYMENT_GATEWAYS": payment_gateways,
-        "TEST_GATEWAY_WEBHOOK_SECRET": _env(environ, "TEST_GATEWAY_WEBHOOK_SECRET"),
-        "TEST_GATEWAY_SETTLE_SECONDS": _env_int(environ, "TEST_GATEWAY_SETTLE_SECONDS", 5),
-        "TEST_GATEWAY_LATENCY_MS": _env_int(environ, "TEST_GATEWAY_LATENCY_MS", 0),
-        "MANUAL_PAYMENT_DAYS": _env_int(environ, "MANUAL_PAYMENT_DAYS", 7),
-        "RESERVATION_MINUTES": _env_int(environ, "RESERVATION_MINUTES", 15),
-        "RESERVATION_MAX_SHARE": _percent(environ, "RESERVATION_MAX_SHARE", 50),
+        "TEST_GATEWAY_WEBHOOK_SECRET": read.text("TEST_GATEWAY_WEBHOOK_SECRET"),
+        "TEST_GATEWAY_SETTLE_SECONDS": read.integer("TEST_GATEWAY_SETTLE_SECONDS", 5),
+        "TEST_GATEWAY_LATENCY_MS": read.integer("TEST_GATEWAY_LATENCY_MS", 0),
+        "MANUAL_PAYMENT_DAYS": read.integer("MANUAL_PAYMENT_DAYS", 7),
+        "RESERVATION_MINUTES": read.integer("RESERVATION_MINUTES", 15),
+        "RESERVATION_MAX_SHARE": read.integer("RESERVATION_MAX_SHARE", 50),
         # Available units at or below which a variant is low on stock, unless it has its own.
-        "LOW_STOCK_THRESHOLD": _non_negative(environ, "LOW_STOCK_THRESHOLD", 5),
-        "ANALYTICS_RETENTION_DAYS": _env_int(environ, "ANALYTICS_RETENTION_DAYS", 396),
-        "CART_RETENTION_DAYS": _env_int(environ, "CART_RETENTION_DAYS", 30),
-        "SHIPPING_METHODS": _env(
-            environ, "SHIPPING_METHODS", "standard:Standard:4.99,express:Express:14.99"
+        "LOW_STOCK_THRESHOLD": read.integer("LOW_STOCK_THRESHOLD", 5),
+        "ANALYTICS_RETENTION_DAYS": read.integer("ANALYTICS_RETENTION_DAYS", 396),
+        "CART_RETENTION_DAYS": read.integer("CART_RETENTION_DAYS", 30),
+        "SHIPPING_METHODS": read.text(
+            "SHIPPING_METHODS", "standard:Standard:4.99,express:Express:14.99"
         ),
-        "FREE_SHIPPING_THRESHOLD": _env(environ, "FREE_SHIPPING_THRESHOLD", "50.00"),
-        "FREE_SHIPPING_METHODS": _env(environ, "FREE_SHIPPING_METHODS", "standard"),
-        "TAX_RATES": _env(environ, "TAX_RATES", "GB:2000,DE:1900,FR:2000,US:0"),
-        "DEFAULT_TAX_RATE": _env_int(environ, "DEFAULT_TAX_RATE", 0),
+        "FREE_SHIPPING_THRESHOLD": read.text("FREE_SHIPPING_THRESHOLD", "50.00"),
+        "FREE_SHIPPING_METHODS": read.text("FREE_SHIPPING_METHODS", "standard"),
+        "TAX_RATES": read.text("TAX_RATES", "GB:2000,DE:1900,FR:2000,US:0"),
+        "DEFAULT_TAX_RATE": read.integer("DEFAULT_TAX_RATE", 0),
         # Storefront prices shown with tax included (true) or net (false): a new shop's value
         # of the setting staff change on the settings page.
-        "PRICES_INCLUDE_TAX": _env_bool(environ, "PRICES_INCLUDE_TAX", False),
+        "PRICES_INCLUDE_TAX": read.boolean("PRICES_INCLUDE_TAX", False),
         # The shop's own country (ISO code): whose tax a shopper without an address sees.
-        "SHOP_COUNTRY": _env(environ, "SHOP_COUNTRY", ""),
+        "SHOP_COUNTRY": read.text("SHOP_COUNTRY", ""),
         # The shop's time zone (IANA name): whose days the reports count in.
-        "TIME_ZONE": _env(environ, "TIME_ZONE", "UTC"),
+        "TIME_ZONE": read.text("TIME_ZONE", "UTC"),
         # /metrics: a bearer token and/or the addresses allowed to scrape (core.metrics_http).
-        "METRICS_TOKEN": _env(environ, "METRICS_TOKEN"),
-        "METRICS_ALLOW": _env_networks(environ, "METRICS_ALLOW"),
+        "METRICS_TOKEN": read.text("METRICS_TOKEN"),
+        "METRICS_ALLOW": read.networks("METRICS_ALLOW"),
         # prometheus-client's own variable (no FUNNEL_ prefix): every gunicorn worker writes
         # its metrics there and /metrics sums them.
         "METRICS_MULTIPROCESS_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
     }
     # "Holder;IBAN or account number;BIC or sort code;Bank name": bank transfer is offered
     # only once a shop has a bank account (settings.values.parse_bank_account reads it).
-    bank_account = _env(environ, "BANK_ACCOUNT")
+    bank_account = read.text("BANK_ACCOUNT")
     if bank_account:
         settings["BANK_ACCOUNT"] = bank_account
-    bank_transfer_details = _env(environ, "BANK_TRANSFER_DETAILS")
+    bank_transfer_details = read.text("BANK_TRANSFER_DETAILS")
     if bank_transfer_details:
         settings["BANK_TRANSFER_DETAILS"] = bank_transfer_details
     settings.update(overrides)
     if "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
         # Follow the database actually used, which an override may have changed.
         settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
+    problems = list(read.problems)
+    named = {problem.split()[0].split("=")[0].rstrip(":") for problem in problems}
+    for problem in checks(settings) if checks else []:
+        if problem.split()[0].split("=")[0].rstrip(":") not in named:  # said once per variable
+            problems.append(problem)
+    if problems:
+        raise ConfigurationError(*problems)
     return settings
 
 
@@ -301,7 +400,9 @@ def engine_options(database_url: str) -> dict[str, Any]:
     """MariaDB/MySQL run READ COMMITTED, as PostgreSQL does by default: a transaction that
     locks a row then reads it sees the latest committed data, and gap locks cannot deadlock
     concurrent checkouts."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # A failed statement's error (logged with a 500) shows no parameters: they may hold
+    # customers' data and token hashes.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if database_url.startswith(("mysql", "mariadb")):
         options["isolation_level"] = "READ COMMITTED"
     return options
@@ -311,7 +412,7 @@ def instance_path(environ: Mapping[str, str] | None = None) -> str:
     """The instance folder (database, media, outbox, generated secret): ``FUNNEL_INSTANCE_PATH``
     or ``instance/`` in the working directory."""
     environ = os.environ if environ is None else environ
-    return str(Path(_env(environ, "INSTANCE_PATH", "instance") or "instance").resolve())
+    return str(Path(environ.get(PREFIX + "INSTANCE_PATH") or "instance").resolve())
 
 
 def migrations_directory() -> str:

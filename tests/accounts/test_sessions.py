@@ -16,6 +16,7 @@ from funnel.accounts.models import User, UserSession
 from funnel.extensions import db
 from tests.accounts.helpers import SESSION_COOKIE, Clock
 from tests.factories.accounts import KNOWN_PASSWORD, UserFactory
+from tests.support.production import production_environment
 
 COOKIE = SESSION_COOKIE
 
@@ -335,9 +336,9 @@ def test_sign_out_is_post_only(client: FlaskClient, customer: User) -> None:
 def test_session_cookie_is_httponly_lax_and_secure_outside_development(
     monkeypatch: pytest.MonkeyPatch, tmp_path, environment: str, secure: bool
 ) -> None:
+    for name, value in production_environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("FUNNEL_ENV", environment)
-    monkeypatch.setenv("FUNNEL_SECRET_KEY", "a-test-secret-key-that-is-long-enough")
-    monkeypatch.setenv("FUNNEL_INSTANCE_PATH", str(tmp_path))
     monkeypatch.delenv("FUNNEL_SECURE_COOKIES", raising=False)
     application = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
 

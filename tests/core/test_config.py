@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from funnel.config import ConfigurationError, instance_path, load_settings
+from funnel.core import production
 
 
 def test_production_without_a_secret_key_refuses_to_start(tmp_path: Path) -> None:
@@ -188,7 +189,7 @@ def test_production_refuses_the_test_gateway(tmp_path: Path) -> None:
     }
 
     with pytest.raises(ConfigurationError, match="must not include the test gateway"):
-        load_settings(str(tmp_path), environ)
+        load_settings(str(tmp_path), environ, checks=production.problems)
 
 
 def test_payment_gateways_default_to_test_and_manual_in_development_only(tmp_path: Path) -> None:
@@ -210,6 +211,7 @@ def test_mariadb_runs_read_committed_even_when_the_url_is_an_override(tmp_path: 
 
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "pool_pre_ping": True,
+        "hide_parameters": True,
         "isolation_level": "READ COMMITTED",
     }
 
@@ -220,8 +222,9 @@ def test_sqlite_and_postgresql_keep_their_default_isolation(tmp_path: Path) -> N
         str(tmp_path), {"FUNNEL_DATABASE_URL": "postgresql+psycopg://shop@db/shop"}
     )
 
-    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
-    assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    default = {"pool_pre_ping": True, "hide_parameters": True}
+    assert sqlite["SQLALCHEMY_ENGINE_OPTIONS"] == default
+    assert postgresql["SQLALCHEMY_ENGINE_OPTIONS"] == default
 
 
 @pytest.mark.story("US-16")
@@ -247,6 +250,7 @@ def test_the_database_url_hosts_give_names_the_installed_driver(
     is_mysql = used.startswith("mysql")
     assert settings["SQLALCHEMY_ENGINE_OPTIONS"] == {
         "pool_pre_ping": True,
+        "hide_parameters": True,
         **({"isolation_level": "READ COMMITTED"} if is_mysql else {}),
     }
 
@@ -269,8 +273,12 @@ def test_production_refuses_rate_limits_counted_in_each_worker_alone(tmp_path: P
     }
 
     # then it refuses to start, saying what to do instead
-    with pytest.raises(ConfigurationError, match=r"^FUNNEL_RATELIMIT_STORAGE_URI=memory:// counts"):
-        load_settings(str(tmp_path), environ)
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings(str(tmp_path), environ, checks=production.problems)
+    assert any(
+        problem.startswith("FUNNEL_RATELIMIT_STORAGE_URI=memory:// counts in each worker alone")
+        for problem in refused.value.problems
+    )
 
 
 @pytest.mark.parametrize("raw", ["0", "101", "-5"])
@@ -295,6 +303,7 @@ def test_the_low_stock_threshold_defaults_to_5_and_is_never_negative(tmp_path: P
     settings = load_settings(str(tmp_path), {"FUNNEL_LOW_STOCK_THRESHOLD": "12"})
     assert settings["LOW_STOCK_THRESHOLD"] == 12
     with pytest.raises(
-        ConfigurationError, match=r"^FUNNEL_LOW_STOCK_THRESHOLD must be 0 or more, not -1$"
+        ConfigurationError,
+        match=r"^FUNNEL_LOW_STOCK_THRESHOLD must be 0 or more \(up to 1000000\), not -1$",
     ):
         load_settings(str(tmp_path), {"FUNNEL_LOW_STOCK_THRESHOLD": "-1"})

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from funnel import create_app
 from funnel.config import load_settings
+from tests.support.production import production_environment
 
 ONE_YEAR = 365 * 24 * 60 * 60
 
@@ -18,14 +19,7 @@ ONE_YEAR = 365 * 24 * 60 * 60
 @pytest.fixture
 def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Flask:
     """A shop configured as an operator configures production, from the environment alone."""
-    for name, value in {
-        "FUNNEL_ENV": "production",
-        "FUNNEL_SECRET_KEY": "a production secret",
-        "FUNNEL_PAYMENT_GATEWAYS": "manual",
-        "FUNNEL_INSTANCE_PATH": str(tmp_path),
-        "FUNNEL_DATABASE_URL": f"sqlite:///{tmp_path / 'funnel.db'}",
-        "FUNNEL_RATELIMIT_ENABLED": "false",
-    }.items():
+    for name, value in production_environment(tmp_path).items():
         monkeypatch.setenv(name, value)
     return create_app()
 

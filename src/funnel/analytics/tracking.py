@@ -50,7 +50,8 @@ VISIT_DAY_COOKIE_MAX_AGE = 2 * 24 * 60 * 60
 SKIPPED_PATHS = (
     "/static/",
     "/media/",
-    "/health",
+    "/health",  # /health/live, /health/ready, /healthz
+    "/readyz",
     "/metrics",
     "/webhooks/",
     "/favicon.ico",
