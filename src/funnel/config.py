@@ -165,8 +165,7 @@ class _Reader:
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 self.problems.append(
-                    f"{PREFIX}{name}: {entry!r} is not an IP address or network such as "
-                    "10.0.0.0/8"
+                    f"{PREFIX}{name}: {entry!r} is not an IP address or network such as 10.0.0.0/8"
                 )
                 return ()
         return entries
