@@ -20,6 +20,13 @@ PROMETHEUS_HOST = {"REMOTE_ADDR": "10.1.2.3"}
 OTHER_HOST = {"REMOTE_ADDR": "192.0.2.7"}
 
 
+@pytest.fixture
+def production_mode(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app answers as in production (a production app built here would be refused for
+    the test database and settings: ``core.production``)."""
+    monkeypatch.setitem(app.config, "FUNNEL_ENV", "production")
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -32,7 +39,7 @@ def test_in_test_mode_with_no_protection_configured_metrics_are_served(client: F
     assert "# TYPE funnel_http_requests_total counter" in response.get_data(as_text=True)
 
 
-@pytest.mark.config(FUNNEL_ENV="production")
+@pytest.mark.usefixtures("production_mode")
 def test_in_production_with_no_protection_configured_metrics_are_not_found(
     client: FlaskClient,
 ) -> None:
@@ -42,7 +49,8 @@ def test_in_production_with_no_protection_configured_metrics_are_not_found(
     assert "funnel_" not in response.get_data(as_text=True)
 
 
-@pytest.mark.config(FUNNEL_ENV="production", METRICS_TOKEN=TOKEN)
+@pytest.mark.config(METRICS_TOKEN=TOKEN)
+@pytest.mark.usefixtures("production_mode")
 def test_a_token_is_required_and_must_be_the_right_one(client: FlaskClient) -> None:
     missing = client.get("/metrics")
     wrong = client.get("/metrics", headers=bearer("not-the-token"))
@@ -56,7 +64,8 @@ def test_a_token_is_required_and_must_be_the_right_one(client: FlaskClient) -> N
     assert "funnel_http_requests_total" in right.get_data(as_text=True)
 
 
-@pytest.mark.config(FUNNEL_ENV="production", METRICS_ALLOW=("10.0.0.0/8", "::1"))
+@pytest.mark.config(METRICS_ALLOW=("10.0.0.0/8", "::1"))
+@pytest.mark.usefixtures("production_mode")
 def test_only_allowed_addresses_may_scrape_when_an_allow_list_is_set(client: FlaskClient) -> None:
     allowed = client.get("/metrics", environ_overrides=PROMETHEUS_HOST)
     other = client.get("/metrics", environ_overrides=OTHER_HOST)
@@ -66,7 +75,8 @@ def test_only_allowed_addresses_may_scrape_when_an_allow_list_is_set(client: Fla
     assert [other.status_code, other_with_a_token.status_code] == [404, 404]
 
 
-@pytest.mark.config(FUNNEL_ENV="production", METRICS_ALLOW=("10.0.0.0/8",), METRICS_TOKEN=TOKEN)
+@pytest.mark.config(METRICS_ALLOW=("10.0.0.0/8",), METRICS_TOKEN=TOKEN)
+@pytest.mark.usefixtures("production_mode")
 def test_with_both_set_the_address_and_the_token_are_both_required(client: FlaskClient) -> None:
     both = client.get("/metrics", environ_overrides=PROMETHEUS_HOST, headers=bearer(TOKEN))
     no_token = client.get("/metrics", environ_overrides=PROMETHEUS_HOST)
