@@ -238,6 +238,9 @@ def load_settings(
         "SHOP_COUNTRY": _env(environ, "SHOP_COUNTRY", ""),
         # The shop's time zone (IANA name): whose days the reports count in.
         "TIME_ZONE": _env(environ, "TIME_ZONE", "UTC"),
+        # Days after delivery in which customers may ask for a return: a new shop's value of
+        # the setting staff change on the settings page.
+        "RETURN_WINDOW_DAYS": _env(environ, "RETURN_WINDOW_DAYS", "30"),
     }
     # "Holder;IBAN or account number;BIC or sort code;Bank name": bank transfer is offered
     # only once a shop has a bank account (settings.values.parse_bank_account reads it).

@@ -19,6 +19,10 @@ status (the staff API's transitions).
 Every status change is a conditional UPDATE on a locked row and writes an OrderEvent; a step
 the status does not allow raises InvalidOrderTransition; repeating a step already taken
 returns ``changed`` False.
+
+Returns: ``request_return`` (the customer's request), ``move_return`` (staff: approve,
+reject, receive with units back to stock); ``refund_order(..., return_number=...)`` refunds
+a received return and marks it refunded.
 """
 
 from funnel.orders.models import STAFF_TARGETS
@@ -32,6 +36,12 @@ from funnel.orders.services.results import (
     OrderRefund,
     RefundLineInput,
     ShipmentOutcome,
+)
+from funnel.orders.services.returns import (
+    STAFF_RETURN_TARGETS,
+    ReturnChange,
+    move_return,
+    request_return,
 )
 from funnel.orders.services.shipping import (
     ShipmentSource,
@@ -47,12 +57,14 @@ from funnel.orders.services.workflow import (
 )
 
 __all__ = [
+    "STAFF_RETURN_TARGETS",
     "STAFF_TARGETS",
     "OrderChange",
     "OrderLineInput",
     "OrderRefund",
     "RefundLineInput",
     "RefundSource",
+    "ReturnChange",
     "ShipmentOutcome",
     "ShipmentSource",
     "attach_guest_orders",
@@ -62,10 +74,12 @@ __all__ = [
     "mark_delivered",
     "mark_paid",
     "move_order",
+    "move_return",
     "place_order",
     "record_manual_payment",
     "refund_order",
     "refund_request_key",
+    "request_return",
     "send_order_placed_email",
     "ship_items",
     "shipment_request_key",

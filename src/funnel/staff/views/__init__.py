@@ -1,6 +1,6 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
-The dashboard is here; the customers, orders, categories, products, variants, stock,
+The dashboard is here; the customers, orders, returns, categories, products, variants, stock,
 product images, the team, the shop's settings, the audit log and the reports are in their own
 modules, on the same blueprint.
 """
@@ -27,6 +27,7 @@ from funnel.staff.views import (
     products,
     refunds,
     reports,
+    returns,
     settings,
     shipments,
     stock,
@@ -54,6 +55,12 @@ SECTIONS = (
     ),
     ("staff.categories", "Categories", "The category tree.", Permission.CATALOG_MANAGE),
     ("staff.orders", "Orders", "Orders to process, refunds and returns.", Permission.ORDERS_VIEW),
+    (
+        "staff.returns",
+        "Returns",
+        "Customers' return requests: approve, receive, refund; oldest first.",
+        Permission.ORDERS_VIEW,
+    ),
     (
         "staff.failed_payments",
         "Failed payments",
@@ -114,6 +121,7 @@ customers.register(bp)
 orders.register(bp)
 shipments.register(bp)
 refunds.register(bp)
+returns.register(bp)
 categories.register(bp)
 products.register(bp)
 catalog_csv.register(bp)
