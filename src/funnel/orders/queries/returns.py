@@ -107,7 +107,7 @@ def search_returns(
         size,
         options=(
             selectinload(ReturnRequest.order),
-            selectinload(ReturnRequest.lines),
+            selectinload(ReturnRequest.lines).selectinload(ReturnLine.order_line),
         ),
     )
 
