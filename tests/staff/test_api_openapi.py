@@ -40,6 +40,9 @@ EXPECTED = {
     ("get", "/failed-payments"): "orders.view",
     ("get", "/audit"): "audit.view",
     ("get", "/reports/funnel"): "reports.view",
+    ("get", "/returns"): "orders.view",
+    ("get", "/returns/{number}"): "orders.view",
+    ("post", "/returns/{number}/transitions"): "orders.fulfil",
 }
 
 
