@@ -87,8 +87,10 @@ def test_a_return_outside_the_window_is_refused_beside_the_form(
     closes = (delivered_at + timedelta(days=30)).strftime("%d %B %Y")
     assert f"The return window closed on {closes}, 30 days after delivery." in response.text
     assert returns_state() == []
-    # and the page offers no return form any more
-    assert 'id="return-form"' not in browser.get(f"/account/orders/{order.number}").text
+    # and the page offers no return form any more, but says why
+    page = browser.get(f"/account/orders/{order.number}").text
+    assert 'id="return-form"' not in page
+    assert f"The return window closed on {closes}, 30 days after delivery." in page
 
 
 @pytest.mark.story("US-26")
