@@ -97,14 +97,15 @@ def test_receiving_a_return_at_once_restocks_once(shop: tuple[LiveServer, Flask]
         )
         services.move_return(change.number, "approved", actor_user_id=staff.id)
         held = inventory_queries.order_net_quantities(order.number)
-        token = live_token(staff, days=1)
         variants = (first.variant_id, second.variant_id)
+        order_number, line_ids = order.number, (first.id, second.id)
+        token = live_token(staff, days=1)
     path = f"/api/v1/staff/returns/{change.number}/transitions"
     body = {
         "to": "received",
         "restock": [
-            {"order_line_id": first.id, "quantity": 2},
-            {"order_line_id": second.id, "quantity": 1},
+            {"order_line_id": line_ids[0], "quantity": 2},
+            {"order_line_id": line_ids[1], "quantity": 1},
         ],
     }
 
@@ -120,5 +121,5 @@ def test_receiving_a_return_at_once_restocks_once(shop: tuple[LiveServer, Flask]
     assert [answer[0] for answer in answers] == [200] * CALLERS
     assert sorted(answer[2]["changed"] for answer in answers) == [False] * (CALLERS - 1) + [True]
     with app.app_context():
-        after = inventory_queries.order_net_quantities(order.number)
+        after = inventory_queries.order_net_quantities(order_number)
         assert [held[variant] - after.get(variant, 0) for variant in variants] == [2, 1]
