@@ -351,6 +351,9 @@ def load_settings(
         # prometheus-client's own variable (no FUNNEL_ prefix): every gunicorn worker writes
         # its metrics there and /metrics sums them.
         "METRICS_MULTIPROCESS_DIR": environ.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        # Days after delivery in which customers may ask for a return: a new shop's value of
+        # the setting staff change on the settings page.
+        "RETURN_WINDOW_DAYS": read.text("RETURN_WINDOW_DAYS", "30"),
     }
     # "Holder;IBAN or account number;BIC or sort code;Bank name": bank transfer is offered
     # only once a shop has a bank account (settings.values.parse_bank_account reads it).

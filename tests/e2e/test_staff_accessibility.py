@@ -30,6 +30,7 @@ LISTS = [
     "/staff/products/new",
     "/staff/stock",
     "/staff/orders",
+    "/staff/returns?status=all",
     "/staff/team",
     "/staff/audit",
     "/staff/reports/funnel",
@@ -44,6 +45,7 @@ DETAILS = [
     ("/staff/stock", r"^/staff/variants/\d+/stock$"),
     ("/staff/team", r"^/staff/team/\d+$"),
     ("/staff/orders", r"^/staff/orders/[^/]+$"),
+    ("/staff/returns?status=all", r"^/staff/returns/[^/]+$"),
 ]
 
 
@@ -124,7 +126,7 @@ def test_no_staff_page_has_a_serious_or_critical_accessibility_violation(page: P
 
     assert found == {}
     # every list, and one customer, category, product, variant's stock and images page (the
-    # demo shop may have no staff member and no order yet: their pages are checked when there)
+    # demo shop may have no staff member, order or return yet: their pages are checked when there)
     assert len(paths) >= len(LISTS) + 5
 
 

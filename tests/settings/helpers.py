@@ -43,6 +43,7 @@ INITIAL_FORM = {
     "bank_transfer_details": "",
     "order_number_prefix": "FN-",
     "time_zone": "UTC",
+    "return_window_days": "30",
 }
 
 

@@ -42,6 +42,9 @@ EXPECTED = {
     ("get", "/reports/funnel"): "reports.view",
     ("get", "/reports/sales"): "reports.view",
     ("get", "/reports/products"): "reports.view",
+    ("get", "/returns"): "orders.view",
+    ("get", "/returns/{number}"): "orders.view",
+    ("post", "/returns/{number}/transitions"): "orders.fulfil",
 }
 
 

@@ -1,4 +1,5 @@
-"""The caller's orders over the JSON API: the list (newest first) and one order in full.
+"""The caller's orders over the JSON API: the list (newest first), one order in full, and
+its return requests (read and ask for one).
 
 The same reads as the customer's order pages (``orders.queries``); someone else's order, or a
 number that is no order at all, is the same 404, so that numbers cannot be probed.
@@ -13,7 +14,10 @@ from flask_smorest import Blueprint
 from funnel.accounts.access import api_user, authenticated
 from funnel.core.api import API_PREFIX, errors
 from funnel.core.api.paging import PagePosition
+from funnel.core.idempotency import idempotent
 from funnel.orders import queries, services
+from funnel.orders.errors import InvalidReturnRequest
+from funnel.orders.queries import returns as return_queries
 from funnel.orders.schemas import (
     MAX_ORDER_PAGE_SIZE,
     OrderCancelInputSchema,
@@ -23,6 +27,12 @@ from funnel.orders.schemas import (
     OrderSchema,
     order_representation,
     order_summary,
+)
+from funnel.orders.schemas.returns import (
+    ReturnInputSchema,
+    ReturnListSchema,
+    ReturnSchema,
+    return_representation,
 )
 
 bp = Blueprint("orders_api", __name__, url_prefix=API_PREFIX, description="The caller's orders")
@@ -87,3 +97,46 @@ def cancel_my_order(data: dict[str, Any], number: str) -> dict[str, Any]:
         "changed": change.changed,
         "order": order_representation(queries.order_details(queries.get_order(change.number))),
     }
+
+
+@bp.route("/orders/<number>/returns", methods=["GET"])
+@bp.response(200, ReturnListSchema)
+@errors(bp, 404)
+@authenticated(bp)
+def list_my_order_returns(number: str) -> dict[str, Any]:
+    """The return requests of one of the caller's orders, oldest first
+
+    Each with its status (`requested`, `approved`, `rejected`, `received`, `refunded`), its
+    lines and staff's note. Someone else's order is a 404.
+    """
+    order = queries.get_order_of_user(number, api_user().id)
+    return {
+        "items": [return_representation(item) for item in return_queries.order_returns(order.id)]
+    }
+
+
+@bp.route("/orders/<number>/returns", methods=["POST"])
+@authenticated(bp)
+@idempotent(bp)
+@bp.response(201, ReturnSchema)
+@errors(bp, 404, 409, 422)
+@bp.arguments(ReturnInputSchema)
+def request_my_order_return(data: dict[str, Any], number: str) -> dict[str, Any]:
+    """Ask to return items of one of the caller's delivered orders
+
+    `lines` names units of the order's lines (`order_line_id`: the `id` of the order's
+    lines) and `reason` says why. Only within the shop's return window after delivery, and
+    never more units of a line than were ordered minus those refunded or in an open return:
+    else 422 `invalid_return_request` naming `lines` or `lines.<id>`, and nothing is
+    written. The request is numbered after the order (`FN-7K3QX9MD-R1`) and the customer is
+    emailed at each change of its status. Send an `Idempotency-Key` header to make a retry
+    safe. Someone else's order is a 404.
+    """
+    order = queries.get_order_of_user(number, api_user().id)
+    quantities: dict[int, int] = {}
+    for index, line in enumerate(data["lines"]):
+        if line["order_line_id"] in quantities:
+            raise InvalidReturnRequest(fields={f"lines.{index}": ["Name each line once."]})
+        quantities[line["order_line_id"]] = line["quantity"]
+    change = services.request_return(order.number, quantities, reason=data["reason"])
+    return return_representation(return_queries.get_return(change.number, order.id))

@@ -1,6 +1,8 @@
 """Order emails: confirmation (paid), awaiting a bank transfer (placed), confirmed to pay
 on delivery (cash_on_delivery), shipped (one per shipment: its items, carrier and tracking
-link), cancelled, refunded (the refund's lines, when it was made by lines).
+link), cancelled, refunded (the refund's lines, when it was made by lines), and one at each
+change of a return request's status (``return_requested`` ... ``return_refunded``: the
+return's items and staff's note).
 
 Services call ``schedule_order_email(kind, order_id)``: inside a transaction the email is
 enqueued after the commit (a rolled-back order sends nothing), outside one at once. The
@@ -27,6 +29,7 @@ from funnel.core.mail import send_email
 from funnel.orders import queries
 from funnel.orders.links import access_key
 from funnel.orders.models import Order
+from funnel.orders.queries import returns as return_queries
 from funnel.settings.queries import current_settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,11 @@ SUBJECTS = {
     "cancelled": "Order {number} cancelled",
     "refunded": "Order {number}: refund issued",
     "shipped": "Order {number} shipped",
+    "return_requested": "Order {number}: we have your return request",
+    "return_approved": "Order {number}: your return is approved",
+    "return_rejected": "Order {number}: your return request is declined",
+    "return_received": "Order {number}: we have received your return",
+    "return_refunded": "Order {number}: your return is refunded",
 }
 
 
@@ -82,6 +90,7 @@ def send_order_email(
     refund_minor: int | None = None,
     shipment_id: int | None = None,
     refund_id: int | None = None,
+    return_id: int | None = None,
 ) -> None:
     """Send the ``kind`` email of order ``order_id`` now (retried when SMTP fails)."""
     if kind not in SUBJECTS:
@@ -91,6 +100,8 @@ def send_order_email(
         extra["refund_minor"] = refund_minor
     if refund_id is not None:
         extra["refund"] = queries.get_refund(order_id, refund_id)
+    if return_id is not None:
+        extra["return_request"] = return_queries.get_return_of_order(order_id, return_id)
     if shipment_id is not None:
         extra["shipment"] = queries.get_shipment(queries.order_with_lines(order_id), shipment_id)
     to, subject, text, html = render_order_email(kind, order_id, **extra)
@@ -110,13 +121,16 @@ def schedule_order_email(
     refund_minor: int | None = None,
     shipment_id: int | None = None,
     refund_id: int | None = None,
+    return_id: int | None = None,
 ) -> None:
     """Enqueue the email after the current transaction commits (at once outside one)."""
     if kind not in SUBJECTS:
         raise ValueError(f"unknown order email {kind!r}")
 
     def enqueue() -> None:
-        if refund_id is not None:
+        if return_id is not None:
+            send_order_email.delay(kind, order_id, return_id=return_id)
+        elif refund_id is not None:
             send_order_email.delay(kind, order_id, refund_minor, shipment_id, refund_id)
         elif shipment_id is None:
             send_order_email.delay(kind, order_id, refund_minor)

@@ -78,3 +78,27 @@ class RefundExceedsOrder(ValidationFailed):
 
     code = "refund_exceeds_order"
     title = "More than is left to refund of these items"
+
+
+class ReturnNotFound(NotFound):
+    """No such return request (or one of an order the caller may not see)."""
+
+    code = "return_not_found"
+    title = "Return not found"
+
+
+class InvalidReturnTransition(Conflict):
+    """The return's status does not allow this step (e.g. receiving a rejected return, or
+    refunding a return that has not been received)."""
+
+    code = "invalid_return_transition"
+    title = "The return cannot change to that status"
+
+
+class InvalidReturnRequest(ValidationFailed):
+    """A return the customer may not ask for: the order is not delivered, the return window
+    has closed, more units than are left to return, no reason. ``fields`` names what is
+    wrong (``lines``, ``lines.<order line id>``, ``reason``)."""
+
+    code = "invalid_return_request"
+    title = "This return cannot be requested"

@@ -35,9 +35,11 @@ from funnel.settings.values import (
     FREE_SHIPPING_THRESHOLD,
     KEYS,
     MAX_DELIVERY_DAYS,
+    MAX_RETURN_WINDOW_DAYS,
     ORDER_NUMBER_PREFIX,
     POSTAL_ADDRESS,
     PRICES_INCLUDE_TAX,
+    RETURN_WINDOW_DAYS,
     SHIPPING_METHODS,
     SHOP_COUNTRY,
     SHOP_NAME,
@@ -295,6 +297,16 @@ def _time_zone(value: Any, errors: Errors) -> str:
     return name
 
 
+def _return_window(value: Any, errors: Errors) -> int:
+    days = _whole_number(value)
+    if days is None or not 0 <= days <= MAX_RETURN_WINDOW_DAYS:
+        errors.setdefault(RETURN_WINDOW_DAYS, []).append(
+            f"A whole number of days from 0 (no returns) to {MAX_RETURN_WINDOW_DAYS}."
+        )
+        return 0
+    return days
+
+
 def _flag(key: str) -> Callable[[Any, Errors], bool]:
     def check(value: Any, errors: Errors) -> bool:
         if not isinstance(value, bool):
@@ -320,4 +332,5 @@ _CHECKS: dict[str, Callable[[Any, Errors], Any]] = {
     PRICES_INCLUDE_TAX: _flag(PRICES_INCLUDE_TAX),
     SHOP_COUNTRY: _country,
     TIME_ZONE: _time_zone,
+    RETURN_WINDOW_DAYS: _return_window,
 }

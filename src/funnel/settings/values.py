@@ -43,6 +43,7 @@ STAFF_TWO_FACTOR_REQUIRED = "staff_two_factor_required"
 PRICES_INCLUDE_TAX = "prices_include_tax"
 SHOP_COUNTRY = "shop_country"
 TIME_ZONE = "time_zone"
+RETURN_WINDOW_DAYS = "return_window_days"
 KEYS = (
     SHOP_NAME,
     CONTACT_EMAIL,
@@ -58,9 +59,13 @@ KEYS = (
     PRICES_INCLUDE_TAX,
     SHOP_COUNTRY,
     TIME_ZONE,
+    RETURN_WINDOW_DAYS,
 )
 DEFAULT_TIME_ZONE = "UTC"
 TIME_ZONE_LENGTH = 64
+# Days after delivery in which a customer may ask to return items (0: no returns).
+DEFAULT_RETURN_WINDOW_DAYS = 30
+MAX_RETURN_WINDOW_DAYS = 3650
 
 
 MAX_DELIVERY_DAYS = 365
@@ -141,6 +146,8 @@ class ShopSettings:
     shop_country: str = ""
     # The shop's time zone (an IANA name such as Europe/Berlin): the days of its reports.
     time_zone: str = DEFAULT_TIME_ZONE
+    # Days after delivery in which customers may request a return (0: returns are not taken).
+    return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
 
     def tax_rate_of(self, country_code: str | None) -> int:
         """Basis points for the country (the default for any country not listed)."""
@@ -247,6 +254,16 @@ def _parse_time_zone(raw: str) -> str:
     return name
 
 
+def _parse_return_window(raw: str) -> int:
+    text = raw.strip() or str(DEFAULT_RETURN_WINDOW_DAYS)
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_RETURN_WINDOW_DAYS:
+        raise InitialSettingsError(
+            f"RETURN_WINDOW_DAYS: {raw!r} is not a number of days from 0 to "
+            f"{MAX_RETURN_WINDOW_DAYS}"
+        )
+    return int(text)
+
+
 def _parse_threshold(raw: str, currency: str) -> int | None:
     raw = raw.strip()
     if not raw or raw.lower() in {"off", "none"}:
@@ -290,6 +307,7 @@ def initial_values(config: Mapping[str, Any]) -> dict[str, Any]:
         PRICES_INCLUDE_TAX: bool(config.get("PRICES_INCLUDE_TAX", False)),
         SHOP_COUNTRY: _parse_country(str(config.get("SHOP_COUNTRY") or "")),
         TIME_ZONE: _parse_time_zone(str(config.get("TIME_ZONE") or "")),
+        RETURN_WINDOW_DAYS: _parse_return_window(str(config.get("RETURN_WINDOW_DAYS", ""))),
     }
 
 
@@ -327,6 +345,7 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
         prices_include_tax=bool(values[PRICES_INCLUDE_TAX]),
         shop_country=str(values[SHOP_COUNTRY]),
         time_zone=_zone(values[TIME_ZONE]),
+        return_window_days=int(values[RETURN_WINDOW_DAYS]),
     )
 
 

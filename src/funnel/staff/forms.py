@@ -172,6 +172,12 @@ class SettingsForm(FlaskForm):
         description="As the time-zone database names it (Europe/Berlin, America/New_York, "
         "UTC): the shop's days in its reports start at midnight there.",
     )
+    return_window_days = StringField(
+        "Return window (days after delivery)",
+        render_kw={"inputmode": "numeric", "maxlength": 6},
+        description="How long after delivery customers may ask to return items from their "
+        "order page; 0: returns are not taken online.",
+    )
     bank_holder = StringField(
         "Account holder",
         render_kw={"maxlength": 100, "autocomplete": "off"},

@@ -1,5 +1,6 @@
 """Order tables: orders, their lines and status events (``order``), the parcels they leave in
-(``shipments``) and the refunds they had (``refunds``). Every name is importable from here."""
+(``shipments``), the refunds they had (``refunds``) and the customers' return requests
+(``returns``). Every name is importable from here."""
 
 from funnel.orders.models.order import (
     CARRIER_CODE_LENGTH,
@@ -22,6 +23,14 @@ from funnel.orders.models.order import (
     OrderStatus,
 )
 from funnel.orders.models.refunds import Refund, RefundLine, RefundStatus
+from funnel.orders.models.returns import (
+    OPEN_RETURN_STATUSES,
+    RETURN_NUMBER_LENGTH,
+    RETURN_TRANSITIONS,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+)
 from funnel.orders.models.shipments import Shipment, ShipmentLine
 
 __all__ = [
@@ -31,8 +40,11 @@ __all__ = [
     "NOTE_LENGTH",
     "NUMBER_LENGTH",
     "ON_DELIVERY_TRANSITIONS",
+    "OPEN_RETURN_STATUSES",
     "REFUND_KEY_LENGTH",
     "REQUEST_KEY_LENGTH",
+    "RETURN_NUMBER_LENGTH",
+    "RETURN_TRANSITIONS",
     "STAFF_TARGETS",
     "STATUS_LABELS",
     "TRACKING_NUMBER_LENGTH",
@@ -46,6 +58,9 @@ __all__ = [
     "Refund",
     "RefundLine",
     "RefundStatus",
+    "ReturnLine",
+    "ReturnRequest",
+    "ReturnStatus",
     "Shipment",
     "ShipmentLine",
 ]

@@ -20,6 +20,10 @@ status (the staff API's transitions).
 Every status change is a conditional UPDATE on a locked row and writes an OrderEvent; a step
 the status does not allow raises InvalidOrderTransition; repeating a step already taken
 returns ``changed`` False.
+
+Returns: ``request_return`` (the customer's request), ``move_return`` (staff: approve,
+reject, receive with units back to stock); ``refund_order(..., return_number=...)`` refunds
+a received return and marks it refunded.
 """
 
 from funnel.orders.models import STAFF_TARGETS
@@ -41,6 +45,12 @@ from funnel.orders.services.results import (
     ShipmentDetails,
     ShipmentOutcome,
 )
+from funnel.orders.services.returns import (
+    STAFF_RETURN_TARGETS,
+    ReturnChange,
+    move_return,
+    request_return,
+)
 from funnel.orders.services.shipping import (
     ShipmentSource,
     fulfil_order,
@@ -54,12 +64,14 @@ from funnel.orders.services.workflow import (
 )
 
 __all__ = [
+    "STAFF_RETURN_TARGETS",
     "STAFF_TARGETS",
     "OrderChange",
     "OrderLineInput",
     "OrderRefund",
     "RefundLineInput",
     "RefundSource",
+    "ReturnChange",
     "ShipmentDetails",
     "ShipmentOutcome",
     "ShipmentSource",
@@ -72,10 +84,12 @@ __all__ = [
     "mark_paid",
     "may_customer_cancel",
     "move_order",
+    "move_return",
     "place_order",
     "record_manual_payment",
     "refund_order",
     "refund_request_key",
+    "request_return",
     "send_order_placed_email",
     "ship_items",
     "shipment_request_key",

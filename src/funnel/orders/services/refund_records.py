@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
 
 from funnel.core import clock
@@ -24,7 +24,15 @@ from funnel.inventory import services as inventory
 from funnel.inventory.models import MovementReason
 from funnel.orders import pricing
 from funnel.orders.errors import InvalidOrderInput, RefundExceedsOrder
-from funnel.orders.models import Order, OrderLine, Refund, RefundLine, RefundStatus
+from funnel.orders.models import (
+    Order,
+    OrderLine,
+    Refund,
+    RefundLine,
+    RefundStatus,
+    ReturnRequest,
+    ReturnStatus,
+)
 from funnel.orders.services.results import RefundLineInput
 from funnel.payments.errors import (
     NothingLeftToRefund,
@@ -241,7 +249,14 @@ def _check_restock(
 
 
 def release(refund_id: int) -> None:
-    """Forget a pending refund the payment refused: its units are free to refund again."""
+    """Forget a pending refund the payment refused: its units are free to refund again (and
+    the return it was to settle waits for another refund)."""
+    db.session.execute(
+        update(ReturnRequest)
+        .where(ReturnRequest.refund_id == refund_id, ReturnRequest.status == ReturnStatus.RECEIVED)
+        .values(refund_id=None)
+        .execution_options(synchronize_session=False)
+    )
     db.session.execute(delete(RefundLine).where(RefundLine.refund_id == refund_id))
     db.session.execute(
         delete(Refund).where(Refund.id == refund_id, Refund.status == RefundStatus.PENDING)

@@ -14,7 +14,7 @@ from funnel.core.money import Money
 from funnel.orders.emails import schedule_order_email
 from funnel.orders.errors import InvalidOrderInput, OrderPaymentMissing
 from funnel.orders.models import NOTE_LENGTH, Order, OrderStatus, RefundStatus
-from funnel.orders.services import refund_records
+from funnel.orders.services import refund_records, returns
 from funnel.orders.services.refund_records import RefundRequest
 from funnel.orders.services.results import OrderRefund, RefundLineInput
 from funnel.orders.services.state import (
@@ -77,6 +77,7 @@ def refund_order(
     reason: str = "",
     lines: Sequence[RefundLineInput] = (),
     shipping: bool = False,
+    return_number: str | None = None,
 ) -> OrderRefund:
     """Refund a paid (shipped, delivered) order: ``lines`` (units of some of its lines, each
     perhaps back to stock) and/or its ``shipping``, or else ``amount`` (None: all that is left).
@@ -89,7 +90,9 @@ def refund_order(
     double submit or a retry with the same key refunds once (the replay returns ``amount``
     zero and changes nothing). When the payment is refunded in full the order becomes
     ``refunded``; a partial refund leaves the status and records an event. Only the units of
-    lines with ``restock`` go back to stock. Call outside ``transaction()``.
+    lines with ``restock`` go back to stock. ``return_number`` names a received return the
+    refund settles: it becomes ``refunded``, linked to the refund (ReturnNotFound,
+    InvalidReturnTransition when it is not one). Call outside ``transaction()``.
     Raises OrderNotFound, InvalidOrderTransition (not paid, or cancelled), InvalidOrderInput
     (amount with lines, amount in another currency or not positive, reason too long, a line
     not of this order, units that cannot go back to stock), RefundExceedsOrder (more units
@@ -136,9 +139,16 @@ def refund_order(
         locked = lock_order(current.id)
         if locked.status not in REFUNDABLE:
             raise transition_error(locked, OrderStatus.REFUNDED)
+        settled = (
+            returns.check_refundable(locked, return_number, idempotency_key)
+            if return_number
+            else None
+        )
         record, is_new = refund_records.reserve(
             locked, payment, request, idempotency_key, actor_user_id
         )
+        if settled is not None:
+            returns.hold_for_refund(settled, record)
         record_id, to_refund = record.id, Money(record.amount_minor, current.currency)
     try:
         result = payments.refund_payment(
@@ -205,6 +215,8 @@ def refund_order(
                 details=refunded,
             )
         returned = refund_records.settle(record, locked, actor_user_id, note)
+        if return_number:
+            returns.settle_with_refund(locked, return_number, record, actor_user_id)
         schedule_order_email(
             "refunded", locked.id, refund_minor=result.amount.amount, refund_id=record.id
         )

@@ -1,5 +1,5 @@
-"""Staff operations over the JSON API: catalogue, stock, orders, refunds, customers, audit log,
-reports.
+"""Staff operations over the JSON API: catalogue, stock, orders, refunds, returns, customers,
+audit log, reports.
 
 Every operation needs a bearer token of an account holding the operation's permission
 (``funnel.accounts.permissions``): 401 without a token, 403 ``permission_denied`` without
@@ -41,4 +41,5 @@ from funnel.staff.api import (  # noqa: E402, F401
     orders,
     payments,
     reports,
+    returns,
 )

@@ -173,7 +173,9 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     same key and body answers the first response (`Idempotent-Replayed: true`) and refunds
     once. A fully refunded order becomes `refunded`; refunding it again, with any amount, is
     409 `nothing_left_to_refund` (also when another refund is taking the rest at that
-    moment). An unpaid or cancelled order is 409 `invalid_order_transition`. Needs
+    moment). An unpaid or cancelled order is 409 `invalid_order_transition`. With
+    `return_number` (a received return of the order) the return becomes `refunded`; a return
+    that is not received is 409 `invalid_return_transition`. Needs
     `orders.refund` (admins only by default).
     """
     caller = staff_caller()
@@ -192,6 +194,7 @@ def refund_staff_order(data: dict[str, Any], number: str) -> dict[str, Any]:
         reason=data["reason"],
         lines=_refund_lines(data["lines"]),
         shipping=data["shipping"],
+        return_number=data["return_number"] or None,
     )
     record = (
         None

@@ -1,7 +1,7 @@
 """The staff pages (blueprint ``staff``): only staff and admins get past its access check.
 
 The dashboard is here (with today's and the last 7 days' headline figures for those who may
-read the reports); the customers, orders, categories, products, variants, stock,
+read the reports); the customers, orders, returns, categories, products, variants, stock,
 product images, the team, the shop's settings, the audit log and the reports are in their own
 modules, on the same blueprint.
 """
@@ -36,6 +36,7 @@ from funnel.staff.views import (
     products,
     refunds,
     reports,
+    returns,
     settings,
     shipments,
     stock,
@@ -63,6 +64,12 @@ SECTIONS = (
     ),
     ("staff.categories", "Categories", "The category tree.", Permission.CATALOG_MANAGE),
     ("staff.orders", "Orders", "Orders to process, refunds and returns.", Permission.ORDERS_VIEW),
+    (
+        "staff.returns",
+        "Returns",
+        "Customers' return requests: approve, receive, refund; oldest first.",
+        Permission.ORDERS_VIEW,
+    ),
     (
         "staff.failed_payments",
         "Failed payments",
@@ -144,6 +151,7 @@ customers.register(bp)
 orders.register(bp)
 shipments.register(bp)
 refunds.register(bp)
+returns.register(bp)
 categories.register(bp)
 products.register(bp)
 catalog_csv.register(bp)

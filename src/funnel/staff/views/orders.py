@@ -9,7 +9,7 @@ reason, at the error's status (409, 422), and changes nothing.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -24,7 +24,8 @@ from funnel.core.pagination import Page, page_number
 from funnel.orders import listing, queries, services
 from funnel.orders.carriers import CARRIERS
 from funnel.orders.errors import InvalidOrderInput
-from funnel.orders.models import Order, OrderStatus
+from funnel.orders.models import Order, OrderStatus, ReturnStatus
+from funnel.orders.queries import returns as return_queries
 from funnel.payments import queries as payment_queries
 from funnel.payments.gateways import enabled_gateways
 
@@ -83,6 +84,7 @@ def order(number: str) -> ResponseReturnValue:
 def detail_page(number: str, error: DomainError | None = None) -> ResponseReturnValue:
     """The order page, with ``error`` (a refused step) shown at its status."""
     details = queries.order_details(queries.get_order(number))
+    submitted, refund_return = _refund_prefill(details, error)
     page = render_template(
         "staff/orders/detail.html",
         details=details,
@@ -95,9 +97,30 @@ def detail_page(number: str, error: DomainError | None = None) -> ResponseReturn
         payment_key=secrets.token_urlsafe(18),
         today=services.shop_today(),
         packing_slips=True,
-        submitted=request.form if error else {},
+        submitted=submitted,
+        returns=return_queries.order_returns(details.order.id),
+        refund_return=refund_return,
     )
     return page, (error.status if error else 200)
+
+
+def _refund_prefill(
+    details: queries.OrderDetails, error: DomainError | None
+) -> tuple[Mapping[str, str], str]:
+    """The refund form's values: what was posted (a refused step), or, for ``?return=`` a
+    received return of this order, its items (none back to stock: receiving restocked
+    them) and reason; and the return the refund settles ("" for none)."""
+    if error:
+        return request.form, request.form.get("return_number", "")
+    number = request.args.get("return", "")
+    found = return_queries.find_return(number) if number else None
+    if found is None or found.order_id != details.order.id:
+        return {}, ""
+    if found.status != ReturnStatus.RECEIVED:
+        return {}, ""
+    values = {f"refund-quantity-{line.order_line_id}": str(line.quantity) for line in found.lines}
+    values["reason"] = f"Return {found.number}"
+    return values, found.number
 
 
 def text_field(name: str) -> str:

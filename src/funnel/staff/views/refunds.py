@@ -65,9 +65,14 @@ def order_refund(number: str) -> ResponseReturnValue:
             reason=text_field("reason"),
             lines=refund_lines([line.id for line in queries.order_lines(order)]),
             shipping=request.form.get("refund_shipping") == "yes",
+            return_number=request.form.get("return_number", "").strip() or None,
         )
         if not refund.amount.amount:
             return "This refund was already made."
+        if request.form.get("return_number", "").strip():
+            return f"Refunded {refund.amount.format()}: the return is refunded." + (
+                " The chosen items are back in stock." if refund.stock_returned else ""
+            )
         return f"Refunded {refund.amount.format()}." + (
             " The chosen items are back in stock." if refund.stock_returned else ""
         )

@@ -33,6 +33,7 @@ from funnel.settings.values import (
     ORDER_NUMBER_PREFIX,
     POSTAL_ADDRESS,
     PRICES_INCLUDE_TAX,
+    RETURN_WINDOW_DAYS,
     SHIPPING_METHODS,
     SHOP_COUNTRY,
     SHOP_NAME,
@@ -63,6 +64,7 @@ LABELS = {
     PRICES_INCLUDE_TAX: "Storefront prices include tax",
     SHOP_COUNTRY: "The shop's country",
     TIME_ZONE: "Time zone",
+    RETURN_WINDOW_DAYS: "Return window (days after delivery)",
 }
 # The form's name of a setting where it differs from the service's.
 # The bank account's fields, by the service's name of each (``bank_account-holder``).
@@ -115,6 +117,7 @@ def _filled_form() -> SettingsForm:
             "prices_include_tax": shop.prices_include_tax,
             "shop_country": shop.shop_country,
             "time_zone": shop.time_zone,
+            "return_window_days": str(shop.return_window_days),
         },
     )
     for method in shop.shipping_methods:
@@ -183,6 +186,12 @@ def _money(field: Field, currency: str) -> int | None:
         return None
 
 
+def _days(field: Field) -> int | str:
+    """A whole number of days typed; what was typed otherwise (the service says why not)."""
+    text = _text(field)
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else text
+
+
 def _basis_points(field: Field) -> int | None:
     """Basis points of a rate typed in percent (``20``, ``19.5``); None with a message."""
     try:
@@ -247,6 +256,7 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         PRICES_INCLUDE_TAX: bool(form.prices_include_tax.data),
         SHOP_COUNTRY: _text(form.shop_country),
         TIME_ZONE: _text(form.time_zone),
+        RETURN_WINDOW_DAYS: _days(form.return_window_days),
     }
     return changes, {SHIPPING_METHODS: method_rows, TAX_RATES: rate_rows}
 

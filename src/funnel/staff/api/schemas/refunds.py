@@ -44,6 +44,15 @@ class RefundInputSchema(ma.Schema):
         },
     )
     reason = Text(load_default="", validate=NOTE_RULE)
+    return_number = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=40),
+        metadata={
+            "description": "A received return this refund settles: it becomes `refunded`, "
+            "linked to the refund"
+        },
+    )
 
 
 class RefundResultSchema(ma.Schema):
