@@ -146,11 +146,12 @@ def main() -> None:
         measured["SQLite"] = (seeded, run(app, options.runs))
         if options.postgresql:
             name = f"funnel_bench_{uuid.uuid4().hex[:8]}"
-            server = sa.create_engine(options.postgresql, isolation_level="AUTOCOMMIT")
+            server_url = sa.make_url(options.postgresql).set(drivername="postgresql+psycopg")
+            server = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
             with server.connect() as connection:
                 connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
             try:
-                url = sa.make_url(options.postgresql).set(database=name)
+                url = server_url.set(database=name)
                 app = build(url.render_as_string(hide_password=False), scratch)
                 seeded = seed(app, options)
                 measured["PostgreSQL"] = (seeded, run(app, options.runs))
