@@ -20,14 +20,13 @@ from funnel.orders.errors import InvalidReturnRequest
 from funnel.orders.queries import returns as return_queries
 from funnel.orders.schemas import (
     MAX_ORDER_PAGE_SIZE,
-    OrderCancelInputSchema,
-    OrderCancelSchema,
     OrderPageSchema,
     OrderQuerySchema,
     OrderSchema,
     order_representation,
     order_summary,
 )
+from funnel.orders.schemas.cancel import OrderCancelInputSchema, OrderCancelSchema
 from funnel.orders.schemas.returns import (
     ReturnInputSchema,
     ReturnListSchema,

@@ -19,7 +19,6 @@ from marshmallow import validate
 from funnel.core.api import MoneyField
 from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.core.money import Money
-from funnel.orders.carriers import CARRIERS
 from funnel.orders.models import (
     Order,
     OrderEvent,
@@ -28,6 +27,13 @@ from funnel.orders.models import (
     Refund,
     RefundStatus,
     Shipment,
+)
+from funnel.orders.schemas.shipments import (
+    ShipmentLineSchema as ShipmentLineSchema,
+)
+from funnel.orders.schemas.shipments import ShipmentSchema as ShipmentSchema
+from funnel.orders.schemas.shipments import (
+    shipment_representation as shipment_representation,
 )
 from funnel.payments.models import Payment, PaymentStatus
 
@@ -130,30 +136,6 @@ class OrderEventSchema(ma.Schema):
     created_at = ma.fields.DateTime(required=True)
 
 
-class ShipmentLineSchema(ma.Schema):
-    order_line_id = ma.fields.Integer(required=True)
-    sku = ma.fields.String(required=True)
-    product_title = ma.fields.String(required=True)
-    variant_label = ma.fields.String(required=True)
-    quantity = ma.fields.Integer(required=True, metadata={"description": "Units in this parcel"})
-
-
-class ShipmentSchema(ma.Schema):
-    """One parcel: what went in it, by which carrier, and the link to follow it."""
-
-    id = ma.fields.Integer(required=True)
-    shipped_at = ma.fields.DateTime(required=True)
-    carrier = ma.fields.String(
-        required=True, metadata={"enum": list(CARRIERS), "description": "The carrier's code"}
-    )
-    carrier_name = ma.fields.String(
-        required=True, metadata={"description": "The carrier in words; empty: not recorded"}
-    )
-    tracking_number = ma.fields.String(required=True, metadata={"description": "Empty: none"})
-    tracking_url = ma.fields.String(required=True, allow_none=True)
-    lines = ma.fields.List(ma.fields.Nested(ShipmentLineSchema), required=True)
-
-
 class OrderRefundLineSchema(ma.Schema):
     """Units of one order line a refund gave back."""
 
@@ -227,21 +209,6 @@ class OrderSchema(OrderSummarySchema):
         required=True,
         metadata={"description": "The refunds made so far, oldest first"},
     )
-
-
-class OrderCancelInputSchema(ma.Schema):
-    reason = ma.fields.String(
-        load_default="",
-        validate=validate.Length(max=300),
-        metadata={"description": "Why, if the customer wants to say (optional)"},
-    )
-
-
-class OrderCancelSchema(ma.Schema):
-    changed = ma.fields.Boolean(
-        required=True, metadata={"description": "false: the order was already cancelled"}
-    )
-    order = ma.fields.Nested(OrderSchema, required=True)
 
 
 class OrderRead(Protocol):
@@ -366,28 +333,6 @@ def refund_representation(refund: Refund, currency: str) -> dict[str, Any]:
                 "restocked": item.is_restocked,
             }
             for item in refund.lines
-        ],
-    }
-
-
-def shipment_representation(shipment: Shipment) -> dict[str, Any]:
-    """A ``ShipmentSchema`` dict (the shipment's lines and their order lines loaded)."""
-    return {
-        "id": shipment.id,
-        "shipped_at": shipment.shipped_at,
-        "carrier": shipment.carrier,
-        "carrier_name": shipment.carrier_name,
-        "tracking_number": shipment.tracking_number,
-        "tracking_url": shipment.tracking_url,
-        "lines": [
-            {
-                "order_line_id": item.order_line_id,
-                "sku": item.order_line.sku,
-                "product_title": item.order_line.product_title,
-                "variant_label": item.order_line.variant_label,
-                "quantity": item.quantity,
-            }
-            for item in shipment.lines
         ],
     }
 
