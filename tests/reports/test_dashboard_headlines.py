@@ -3,7 +3,6 @@ same as their reports', for those who may read the reports only."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,20 +17,10 @@ from funnel.extensions import db
 from tests.factories.accounts import UserFactory
 from tests.factories.catalog import ProductFactory
 from tests.factories.orders import pay_by_card, place
-from tests.reports.helpers import journey
+from tests.reports.helpers import journey, row_of
 
 pytestmark = [pytest.mark.story("US-64", "US-39"), pytest.mark.config(CURRENCY="GBP")]
 NOW = datetime(2026, 4, 15, 18, tzinfo=UTC)
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
-
-
-def row_of(page: str, label: str) -> list[str]:
-    match = re.search(rf'<th scope="row">{label}</th>(.*?)</tr>', page, re.S)
-    assert match, f"no row {label}"
-    return [text_of(cell) for cell in re.findall(r"<td>(.*?)</td>", match.group(1), re.S)]
 
 
 def _paid_at(monkeypatch: pytest.MonkeyPatch, at: datetime, variant: Variant) -> None:

@@ -15,7 +15,7 @@ from funnel.accounts.models import Role, User
 from funnel.analytics.models import FunnelStage
 from funnel.core import clock
 from tests.factories.accounts import UserFactory
-from tests.reports.helpers import event, journey
+from tests.reports.helpers import event, journey, row_of
 from tests.support.api import problem
 from tests.support.api_staff import STAFF, Bearer
 
@@ -37,17 +37,6 @@ WHO = [
 def frozen(monkeypatch: pytest.MonkeyPatch) -> datetime:
     monkeypatch.setattr(clock, "utcnow", lambda: NOW)
     return NOW
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
-
-
-def row_of(page: str, label: str) -> list[str]:
-    """The cells of the table row whose header is ``label``."""
-    match = re.search(rf'<th scope="row">{label}</th>(.*?)</tr>', page, re.S)
-    assert match, f"no row {label}"
-    return [text_of(cell) for cell in re.findall(r"<td>(.*?)</td>", match.group(1), re.S)]
 
 
 # -- who may read it ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from funnel.extensions import db
 from tests.factories.accounts import UserFactory
 from tests.factories.catalog import ProductFactory
 from tests.factories.orders import pay_by_card, place
+from tests.reports.helpers import row_of, text_of
 from tests.support.api import problem
 from tests.support.api_staff import STAFF, Bearer
 
@@ -49,17 +50,6 @@ PERIOD = {"from": "2026-04-01", "to": "2026-04-15"}
 def frozen(monkeypatch: pytest.MonkeyPatch) -> datetime:
     monkeypatch.setattr(clock, "utcnow", lambda: NOW)
     return NOW
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
-
-
-def row_of(page: str, label: str) -> list[str]:
-    """The cells of the table row whose header is ``label``."""
-    match = re.search(rf'<th scope="row">{label}</th>(.*?)</tr>', page, re.S)
-    assert match, f"no row {label}"
-    return [text_of(cell) for cell in re.findall(r"<td>(.*?)</td>", match.group(1), re.S)]
 
 
 def csv_rows(response: Any) -> list[list[str]]:
