@@ -1,4 +1,5 @@
-"""Each report as a table of plain cells: the CSV download, with the numbers shown on screen.
+"""Each report as a table of plain cells (the CSV download, with the numbers shown on screen),
+and as a chart's data (``sales_chart``, ``funnel_chart``: drawn by ``js/report-charts.js``).
 
 Pure: plain functions of a report. Money is written in major units with its currency's
 decimals (``12.50``) beside a currency column, rates in percent with one decimal, as the pages
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any
 
 from funnel.analytics.models import FunnelStage
 from funnel.core.money import Money
@@ -16,7 +18,7 @@ from funnel.core.spreadsheet import Cell
 from funnel.reports.conversion import percent
 from funnel.reports.queries.funnel import FunnelReport
 from funnel.reports.queries.products import ProductReport
-from funnel.reports.queries.sales import SalesReport
+from funnel.reports.queries.sales import CurrencySales, SalesReport
 
 SALES_HEADER = (
     "from",
@@ -131,3 +133,64 @@ def split_rows(report: FunnelReport) -> Iterator[Sequence[Cell]]:
     split = report.split.value if report.split else ""
     for group in report.groups:
         yield (split, group.label, *group.visitors, percent(group.conversion))
+
+
+def _as_number(amount: Decimal | None) -> float | None:
+    """A chart's value: a chart draws numbers, not exact decimals (the table holds those)."""
+    return None if amount is None else float(amount)
+
+
+def sales_chart(sales: CurrencySales, grouping_label: str) -> dict[str, Any]:
+    """One currency's revenue (bars) and orders (a line) per bucket, for ``report-charts.js``."""
+    currency = sales.currency
+    return {
+        "type": "bar",
+        "labels": [row.bucket.label for row in sales.rows],
+        "axes": [
+            {"id": "money", "title": f"Revenue ({currency})"},
+            {"id": "orders", "title": "Orders", "position": "right"},
+        ],
+        "datasets": [
+            {
+                "label": f"Gross revenue ({currency})",
+                "data": [
+                    _as_number(_major(row.figures.gross_minor, currency)) for row in sales.rows
+                ],
+                "yAxisID": "money",
+                "order": 2,
+            },
+            {
+                "label": f"Net of refunds ({currency})",
+                "data": [_as_number(_major(row.figures.net_minor, currency)) for row in sales.rows],
+                "yAxisID": "money",
+                "order": 3,
+            },
+            {
+                "type": "line",
+                "label": "Orders paid",
+                "data": [row.figures.orders for row in sales.rows],
+                "yAxisID": "orders",
+                "order": 1,
+            },
+        ],
+        "title": f"By {grouping_label.lower()}",
+    }
+
+
+def funnel_chart(report: FunnelReport) -> dict[str, Any]:
+    """The funnel as horizontal bars, this period's and the one before, each step labelled
+    with its conversion from the first, for ``report-charts.js``."""
+    labels = []
+    for row in report.stages:
+        share = percent(row.conversion_from_start)
+        labels.append(row.label if share is None else f"{row.label} ({share} %)")
+    return {
+        "type": "bar",
+        "indexAxis": "y",
+        "labels": labels,
+        "axes": [{"id": "x", "title": "Visitors"}],
+        "datasets": [
+            {"label": "These days", "data": [row.visitors for row in report.stages]},
+            {"label": "The days before", "data": [row.previous_visitors for row in report.stages]},
+        ],
+    }

@@ -133,6 +133,8 @@ def _page(template: str, asked: ReportRequest, report: Any) -> ResponseReturnVal
         grouping_labels=GROUPING_LABELS,
         split=asked.split,
         split_labels=SPLIT_LABELS,
+        sales_chart=tables.sales_chart,
+        funnel_chart=tables.funnel_chart,
         query=asked.query,
     )
     return page, 422 if asked.errors else 200
