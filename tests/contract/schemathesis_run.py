@@ -67,6 +67,9 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     ("POST", f"{API}/checkouts/{{checkout_id}}/complete"): "a payment method the shop "
     "offers, and an Idempotency-Key already used for another request "
     "(idempotency_key_reused)",
+    ("POST", f"{API}/orders/{{number}}/returns"): "a delivered order within the return "
+    "window, and no more units than are left to return (invalid_return_request), and an "
+    "Idempotency-Key already used for another request",
     ("POST", f"{API}/staff/orders/{{number}}/transitions"): "a step that needs what this "
     "order has (the amount due when recording a transfer, a reason when cancelling)",
     ("POST", f"{API}/staff/orders/{{number}}/refunds"): "no more than is left to refund "

@@ -184,6 +184,21 @@ def test_the_owner_cancels_over_the_api_and_again_changes_nothing(
     assert len(statuses(order)) == 3
 
 
+def test_the_api_body_is_optional_as_its_description_says(
+    client: FlaskClient, customer: User, bearer: Bearer
+) -> None:
+    order = own_order(customer)
+    pay_by_card(order)
+
+    answer = client.post(f"/api/v1/orders/{order.number}/cancel", headers=bearer(customer))
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["order"]["status"] == "cancelled"
+    body = spec["paths"]["/api/v1/orders/{number}/cancel"]["post"]["requestBody"]
+    assert body.get("required", False) is False
+
+
 def test_the_api_refuses_a_shipped_order_and_someone_else_s(
     client: FlaskClient, customer: User, staff_user: User, bearer: Bearer
 ) -> None:

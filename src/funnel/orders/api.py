@@ -79,7 +79,7 @@ def get_my_order(number: str) -> dict[str, Any]:
 @bp.response(200, OrderCancelSchema)
 @errors(bp, 400, 404, 409, 413, 422, 502, 503)
 @authenticated(bp)
-@bp.arguments(OrderCancelInputSchema)
+@bp.arguments(OrderCancelInputSchema, required=False)
 def cancel_my_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     """Cancel one of the caller's orders that has not shipped
 
@@ -91,7 +91,7 @@ def cancel_my_order(data: dict[str, Any], number: str) -> dict[str, Any]:
     """
     user = api_user()
     order = queries.get_order_of_user(number, user.id)
-    change = services.cancel_by_customer(order.id, user_id=user.id, reason=data["reason"])
+    change = services.cancel_by_customer(order.id, user_id=user.id, reason=data.get("reason", ""))
     return {
         "changed": change.changed,
         "order": order_representation(queries.order_details(queries.get_order(change.number))),
