@@ -72,7 +72,7 @@ def orders_in_shop() -> dict[str, tuple[str, int, list[int], str]]:
 
 def stock_in_shop() -> dict[str, int]:
     db.session.commit()
-    return dict(db.session.execute(select(Variant.sku, Variant.stock_quantity)))
+    return dict(db.session.execute(select(Variant.sku, Variant.stock_quantity)).tuples().all())
 
 
 def test_a_backup_taken_while_the_shop_writes_restores_every_order_into_a_new_instance(
