@@ -14,11 +14,13 @@ from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from funnel.accounts.models import User
 from funnel.catalog.models import Variant
 from funnel.extensions import db
 from funnel.orders.models import Order, OrderLine
 from funnel.payments.models import Payment
 from tests.conftest import build_app
+from tests.factories.accounts import UserFactory
 from tests.factories.inventory import stocked_variant
 from tests.factories.orders import paid_order
 from tests.support.mailbox import SmtpServer
@@ -78,13 +80,15 @@ def stock_in_shop() -> dict[str, int]:
 def test_a_backup_taken_while_the_shop_writes_restores_every_order_into_a_new_instance(
     shop: Shop, tmp_path: Path
 ) -> None:
-    # given a running shop with three paid orders, committed but still in the WAL file
+    # given a running shop with three paid orders of a customer, committed but still in the WAL
     live = tmp_path / "live" / "funnel.db"
     with shop(live) as app:
+        customer = UserFactory(email="ann@example.com")
         for quantity in (1, 2, 3):
-            paid_order(lines=[(stocked_variant(10), quantity)])
+            paid_order(lines=[(stocked_variant(10), quantity)], user_id=customer.id)
         orders = orders_in_shop()
         stock = stock_in_shop()
+        customer_id = customer.id
         assert len(orders) == 3
         assert {status for status, *_ in orders.values()} == {"paid"}
         assert (live.parent / "funnel.db-wal").stat().st_size > 0
@@ -116,6 +120,8 @@ def test_a_backup_taken_while_the_shop_writes_restores_every_order_into_a_new_in
         assert result.output == f"Restored {backup} into {fresh}.\n"
         assert orders_in_shop() == orders
         assert stock_in_shop() == stock
+        assert list(db.session.scalars(select(Order.user_id).distinct())) == [customer_id]
+        assert db.session.get(User, customer_id).email == "ann@example.com"
         emails = set(db.session.scalars(select(Order.email)))
         assert emails == {"buyer@example.com"}
 
