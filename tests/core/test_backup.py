@@ -4,6 +4,7 @@ restored into a fresh instance with every order; files that are not Funnel backu
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -124,6 +125,50 @@ def test_a_backup_taken_while_the_shop_writes_restores_every_order_into_a_new_in
         assert db.session.get(User, customer_id).email == "ann@example.com"
         emails = set(db.session.scalars(select(Order.email)))
         assert emails == {"buyer@example.com"}
+
+
+def test_a_backup_taken_while_visits_are_committed_holds_an_unbroken_prefix_of_them(
+    shop: Shop, tmp_path: Path
+) -> None:
+    # given a shop recording visits from another connection, one commit after another
+    live = tmp_path / "funnel.db"
+    committed: list[int] = []
+    started, stop = threading.Event(), threading.Event()
+
+    def record_visits() -> None:
+        writer = sqlite3.connect(live, isolation_level=None, timeout=15)
+        try:
+            while not stop.is_set():
+                cursor = writer.execute(
+                    "INSERT INTO funnel_events (stage, visitor_id, occurred_at) "
+                    "VALUES ('visit', 'visitor', '2026-12-01 10:00:00.000000')"
+                )
+                committed.append(cursor.lastrowid)
+                if len(committed) == 50:
+                    started.set()
+        finally:
+            writer.close()
+
+    with shop(live) as app:
+        thread = threading.Thread(target=record_visits)
+        thread.start()
+        try:
+            assert started.wait(60)
+            # when the operator backs up meanwhile
+            before = len(committed)
+            result = invoke(app, "backup", str(tmp_path / "backup.db"))
+            after = len(committed)
+        finally:
+            stop.set()
+            thread.join()
+
+    # then the backup holds the visits committed up to one moment: all of them, none missing
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "backup.db") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        ids = [row[0] for row in connection.execute("SELECT id FROM funnel_events ORDER BY id")]
+    assert before <= len(ids) <= after
+    assert ids == committed[: len(ids)]
 
 
 def test_restoring_over_a_shop_keeps_its_database_as_before_restore(
