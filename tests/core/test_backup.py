@@ -197,6 +197,12 @@ def test_restoring_over_a_shop_keeps_its_database_as_before_restore(
     with shop(tmp_path / "funnel.db.before-restore", migrate=False):
         assert sorted(orders_in_shop()) == sorted([first, second])
 
+    # and the database cannot be restored from itself
+    with shop(live, migrate=False) as app:
+        result = invoke(app, "restore", str(live), "--yes")
+        assert result.exit_code == 1
+        assert "Nothing restored: that file is the shop's database itself." in result.output
+
     # and a second restore will not overwrite that kept database
     with shop(live, migrate=False) as app:
         result = invoke(app, "restore", str(backup), "--yes")

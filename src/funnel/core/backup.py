@@ -128,6 +128,8 @@ def restore(backup: BackupFile, database: Path) -> Path | None:
     through SQLite's backup API in one transaction, which also clears its WAL: a restore cut
     short leaves the database as it was. Returns the saved file, or None when there was none.
     """
+    if database.exists() and backup.path.resolve() == database.resolve():
+        raise BackupRefused("that file is the shop's database itself")
     saved: Path | None = None
     if database.exists():
         saved = database.with_name(database.name + BEFORE_RESTORE_SUFFIX)
