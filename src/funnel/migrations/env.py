@@ -52,7 +52,8 @@ def run_migrations_online() -> None:
                     _check_foreign_keys(connection)
         finally:
             if is_sqlite:
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+                # Never hand the pool a connection without foreign keys: a new one gets them.
+                connection.invalidate()
 
 
 def _check_foreign_keys(connection) -> None:
