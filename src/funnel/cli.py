@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
 import click
 from celery import Celery
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from tqdm import tqdm
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(jobs_group)
     app.cli.add_command(catalog_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _celery() -> Celery:
@@ -154,3 +157,68 @@ def import_catalog_command(file: BinaryIO, dry_run: bool) -> None:
     click.echo(
         f"Stock levels changed: {len(summary.stock_changes)} ({verb} counted in the ledger)."
     )
+
+
+def _migration_revisions() -> tuple[set[str], set[str]]:
+    """Every migration revision this version of Funnel knows, and its heads."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(current_app.extensions["migrate"].directory)
+    return {script.revision for script in scripts.walk_revisions()}, set(scripts.get_heads())
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace FILE when it exists.")
+@with_appcontext
+def backup_command(file: Path, force: bool) -> None:
+    """Back up the SQLite database to FILE while the shop runs (US-54).
+
+    The copy is one consistent snapshot (SQLite's online backup API), written to a temporary
+    file and renamed into place. PostgreSQL and MariaDB are backed up with their own tools.
+    """
+    from funnel.core import backup
+    from funnel.extensions import db
+
+    try:
+        database = backup.sqlite_path(db.engine.url)
+        backup.back_up(database, file, force=force)
+    except backup.BackupRefused as error:
+        raise click.ClickException(f"No backup made: {error}.") from error
+    click.echo(f"Backed up {database} to {file}.")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Confirm that the shop and its workers are stopped.")
+@with_appcontext
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the SQLite database with the backup FILE; stop the shop first (US-54).
+
+    The backup is checked first (a Funnel database at a migration this version knows); the
+    current database is kept as <name>.before-restore.
+    """
+    from funnel.core import backup
+    from funnel.extensions import db
+
+    known, heads = _migration_revisions()
+    try:
+        database = backup.sqlite_path(db.engine.url)
+        checked = backup.inspect_backup(file, known_revisions=known, head_revisions=heads)
+        if not yes:
+            raise click.ClickException(
+                f"{file} is a Funnel backup that can be restored. Stop the shop (web server, "
+                "workers and scheduler) first, then run this command again with --yes."
+            )
+        db.engine.dispose()
+        saved = backup.restore(checked, database)
+    except backup.BackupRefused as error:
+        raise click.ClickException(f"Nothing restored: {error}.") from error
+    if saved is not None:
+        click.echo(f"The database as it was is kept in {saved}.")
+    click.echo(f"Restored {file} into {database}.")
+    if not checked.is_current:
+        click.echo(
+            "The backup is from an earlier version: run `flask --app funnel db upgrade heads` "
+            "before starting the shop."
+        )

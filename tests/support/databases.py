@@ -170,3 +170,39 @@ class WrittenTables:
 def _admin_database(backend: str) -> str:
     base = make_url(os.environ[_ENVIRONMENT[backend]])
     return base.database or ("postgres" if backend == "postgresql" else "mysql")
+
+
+@contextmanager
+def scratch_database(backend: str, directory: Path) -> Iterator[str | None]:
+    """A new, empty database of ``backend`` for one test (not the run's shared one), dropped
+    afterwards; None when the backend is not configured or not reachable."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / f'scratch-{secrets.token_hex(4)}.db'}"
+        return
+    base = os.environ.get(_ENVIRONMENT[backend])
+    if not base:
+        yield None
+        return
+    url = make_url(with_installed_driver(base))
+    name = f"funnel_scratch_{secrets.token_hex(4)}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            suffix = (
+                " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" if backend == "mysql" else ""
+            )
+            connection.exec_driver_sql(f"CREATE DATABASE {name}{suffix}")
+    except sa.exc.OperationalError:
+        admin.dispose()
+        yield None
+        return
+    scratch = url.set(database=name)
+    if backend == "mysql":
+        scratch = scratch.update_query_dict({"charset": "utf8mb4"})
+    try:
+        yield scratch.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            force = " WITH (FORCE)" if backend == "postgresql" else ""
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+        admin.dispose()

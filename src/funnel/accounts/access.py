@@ -38,8 +38,8 @@ from funnel.core.api import BEARER_SECURITY, errors
 from funnel.core.errors import AuthenticationRequired, PermissionDenied
 from funnel.extensions import login_manager
 
-SESSION_TOKEN_KEY = "session_token"  # noqa: S105  (a key name, not a secret)
-PENDING_TOKEN_KEY = "second_step_token"  # noqa: S105  (a key name, not a secret)
+SESSION_TOKEN_KEY = "session_token"  # nosec B105 # noqa: S105  (a key name, not a secret)
+PENDING_TOKEN_KEY = "second_step_token"  # nosec B105 # noqa: S105  (a key name, not a secret)
 # Whose second step it is: only the key of the per-account rate limit on codes
 # (``limits.SECOND_STEP_USER_KEY`` reads it; the two sit side by side in the layers).
 PENDING_USER_KEY = "second_step_user"

@@ -36,7 +36,7 @@ bp = Blueprint(
 )
 
 # Database integer ids fit in 32 bits; a larger number in a URL is a 404, not a driver error.
-TOKEN_ID = "<id:token_id>"  # noqa: S105  (a URL rule, not a secret)
+TOKEN_ID = "<id:token_id>"  # nosec B105 # noqa: S105  (a URL rule, not a secret)
 ADDRESS_ID = "<id:address_id>"
 ADDRESS_OF_BODY = {"address_id": "$response.body#/id"}
 
@@ -47,7 +47,7 @@ ADDRESS_OF_BODY = {"address_id": "$response.body#/id"}
 @bp.route("/auth/tokens", methods=["POST"])
 @sign_in_limits
 @bp.response(201, IssuedTokenSchema)
-@links(bp, 201, revoke_token={"token_id": "$response.body#/id"})
+@links(bp, 201, revoke_token={"token_id": "$response.body#/id"})  # nosec B105 (a link expression)
 @errors(bp, 400, 401, 413, 429)
 @bp.arguments(TokenRequestSchema)
 def create_token(data: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from funnel.core import clock
 from funnel.core.database import transaction
 from funnel.extensions import db
 
-SECRET_PREFIX = "fnl_"  # noqa: S105  (marks Funnel tokens, not a secret)
+SECRET_PREFIX = "fnl_"  # nosec B105 # noqa: S105  (marks Funnel tokens, not a secret)
 DISPLAY_PREFIX_LENGTH = 12
 NAME_MAX_LENGTH = API_TOKEN_NAME_LENGTH
 DEFAULT_NAME = "API token"

@@ -157,7 +157,7 @@ def change_password() -> ResponseReturnValue:
                 **access.client_details(),
             )
         except DomainError as error:
-            _show_errors(form, error, rename={"password": "new_password"})
+            _show_errors(form, error, rename={"password": "new_password"})  # nosec B105 (a field name)
         else:
             access.establish(current_user._get_current_object(), token)
             flash("Your password has been changed. Every other session has been signed out.")

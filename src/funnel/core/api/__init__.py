@@ -37,7 +37,7 @@ from funnel.core.money import Money
 API_PREFIX = "/api/v1"
 BEARER_SECURITY = [{"bearerAuth": []}]
 # A cart is reached with its owner's bearer token, or (a guest's cart) with its secret.
-CART_SECRET_HEADER = "Cart-Secret"  # noqa: S105  (a header name, not a secret)
+CART_SECRET_HEADER = "Cart-Secret"  # nosec B105 # noqa: S105  (a header name, not a secret)
 CART_SECURITY = [{"bearerAuth": []}, {"cartSecret": []}]
 MAX_MONEY_AMOUNT = 10**12  # minor units (ten billion dollars): BIGINT with room to add
 # Arrays and objects inside one another in a JSON body; no operation needs more than a few.

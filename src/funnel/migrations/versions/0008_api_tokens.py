@@ -44,5 +44,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
+    # Dropping the table drops its indexes (MariaDB refuses to drop one a foreign key needs).
     op.drop_table("api_tokens")

@@ -45,5 +45,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
+    # Dropping a table drops its indexes (MariaDB refuses to drop one a foreign key needs).
     op.drop_table("idempotency_keys")

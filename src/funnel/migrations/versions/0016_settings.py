@@ -47,6 +47,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_shop_setting_changes_changed_at"), table_name="shop_setting_changes")
+    # Dropping a table drops its indexes (MariaDB refuses to drop one a foreign key needs).
     op.drop_table("shop_setting_changes")
     op.drop_table("shop_settings")

@@ -47,7 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_staff_invitations_email"), table_name="staff_invitations")
+    # Dropping a table drops its indexes (MariaDB refuses to drop one a foreign key needs).
     op.drop_table("staff_invitations")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("permission_groups")

@@ -48,7 +48,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_audit_entries_object_type_object_id"), table_name="audit_entries")
-    op.drop_index(op.f("ix_audit_entries_actor_user_id_occurred_at"), table_name="audit_entries")
-    op.drop_index(op.f("ix_audit_entries_occurred_at"), table_name="audit_entries")
+    # Dropping a table drops its indexes (MariaDB refuses to drop one a foreign key needs).
     op.drop_table("audit_entries")

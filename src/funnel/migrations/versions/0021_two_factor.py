@@ -63,7 +63,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_recovery_codes_user_id"), table_name="recovery_codes")
+    # Dropping the table drops its indexes. MariaDB refuses to drop the user_id index on its
+    # own: its foreign key needs it.
     op.drop_table("recovery_codes")
     op.drop_table("two_factor_credentials")
     with op.batch_alter_table("user_sessions") as batch:
