@@ -60,7 +60,7 @@ def rendered_site(
     upstreams = iter(backends)
     rendered = []
     for line in SITE.read_text().splitlines():
-        if "# EDIT" not in line:
+        if "# EDIT" not in line or line.lstrip().startswith("#"):
             rendered.append(line)
             continue
         code = line.split("# EDIT")[0].rstrip()
@@ -73,8 +73,8 @@ def rendered_site(
             continue  # the test listens on loopback only
         elif stripped == "listen 80;":
             stripped = f"listen 127.0.0.1:{http_port};"
-        elif stripped == "listen 443 ssl;":
-            stripped = f"listen 127.0.0.1:{https_port} ssl;"
+        elif stripped == "listen 443 ssl http2;":
+            stripped = f"listen 127.0.0.1:{https_port} ssl http2;"
         elif stripped.startswith("server_name "):
             pass  # the shop's public host name stays: the client sends it
         elif stripped.startswith("ssl_certificate "):
