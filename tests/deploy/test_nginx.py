@@ -22,11 +22,12 @@ import pytest
 import sqlalchemy as sa
 
 from funnel import create_app
-from funnel.accounts.models import UserSession
+from funnel.accounts.models import Role, UserSession
 from funnel.extensions import db
 from tests.conftest import missing_service
 from tests.deploy import stack
 from tests.factories.accounts import KNOWN_PASSWORD, UserFactory
+from tests.support.api import live_token
 from tests.support.databases import DatabaseProvider
 from tests.support.live_server import free_port, run_flask
 from tests.support.mailbox import Mailbox, SmtpServer
@@ -56,6 +57,7 @@ class Deployment:
     database_url: str
     mailbox: Mailbox
     media: Path
+    staff_token: str
 
     def client(self) -> stack.Client:
         return stack.Client(self.https_port)
@@ -82,13 +84,17 @@ def _environment(instance: Path, database_url: str, smtp: SmtpServer) -> dict[st
     return inherited | settings
 
 
-def _signed_up_customer(database_url: str) -> None:
+def _accounts(database_url: str) -> str:
+    """A customer who signs in, and the API token of a staff member who books transfers."""
     app = create_app(
         {"TESTING": True, "SECRET_KEY": "reader", "SQLALCHEMY_DATABASE_URI": database_url}
     )
     with app.app_context():
         UserFactory(email=CUSTOMER, is_email_verified=True)
+        staff = UserFactory(email="books@example.com", role=Role.STAFF, is_email_verified=True)
+        token = live_token(staff, days=1, name="books")
         db.engine.dispose()
+    return token
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql", "mysql"])
@@ -111,7 +117,7 @@ def deployment(
     try:
         run_flask(environment, "db", "upgrade", "heads")
         run_flask(environment, "demo", "--products", "12")
-        _signed_up_customer(database_url)
+        staff_token = _accounts(database_url)
         backends = [free_port(), free_port()]
         logs = [folder / f"gunicorn-{port}.log" for port in backends]
         for port, log in zip(backends, logs, strict=True):
@@ -157,7 +163,9 @@ def deployment(
         stack.wait_for(
             "nginx", lambda: redirect.call("GET", "/").status == 301, processes[-1], error_log
         )
-        yield Deployment(https_port, http_port, backends, logs, database_url, smtp.mailbox, media)
+        yield Deployment(
+            https_port, http_port, backends, logs, database_url, smtp.mailbox, media, staff_token
+        )
     finally:
         for process in reversed(processes):
             stack.stop(process)
@@ -205,7 +213,7 @@ def test_plain_http_is_sent_to_https(deployment: Deployment) -> None:
     assert answer.headers["Location"] == f"https://{stack.HOST}/p/anything?x=1"
 
 
-def test_a_guest_buys_a_product_through_nginx_served_by_both_servers(
+def test_a_guest_buys_and_pays_through_nginx_served_by_both_servers(
     deployment: Deployment,
 ) -> None:
     client = deployment.client()
@@ -258,6 +266,17 @@ def test_a_guest_buys_a_product_through_nginx_served_by_both_servers(
     assert order["status"] == "pending_payment"
     message = _mail_to(deployment.mailbox, GUEST)
     assert order["number"] in message["Subject"] + deployment.mailbox.body(message)
+    # and once staff book the transfer, the order is paid
+    staff = {"Authorization": f"Bearer {deployment.staff_token}"}
+    number = order["number"]
+    booked = call(
+        "POST",
+        f"/api/v1/staff/orders/{number}/transitions",
+        {"to": "paid"},
+        {**staff, "Idempotency-Key": "deploy-test-transfer-1"},
+    )
+    assert booked.status == 200, booked.body
+    assert call("GET", f"/api/v1/staff/orders/{number}", headers=staff).json()["status"] == "paid"
     # and both gunicorn servers served requests: every request id nginx gave out was logged
     # by exactly one server
     given = {answer.headers["X-Request-ID"] for answer in answers}
