@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -217,9 +218,11 @@ def test_a_guest_buys_and_pays_through_nginx_served_by_both_servers(
     deployment: Deployment,
 ) -> None:
     client = deployment.client()
-    answers = []
+    answers: list[stack.Answer] = []
 
-    def call(method: str, path: str, body: object = None, headers: dict[str, str] | None = None):
+    def call(
+        method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+    ) -> stack.Answer:
         answer = client.call(method, path, body, headers)
         answers.append(answer)
         return answer
@@ -288,7 +291,7 @@ def test_a_guest_buys_and_pays_through_nginx_served_by_both_servers(
     assert served[1] != set()
 
 
-def _mail_to(mailbox: Mailbox, address: str):
+def _mail_to(mailbox: Mailbox, address: str) -> EmailMessage:
     deadline = time.monotonic() + 20
     while not mailbox.to(address) and time.monotonic() < deadline:
         time.sleep(0.1)  # the order email is sent after the order's commit
