@@ -117,12 +117,13 @@ def deployment(
     processes = []
     try:
         run_flask(environment, "db", "upgrade", "heads")
-        run_flask(environment, "demo", "--products", "12")
-        staff_token = _accounts(database_url)
         backends = [free_port(), free_port()]
         logs = [folder / f"gunicorn-{port}.log" for port in backends]
         for port, log in zip(backends, logs, strict=True):
             processes.append(stack.start_gunicorn(environment, port, log))
+        # the catalogue and the accounts are written while the servers start
+        run_flask(environment, "demo", "--products", "12")
+        staff_token = _accounts(database_url)
         for port, log, process in zip(backends, logs, processes, strict=True):
             stack.wait_for("gunicorn", lambda port=port: _answers(port), process, log)
         media = instance / "media"
