@@ -14,7 +14,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format stories e2e screenshots browser tools monitoring-tools monitoring audit bench bench-api bench-staff bench-reports wrk clean
+.PHONY: install run test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-api bench-staff bench-reports wrk clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ tools: ## install curl and jq, which the API guide's curl session uses (needs ro
 
 monitoring-tools: ## install Debian's Prometheus, whose promtool checks deploy/prometheus (needs root)
 	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus)
+
+deploy-tools: ## install Debian's nginx, which the deployment test runs in front of gunicorn (needs root)
+	command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx)
 
 monitoring: monitoring-tools ## check the Prometheus config and alert rules, and run the rules' unit tests
 	cd deploy/prometheus && promtool check config --syntax-only prometheus.yml && promtool check rules alerts.yml && promtool test rules alerts.test.yml

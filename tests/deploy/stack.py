@@ -1,0 +1,239 @@
+"""nginx with the shipped site file in front of two gunicorn servers of one production shop.
+
+``rendered_site(...)`` is ``deploy/nginx/funnel.conf`` with only its ``# EDIT`` lines changed
+(this test's ports, certificate and folders), as an operator would change them; a placeholder
+the test does not know fails the test, so the file and the test cannot drift apart. nginx runs
+in the foreground with its own prefix (temp folders, pid, logs), so it needs no system
+folder. ``Client`` speaks HTTPS to nginx from 127.0.0.2, with the shop's public host name, as
+a shopper's browser would from another address.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import json
+import os
+import pwd
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import funnel
+from tests.conftest import missing_service
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "deploy" / "nginx" / "funnel.conf"
+PROXY_INCLUDE = ROOT / "deploy" / "nginx" / "funnel-proxy.conf"
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
+STATIC = Path(funnel.__file__).resolve().parent / "static"
+HOST = "shop.example.com"
+CLIENT_ADDRESS = "127.0.0.2"
+START_TIMEOUT_SECONDS = 60
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (``make deploy-tools``): missing, skip locally and fail under CI."""
+    path = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+    if path is None:
+        missing_service("nginx is not installed (make deploy-tools)")
+    assert path is not None
+    return path
+
+
+def rendered_site(
+    *,
+    backends: list[int],
+    http_port: int,
+    https_port: int,
+    certificate: Path,
+    key: Path,
+    media: Path,
+) -> str:
+    """The shipped site with this test's values on its ``# EDIT`` lines, and those alone."""
+    upstreams = iter(backends)
+    rendered = []
+    for line in SITE.read_text().splitlines():
+        if "# EDIT" not in line or line.lstrip().startswith("#"):
+            rendered.append(line)
+            continue
+        code = line.split("# EDIT")[0].rstrip()
+        stripped = code.strip()
+        indent = code[: len(code) - len(code.lstrip())]
+        if stripped.startswith("server 127.0.0.1:"):
+            options = stripped.split(" ", 2)[2]
+            stripped = f"server 127.0.0.1:{next(upstreams)} {options}"
+        elif stripped.startswith("listen [::]"):
+            continue  # the test listens on loopback only
+        elif stripped == "listen 80;":
+            stripped = f"listen 127.0.0.1:{http_port};"
+        elif stripped == "listen 443 ssl http2;":
+            stripped = f"listen 127.0.0.1:{https_port} ssl http2;"
+        elif stripped.startswith("server_name "):
+            pass  # the shop's public host name stays: the client sends it
+        elif stripped.startswith("ssl_certificate "):
+            stripped = f"ssl_certificate {certificate};"
+        elif stripped.startswith("ssl_certificate_key "):
+            stripped = f"ssl_certificate_key {key};"
+        elif stripped.startswith("alias ") and "/static/" in stripped:
+            stripped = f"alias {STATIC}/;"
+        elif stripped.startswith("alias ") and "/media/" in stripped:
+            stripped = f"alias {media}/;"
+        elif stripped.startswith("include ") and "funnel-proxy.conf" in stripped:
+            stripped = f"include {PROXY_INCLUDE};"
+        else:
+            raise AssertionError(f"a placeholder this test does not fill: {line.strip()}")
+        rendered.append(indent + stripped)
+    assert next(upstreams, None) is None, "the site names fewer gunicorn servers than the test runs"
+    return "\n".join(rendered) + "\n"
+
+
+def main_config(prefix: Path, site: Path) -> str:
+    """What /etc/nginx/nginx.conf holds around a site, with every path under ``prefix``."""
+    # Started by root, nginx would run its workers as nobody, who cannot read the test's
+    # folders: they run as the user running the test instead.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
+    temp = "\n".join(
+        f"    {name}_temp_path {prefix / name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""{user}daemon off;
+worker_processes 1;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "error.log"} warn;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {prefix / "access.log"};
+{temp}
+    include {site};
+}}
+"""
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    certificate, key = folder / "shop.crt", folder / "shop.key"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", f"/CN={HOST}", "-keyout", str(key), "-out", str(certificate)),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return certificate, key
+
+
+def start_gunicorn(environment: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """One gunicorn server with the shipped deploy/gunicorn.conf.py, one worker."""
+    settings = {**environment, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"}
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG)),
+                *("--no-control-socket", "funnel:create_app()"),
+            ],
+            env=settings,
+            cwd=environment["FUNNEL_INSTANCE_PATH"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def wait_for(what: str, answers: Any, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll ``answers()`` until it is true; a process that exits or never answers fails."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited:\n{log.read_text(errors='replace')}")
+        try:
+            if answers():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)  # polling a starting server
+    raise RuntimeError(f"{what} did not answer:\n{log.read_text(errors='replace')}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def request_lines(log: Path) -> list[dict[str, Any]]:
+    """The shop's ``funnel.request`` log lines (JSON in production) in a gunicorn log."""
+    lines = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{"):
+            entry = json.loads(line)
+            if entry.get("logger") == "funnel.request":
+                lines.append(entry)
+    return lines
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Client:
+    """HTTPS to nginx from another address, as a shopper; keeps the shop's cookies."""
+
+    port: int
+    scheme: str = "https"
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def connection(self) -> http.client.HTTPConnection:
+        source = (CLIENT_ADDRESS, 0)
+        if self.scheme == "http":
+            return http.client.HTTPConnection(
+                "127.0.0.1", self.port, timeout=60, source_address=source
+            )
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
+        return http.client.HTTPSConnection(
+            "127.0.0.1", self.port, timeout=60, source_address=source, context=context
+        )
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Answer:
+        sent = {"Host": HOST, **(headers or {})}
+        data = body
+        if isinstance(body, dict | list):
+            data = json.dumps(body).encode()
+            sent.setdefault("Content-Type", "application/json")
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        connection = self.connection()
+        try:
+            connection.request(method, path, body=data, headers=sent)
+            response = connection.getresponse()
+            content = response.read()
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        if response.headers.get("Content-Encoding") == "gzip":
+            content = gzip.decompress(content)
+        return Answer(response.status, response.headers, content)
