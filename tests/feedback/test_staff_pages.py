@@ -37,7 +37,9 @@ def _browser(role: str, client: FlaskClient, signed_in: Any) -> FlaskClient:
 
 
 def _actions() -> list[tuple[str, Any, Any]]:
-    return [(e["action"], e["before"], e["after"]) for e in entries() if e["object"][0] == "feedback"]
+    return [
+        (e["action"], e["before"], e["after"]) for e in entries() if e["object"][0] == "feedback"
+    ]
 
 
 @pytest.mark.story("US-65")
@@ -97,9 +99,11 @@ def test_the_inbox_lists_open_items_newest_first_and_filters_handled(
     page = browser.get("/staff/feedback").get_data(as_text=True)
     assert page.index("Third") < page.index("Second")
     assert "First" not in page
-    assert "Open (2)" in page and "Handled (1)" in page
+    assert "Open (2)" in page
+    assert "Handled (1)" in page
     handled = browser.get("/staff/feedback?state=handled").get_data(as_text=True)
-    assert "First" in handled and "Second" not in handled
+    assert "First" in handled
+    assert "Second" not in handled
 
 
 @pytest.mark.story("US-65")
