@@ -179,6 +179,11 @@ def test_a_reply_is_emailed_over_smtp_recorded_and_shown(
             "Thank you: we made it faster today.",
         )
     ]
+    # and a second reply is refused, saying why, and sends nothing more
+    again = browser.post(f"/staff/feedback/{feedback_id}/reply", data={"reply": "Again"})
+    assert again.status_code == 409
+    assert "This feedback has been answered already." in again.get_data(as_text=True)
+    assert len(mailbox) == 1
     assert _actions() == [
         (
             "feedback.replied",
@@ -215,6 +220,7 @@ def test_feedback_without_an_email_cannot_be_answered(
 
     response = browser.post(f"/staff/feedback/{feedback_id}/reply", data={"reply": "Hello"})
     assert response.status_code == 409
+    assert "The shopper left no email address to answer." in response.get_data(as_text=True)
     assert list(mailbox) == []
     assert feedback_state()[0][4:] == (False, None)
 
