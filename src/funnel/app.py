@@ -128,6 +128,7 @@ def register_models() -> None:
     import funnel.catalog.models
     import funnel.checkout.models
     import funnel.core.idempotency
+    import funnel.feedback.models
     import funnel.inventory.models
     import funnel.orders.models
     import funnel.payments.gateways.test.sandbox
@@ -149,6 +150,8 @@ def register_blueprints(app: Flask) -> None:
     from funnel.checkout import api as checkout_api
     from funnel.checkout.views import bp as checkout_bp
     from funnel.checkout.webhooks import bp as webhooks_bp
+    from funnel.feedback import api as feedback_api
+    from funnel.feedback.views import bp as feedback_bp
     from funnel.orders import api as orders_api
     from funnel.orders.views import bp as orders_bp
     from funnel.payments.gateways.test.views import bp as test_gateway_bp
@@ -169,11 +172,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cart_bp)
     app.register_blueprint(checkout_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(feedback_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(test_gateway_bp)
     register_api(
         app,
-        shoppers=(accounts_api.bp, catalog_api.bp, cart_api.bp, checkout_api.bp, orders_api.bp),
+        shoppers=(
+            accounts_api.bp,
+            catalog_api.bp,
+            cart_api.bp,
+            checkout_api.bp,
+            orders_api.bp,
+            feedback_api.bp,
+        ),
         staff=(staff_api.bp,),
     )
 

@@ -103,6 +103,8 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     "at most 366 days, from 2000 on (invalid_report_period)",
     ("GET", f"{API}/staff/reports/sales"): "the same days as the funnel report's",
     ("GET", f"{API}/staff/reports/products"): "the same days as the funnel report's",
+    ("POST", f"{API}/feedback"): "a message blank once trimmed or holding a NUL, an email "
+    "that is not an address (invalid_feedback)",
 }
 # Operations where a 402 answers valid input: a card the gateway declines is a payment that
 # failed (``payment_failed``, documented), not a request the API refused.

@@ -42,6 +42,8 @@ EXPECTED = {
     ("get", "/reports/funnel"): "reports.view",
     ("get", "/reports/sales"): "reports.view",
     ("get", "/reports/products"): "reports.view",
+    ("get", "/feedback"): "reports.view",
+    ("post", "/feedback/{feedback_id}/handled"): "reports.view",
     ("get", "/returns"): "orders.view",
     ("get", "/returns/{number}"): "orders.view",
     ("post", "/returns/{number}/transitions"): "orders.fulfil",

@@ -1,5 +1,5 @@
 """Staff operations over the JSON API: catalogue, stock, orders, refunds, returns, customers,
-audit log, reports.
+audit log, reports, shoppers' feedback.
 
 Every operation needs a bearer token of an account holding the operation's permission
 (``funnel.accounts.permissions``): 401 without a token, 403 ``permission_denied`` without
@@ -19,7 +19,7 @@ bp = Blueprint(
     url_prefix=f"{API_PREFIX}/staff",
     description=(
         "Shop staff: catalogue, stock, orders, refunds, failed payments, customers and the"
-        " audit log; reports"
+        " audit log; reports; shoppers' feedback"
     ),
 )
 record_client_address(bp)
@@ -36,6 +36,7 @@ from funnel.staff.api import (  # noqa: E402, F401
     catalog,
     categories,
     customers,
+    feedback,
     images,
     inventory,
     orders,

@@ -2,7 +2,8 @@
 
 The dashboard is here (with today's and the last 7 days' headline figures for those who may
 read the reports); the customers, orders, returns, categories, products, variants, stock,
-product images, the team, the shop's settings, the audit log and the reports are in their own
+product images, the team, the shop's settings, the audit log, the reports and shoppers'
+feedback are in their own
 modules, on the same blueprint.
 """
 
@@ -30,6 +31,7 @@ from funnel.staff.views import (
     catalog_csv,
     categories,
     customers,
+    feedback,
     images,
     orders,
     payments,
@@ -101,6 +103,12 @@ SECTIONS = (
         Permission.AUDIT_VIEW,
     ),
     (
+        "staff.feedback",
+        "Feedback",
+        "What shoppers wrote from the storefront: mark it handled, answer by email.",
+        Permission.REPORTS_VIEW,
+    ),
+    (
         "staff.funnel_report",
         "Sales funnel",
         "How many visitors viewed, added to cart, checked out and paid, day by day range.",
@@ -163,3 +171,4 @@ settings.register(bp)
 audit.register(bp)
 payments.register(bp)
 reports.register(bp)
+feedback.register(bp)
