@@ -1,4 +1,4 @@
-"""US-46: the GitHub Actions workflow, the GitLab pipeline and the Jenkinsfile run what .ci/run runs.
+"""US-46: the GitHub Actions workflow, the GitLab pipeline and the Jenkinsfile run as .ci/run does.
 
 None of the three can run on this machine, so each is checked against its published schema
 (check-jsonschema's vendored copies, offline) and for what it runs: `make lint` and `make test` with
