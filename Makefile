@@ -14,7 +14,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-api bench-staff bench-reports wrk clean
+.PHONY: install run worker beat test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-api bench-staff bench-reports wrk clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ run: install ## migrate the SQLite database, load demo data when empty, serve th
 	$(FLASK) demo --products $(DEMO_PRODUCTS) --if-empty
 	FUNNEL_JOBS_IN_PROCESS=true FUNNEL_BASE_URL=$${FUNNEL_BASE_URL:-http://$(HOST):$(PORT)} \
 		$(FLASK) run --host $(HOST) --port $(PORT)
+
+worker: install ## a Celery worker for the jobs (needs FUNNEL_CELERY_BROKER_URL, as the web process)
+	$(BIN)/celery -A funnel.worker worker --loglevel=INFO
+
+beat: install ## Celery beat, which sends the periodic jobs (exactly one per shop)
+	mkdir -p $${FUNNEL_INSTANCE_PATH:-instance}
+	$(BIN)/celery -A funnel.worker beat --loglevel=INFO --schedule=$${FUNNEL_INSTANCE_PATH:-instance}/celerybeat-schedule
 
 test: install ## the whole test suite (SQLite always; PostgreSQL/MariaDB when their URLs are set)
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup

@@ -307,3 +307,18 @@ def test_the_low_stock_threshold_defaults_to_5_and_is_never_negative(tmp_path: P
         match=r"^FUNNEL_LOW_STOCK_THRESHOLD must be 0 or more \(up to 1000000\), not -1$",
     ):
         load_settings(str(tmp_path), {"FUNNEL_LOW_STOCK_THRESHOLD": "-1"})
+
+
+def test_the_job_queue_is_funnel_unless_named(tmp_path: Path) -> None:
+    assert load_settings(str(tmp_path), {})["CELERY_QUEUE"] == "funnel"
+    named = load_settings(str(tmp_path), {"FUNNEL_CELERY_QUEUE": "shop-2.jobs"})
+    assert named["CELERY_QUEUE"] == "shop-2.jobs"
+
+
+def test_a_job_queue_name_with_a_space_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^FUNNEL_CELERY_QUEUE must be 1 to 100 letters, digits, '\.', '-' or '_', "
+        r"not 'my shop'$",
+    ):
+        load_settings(str(tmp_path), {"FUNNEL_CELERY_QUEUE": "my shop"})

@@ -1,9 +1,9 @@
 """US-46: the GitHub Actions workflow, the GitLab pipeline and the Jenkinsfile run as .ci/run does.
 
 None of the three can run on this machine, so each is checked against its published schema
-(check-jsonschema's vendored copies, offline) and for what it runs: `make lint` and `make test` with
-PostgreSQL, MariaDB and Redis required, as `.ci/run` does. The Docker Compose file is checked the
-same way.
+(check-jsonschema's vendored copies, offline) and for what it runs: `make lint` and `make test`
+with PostgreSQL, MariaDB, Redis and RabbitMQ required, as `.ci/run` does. The Docker Compose file
+is checked the same way.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ SCHEMAS = {
     ".gitlab-ci.yml": "vendor.gitlab-ci",
     "compose.yaml": "vendor.compose-spec",
 }
-TEST_URLS = ("FUNNEL_TEST_POSTGRES_URL", "FUNNEL_TEST_MYSQL_URL", "FUNNEL_TEST_REDIS_URL")
+TEST_URLS = (
+    "FUNNEL_TEST_POSTGRES_URL",
+    "FUNNEL_TEST_MYSQL_URL",
+    "FUNNEL_TEST_REDIS_URL",
+    "FUNNEL_TEST_AMQP_URL",
+)
 
 
 def _check(schema: str, path: Path) -> subprocess.CompletedProcess[str]:
@@ -62,7 +67,7 @@ def test_the_github_workflow_lints_and_tests_with_every_backend_required() -> No
     job = workflow["jobs"]["test"]
     commands = [step["run"] for step in job["steps"] if "run" in step]
 
-    assert sorted(job["services"]) == ["mariadb", "postgres", "redis"]
+    assert sorted(job["services"]) == ["mariadb", "postgres", "rabbitmq", "redis"]
     assert job["env"]["CI"] == "true"
     assert sorted(key for key in job["env"] if key.startswith("FUNNEL_TEST_")) == sorted(TEST_URLS)
     assert commands[-2:] == ["make lint", "make test"]
@@ -78,6 +83,7 @@ def test_the_gitlab_pipeline_lints_and_tests_with_every_backend_required() -> No
         "postgres",
         "mariadb",
         "redis",
+        "rabbitmq",
     ]
     assert pipeline["variables"]["CI"] == "true"
     assert all(key in pipeline["variables"] for key in TEST_URLS)

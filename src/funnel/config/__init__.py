@@ -26,6 +26,7 @@ from funnel.config.reader import without_password as _without_password
 # Registered by funnel.core.rate_limit_storage (imported with the limiter).
 RATE_LIMIT_SQLITE_SCHEME = "funnel+sqlite"
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+QUEUE_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
 BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqs", "memory")
 RATE_LIMIT_SCHEMES = ("redis", "rediss", RATE_LIMIT_SQLITE_SCHEME, "memcached", "memory")
 _WORKERS_ARGUMENT = re.compile(r"(?:^|\s)(?:-w\s*|--workers[=\s]+)([0-9]+)(?:\s|$)")
@@ -168,6 +169,10 @@ def load_settings(
         "IDEMPOTENCY_LOCK_SECONDS": read.integer("IDEMPOTENCY_LOCK_SECONDS", 60),
         "TRUSTED_PROXIES": read.integer("TRUSTED_PROXIES", 0),
         "CELERY_BROKER_URL": read.url("CELERY_BROKER_URL", None, BROKER_SCHEMES),
+        # The queue web processes send jobs to and workers read: one per shop on a shared broker.
+        "CELERY_QUEUE": read.matching(
+            "CELERY_QUEUE", "funnel", QUEUE_NAME, "1 to 100 letters, digits, '.', '-' or '_'"
+        ),
         "JOBS_IN_PROCESS": read.boolean("JOBS_IN_PROCESS", False),
         # SQLite serves one machine's few writers: production asks for it by name.
         "ALLOW_SQLITE_IN_PRODUCTION": read.boolean("ALLOW_SQLITE_IN_PRODUCTION", False),

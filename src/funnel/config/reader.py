@@ -112,6 +112,14 @@ class Reader:
             return default
         return value
 
+    def matching(self, name: str, default: str, pattern: re.Pattern[str], meaning: str) -> str:
+        """A value that matches ``pattern`` in full (``meaning`` says what that is)."""
+        value = self.text(name, default) or default
+        if not pattern.fullmatch(value):
+            self.problems.append(f"{PREFIX}{name} must be {meaning}, not {value!r}")
+            return default
+        return value
+
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         raw = self.text(name)
         if raw is None:

@@ -38,6 +38,7 @@ def init_celery(app: Flask) -> Celery:
         result_backend=None,
         task_ignore_result=True,
         task_always_eager=not broker,
+        task_default_queue=app.config.get("CELERY_QUEUE", "funnel"),
         task_eager_propagates=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
