@@ -181,12 +181,15 @@ def test_in_debug_mode_a_page_links_the_files_as_they_are_now(tmp_path: Path) ->
     assert (answer.status_code, answer.get_data()) == (200, LOGO.replace(b"'1'", b"'4'"))
 
 
-def test_the_build_writes_both_names_their_gzip_twins_and_the_manifest(tmp_path: Path) -> None:
+def test_the_build_writes_both_names_gzip_twins_a_manifest_and_keeps_the_last_build(tmp_path: Path) -> None:
     app = _app(tmp_path, _folder(tmp_path / "static"))
     output = tmp_path / "build"
     (output / "css").mkdir(parents=True)
-    (output / "manifest.json").write_text("{}")
-    (output / "css" / "site.0123456789ab.css").write_text("left by an earlier build")
+    # the previous build's stylesheet, and one of the build before it
+    (output / "manifest.json").write_text('{"css/site.css": "css/site.aaaaaaaaaaaa.css"}')
+    (output / "css" / "site.aaaaaaaaaaaa.css").write_text("the previous build's")
+    (output / "css" / "site.aaaaaaaaaaaa.css.gz").write_bytes(gzip.compress(b"the previous"))
+    (output / "css" / "site.0123456789ab.css").write_text("left by an older build")
 
     result = app.test_cli_runner().invoke(args=["assets", "build", str(output)])
 
@@ -214,6 +217,9 @@ def test_the_build_writes_both_names_their_gzip_twins_and_the_manifest(tmp_path:
             "css/site.css.gz",
             logo,
             "img/logo.svg",
+            # kept for pages of servers not restarted yet; the older one is gone
+            "css/site.aaaaaaaaaaaa.css",
+            "css/site.aaaaaaaaaaaa.css.gz",
         ]
     )
     assert result.output == f"2 static files, 7 files written to {output}\n"

@@ -248,15 +248,19 @@ def _answer(manifest: Manifest, name: str, data: bytes, digest: str, cache: str)
 
 def write_build(manifest: Manifest, output: Path) -> int:
     """Write every file under both names, their gzip twins and ``manifest.json`` into
-    ``output`` for a web server; remove what an earlier build left there. Returns the number
-    of files written.
+    ``output`` for a web server. Returns the number of files written.
 
-    Each file is written under a temporary name and renamed, so a server reading the folder
-    meanwhile never sends half a file. A non-empty folder without a manifest is refused: it
-    is not an earlier build, and its files are not ours to remove.
+    The fingerprinted files of the previous build stay (pages rendered by servers not yet
+    restarted link them, with the content they name); anything older is removed. Each file is
+    written under a temporary name and renamed, so a server reading the folder meanwhile
+    never sends half a file. A non-empty folder without a manifest is refused: it is not an
+    earlier build, and its files are not ours to remove.
     """
-    if output.exists() and any(output.iterdir()) and not (output / MANIFEST_NAME).is_file():
+    previous = output / MANIFEST_NAME
+    if output.exists() and any(output.iterdir()) and not previous.is_file():
         raise FileExistsError(f"{output} holds files and no {MANIFEST_NAME}: not a static build")
+    kept = set(json.loads(previous.read_text()).values()) if previous.is_file() else set()
+    kept |= {f"{name}.gz" for name in kept}
     written: set[str] = set()
     for asset in manifest.assets.values():
         plain = asset.source.read_bytes()
@@ -272,7 +276,7 @@ def write_build(manifest: Manifest, output: Path) -> int:
     written.add(MANIFEST_NAME)
     for path in sorted(output.rglob("*"), reverse=True):
         relative = path.relative_to(output).as_posix()
-        if path.is_file() and relative not in written:
+        if path.is_file() and relative not in written | kept:
             path.unlink()
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
