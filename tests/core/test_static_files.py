@@ -181,7 +181,9 @@ def test_in_debug_mode_a_page_links_the_files_as_they_are_now(tmp_path: Path) ->
     assert (answer.status_code, answer.get_data()) == (200, LOGO.replace(b"'1'", b"'4'"))
 
 
-def test_the_build_writes_both_names_gzip_twins_a_manifest_and_keeps_the_last_build(tmp_path: Path) -> None:
+def test_the_build_writes_both_names_gzip_twins_a_manifest_and_keeps_the_last_build(
+    tmp_path: Path,
+) -> None:
     app = _app(tmp_path, _folder(tmp_path / "static"))
     output = tmp_path / "build"
     (output / "css").mkdir(parents=True)
