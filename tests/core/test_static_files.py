@@ -41,17 +41,19 @@ def _folder(root: Path, logo: bytes = LOGO) -> Path:
     return root
 
 
-def _app(tmp_path: Path, folder: Path) -> Flask:
+def _app(tmp_path: Path, folder: Path, environment: str = "production") -> Flask:
     """A shop whose static folder is ``folder`` (no database: static files need none)."""
     app = create_app(
         {
             "TESTING": True,
+            "FUNNEL_ENV": "test",
             "SECRET_KEY": "static",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'static.db'}",
         }
     )
     app.static_folder = str(folder)
     static_files.init_app(app)
+    app.config["FUNNEL_ENV"] = environment
     return app
 
 
@@ -164,10 +166,13 @@ def test_an_old_fingerprint_is_not_found_and_never_kept(tmp_path: Path) -> None:
     assert plain.get_data() == LOGO.replace(b"'1'", b"'3'")
 
 
-def test_in_debug_mode_a_page_links_the_files_as_they_are_now(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("environment", "debug"), [("development", False), ("production", True)])
+def test_in_development_a_page_links_the_files_as_they_are_now(
+    tmp_path: Path, environment: str, debug: bool
+) -> None:
     folder = _folder(tmp_path / "static")
-    app = _app(tmp_path, folder)
-    app.debug = True
+    app = _app(tmp_path, folder, environment)
+    app.debug = debug
     static_url = app.jinja_env.globals["static_url"]
     with app.test_request_context():
         before = static_url("img/logo.svg")

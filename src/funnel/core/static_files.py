@@ -191,9 +191,9 @@ def init_app(app: Flask) -> None:
 
 
 def current_manifest() -> Manifest:
-    """The manifest computed at start; in debug mode, the files as they are now (a developer
-    editing a stylesheet sees it on the next page, under its new name)."""
-    if current_app.debug:
+    """The manifest computed at start; in development or debug mode, the files as they are
+    now (a developer editing a stylesheet sees it on the next page, under its new name)."""
+    if current_app.debug or current_app.config.get("FUNNEL_ENV") == "development":
         assert current_app.static_folder is not None
         current_app.extensions[_EXTENSION_KEY] = manifest_for(Path(current_app.static_folder))
     return current_app.extensions[_EXTENSION_KEY]
