@@ -144,7 +144,8 @@ def _fingerprint_urls(stylesheet: str, text: bytes, assets: Mapping[str, Asset])
 
     def rename(found: re.Match[bytes]) -> bytes:
         target = found["target"].decode("utf-8", "replace")
-        path, query = re.match(r"([^?#]*)(.*)", target).groups()  # type: ignore[union-attr]
+        cut = re.search(r"[?#]", target)
+        path, query = (target[: cut.start()], target[cut.start() :]) if cut else (target, "")
         if not path or ":" in path or path.startswith(("/", "#")):
             return found[0]  # data:, absolute or same-document: not a file of ours
         asset = assets.get(posixpath.normpath(posixpath.join(here, path)))
