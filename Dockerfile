@@ -20,15 +20,18 @@ COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY src ./src
 RUN uv sync --frozen --no-dev --no-editable
+# The static files for nginx: each under its fingerprinted and its plain name, with gzip twins.
+RUN FUNNEL_INSTANCE_PATH=/tmp/funnel-build /opt/venv/bin/flask --app funnel assets build /build/static \
+    && rm -rf /tmp/funnel-build
 
-# 2. nginx: the site of deploy/nginx with the upstream of compose.yaml, and the static files
+# 2. nginx: the site of deploy/nginx with the upstream of compose.yaml, and the static build
 #    at the path funnel.conf names.
 FROM nginx:1.27-bookworm AS nginx
 COPY deploy/nginx/funnel-proxy.conf /etc/nginx/funnel-proxy.conf
 COPY deploy/nginx/funnel.conf /etc/nginx/conf.d/default.conf
 RUN sed -i -e 's|server 127.0.0.1:8000 |server app:8000 |' -e '/server 127.0.0.1:8001 /d' \
         /etc/nginx/conf.d/default.conf
-COPY src/funnel/static /srv/funnel/app/src/funnel/static
+COPY --from=build /build/static /srv/funnel/static
 
 # 3. The shop: no compiler, no uv, no root.
 FROM ${PYTHON_IMAGE} AS app

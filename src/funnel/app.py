@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
 from funnel.accounts.postal import address_lines
-from funnel.core import cors, deadline, operations, production, rate_limit_headers
+from funnel.core import cors, deadline, operations, production, rate_limit_headers, static_files
 from funnel.core.api import api_settings, docs_bp
 from funnel.core.api.bodies import limit_api_bodies
 from funnel.core.database import configure_engine
@@ -240,6 +240,8 @@ def register_templates(app: Flask) -> None:
     # Every printed postal address goes through one filter (templates/_postal.html).
     app.jinja_env.filters["postal_lines"] = address_lines
     app.context_processor(shop_context)
+    # /static/ under fingerprinted names, cached a year; templates link them with static_url().
+    static_files.init_app(app)
 
 
 def shop_context() -> dict[str, Any]:

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 jobs_group = AppGroup("jobs", help="The periodic jobs: list them, or run one once now.")
 catalog_group = AppGroup("catalog", help="The catalogue as CSV: export it, import it (US-17).")
+assets_group = AppGroup("assets", help="The static files, fingerprinted and compressed (US-66).")
 
 
 def register_commands(app: Flask) -> None:
@@ -29,6 +30,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(jobs_group)
     app.cli.add_command(catalog_group)
+    app.cli.add_command(assets_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
 
@@ -157,6 +159,23 @@ def import_catalog_command(file: BinaryIO, dry_run: bool) -> None:
     click.echo(
         f"Stock levels changed: {len(summary.stock_changes)} ({verb} counted in the ledger)."
     )
+
+
+@assets_group.command("build")
+@click.argument("output", required=False, type=click.Path(file_okay=False, path_type=Path))
+def build_assets_command(output: Path | None) -> None:
+    """Write the static files into OUTPUT for nginx: each under its fingerprinted and its
+    plain name, with gzip twins and manifest.json (default: the instance folder's static/)."""
+    from funnel.core import static_files
+
+    assert current_app.static_folder is not None
+    folder = output or Path(current_app.instance_path) / "static"
+    manifest = static_files.build_manifest(Path(current_app.static_folder))
+    try:
+        count = static_files.write_build(manifest, folder)
+    except FileExistsError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{len(manifest.assets)} static files, {count} files written to {folder}")
 
 
 def _migration_revisions() -> tuple[set[str], set[str]]:

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from funnel.payments.gateways.test.gateway import TEST_CARD_OUTCOMES, TEST_CARDS
 from tests.checkout.helpers import go_to_pay
+from tests.support.static import static_path
 
 API_GUIDE = Path(__file__).parents[2] / "docs" / "api.md"
 _SPACED_CARD = re.compile(r"\b4\d{3} \d{4} \d{4} \d{4}\b")
@@ -64,4 +65,4 @@ def test_the_card_fields_say_which_methods_take_a_card_for_the_script(
     page = buyer.get("/checkout/pay").get_data(as_text=True)
 
     assert '<fieldset id="card-fields" data-card-methods="test">' in page
-    assert '<script src="/static/js/pay-methods.js" defer></script>' in page
+    assert f'<script src="{static_path("js/pay-methods.js")}" defer></script>' in page

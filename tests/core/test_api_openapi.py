@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from funnel.core.http import CONTENT_SECURITY_POLICY
+from tests.support.static import static_path
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -142,10 +143,10 @@ def test_the_reference_page_uses_local_assets_only(client: FlaskClient) -> None:
     page = response.get_data(as_text=True)
     assets = re.findall(r'(?:src|href)="([^"]+)"', page)
     assert assets == [
-        "/static/favicon.svg",
-        "/static/vendor/swagger-ui/swagger-ui.css",
-        "/static/vendor/swagger-ui/swagger-ui-bundle.js",
-        "/static/js/api-docs.js",
+        static_path("favicon.svg"),
+        static_path("vendor/swagger-ui/swagger-ui.css"),
+        static_path("vendor/swagger-ui/swagger-ui-bundle.js"),
+        static_path("js/api-docs.js"),
     ]
     assert "<script>" not in page  # no inline script: the CSP allows none
     assert 'data-spec-url="/api/v1/openapi.json"' in page

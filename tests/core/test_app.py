@@ -6,6 +6,7 @@ from flask.testing import FlaskClient
 
 from funnel import create_app
 from funnel.config import ConfigurationError
+from tests.support.static import static_path
 
 
 def test_home_page_answers_with_security_headers(client: FlaskClient) -> None:
@@ -56,7 +57,7 @@ def test_a_signed_in_customer_reaches_their_orders_from_the_navigation(
 @pytest.mark.backends("sqlite")
 def test_every_page_names_its_icon(client: FlaskClient) -> None:
     page = client.get("/").get_data(as_text=True)
-    with client.get("/static/favicon.svg") as icon:
+    with client.get(static_path("favicon.svg")) as icon:
         assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml")
 
-    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    assert f'<link rel="icon" href="{static_path("favicon.svg")}" type="image/svg+xml">' in page

@@ -54,6 +54,7 @@ def rendered_site(
     https_port: int,
     certificate: Path,
     key: Path,
+    static: Path,
     media: Path,
 ) -> str:
     """The shipped site with this test's values on its ``# EDIT`` lines, and those alone."""
@@ -82,7 +83,7 @@ def rendered_site(
         elif stripped.startswith("ssl_certificate_key "):
             stripped = f"ssl_certificate_key {key};"
         elif stripped.startswith("alias ") and "/static/" in stripped:
-            stripped = f"alias {STATIC}/;"
+            stripped = f"alias {static}/;"
         elif stripped.startswith("alias ") and "/media/" in stripped:
             stripped = f"alias {media}/;"
         elif stripped.startswith("include ") and "funnel-proxy.conf" in stripped:

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from funnel import create_app
 from funnel.accounts.models import Role, UserSession
+from funnel.core.static_files import build_manifest
 from funnel.extensions import db
 from tests.conftest import missing_service
 from tests.deploy import stack
@@ -33,6 +34,7 @@ from tests.support.databases import DatabaseProvider
 from tests.support.live_server import free_port, run_flask
 from tests.support.mailbox import Mailbox, SmtpServer
 from tests.support.production import production_environment
+from tests.support.static import static_path
 
 pytestmark = pytest.mark.story("US-48")
 
@@ -47,6 +49,7 @@ ADDRESS = {
     "country_code": "GB",
 }
 _CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_STATIC_LINK = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Deployment:
     database_url: str
     mailbox: Mailbox
     media: Path
+    static: Path
     staff_token: str
 
     def client(self) -> stack.Client:
@@ -128,6 +132,9 @@ def deployment(
             stack.wait_for("gunicorn", lambda port=port: _answers(port), process, log)
         media = instance / "media"
         (media / "products").mkdir(parents=True, exist_ok=True)
+        # the deploy step of docs/deploy.md: the static files for nginx
+        static = folder / "static"
+        run_flask(environment, "assets", "build", str(static))
         certificate, key = stack.self_signed_certificate(folder)
         http_port, https_port = free_port(), free_port()
         prefix = folder / "nginx"
@@ -140,6 +147,7 @@ def deployment(
                 https_port=https_port,
                 certificate=certificate,
                 key=key,
+                static=static,
                 media=media,
             )
         )
@@ -166,7 +174,15 @@ def deployment(
             "nginx", lambda: redirect.call("GET", "/").status == 301, processes[-1], error_log
         )
         yield Deployment(
-            https_port, http_port, backends, logs, database_url, smtp.mailbox, media, staff_token
+            https_port,
+            http_port,
+            backends,
+            logs,
+            database_url,
+            smtp.mailbox,
+            media,
+            static,
+            staff_token,
         )
     finally:
         for process in reversed(processes):
@@ -204,6 +220,54 @@ def test_static_files_and_images_come_from_nginx_with_cache_headers(deployment: 
     assert image.body == b"<svg xmlns='http://www.w3.org/2000/svg'/>"
     assert image.headers["Cache-Control"] == "public, max-age=86400"
     assert missing.status == 404
+    # no gunicorn server saw any of them
+    assert deployment.request_ids() == served_before
+
+
+@pytest.mark.story("US-66")
+def test_pages_link_fingerprinted_files_that_nginx_keeps_a_year_compressed(
+    deployment: Deployment,
+) -> None:
+    client = deployment.client()
+    page = client.call("GET", "/")
+    links = sorted(set(_STATIC_LINK.findall(page.body.decode())))
+    served_before = deployment.request_ids()
+    manifest = build_manifest(stack.STATIC)
+
+    answers = {
+        link: client.call("GET", link, headers={"Accept-Encoding": "gzip"}) for link in links
+    }
+    old = client.call(
+        "GET", re.sub(r"\.[0-9a-f]{12}\.", ".0123456789ab.", static_path("css/funnel.css"))
+    )
+
+    assert links == sorted(
+        static_path(name)
+        for name in (
+            "favicon.svg",
+            "vendor/pico/pico.min.css",
+            "css/funnel.css",
+            "vendor/htmx/htmx.min.js",
+        )
+    )
+    for link, answer in answers.items():
+        name = link.removeprefix("/static/")
+        assert answer.status == 200, link
+        assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable", link
+        assert answer.body == manifest.by_fingerprint[name].content(), link
+    # the text files come gzipped, as the build compressed them (a length, not chunks made on
+    # the fly); the icon is too small for gzip to pay
+    compressed = {
+        link for link, answer in answers.items() if answer.headers["Content-Encoding"] == "gzip"
+    }
+    assert compressed == {link for link in links if not link.endswith(".svg")}
+    for link in compressed:
+        twin = deployment.static / f"{link.removeprefix('/static/')}.gz"
+        assert answers[link].headers["Content-Length"] == str(twin.stat().st_size), link
+        assert answers[link].headers["Vary"] == "Accept-Encoding", link
+    # an old fingerprint is not found, and not kept
+    assert old.status == 404
+    assert old.headers["Cache-Control"] is None
     # no gunicorn server saw any of them
     assert deployment.request_ids() == served_before
 

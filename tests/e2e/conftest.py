@@ -17,9 +17,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
 
 from tests.e2e.problems import PageProblems
 from tests.support.live_server import live_server as run_live_server
+from tests.support.static import static_path
 
 CHROMIUM = Path("/usr/bin/chromium")
-FAVICON_PATH = "/static/favicon.svg"
+FAVICON_PATH = static_path("favicon.svg")
 # What a page loads to look right (a script's own fetches may answer 4xx on purpose).
 ASSET_TYPES = frozenset({"stylesheet", "script", "image", "font"})
 CHROMIUM_ARGS = [
