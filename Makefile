@@ -61,8 +61,8 @@ tools: ## install curl and jq, which the API guide's curl session uses (needs ro
 monitoring-tools: ## install Debian's Prometheus, whose promtool checks deploy/prometheus (needs root)
 	command -v promtool >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends prometheus)
 
-deploy-tools: ## install Debian's nginx, which the deployment test runs in front of gunicorn (needs root)
-	command -v nginx >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx)
+deploy-tools: ## install Debian's nginx and Apache, which the deployment tests run in front of gunicorn (needs root)
+	command -v nginx >/dev/null && test -x /usr/sbin/apache2 || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx apache2)
 
 monitoring: monitoring-tools ## check the Prometheus config and alert rules, and run the rules' unit tests
 	cd deploy/prometheus && promtool check config --syntax-only prometheus.yml && promtool check rules alerts.yml && promtool test rules alerts.test.yml
