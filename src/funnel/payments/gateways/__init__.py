@@ -8,8 +8,9 @@ Settings read (with their defaults until ``config.py`` provides them):
 - ``TEST_GATEWAY_SETTLE_SECONDS``: how long a ``processing`` test payment waits (5);
 - ``TEST_GATEWAY_LATENCY_MS``: how long the test gateway takes to answer a payment (0), to see
   the shop behave as with a real gateway over a network (retries, concurrent requests, load);
-- ``STRIPE_SECRET_KEY``, ``STRIPE_WEBHOOK_SECRET``, ``STRIPE_API_BASE``: the ``stripe``
-  gateway's API key, webhook signing secret and (tests only) another API address.
+- ``STRIPE_SECRET_KEY``, ``STRIPE_PUBLISHABLE_KEY``, ``STRIPE_WEBHOOK_SECRET``,
+  ``STRIPE_API_BASE``: the ``stripe`` gateway's API keys, webhook signing secret and (tests
+  only) another API address.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def _stripe_gateway() -> PaymentGateway:
     return StripeGateway(
         secret_key=config.get("STRIPE_SECRET_KEY") or "",
         webhook_secret=config.get("STRIPE_WEBHOOK_SECRET") or "",
+        publishable_key=config.get("STRIPE_PUBLISHABLE_KEY") or "",
         api_base=config.get("STRIPE_API_BASE"),
     )
 

@@ -32,6 +32,7 @@ from funnel.payments.errors import (
 )
 from funnel.payments.gateways import signatures
 from funnel.payments.gateways.base import (
+    BrowserConfirmation,
     GatewayEvent,
     GatewayOutcome,
     OperationOutcome,
@@ -46,6 +47,14 @@ SIGNATURE_HEADER = "Stripe-Signature"
 WEBHOOK_PATH = "/webhooks/stripe"
 # Our idempotency key, also kept in the intent's metadata: find_payment searches by it.
 KEY_METADATA = "funnel_idempotency_key"
+# Stripe.js is loaded from Stripe (its terms forbid a copy): the one script from the network,
+# on the card page only, where the page's Content-Security-Policy allows these sources.
+SCRIPT_URL = "https://js.stripe.com/v3/"
+POLICY_SOURCES: Mapping[str, tuple[str, ...]] = {
+    "script-src": ("https://js.stripe.com", "https://*.js.stripe.com"),
+    "frame-src": ("https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"),
+    "connect-src": ("https://api.stripe.com",),
+}
 TIMEOUT_SECONDS = 15
 NETWORK_RETRIES = 2
 
@@ -139,11 +148,13 @@ class StripeGateway(PaymentGateway):
         secret_key: str,
         webhook_secret: str,
         *,
+        publishable_key: str = "",
         api_base: str | None = None,
         timeout_seconds: float = TIMEOUT_SECONDS,
         network_retries: int = NETWORK_RETRIES,
     ) -> None:
         self.webhook_secret = webhook_secret
+        self.publishable_key = publishable_key
         self.client = stripe_api.StripeClient(
             secret_key,
             base_addresses={"api": api_base} if api_base else None,
@@ -195,12 +206,21 @@ class StripeGateway(PaymentGateway):
         )
         return outcome_of(intent)
 
-    def client_secret(self, gateway_payment_id: str) -> str:
-        """What the browser's Payment Element confirms the intent with (never stored)."""
+    def browser_confirmation(self, gateway_payment_id: str) -> BrowserConfirmation | None:
+        # The client secret is asked for each time the page is shown, never stored.
         intent = self._call(
             "retrieve", lambda: self.client.v1.payment_intents.retrieve(gateway_payment_id)
         )
-        return str(intent["client_secret"])
+        if intent_status(intent) != OutcomeStatus.REQUIRES_ACTION or not intent.get(
+            "client_secret"
+        ):
+            return None
+        return BrowserConfirmation(
+            script_url=SCRIPT_URL,
+            publishable_key=self.publishable_key,
+            client_secret=str(intent["client_secret"]),
+            policy_sources=POLICY_SOURCES,
+        )
 
     def capture(
         self, gateway_payment_id: str, amount: Money, idempotency_key: str
