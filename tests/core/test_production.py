@@ -196,12 +196,22 @@ def test_the_test_gateway_is_refused(
 @pytest.mark.parametrize(
     ("changes", "missing"),
     [
-        ({"FUNNEL_STRIPE_WEBHOOK_SECRET": "whsec_live"}, "FUNNEL_STRIPE_SECRET_KEY is empty"),
-        ({"FUNNEL_STRIPE_SECRET_KEY": "sk_live_key"}, "FUNNEL_STRIPE_WEBHOOK_SECRET is empty"),
-        ({}, "FUNNEL_STRIPE_SECRET_KEY and FUNNEL_STRIPE_WEBHOOK_SECRET are empty"),
+        (
+            {"FUNNEL_STRIPE_PUBLISHABLE_KEY": "pk_live", "FUNNEL_STRIPE_WEBHOOK_SECRET": "whsec"},
+            "FUNNEL_STRIPE_SECRET_KEY is empty",
+        ),
+        (
+            {"FUNNEL_STRIPE_SECRET_KEY": "sk_live_key", "FUNNEL_STRIPE_PUBLISHABLE_KEY": "pk"},
+            "FUNNEL_STRIPE_WEBHOOK_SECRET is empty",
+        ),
+        (
+            {},
+            "FUNNEL_STRIPE_SECRET_KEY, FUNNEL_STRIPE_PUBLISHABLE_KEY, "
+            "FUNNEL_STRIPE_WEBHOOK_SECRET are empty",
+        ),
     ],
 )
-def test_stripe_needs_its_secret_key_and_webhook_secret(
+def test_stripe_needs_its_keys_and_webhook_secret(
     monkeypatch: pytest.MonkeyPatch,
     environment: dict[str, str],
     changes: dict[str, str],
@@ -222,6 +232,7 @@ def test_stripe_with_its_keys_starts_and_its_api_address_cannot_be_changed(
     keys = {
         "FUNNEL_PAYMENT_GATEWAYS": "stripe,manual",
         "FUNNEL_STRIPE_SECRET_KEY": "sk_live_key",
+        "FUNNEL_STRIPE_PUBLISHABLE_KEY": "pk_live_key",
         "FUNNEL_STRIPE_WEBHOOK_SECRET": "whsec_live",
     }
     app = start(monkeypatch, environment, **keys)

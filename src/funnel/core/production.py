@@ -133,12 +133,12 @@ def _payment_gateways(settings: Mapping[str, Any]) -> str | None:
     if "stripe" in names:
         missing = [
             f"FUNNEL_{name}"
-            for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+            for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
             if not settings.get(name)
         ]
         if missing:
             return (
-                f"FUNNEL_PAYMENT_GATEWAYS offers stripe but {' and '.join(missing)} "
+                f"FUNNEL_PAYMENT_GATEWAYS offers stripe but {', '.join(missing)} "
                 f"{'is' if len(missing) == 1 else 'are'} empty: set them from the Stripe "
                 "dashboard (API keys; the webhook endpoint's signing secret) or remove stripe"
             )
