@@ -11,7 +11,12 @@ from flask import Flask
 
 from funnel.core.money import Money
 from funnel.payments import queries, services
-from funnel.payments.errors import GatewayUnavailable, PaymentIdempotencyKeyReused
+from funnel.payments.errors import (
+    GatewayUnavailable,
+    NothingLeftToRefund,
+    PaymentIdempotencyKeyReused,
+    RefundExceedsPayment,
+)
 from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import CardDetails, OutcomeStatus, PaymentRequest
 from funnel.payments.gateways.stripe import KEY_METADATA, StripeGateway
@@ -28,8 +33,14 @@ def standin(app: Flask) -> Iterator[StripeStandIn]:
         yield running
 
 
-def gateway(standin: StripeStandIn, retries: int = 0) -> StripeGateway:
-    return StripeGateway(API_KEY, "whsec_unused", api_base=standin.url, network_retries=retries)
+def gateway(standin: StripeStandIn, retries: int = 0, timeout: float = 15) -> StripeGateway:
+    return StripeGateway(
+        API_KEY,
+        "whsec_unused",
+        api_base=standin.url,
+        network_retries=retries,
+        timeout_seconds=timeout,
+    )
 
 
 def request(key: str = "pay-key-0001", amount: int = 4599, currency: str = "EUR") -> PaymentRequest:
@@ -139,6 +150,20 @@ def test_a_lost_answer_then_a_retry_makes_one_intent(app: Flask, standin: Stripe
     assert retried.gateway_payment_id == "pi_00000001"
     assert list(standin.intents) == ["pi_00000001"]
     assert gateway(standin).find_payment("pay-key-0001") == retried
+
+
+def test_a_create_that_times_out_then_a_retry_makes_one_intent(
+    app: Flask, standin: StripeStandIn
+) -> None:
+    standin.fail_next("timeout")
+
+    with pytest.raises(GatewayUnavailable):
+        gateway(standin, timeout=0.5).create_payment(request())
+    retried = gateway(standin).create_payment(request())
+
+    assert retried.gateway_payment_id == "pi_00000001"
+    assert list(standin.intents) == ["pi_00000001"]
+    assert [r.idempotency_key for r in standin.posts()] == ["pay-key-0001", "pay-key-0001"]
 
 
 @pytest.mark.parametrize("failure", ["disconnect", "rate_limit", "server_error"])
@@ -261,3 +286,69 @@ def test_void_cancels_the_intent(app: Flask, standin: StripeStandIn) -> None:
     assert voided.status == PaymentStatus.CANCELLED
     assert standin.intents[intent_id]["status"] == "canceled"
     assert get_gateway("stripe").name == "stripe"
+
+
+def paid_through_stripe(standin: StripeStandIn, key: str, amount: int) -> tuple[int, str]:
+    """A payment the customer paid at Stripe, recorded as succeeded: its id and intent."""
+    started = start(key, amount=amount)
+    intent_id = queries.get_payment(started.payment_id).gateway_payment_id
+    standin.confirm(intent_id)
+    assert services.confirm_payment_action(started.payment_id).status == PaymentStatus.SUCCEEDED
+    return started.payment_id, intent_id
+
+
+def test_ten_concurrent_full_refunds_make_one_refund_at_stripe(
+    app: Flask, standin: StripeStandIn, in_threads
+) -> None:
+    payment_id, intent_id = paid_through_stripe(standin, "pay-conc-0001", 3000)
+
+    outcomes = in_threads(
+        *[
+            (lambda n=n: services.refund_payment(payment_id, Money(3000, "USD"), f"re-c-{n:04d}"))
+            for n in range(10)
+        ]
+    )
+
+    refused = [o for o in outcomes if isinstance(o, NothingLeftToRefund | RefundExceedsPayment)]
+    assert [o for o in outcomes if isinstance(o, Exception) and o not in refused] == []
+    assert len(refused) == 9
+    assert len(standin.refunds) == 1
+    assert standin.intents[intent_id]["amount_refunded"] == 3000
+    assert queries.get_payment(payment_id).status == PaymentStatus.REFUNDED
+
+
+def test_a_refund_whose_answers_were_lost_is_made_once(app: Flask, standin: StripeStandIn) -> None:
+    # given the shop's gateway (it retries twice) and three answers lost in a row
+    payment_id, intent_id = paid_through_stripe(standin, "pay-lost-0001", 3000)
+    standin.fail_next("answer_lost", times=3)
+
+    # when the refund fails for now, then staff send it again with the same key
+    with pytest.raises(GatewayUnavailable):
+        services.refund_payment(payment_id, Money(1000, "USD"), "refund-lost-0001")
+    again = services.refund_payment(payment_id, Money(1000, "USD"), "refund-lost-0001")
+
+    # then Stripe was asked four times under one key and refunded once (the second call
+    # resumed the first refund: not a new one)
+    assert (again.status.value, again.changed) == ("succeeded", False)
+    assert [r.idempotency_key for r in standin.posts("/v1/refunds")] == ["refund-lost-0001"] * 4
+    assert len(standin.refunds) == 1
+    assert standin.intents[intent_id]["amount_refunded"] == 1000
+    assert queries.get_payment(payment_id).refunded_minor == 1000
+
+
+def test_a_capture_whose_answer_was_lost_is_retried_under_its_key(
+    app: Flask, standin: StripeStandIn
+) -> None:
+    started = start("pay-cap-lost-0001", amount=2000, capture_method="manual")
+    intent_id = queries.get_payment(started.payment_id).gateway_payment_id
+    standin.confirm(intent_id)
+    services.confirm_payment_action(started.payment_id)
+    standin.fail_next("answer_lost")
+
+    captured = services.capture_payment(started.payment_id)
+
+    assert captured.status == PaymentStatus.SUCCEEDED
+    captures = standin.posts(f"/v1/payment_intents/{intent_id}/capture")
+    assert len(captures) == 2
+    assert len({r.idempotency_key for r in captures}) == 1
+    assert standin.intents[intent_id]["amount_received"] == 2000

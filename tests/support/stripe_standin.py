@@ -8,6 +8,7 @@ response again (``Idempotent-Replayed: true``); with other parameters, 400 ``ide
 Tests play the customer's browser with ``confirm`` (the Payment Element confirming an intent),
 build Stripe's events with ``event``, and inject failures with ``fail_next``: ``disconnect``
 (the connection drops before Stripe acts), ``answer_lost`` (Stripe acts, the answer is lost),
+``timeout`` (Stripe acts, the answer comes after the client gave up),
 ``rate_limit`` (429), ``server_error`` (500) and ``card_declined`` (402).
 """
 
@@ -29,7 +30,9 @@ import stripe
 
 API_KEY = "sk_test_standin"
 _SEARCH = re.compile(r"^metadata\['([a-z_]+)'\]:'((?:[^'\\]|\\.)*)'$")
-FAILURES = ("disconnect", "answer_lost", "rate_limit", "server_error", "card_declined")
+FAILURES = ("disconnect", "answer_lost", "timeout", "rate_limit", "server_error", "card_declined")
+# How long a ``timeout`` failure keeps the answer back: longer than the tests' client timeout.
+TIMEOUT_SECONDS = 2.0
 _DECLINES = {
     "declined": ("card_declined", "generic_decline", "Your card was declined."),
     "insufficient_funds": (
@@ -232,6 +235,8 @@ class StripeStandIn:
         if failure == "answer_lost":
             handler.close_connection = True
             return
+        if failure == "timeout":
+            time.sleep(TIMEOUT_SECONDS)
         payload = json.dumps(body).encode()
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json")
