@@ -230,9 +230,15 @@ def test_the_return_url_records_what_the_customer_did_at_stripe(
     standin.confirm(payment.gateway_payment_id, outcome)
     result = services.confirm_payment_action(started.payment_id)
 
-    # then the payment is what Stripe says, once
+    # then the payment is what Stripe says, once, with the card's brand and last four digits
+    # when it was charged
     assert (result.status, result.failure_code, result.changed) == (status, code, True)
     assert status_changes(started.payment_id)[-1] == ("requires_action", status.value)
+    payment = queries.get_payment(started.payment_id)
+    card = ("visa", "4242") if status == PaymentStatus.SUCCEEDED else (None, None)
+    assert (payment.card_brand, payment.card_last4) == card
+    [retrieved] = [r for r in standin.requests if r.method == "GET"]
+    assert retrieved.params == {"expand[0]": "latest_charge"}
 
 
 def test_capture_then_partial_and_full_refunds_send_their_own_keys(

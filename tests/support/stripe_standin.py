@@ -296,12 +296,26 @@ class StripeStandIn:
                     404, _error("invalid_request_error", "resource_missing", "No such intent.")
                 )
             if method == "GET" and len(segments) == 3:
-                return dict(intent)
+                return self._expanded(intent, params)
             if method == "POST" and segments[3:] == ["capture"]:
                 return self._capture(intent, params)
             if method == "POST" and segments[3:] == ["cancel"]:
                 return self._cancel(intent)
         raise _Problem(404, _error("invalid_request_error", None, f"Unrecognized {path}."))
+
+    def _expanded(self, intent: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+        """The intent, its charge expanded when asked (``expand[]=latest_charge``)."""
+        shown = dict(intent)
+        if "latest_charge" in params.values() and intent["latest_charge"]:
+            shown["latest_charge"] = {
+                "id": intent["latest_charge"],
+                "object": "charge",
+                "payment_method_details": {
+                    "type": "card",
+                    "card": {"brand": "visa", "last4": "4242", "exp_month": 12},
+                },
+            }
+        return shown
 
     def _create_intent(self, params: dict[str, str]) -> dict[str, Any]:
         number = next(self._ids)

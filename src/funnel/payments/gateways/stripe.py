@@ -193,6 +193,8 @@ class StripeGateway(PaymentGateway):
         return outcome_of(intent)
 
     def find_payment(self, idempotency_key: str) -> GatewayOutcome | None:
+        # Stripe's search can lag a minute behind a new intent. None then leads the caller to
+        # create it again under the same key, which Stripe answers with the same intent.
         query = f"metadata['{KEY_METADATA}']:'{_quoted(idempotency_key)}'"
         found = self._call(
             "find", lambda: self.client.v1.payment_intents.search({"query": query, "limit": 1})
@@ -201,8 +203,13 @@ class StripeGateway(PaymentGateway):
         return outcome_of(data[0]) if data else None
 
     def confirm_action(self, gateway_payment_id: str) -> GatewayOutcome:
+        # With its charge expanded: the card's brand and last four digits, for staff and the
+        # customer's order page (nothing more of the card is read).
         intent = self._call(
-            "retrieve", lambda: self.client.v1.payment_intents.retrieve(gateway_payment_id)
+            "retrieve",
+            lambda: self.client.v1.payment_intents.retrieve(
+                gateway_payment_id, {"expand": ["latest_charge"]}
+            ),
         )
         return outcome_of(intent)
 
