@@ -61,7 +61,7 @@ def check_settings(app: Flask) -> None:
     if unknown:
         raise settings.ConfigurationError(
             f"FUNNEL_PAYMENT_GATEWAYS names unknown gateways: {', '.join(unknown)} "
-            "(known: test, manual)"
+            "(known: test, manual, cod, stripe)"
         )
 
 

@@ -221,6 +221,7 @@ def seeded_parameters(
         ("GET", checkout): {"path.checkout_id": "checkouts"},
         ("POST", f"{checkout}/complete"): {"path.checkout_id": "checkouts"},
         ("POST", f"{checkout}/payment-confirmation"): {"path.checkout_id": "checkouts"},
+        ("GET", f"{checkout}/card-confirmation"): {"path.checkout_id": "checkouts"},
         ("GET", f"{API}/orders/{{number}}"): {"path.number": "orders"},
         ("GET", order): {"path.number": "orders"},
         ("POST", f"{order}/transitions"): {"path.number": "orders"},

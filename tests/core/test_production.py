@@ -192,6 +192,62 @@ def test_the_test_gateway_is_refused(
     ]
 
 
+@pytest.mark.story("US-67")
+@pytest.mark.parametrize(
+    ("changes", "missing"),
+    [
+        (
+            {"FUNNEL_STRIPE_PUBLISHABLE_KEY": "pk_live", "FUNNEL_STRIPE_WEBHOOK_SECRET": "whsec"},
+            "FUNNEL_STRIPE_SECRET_KEY is empty",
+        ),
+        (
+            {"FUNNEL_STRIPE_SECRET_KEY": "sk_live_key", "FUNNEL_STRIPE_PUBLISHABLE_KEY": "pk"},
+            "FUNNEL_STRIPE_WEBHOOK_SECRET is empty",
+        ),
+        (
+            {},
+            "FUNNEL_STRIPE_SECRET_KEY, FUNNEL_STRIPE_PUBLISHABLE_KEY, "
+            "FUNNEL_STRIPE_WEBHOOK_SECRET are empty",
+        ),
+    ],
+)
+def test_stripe_needs_its_keys_and_webhook_secret(
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    changes: dict[str, str],
+    missing: str,
+) -> None:
+    problems = refusal(monkeypatch, environment, FUNNEL_PAYMENT_GATEWAYS="stripe", **changes)
+
+    assert problems == [
+        f"FUNNEL_PAYMENT_GATEWAYS offers stripe but {missing}: set them from the Stripe "
+        "dashboard (API keys; the webhook endpoint's signing secret) or remove stripe"
+    ]
+
+
+@pytest.mark.story("US-67")
+def test_stripe_with_its_keys_starts_and_its_api_address_cannot_be_changed(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
+) -> None:
+    keys = {
+        "FUNNEL_PAYMENT_GATEWAYS": "stripe,manual",
+        "FUNNEL_STRIPE_SECRET_KEY": "sk_live_key",
+        "FUNNEL_STRIPE_PUBLISHABLE_KEY": "pk_live_key",
+        "FUNNEL_STRIPE_WEBHOOK_SECRET": "whsec_live",
+    }
+    app = start(monkeypatch, environment, **keys)
+    assert app.config["STRIPE_SECRET_KEY"] == "sk_live_key"
+
+    problems = refusal(
+        monkeypatch, environment, **keys, FUNNEL_STRIPE_API_BASE="http://127.0.0.1:12111"
+    )
+
+    assert problems == [
+        "FUNNEL_STRIPE_API_BASE must be empty outside tests: payments would be sent to "
+        "another server than Stripe's"
+    ]
+
+
 def test_jobs_need_a_broker_or_the_web_process(
     monkeypatch: pytest.MonkeyPatch, environment: dict[str, str]
 ) -> None:

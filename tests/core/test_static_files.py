@@ -253,7 +253,7 @@ def test_every_template_names_a_static_file_that_exists() -> None:
 
     assert [path for path, text in sources.items() if "url_for('static'" in text] == []
     assert sorted(name for name in named if name not in manifest.assets) == []
-    assert len(named) == 10
+    assert len(named) == 11
 
 
 @pytest.mark.backends("sqlite")

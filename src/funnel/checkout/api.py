@@ -26,10 +26,12 @@ from funnel.checkout.limits import api_reservation_limit, checkout_limits, reser
 from funnel.checkout.models import Checkout
 from funnel.checkout.queries import checkout_overview, offered_gateways, pricing_policy
 from funnel.checkout.schemas import (
+    CardConfirmationSchema,
     CheckoutInputSchema,
     CheckoutSchema,
     CompletionInputSchema,
     CompletionSchema,
+    card_confirmation_representation,
     checkout_representation,
     completion_representation,
 )
@@ -219,6 +221,25 @@ def confirm_checkout_payment(checkout_id: int) -> dict[str, Any]:
     """
     checkout = _reachable_checkout(checkout_id)
     return _answer(headless.confirm_payment(checkout), checkout.id)
+
+
+@bp.route(f"/checkouts/{CHECKOUT_ID}/card-confirmation", methods=["GET"])
+@checkout_limits
+@bp.doc(security=CART_SECURITY)
+@bp.response(200, CardConfirmationSchema)
+@errors(bp, 401, 404, 409, 429, 503)
+def get_card_confirmation(checkout_id: int) -> Any:
+    """What Stripe.js needs to take the card of the order's payment
+
+    After `complete` answered `requires_action` with no `next_action_url` (the `stripe`
+    payment method): mount Stripe's Payment Element with `publishable_key` and
+    `client_secret`, confirm with `stripe.confirmPayment`, then call
+    `POST /checkouts/{checkout_id}/payment-confirmation`. 409 when no payment awaits a card.
+    The answer is never cached.
+    """
+    checkout = _reachable_checkout(checkout_id)
+    body = card_confirmation_representation(headless.card_confirmation(checkout))
+    return body, 200, {"Cache-Control": "no-store"}
 
 
 def _caller() -> User | None:

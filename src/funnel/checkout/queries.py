@@ -25,7 +25,8 @@ from funnel.core.pagination import Page
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.errors import GatewayNotEnabled
-from funnel.payments.gateways import BANK_TRANSFER, PaymentGateway, enabled_gateways
+from funnel.payments.gateways import BANK_TRANSFER, PaymentGateway, enabled_gateways, get_gateway
+from funnel.payments.gateways.base import BrowserConfirmation
 from funnel.payments.models import Payment, PaymentStatus
 from funnel.settings.queries import current_settings
 
@@ -51,6 +52,37 @@ def check_offered(gateway: str) -> None:
     """Raises GatewayNotEnabled (422) unless checkout offers ``gateway`` now."""
     if gateway not in {offered.name for offered in offered_gateways()}:
         raise GatewayNotEnabled(f"The payment method {gateway[:32]!r} is not available.")
+
+
+@dataclass(frozen=True)
+class CardStep:
+    """An order's payment awaiting the card in its gateway's own browser script."""
+
+    amount: Money
+    return_path: str
+    confirmation: BrowserConfirmation
+
+
+def card_step(order_number: str) -> CardStep | None:
+    """What the card page of an order needs: its live payment awaiting the customer's card
+    in the gateway's script (Stripe's Payment Element). None when there is none (paid,
+    failed, or taken otherwise). Asks the gateway each time (its client secret is never
+    stored). Raises GatewayNotEnabled, GatewayUnavailable."""
+    payment = db.session.scalar(
+        select(Payment).where(Payment.active_payable_reference == order_number)
+    )
+    if (
+        payment is None
+        or payment.status != PaymentStatus.REQUIRES_ACTION
+        or payment.gateway_payment_id is None
+        or payment.next_action_url
+    ):
+        return None
+    gateway = get_gateway(payment.gateway)
+    confirmation = gateway.browser_confirmation(payment.gateway_payment_id)
+    if confirmation is None:
+        return None
+    return CardStep(payment.amount, payment.return_url, confirmation)
 
 
 def find_checkout(token: str | None, cart_id: int | None, *, lock: bool = False) -> Checkout | None:

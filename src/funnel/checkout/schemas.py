@@ -142,14 +142,51 @@ class CompletionSchema(ma.Schema):
         metadata={
             "description": "paid; processing (the gateway decides later); awaiting_transfer "
             "(bank transfer); pay_on_delivery (cash on delivery: the order ships, the customer "
-            "pays the carrier); requires_action (send the customer to next_action_url, then "
-            "POST .../payment-confirmation); failed (nothing charged; pay again)"
+            "pays the carrier); requires_action (send the customer to next_action_url, or, "
+            "when it is null, take the card with GET .../card-confirmation's Stripe.js "
+            "details; then POST .../payment-confirmation); failed (nothing charged; pay again)"
         },
     )
     message = ma.fields.String(required=True)
     next_action_url = ma.fields.String(required=True, allow_none=True)
     checkout_id = ma.fields.Integer(required=True)
     order = ma.fields.Nested(OrderSchema, required=True)
+
+
+class CardConfirmationSchema(ma.Schema):
+    publishable_key = ma.fields.String(
+        required=True, metadata={"description": "The gateway's publishable key (Stripe.js)"}
+    )
+    client_secret = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "Confirms this one payment with Stripe.js "
+            "(stripe.confirmPayment); keep it from logs and other customers"
+        },
+    )
+    script_url = ma.fields.String(required=True, metadata={"description": "Stripe.js's address"})
+    amount = MoneyField(required=True)
+
+
+class CardStepRead(Protocol):
+    """What ``card_confirmation_representation`` serialises (``checkout.queries.CardStep``)."""
+
+    @property
+    def amount(self) -> Any: ...
+
+    @property
+    def confirmation(self) -> Any: ...
+
+
+def card_confirmation_representation(step: CardStepRead) -> dict[str, Any]:
+    """A ``CardConfirmationSchema`` dict."""
+    confirmation = step.confirmation
+    return {
+        "publishable_key": confirmation.publishable_key,
+        "client_secret": confirmation.client_secret,
+        "script_url": confirmation.script_url,
+        "amount": step.amount,
+    }
 
 
 class CheckoutRead(Protocol):

@@ -185,6 +185,14 @@ def load_settings(
         "TEST_GATEWAY_WEBHOOK_SECRET": read.text("TEST_GATEWAY_WEBHOOK_SECRET"),
         "TEST_GATEWAY_SETTLE_SECONDS": read.integer("TEST_GATEWAY_SETTLE_SECONDS", 5),
         "TEST_GATEWAY_LATENCY_MS": read.integer("TEST_GATEWAY_LATENCY_MS", 0),
+        # Stripe (``stripe`` in PAYMENT_GATEWAYS): the account's API keys and the signing
+        # secret of its webhook endpoint; production refuses stripe without them.
+        "STRIPE_SECRET_KEY": read.text("STRIPE_SECRET_KEY"),
+        "STRIPE_PUBLISHABLE_KEY": read.text("STRIPE_PUBLISHABLE_KEY"),
+        "STRIPE_WEBHOOK_SECRET": read.text("STRIPE_WEBHOOK_SECRET"),
+        # Another address for Stripe's API (tests point it at a local stand-in); production
+        # refuses it.
+        "STRIPE_API_BASE": read.url("STRIPE_API_BASE", None, ("https", "http")),
         "MANUAL_PAYMENT_DAYS": read.integer("MANUAL_PAYMENT_DAYS", 7),
         "RESERVATION_MINUTES": read.integer("RESERVATION_MINUTES", 15),
         "RESERVATION_MAX_SHARE": read.integer("RESERVATION_MAX_SHARE", 50),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -29,6 +30,19 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
+
+
+def content_security_policy(extra_sources: Mapping[str, Iterable[str]] | None = None) -> str:
+    """The shop's policy with ``extra_sources`` allowed, by directive (a page that loads a
+    payment gateway's script sets this on its own answer)."""
+    directives: dict[str, list[str]] = {}
+    for directive in CONTENT_SECURITY_POLICY.split(";"):
+        name, *sources = directive.split()
+        directives[name] = sources
+    for name, sources in (extra_sources or {}).items():
+        base = directives.setdefault(name, list(directives["default-src"]))
+        base.extend(source for source in sources if source not in base)
+    return "; ".join(" ".join([name, *sources]) for name, sources in directives.items())
 
 
 def wants_json() -> bool:

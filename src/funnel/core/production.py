@@ -130,6 +130,23 @@ def _payment_gateways(settings: Mapping[str, Any]) -> str | None:
             f"FUNNEL_PAYMENT_GATEWAYS must not include the test gateway when FUNNEL_ENV is "
             f"{settings.get('FUNNEL_ENV')!r}"
         )
+    if "stripe" in names:
+        missing = [
+            f"FUNNEL_{name}"
+            for name in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+            if not settings.get(name)
+        ]
+        if missing:
+            return (
+                f"FUNNEL_PAYMENT_GATEWAYS offers stripe but {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} empty: set them from the Stripe "
+                "dashboard (API keys; the webhook endpoint's signing secret) or remove stripe"
+            )
+        if settings.get("STRIPE_API_BASE"):
+            return (
+                "FUNNEL_STRIPE_API_BASE must be empty outside tests: payments would be sent "
+                "to another server than Stripe's"
+            )
     if "manual" in names and not settings.get("BANK_ACCOUNT"):
         return (
             "FUNNEL_PAYMENT_GATEWAYS offers bank transfer (manual) but FUNNEL_BANK_ACCOUNT is "

@@ -26,6 +26,7 @@ from funnel.checkout.services.steps import (
 )
 from funnel.extensions import db
 from funnel.orders.models import OrderStatus
+from funnel.payments.errors import GatewayNotEnabled
 
 _SETTLED = frozenset({OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED})
 
@@ -87,3 +88,17 @@ def confirm_payment(checkout: Checkout) -> CheckoutOutcome:
         # about a refunded payment would read as a failure to pay).
         raise StepMissing("complete", "This checkout has no order whose payment is under way.")
     return return_from_confirmation(order.number)
+
+
+def card_confirmation(checkout: Checkout) -> queries.CardStep:
+    """What the client's copy of the gateway's script (Stripe's Payment Element) needs to take
+    the card of the checkout's order. Raises StepMissing (no payment awaits a card: paid,
+    failed, or a gateway that takes the card otherwise), GatewayUnavailable."""
+    order = queries.order_of(checkout)
+    try:
+        step = queries.card_step(order.number) if order is not None else None
+    except GatewayNotEnabled:
+        step = None
+    if step is None:
+        raise StepMissing("complete", "This checkout has no payment awaiting a card.")
+    return step

@@ -7,7 +7,18 @@ tabs) is sent to the first one's order, never places a second.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
+from urllib.parse import urljoin
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
@@ -27,6 +38,7 @@ from funnel.checkout.models import Checkout
 from funnel.checkout.services import CheckoutOutcome, OutcomeKind
 from funnel.checkout.views.steps import CART_ERRORS, cart_refusal, render_step, step_redirect
 from funnel.core.errors import DomainError
+from funnel.core.http import content_security_policy
 from funnel.extensions import limiter
 from funnel.orders import queries as order_queries
 from funnel.orders.models import Order
@@ -42,6 +54,7 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/pay", "pay", pay, methods=["GET"])
     bp.add_url_rule("/pay", "submit_payment", limiter.limit("20/minute")(submit), methods=["POST"])
     bp.add_url_rule("/return/<reference>", "payment_return", payment_return, methods=["GET"])
+    bp.add_url_rule("/card/<number>", "card", card, methods=["GET"])
     bp.add_url_rule("/complete/<number>", "complete", complete, methods=["GET"])
 
 
@@ -171,6 +184,9 @@ def submit() -> ResponseReturnValue:
 def after_payment(outcome: CheckoutOutcome) -> Response:
     if outcome.kind == OutcomeKind.REQUIRES_ACTION and outcome.next_action_url:
         return redirect(outcome.next_action_url, 303)
+    if outcome.kind == OutcomeKind.REQUIRES_ACTION and outcome.number is not None:
+        # The gateway takes the card with its own script (Stripe): on the card page.
+        return redirect(url_for("checkout.card", number=outcome.number), 303)
     if outcome.kind == OutcomeKind.FAILED or outcome.number is None:
         note = "" if outcome.is_given_back else " Nothing was charged: please try again."
         flash(f"{outcome.message}{note}", "error")
@@ -204,6 +220,31 @@ def payment_return(reference: str) -> ResponseReturnValue:
         flash(error.detail, "error")
         return redirect(url_for("checkout.complete", number=order.number), 303)
     return after_payment(outcome)
+
+
+def card(number: str) -> ResponseReturnValue:
+    """The card page: the gateway's own script takes the card (Stripe's Payment Element),
+    confirms the payment with the gateway and sends the customer to the return URL. The
+    script is allowed by this page's Content-Security-Policy only."""
+    order = _buyers_order(number)
+    try:
+        step = queries.card_step(order.number)
+    except GatewayNotEnabled:
+        abort(404)
+    except GatewayUnavailable as error:
+        flash(error.detail, "error")
+        return redirect(url_for("checkout.complete", number=order.number), 303)
+    if step is None:
+        return redirect(url_for("checkout.complete", number=order.number), 303)
+    base_url = str(current_app.config.get("BASE_URL") or "").rstrip("/") + "/"
+    page = render_template(
+        "checkout/card.html",
+        order=order,
+        step=step,
+        return_url=urljoin(base_url, step.return_path.lstrip("/")),
+    )
+    policy = content_security_policy(step.confirmation.policy_sources)
+    return page, 200, {"Cache-Control": "no-store", "Content-Security-Policy": policy}
 
 
 def complete(number: str) -> ResponseReturnValue:

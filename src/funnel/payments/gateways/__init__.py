@@ -7,7 +7,10 @@ Settings read (with their defaults until ``config.py`` provides them):
 - ``TEST_GATEWAY_WEBHOOK_SECRET``: derived from ``SECRET_KEY`` when unset;
 - ``TEST_GATEWAY_SETTLE_SECONDS``: how long a ``processing`` test payment waits (5);
 - ``TEST_GATEWAY_LATENCY_MS``: how long the test gateway takes to answer a payment (0), to see
-  the shop behave as with a real gateway over a network (retries, concurrent requests, load).
+  the shop behave as with a real gateway over a network (retries, concurrent requests, load);
+- ``STRIPE_SECRET_KEY``, ``STRIPE_PUBLISHABLE_KEY``, ``STRIPE_WEBHOOK_SECRET``,
+  ``STRIPE_API_BASE``: the ``stripe`` gateway's API keys, webhook signing secret and (tests
+  only) another API address.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from flask import current_app
 from funnel.payments.errors import GatewayNotEnabled
 from funnel.payments.gateways.base import PaymentGateway
 from funnel.payments.gateways.manual import CashOnDeliveryGateway, ManualGateway
+from funnel.payments.gateways.stripe import StripeGateway
 from funnel.payments.gateways.test.gateway import SandboxGateway, derive_webhook_secret
 
 DEFAULT_GATEWAYS = ("test", "manual")
@@ -43,8 +47,19 @@ def _test_gateway() -> PaymentGateway:
     )
 
 
+def _stripe_gateway() -> PaymentGateway:
+    config = current_app.config
+    return StripeGateway(
+        secret_key=config.get("STRIPE_SECRET_KEY") or "",
+        webhook_secret=config.get("STRIPE_WEBHOOK_SECRET") or "",
+        publishable_key=config.get("STRIPE_PUBLISHABLE_KEY") or "",
+        api_base=config.get("STRIPE_API_BASE"),
+    )
+
+
 _FACTORIES: dict[str, Callable[[], PaymentGateway]] = {
     "test": _test_gateway,
+    "stripe": _stripe_gateway,
     "manual": ManualGateway,
     "cod": CashOnDeliveryGateway,
 }

@@ -14,6 +14,10 @@ key, so that a retry after a timeout returns the first answer instead of chargin
 - ``pending``: offline methods (bank transfer, cash): staff confirm the funds later;
 - ``failed``: with a stable ``failure_code`` and a ``failure_message`` a customer can read.
 
+A gateway whose card is taken by its own script in the customer's browser (Stripe) answers
+``requires_action`` with no ``next_action_url`` and says in ``browser_confirmation`` what that
+script needs.
+
 ``find_payment`` looks a payment up by our idempotency key: the way to learn what became of a
 call whose answer was lost.
 """
@@ -105,6 +109,23 @@ class GatewayEvent:
     failure_message: str | None = None
 
 
+@dataclass(frozen=True, repr=False)
+class BrowserConfirmation:
+    """What a gateway's own script needs to take the card in the customer's browser (Stripe's
+    Payment Element): shown on that one page, never stored or logged."""
+
+    script_url: str
+    publishable_key: str
+    client_secret: str
+    # The Content-Security-Policy sources that page must allow for the script, by directive.
+    policy_sources: Mapping[str, tuple[str, ...]]
+
+    def __repr__(self) -> str:
+        return "BrowserConfirmation(<redacted>)"
+
+    __str__ = __repr__
+
+
 class PaymentGateway(ABC):
     """A payment service. Subclasses set ``name`` (the config and URL name) and ``label``."""
 
@@ -148,6 +169,14 @@ class PaymentGateway(ABC):
         self, gateway_payment_id: str, amount: Money, idempotency_key: str
     ) -> OperationOutcome:
         """Give back ``amount`` of a succeeded payment, once per key."""
+
+    def browser_confirmation(self, gateway_payment_id: str) -> BrowserConfirmation | None:
+        """For a payment awaiting the customer's card, what the gateway's script in the
+        browser needs to take it; None for gateways that take the card otherwise.
+
+        Raises GatewayUnavailable when the gateway cannot answer.
+        """
+        return None
 
     @abstractmethod
     def parse_webhook(self, raw_body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
