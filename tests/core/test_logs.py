@@ -148,6 +148,34 @@ def test_a_500_logs_the_exception_with_the_request_id_shown_on_the_error_page(
     assert request_lines(lines)[0]["status"] == 500
 
 
+@pytest.mark.own_app
+def test_an_api_500_names_its_request_id_in_the_problem_body(
+    app: Flask, client: FlaskClient, json_lines: Lines
+) -> None:
+    @app.get("/api/v1/__broken")
+    def broken() -> str:
+        raise RuntimeError("the flux capacitor melted")
+
+    response = client.get("/api/v1/__broken", headers={"X-Request-ID": "support-ticket-4712"})
+    missing = client.get("/api/v1/no-such-thing", headers={"X-Request-ID": "support-ticket-4713"})
+
+    assert (response.status_code, response.mimetype) == (500, "application/problem+json")
+    assert response.get_json() == {
+        "type": "about:blank",
+        "title": "Something went wrong",
+        "status": 500,
+        "detail": "An unexpected error happened on our side. It has been logged.",
+        "code": "internal_error",
+        "request_id": "support-ticket-4712",
+    }
+    assert "flux capacitor" not in response.get_data(as_text=True)
+    [error] = [line for line in json_lines() if line["level"] == "ERROR"]
+    assert error["request_id"] == "support-ticket-4712"
+    # a client's own mistake carries no id: there is nothing for support to look up
+    assert missing.status_code == 404
+    assert "request_id" not in missing.get_json()
+
+
 def test_text_logs_in_development_carry_the_request_id(
     client: FlaskClient, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -22,6 +22,7 @@ from funnel.core.errors import (
     ValidationFailed,
 )
 from funnel.core.limits import limiter
+from funnel.core.logs import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,9 @@ def problem_response(
 ) -> tuple[Response, int]:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     body["code"] = code
+    if status >= 500 and (request_id := current_request_id()):
+        # what a client quotes to support: the id of the log lines of this failure
+        body["request_id"] = request_id
     body.update({key: _jsonable(value) for key, value in extra.items() if value is not None})
     response = jsonify(body)
     response.mimetype = PROBLEM_JSON
