@@ -66,6 +66,9 @@ class ProblemSchema(ma.Schema):
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "Invalid fields and their messages (validation errors)"},
     )
+    request_id = ma.fields.String(
+        metadata={"description": "On a 5xx: the id of this request's log lines, for support"}
+    )
 
 
 class WholeNumber(ma.fields.Integer):
