@@ -33,6 +33,7 @@ from funnel.staff.views import (
     customers,
     feedback,
     images,
+    operations,
     orders,
     payments,
     products,
@@ -94,6 +95,12 @@ SECTIONS = (
         "staff.settings",
         "Settings",
         "Shipping, tax rates, bank transfer details, the shop's name and address.",
+        Permission.SETTINGS_MANAGE,
+    ),
+    (
+        "staff.operations",
+        "Operations",
+        "Payment failures of the last hour, job backlogs, stock against its ledger.",
         Permission.SETTINGS_MANAGE,
     ),
     (
@@ -172,3 +179,4 @@ audit.register(bp)
 payments.register(bp)
 reports.register(bp)
 feedback.register(bp)
+operations.register(bp)
