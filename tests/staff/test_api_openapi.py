@@ -40,6 +40,7 @@ EXPECTED = {
     ("get", "/failed-payments"): "orders.view",
     ("get", "/audit"): "audit.view",
     ("get", "/reports/funnel"): "reports.view",
+    ("get", "/reports/funnel/days"): "reports.view",
     ("get", "/reports/sales"): "reports.view",
     ("get", "/reports/products"): "reports.view",
     ("get", "/feedback"): "reports.view",

@@ -1,5 +1,6 @@
 """Each report as a table of plain cells (the CSV download, with the numbers shown on screen),
-and as a chart's data (``sales_chart``, ``funnel_chart``: drawn by ``js/report-charts.js``).
+and as a chart's data (``sales_chart``, ``funnel_chart``, ``funnel_days_chart``: drawn by
+``js/report-charts.js``).
 
 Pure: plain functions of a report. Money is written in major units with its currency's
 decimals (``12.50``) beside a currency column, rates in percent with one decimal, as the pages
@@ -15,8 +16,9 @@ from typing import Any
 from funnel.analytics.models import FunnelStage
 from funnel.core.money import Money
 from funnel.core.spreadsheet import Cell
-from funnel.reports.conversion import percent
+from funnel.reports.conversion import STAGE_LABELS, percent
 from funnel.reports.queries.funnel import FunnelReport
+from funnel.reports.queries.funnel_days import FunnelDaysReport
 from funnel.reports.queries.products import ProductReport
 from funnel.reports.queries.sales import CurrencySales, SalesReport
 
@@ -64,6 +66,8 @@ SPLIT_HEADER = (
     *(f"{stage.value}_visitors" for stage in FunnelStage),
     "conversion_percent",
 )
+
+FUNNEL_DAYS_HEADER = ("day", *(f"{stage.value}_visitors" for stage in FunnelStage))
 
 
 def _major(amount: int | None, currency: str) -> Decimal | None:
@@ -135,6 +139,12 @@ def split_rows(report: FunnelReport) -> Iterator[Sequence[Cell]]:
         yield (split, group.label, *group.visitors, percent(group.conversion))
 
 
+def funnel_days_rows(report: FunnelDaysReport) -> Iterator[Sequence[Cell]]:
+    """A row per shop day, in order: its distinct visitors at each stage."""
+    for row in report.days:
+        yield (row.day.isoformat(), *row.visitors)
+
+
 def _as_number(amount: Decimal | None) -> float | None:
     """A chart's value: a chart draws numbers, not exact decimals (the table holds those)."""
     return None if amount is None else float(amount)
@@ -192,5 +202,18 @@ def funnel_chart(report: FunnelReport) -> dict[str, Any]:
         "datasets": [
             {"label": "These days", "data": [row.visitors for row in report.stages]},
             {"label": "The days before", "data": [row.previous_visitors for row in report.stages]},
+        ],
+    }
+
+
+def funnel_days_chart(report: FunnelDaysReport) -> dict[str, Any]:
+    """Each stage's visitors per day, a line per stage, for ``report-charts.js``."""
+    return {
+        "type": "line",
+        "labels": [row.day.isoformat() for row in report.days],
+        "axes": [{"id": "y", "title": "Visitors"}],
+        "datasets": [
+            {"label": STAGE_LABELS[stage], "data": [row.visitors[index] for row in report.days]}
+            for index, stage in enumerate(FunnelStage)
         ],
     }

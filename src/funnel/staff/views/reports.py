@@ -1,6 +1,6 @@
 """The reports pages, added to the staff blueprint by ``register``, over the days chosen, in the
 shop's time zone: the sales funnel (``/staff/reports/funnel``, perhaps split by where visitors
-came from, their device or landing page), sales by day, week or month
+came from, their device or landing page, and its stages day by day), sales by day, week or month
 (``/staff/reports/sales``) and what each product sold (``/staff/reports/products``). Each has a
 CSV download (``.csv``) with the numbers the page shows, streamed.
 
@@ -38,6 +38,7 @@ GROUPING_LABELS = {Grouping.DAY: "Day", Grouping.WEEK: "Week", Grouping.MONTH: "
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/reports/funnel", "funnel_report", funnel_report, methods=["GET"])
     bp.add_url_rule("/reports/funnel.csv", "funnel_report_csv", funnel_csv, methods=["GET"])
+    bp.add_url_rule("/reports/funnel/days.csv", "funnel_days_csv", funnel_days_csv, methods=["GET"])
     bp.add_url_rule("/reports/sales", "sales_report", sales_report, methods=["GET"])
     bp.add_url_rule("/reports/sales.csv", "sales_report_csv", sales_csv, methods=["GET"])
     bp.add_url_rule("/reports/products", "product_report", product_report, methods=["GET"])
@@ -120,10 +121,11 @@ def _build(asked: ReportRequest, build: Callable[[ReportRequest], Any]) -> Any:
         return None
 
 
-def _page(template: str, asked: ReportRequest, report: Any) -> ResponseReturnValue:
+def _page(template: str, asked: ReportRequest, report: Any, **extra: Any) -> ResponseReturnValue:
     page = render_template(
         template,
         report=report,
+        **extra,
         shown=asked.shown,
         errors=asked.errors,
         today=asked.today,
@@ -135,6 +137,7 @@ def _page(template: str, asked: ReportRequest, report: Any) -> ResponseReturnVal
         split_labels=SPLIT_LABELS,
         sales_chart=tables.sales_chart,
         funnel_chart=tables.funnel_chart,
+        funnel_days_chart=tables.funnel_days_chart,
         query=asked.query,
     )
     return page, 422 if asked.errors else 200
@@ -158,6 +161,10 @@ def _funnel(asked: ReportRequest) -> queries.FunnelReport:
     return queries.funnel_report(asked.days["from"], asked.days["to"], asked.zone, asked.split)
 
 
+def _funnel_days(asked: ReportRequest) -> queries.FunnelDaysReport:
+    return queries.funnel_days_report(asked.days["from"], asked.days["to"], asked.zone)
+
+
 def _sales(asked: ReportRequest) -> queries.SalesReport:
     currency = settings_queries.current_settings().currency
     return queries.sales_report(
@@ -173,7 +180,9 @@ def _products(asked: ReportRequest) -> queries.ProductReport:
 @page_permission(Permission.REPORTS_VIEW)
 def funnel_report() -> ResponseReturnValue:
     asked = _read_request()
-    return _page("staff/reports/funnel.html", asked, _build(asked, _funnel))
+    report = _build(asked, _funnel)
+    days = _build(asked, _funnel_days) if report is not None else None
+    return _page("staff/reports/funnel.html", asked, report, days=days)
 
 
 @page_permission(Permission.REPORTS_VIEW)
@@ -186,6 +195,17 @@ def funnel_csv() -> ResponseReturnValue:
         name = f"sales-funnel-by-{report.split.value.replace('_', '-')}"
         return _download(name, asked, tables.SPLIT_HEADER, tables.split_rows(report))
     return _download("sales-funnel", asked, tables.FUNNEL_HEADER, tables.funnel_rows(report))
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def funnel_days_csv() -> ResponseReturnValue:
+    asked = _read_request()
+    days = _build(asked, _funnel_days)
+    if days is None:
+        return _page("staff/reports/funnel.html", asked, None)
+    return _download(
+        "sales-funnel-by-day", asked, tables.FUNNEL_DAYS_HEADER, tables.funnel_days_rows(days)
+    )
 
 
 @page_permission(Permission.REPORTS_VIEW)

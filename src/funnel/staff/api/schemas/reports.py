@@ -105,6 +105,29 @@ class FunnelReportSchema(ma.Schema):
     )
 
 
+class FunnelDaySchema(ma.Schema):
+    day = ma.fields.Date(required=True, metadata={"description": "A shop day"})
+    visitors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        required=True,
+        metadata={"description": "Distinct visitors per stage that day (every stage named)"},
+    )
+
+
+class FunnelDaysReportSchema(ma.Schema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+    time_zone = ma.fields.String(
+        required=True, metadata={"description": "The shop's time zone, whose days these are"}
+    )
+    days = ma.fields.List(
+        ma.fields.Nested(FunnelDaySchema),
+        required=True,
+        metadata={"description": "Every day of the period in order, days without visitors too"},
+    )
+
+
 class SalesQuerySchema(FunnelQuerySchema):
     grouping = ma.fields.Enum(
         Grouping,
