@@ -17,7 +17,8 @@ from funnel.checkout.models import Checkout, CheckoutStatus
 from funnel.core import clock
 from funnel.extensions import db
 from funnel.orders.models import Order
-from funnel.reports.queries import FunnelOf, product_funnel_report
+from funnel.reports.queries import product_funnel_report
+from funnel.reports.splits import FunnelOf
 from tests.factories.cart import cart_with
 from tests.factories.catalog import CategoryFactory, ProductFactory
 from tests.factories.orders import pay_by_card, place

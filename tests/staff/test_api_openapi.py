@@ -43,6 +43,7 @@ EXPECTED = {
     ("get", "/reports/funnel/days"): "reports.view",
     ("get", "/reports/sales"): "reports.view",
     ("get", "/reports/products"): "reports.view",
+    ("get", "/reports/product-funnel"): "reports.view",
     ("get", "/feedback"): "reports.view",
     ("post", "/feedback/{feedback_id}/handled"): "reports.view",
     ("get", "/returns"): "orders.view",

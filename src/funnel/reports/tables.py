@@ -19,6 +19,7 @@ from funnel.core.spreadsheet import Cell
 from funnel.reports.conversion import STAGE_LABELS, percent
 from funnel.reports.queries.funnel import FunnelReport
 from funnel.reports.queries.funnel_days import FunnelDaysReport
+from funnel.reports.queries.product_funnel import ProductFunnelReport
 from funnel.reports.queries.products import ProductReport
 from funnel.reports.queries.sales import CurrencySales, SalesReport
 
@@ -67,6 +68,17 @@ SPLIT_HEADER = (
     "conversion_percent",
 )
 
+PRODUCT_FUNNEL_HEADER = (
+    "of",
+    "id",
+    "name",
+    "viewers",
+    "adders",
+    "checkout_visitors",
+    "buyers",
+    "paid_units",
+    "conversion_percent",
+)
 FUNNEL_DAYS_HEADER = ("day", *(f"{stage.value}_visitors" for stage in FunnelStage))
 
 
@@ -143,6 +155,22 @@ def funnel_days_rows(report: FunnelDaysReport) -> Iterator[Sequence[Cell]]:
     """A row per shop day, in order: its distinct visitors at each stage."""
     for row in report.days:
         yield (row.day.isoformat(), *row.visitors)
+
+
+def product_funnel_rows(report: ProductFunnelReport) -> Iterator[Sequence[Cell]]:
+    """A row per product (or category), every page's, in the page's order."""
+    for line in report.lines:
+        yield (
+            report.of.value,
+            line.id,
+            line.name,
+            line.viewers,
+            line.adders,
+            line.checkout_visitors,
+            line.buyers,
+            line.paid_units,
+            percent(line.conversion),
+        )
 
 
 def _as_number(amount: Decimal | None) -> float | None:

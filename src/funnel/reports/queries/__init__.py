@@ -6,17 +6,12 @@ over whole shop days; and the staff dashboard's headline figures (``headlines``)
 from funnel.reports.queries.funnel import FunnelReport, funnel_report
 from funnel.reports.queries.funnel_days import FunnelDaysReport, funnel_days_report
 from funnel.reports.queries.headlines import Headlines, headlines
-from funnel.reports.queries.product_funnel import (
-    FunnelOf,
-    ProductFunnelReport,
-    product_funnel_report,
-)
+from funnel.reports.queries.product_funnel import ProductFunnelReport, product_funnel_report
 from funnel.reports.queries.products import ProductReport, product_report
 from funnel.reports.queries.sales import SalesReport, sales_report
 
 __all__ = [
     "FunnelDaysReport",
-    "FunnelOf",
     "FunnelReport",
     "Headlines",
     "ProductFunnelReport",

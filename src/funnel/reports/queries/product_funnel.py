@@ -9,7 +9,6 @@ names none; buyers and paid units from the lines of the orders paid in the perio
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from fractions import Fraction
@@ -19,11 +18,7 @@ from funnel.checkout import figures
 from funnel.core.pagination import Page
 from funnel.reports.conversion import rate
 from funnel.reports.periods import Period, checked_period
-
-
-class FunnelOf(enum.StrEnum):
-    PRODUCT = "product"
-    CATEGORY = "category"
+from funnel.reports.splits import FunnelOf
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 from funnel.accounts.permissions import Permission
 from funnel.analytics.models import FunnelStage
 from funnel.core import clock
 from funnel.core.api import errors
+from funnel.core.api.paging import PagePosition
 from funnel.core.money import Money
 from funnel.reports import queries
 from funnel.reports.conversion import percent
@@ -20,11 +23,14 @@ from funnel.reports.queries.sales import SalesFigures
 from funnel.settings import queries as settings_queries
 from funnel.staff.api import bp
 from funnel.staff.api.access import staff_permission
+from funnel.staff.api.schemas.fields import MAX_STAFF_PAGE_SIZE
 from funnel.staff.api.schemas.reports import (
     FunnelDaysReportSchema,
     FunnelQuerySchema,
     FunnelReportQuerySchema,
     FunnelReportSchema,
+    ProductFunnelPageSchema,
+    ProductFunnelQuerySchema,
     ProductReportSchema,
     SalesQuerySchema,
     SalesReportSchema,
@@ -234,4 +240,49 @@ def get_staff_product_report(**parameters: Any) -> dict[str, Any]:
             }
             for product in report.products
         ],
+    }
+
+
+@bp.route("/reports/product-funnel", methods=["GET"])
+@bp.response(200, ProductFunnelPageSchema)
+@errors(bp, 422)
+@staff_permission(bp, Permission.REPORTS_VIEW)
+@bp.arguments(ProductFunnelQuerySchema, location="query", as_kwargs=True)
+def get_staff_product_funnel_report(**parameters: Any) -> dict[str, Any]:
+    """Each product's own funnel, or each category's; one page
+
+    For every product (or, with `of=category`, every category, over its products) with a step
+    from `from` to `to` (whole shop days, both included; default: the last 30 days), the
+    distinct visitors who viewed it, added it to a cart, started a checkout holding it (read
+    from the lines of the order the checkout became, else its cart's: the checkout event
+    names no product) and paid for an order holding it in the period, the units of it in
+    those orders, and buyers over viewers. Only visitors the funnel tracks count (no bots,
+    Do Not Track or staff). Most viewers first; follow `next_cursor` with the same days and
+    `of`. At most 366 days, else 422. Needs `reports.view`.
+    """
+    zone, first_day, last_day = _days(parameters)
+    position = PagePosition.of(
+        parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_STAFF_PAGE_SIZE
+    )
+    report = queries.product_funnel_report(first_day, last_day, zone, parameters["of"])
+    page = report.page(position.number, position.size)
+    return {
+        "first_day": report.period.first_day,
+        "last_day": report.period.last_day,
+        "time_zone": report.time_zone,
+        "of": report.of,
+        "items": [
+            {
+                "id": line.id,
+                "name": line.name,
+                "viewers": line.viewers,
+                "adders": line.adders,
+                "checkout_visitors": line.checkout_visitors,
+                "buyers": line.buyers,
+                "paid_units": line.paid_units,
+                "conversion": _shown(line.conversion),
+            }
+            for line in page.items
+        ],
+        "next_cursor": position.next_cursor(page),
     }

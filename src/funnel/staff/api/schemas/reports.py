@@ -7,9 +7,10 @@ import marshmallow as ma
 
 from funnel.analytics.models import FunnelStage
 from funnel.core.api import MoneyField
+from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.reports.buckets import Grouping
-from funnel.reports.splits import Split
-from funnel.staff.api.schemas.fields import DAY_RANGE
+from funnel.reports.splits import FunnelOf, Split
+from funnel.staff.api.schemas.fields import DAY_RANGE, page_limit
 
 
 class FunnelQuerySchema(ma.Schema):
@@ -217,3 +218,52 @@ class ProductReportSchema(ma.Schema):
         required=True,
         metadata={"description": "Every product sold or viewed, most revenue first"},
     )
+
+
+class ProductFunnelQuerySchema(FunnelQuerySchema):
+    of = ma.fields.Enum(
+        FunnelOf,
+        by_value=True,
+        load_default=FunnelOf.PRODUCT,
+        metadata={"description": "The funnel of each `product` (default) or `category`"},
+    )
+    limit = page_limit()
+    cursor = cursor_parameter()
+
+
+class ProductFunnelLineSchema(ma.Schema):
+    id = ma.fields.Integer(required=True, metadata={"description": "The product's or category's"})
+    name = ma.fields.String(required=True, metadata={"description": "Its title or name"})
+    viewers = ma.fields.Integer(
+        required=True, metadata={"description": "Distinct visitors who viewed it"}
+    )
+    adders = ma.fields.Integer(
+        required=True, metadata={"description": "Distinct visitors who added it to a cart"}
+    )
+    checkout_visitors = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Distinct visitors who started a checkout holding it (the lines of "
+            "the order it became, else its cart's)"
+        },
+    )
+    buyers = ma.fields.Integer(
+        required=True, metadata={"description": "Distinct visitors who paid for an order with it"}
+    )
+    paid_units = ma.fields.Integer(
+        required=True, metadata={"description": "Its units in those orders"}
+    )
+    conversion = _percent("buyers over viewers (null: no viewer)")
+
+
+class ProductFunnelPageSchema(ma.Schema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+    time_zone = ma.fields.String(required=True)
+    of = ma.fields.Enum(FunnelOf, by_value=True, required=True)
+    items = ma.fields.List(
+        ma.fields.Nested(ProductFunnelLineSchema),
+        required=True,
+        metadata={"description": "Most viewers first, then most units paid, then by name"},
+    )
+    next_cursor = next_cursor_field()
