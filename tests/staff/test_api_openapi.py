@@ -42,6 +42,7 @@ EXPECTED = {
     ("get", "/reports/funnel"): "reports.view",
     ("get", "/reports/funnel/days"): "reports.view",
     ("get", "/reports/sales"): "reports.view",
+    ("get", "/reports/payment-methods"): "reports.view",
     ("get", "/reports/products"): "reports.view",
     ("get", "/reports/product-funnel"): "reports.view",
     ("get", "/feedback"): "reports.view",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import aliased
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
@@ -22,7 +23,9 @@ from funnel.payments.models import PaymentTransaction, TransactionKind, Transact
 
 @dataclass(frozen=True)
 class PaidOrder:
-    """One order paid in the range: when, in which currency, its money and units."""
+    """One order paid in the range: when, in which currency, its money and units; and its
+    customer (the order's email address, stored lower-cased) with the instant their first
+    order ever was paid (this one's, or an earlier one's, whatever its currency)."""
 
     paid_at: datetime
     currency: str
@@ -30,6 +33,8 @@ class PaidOrder:
     shipping_minor: int
     tax_minor: int
     units: int
+    customer: str
+    first_paid_at: datetime
 
 
 @dataclass(frozen=True)
@@ -60,13 +65,24 @@ def _check_aware(start: datetime, end: datetime) -> None:
 
 
 def paid_orders(start: datetime, end: datetime) -> list[PaidOrder]:
-    """Every order paid in ``[start, end)``, oldest first. One query over the ``paid_at``
-    index."""
+    """Every order paid in ``[start, end)``, oldest first, each with its customer's first
+    paid order's instant. One query over the ``paid_at`` and ``email`` indexes."""
     _check_aware(start, end)
+    in_range = (Order.paid_at >= start, Order.paid_at < end)
     units = (
         select(func.coalesce(func.sum(OrderLine.quantity), 0))
         .where(OrderLine.order_id == Order.id)
         .scalar_subquery()
+    )
+    earlier = aliased(Order)
+    first_paid = (
+        select(earlier.email, func.min(earlier.paid_at).label("first_paid_at"))
+        .where(
+            earlier.paid_at.is_not(None),
+            earlier.email.in_(select(Order.email).where(*in_range).correlate(None)),
+        )
+        .group_by(earlier.email)
+        .subquery()
     )
     rows = db.session.execute(
         select(
@@ -76,13 +92,16 @@ def paid_orders(start: datetime, end: datetime) -> list[PaidOrder]:
             Order.shipping_minor,
             Order.tax_minor,
             units,
+            Order.email,
+            first_paid.c.first_paid_at,
         )
-        .where(Order.paid_at >= start, Order.paid_at < end)
+        .join(first_paid, first_paid.c.email == Order.email)
+        .where(*in_range)
         .order_by(Order.paid_at, Order.id)
     ).tuples()
     return [
-        PaidOrder(paid_at, currency, int(total), int(shipping), int(tax), int(count))
-        for paid_at, currency, total, shipping, tax, count in rows
+        PaidOrder(paid_at, currency, int(total), int(shipping), int(tax), int(count), email, first)
+        for paid_at, currency, total, shipping, tax, count, email, first in rows
     ]
 
 

@@ -19,6 +19,7 @@ from funnel.core.spreadsheet import Cell
 from funnel.reports.conversion import STAGE_LABELS, percent
 from funnel.reports.queries.funnel import FunnelReport
 from funnel.reports.queries.funnel_days import FunnelDaysReport
+from funnel.reports.queries.payment_methods import PaymentMethodsReport
 from funnel.reports.queries.product_funnel import ProductFunnelReport
 from funnel.reports.queries.products import ProductReport
 from funnel.reports.queries.sales import CurrencySales, SalesReport
@@ -35,6 +36,8 @@ SALES_HEADER = (
     "refunds",
     "net",
     "average_order",
+    "new_customers",
+    "returning_customers",
 )
 PRODUCTS_HEADER = (
     "product_id",
@@ -79,6 +82,16 @@ PRODUCT_FUNNEL_HEADER = (
     "paid_units",
     "conversion_percent",
 )
+PAYMENT_METHODS_HEADER = (
+    "method",
+    "label",
+    "attempts",
+    "paid",
+    "failed",
+    "cancelled",
+    "still_open",
+    "failure_percent",
+)
 FUNNEL_DAYS_HEADER = ("day", *(f"{stage.value}_visitors" for stage in FunnelStage))
 
 
@@ -104,6 +117,8 @@ def sales_rows(report: SalesReport) -> Iterator[Sequence[Cell]]:
                 _major(figures.refunds_minor, currency),
                 _major(figures.net_minor, currency),
                 _major(figures.average_minor, currency),
+                figures.new_customers,
+                figures.returning_customers,
             )
 
 
@@ -170,6 +185,21 @@ def product_funnel_rows(report: ProductFunnelReport) -> Iterator[Sequence[Cell]]
             line.buyers,
             line.paid_units,
             percent(line.conversion),
+        )
+
+
+def payment_method_rows(report: PaymentMethodsReport) -> Iterator[Sequence[Cell]]:
+    """A row per payment method, most attempts first."""
+    for line in report.methods:
+        yield (
+            line.gateway,
+            line.label,
+            line.attempts,
+            line.paid,
+            line.failed,
+            line.cancelled,
+            line.still_open,
+            percent(line.failure_rate),
         )
 
 

@@ -29,6 +29,7 @@ from funnel.staff.api.schemas.reports import (
     FunnelQuerySchema,
     FunnelReportQuerySchema,
     FunnelReportSchema,
+    PaymentMethodsReportSchema,
     ProductFunnelPageSchema,
     ProductFunnelQuerySchema,
     ProductReportSchema,
@@ -153,6 +154,8 @@ def _sales_figures(figures: SalesFigures, currency: str) -> dict[str, Any]:
         "refunds": Money(figures.refunds_minor, currency),
         "net": Money(figures.net_minor, currency),
         "average_order": None if average is None else Money(average, currency),
+        "new_customers": figures.new_customers,
+        "returning_customers": figures.returning_customers,
     }
 
 
@@ -194,6 +197,43 @@ def get_staff_sales_report(**parameters: Any) -> dict[str, Any]:
                 "total": _sales_figures(sales.total, sales.currency),
             }
             for sales in report.currencies
+        ],
+    }
+
+
+@bp.route("/reports/payment-methods", methods=["GET"])
+@bp.response(200, PaymentMethodsReportSchema)
+@errors(bp, 422)
+@staff_permission(bp, Permission.REPORTS_VIEW)
+@bp.arguments(FunnelQuerySchema, location="query", as_kwargs=True)
+def get_staff_payment_methods_report(**parameters: Any) -> dict[str, Any]:
+    """Payment methods: attempts, and how they ended
+
+    For every payment method with a payment started from `from` to `to` (whole shop days,
+    both included; default: the last 30 days): the payments started (each attempt to pay
+    counts, on the day it was started), how many of them are paid (refunded since included),
+    failed, cancelled or still open now, and the failure rate (failed over attempts). At most
+    366 days, else 422. The `/staff/reports/payment-methods.csv` page gives the same rows as
+    CSV. Needs `reports.view`.
+    """
+    zone, first_day, last_day = _days(parameters)
+    report = queries.payment_methods_report(first_day, last_day, zone)
+    return {
+        "first_day": report.period.first_day,
+        "last_day": report.period.last_day,
+        "time_zone": report.time_zone,
+        "methods": [
+            {
+                "method": line.gateway,
+                "label": line.label,
+                "attempts": line.attempts,
+                "paid": line.paid,
+                "failed": line.failed,
+                "cancelled": line.cancelled,
+                "still_open": line.still_open,
+                "failure_rate": _shown(line.failure_rate),
+            }
+            for line in report.methods
         ],
     }
 

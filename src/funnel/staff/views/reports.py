@@ -1,9 +1,10 @@
 """The reports pages, added to the staff blueprint by ``register``, over the days chosen, in the
 shop's time zone: the sales funnel (``/staff/reports/funnel``, perhaps split by where visitors
-came from, their device or landing page, and its stages day by day), sales by day, week or month
-(``/staff/reports/sales``), what each product sold (``/staff/reports/products``) and each
-product's or category's own funnel (``/staff/reports/product-funnel``, in pages). Each has a CSV
-download (``.csv``) with the numbers the page shows (every page's), streamed.
+came from, their device or landing page, and its stages day by day), sales by day, week or
+month (``/staff/reports/sales``, with how each payment method's attempts ended), what each
+product sold (``/staff/reports/products``) and each product's or category's own funnel
+(``/staff/reports/product-funnel``, in pages). Each has a CSV download (``.csv``) with the
+numbers the page shows (every page's), streamed.
 
 Reading needs ``reports.view`` (admins, and staff given the Reports group). The pages only
 read. Days that cannot be read, an end before the start or too long a period answer 422 with
@@ -44,6 +45,9 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/reports/funnel/days.csv", "funnel_days_csv", funnel_days_csv, methods=["GET"])
     bp.add_url_rule("/reports/sales", "sales_report", sales_report, methods=["GET"])
     bp.add_url_rule("/reports/sales.csv", "sales_report_csv", sales_csv, methods=["GET"])
+    bp.add_url_rule(
+        "/reports/payment-methods.csv", "payment_methods_csv", payment_methods_csv, methods=["GET"]
+    )
     bp.add_url_rule("/reports/products", "product_report", product_report, methods=["GET"])
     bp.add_url_rule("/reports/products.csv", "product_report_csv", product_csv, methods=["GET"])
     bp.add_url_rule(
@@ -193,6 +197,10 @@ def _sales(asked: ReportRequest) -> queries.SalesReport:
     )
 
 
+def _payment_methods(asked: ReportRequest) -> queries.PaymentMethodsReport:
+    return queries.payment_methods_report(asked.days["from"], asked.days["to"], asked.zone)
+
+
 def _products(asked: ReportRequest) -> queries.ProductReport:
     currency = settings_queries.current_settings().currency
     return queries.product_report(asked.days["from"], asked.days["to"], asked.zone, currency)
@@ -232,7 +240,9 @@ def funnel_days_csv() -> ResponseReturnValue:
 @page_permission(Permission.REPORTS_VIEW)
 def sales_report() -> ResponseReturnValue:
     asked = _read_request()
-    return _page("staff/reports/sales.html", asked, _build(asked, _sales))
+    report = _build(asked, _sales)
+    methods = _build(asked, _payment_methods) if report is not None else None
+    return _page("staff/reports/sales.html", asked, report, methods=methods)
 
 
 @page_permission(Permission.REPORTS_VIEW)
@@ -242,6 +252,17 @@ def sales_csv() -> ResponseReturnValue:
     if report is None:
         return _page("staff/reports/sales.html", asked, None)
     return _download("sales", asked, tables.SALES_HEADER, tables.sales_rows(report))
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def payment_methods_csv() -> ResponseReturnValue:
+    asked = _read_request()
+    methods = _build(asked, _payment_methods)
+    if methods is None:
+        return _page("staff/reports/sales.html", asked, None)
+    return _download(
+        "payment-methods", asked, tables.PAYMENT_METHODS_HEADER, tables.payment_method_rows(methods)
+    )
 
 
 @page_permission(Permission.REPORTS_VIEW)

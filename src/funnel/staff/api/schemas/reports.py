@@ -154,6 +154,20 @@ class SalesFiguresSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "Gross over orders, rounded half up (null: no order)"},
     )
+    new_customers = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Customers (order emails) whose first order ever was paid then; in "
+            "`total`, in the period"
+        },
+    )
+    returning_customers = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Customers who paid then after an earlier paid order (in `total`: "
+            "one paid before the period)"
+        },
+    )
 
 
 class SalesRowSchema(SalesFiguresSchema):
@@ -267,3 +281,33 @@ class ProductFunnelPageSchema(ma.Schema):
         metadata={"description": "Most viewers first, then most units paid, then by name"},
     )
     next_cursor = next_cursor_field()
+
+
+class PaymentMethodAttemptsSchema(ma.Schema):
+    method = ma.fields.String(
+        required=True, metadata={"description": "The gateway's name (`test`, `manual`, `cod` ...)"}
+    )
+    label = ma.fields.String(required=True, metadata={"description": "What staff call it"})
+    attempts = ma.fields.Integer(
+        required=True, metadata={"description": "Payments started with it in the period"}
+    )
+    paid = ma.fields.Integer(
+        required=True, metadata={"description": "Of those, paid (refunded since included)"}
+    )
+    failed = ma.fields.Integer(required=True)
+    cancelled = ma.fields.Integer(required=True)
+    still_open = ma.fields.Integer(
+        required=True, metadata={"description": "Waiting for the shopper, the bank or staff"}
+    )
+    failure_rate = _percent("failed over attempts")
+
+
+class PaymentMethodsReportSchema(ma.Schema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+    time_zone = ma.fields.String(required=True)
+    methods = ma.fields.List(
+        ma.fields.Nested(PaymentMethodAttemptsSchema),
+        required=True,
+        metadata={"description": "Every method with an attempt, most attempts first"},
+    )
