@@ -25,7 +25,7 @@ from funnel.payments.models import PaymentTransaction, TransactionKind, Transact
 class PaidOrder:
     """One order paid in the range: when, in which currency, its money and units; and its
     customer (the order's email address, stored lower-cased) with the instant their first
-    order ever was paid (this one's, or an earlier one's, whatever its currency)."""
+    order ever was paid when that is in the range (None: they had paid one before it)."""
 
     paid_at: datetime
     currency: str
@@ -34,7 +34,7 @@ class PaidOrder:
     tax_minor: int
     units: int
     customer: str
-    first_paid_at: datetime
+    first_paid_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -66,23 +66,15 @@ def _check_aware(start: datetime, end: datetime) -> None:
 
 def paid_orders(start: datetime, end: datetime) -> list[PaidOrder]:
     """Every order paid in ``[start, end)``, oldest first, each with its customer's first
-    paid order's instant. One query over the ``paid_at`` and ``email`` indexes."""
+    paid order's instant (None when it was before ``start``). Two queries: the orders over the
+    ``paid_at`` index, then which of their customers had paid before, one ``email`` index
+    lookup each."""
     _check_aware(start, end)
     in_range = (Order.paid_at >= start, Order.paid_at < end)
     units = (
         select(func.coalesce(func.sum(OrderLine.quantity), 0))
         .where(OrderLine.order_id == Order.id)
         .scalar_subquery()
-    )
-    earlier = aliased(Order)
-    first_paid = (
-        select(earlier.email, func.min(earlier.paid_at).label("first_paid_at"))
-        .where(
-            earlier.paid_at.is_not(None),
-            earlier.email.in_(select(Order.email).where(*in_range).correlate(None)),
-        )
-        .group_by(earlier.email)
-        .subquery()
     )
     rows = db.session.execute(
         select(
@@ -93,15 +85,36 @@ def paid_orders(start: datetime, end: datetime) -> list[PaidOrder]:
             Order.tax_minor,
             units,
             Order.email,
-            first_paid.c.first_paid_at,
         )
-        .join(first_paid, first_paid.c.email == Order.email)
         .where(*in_range)
         .order_by(Order.paid_at, Order.id)
-    ).tuples()
+    ).all()
+    customers = select(Order.email).where(*in_range).distinct().subquery()
+    earlier = aliased(Order)
+    returning = set(
+        db.session.scalars(
+            select(customers.c.email).where(
+                select(earlier.id)
+                .where(earlier.email == customers.c.email, earlier.paid_at < start)
+                .exists()
+            )
+        )
+    )
+    first_in_range: dict[str, datetime] = {}
+    for row in rows:
+        first_in_range.setdefault(row.email, row.paid_at)
     return [
-        PaidOrder(paid_at, currency, int(total), int(shipping), int(tax), int(count), email, first)
-        for paid_at, currency, total, shipping, tax, count, email, first in rows
+        PaidOrder(
+            paid_at,
+            currency,
+            int(total),
+            int(shipping),
+            int(tax),
+            int(count),
+            email,
+            None if email in returning else first_in_range[email],
+        )
+        for paid_at, currency, total, shipping, tax, count, email in rows
     ]
 
 

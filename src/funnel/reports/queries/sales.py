@@ -93,8 +93,8 @@ def sales_report(
     shop_currency: str,
 ) -> SalesReport:
     """Sales from ``first_day`` to ``last_day`` (shop days in ``time_zone``, both included),
-    by day, week or month. Raises InvalidReportPeriod for days that are no period. Two reads;
-    writes nothing."""
+    by day, week or month. Raises InvalidReportPeriod for days that are no period. Three
+    reads; writes nothing."""
     period = checked_period(first_day, last_day)
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
     start, end = period.instants(zone)
@@ -113,7 +113,8 @@ def sales_report(
     for order in figures.paid_orders(start, end):
         of(order.currency, order.paid_at).add_order(order)
         row = bucket_of(order.paid_at, starts)
-        first_row = bucket_of(order.first_paid_at, starts) if order.first_paid_at >= start else -2
+        first = order.first_paid_at
+        first_row = -2 if first is None else bucket_of(first, starts)
         for index, is_new in ((row, first_row == row), (-1, first_row >= 0)):
             (new if is_new else returning).setdefault((order.currency, index), set()).add(
                 order.customer
