@@ -48,12 +48,18 @@ def reports(first: str, last: str) -> dict[str, str]:
         "sales funnel, page": f"/staff/reports/funnel?{days}",
         "sales funnel, CSV": f"/staff/reports/funnel.csv?{days}",
         "sales funnel, API": f"/api/v1/staff/reports/funnel?{days}",
+        "funnel by day, CSV": f"/staff/reports/funnel/days.csv?{days}",
+        "funnel by day, API": f"/api/v1/staff/reports/funnel/days?{days}",
         "sales by day, page": f"/staff/reports/sales?{days}",
         "sales by week, CSV": f"/staff/reports/sales.csv?{days}&by=week",
         "sales by day, API": f"/api/v1/staff/reports/sales?{days}",
+        "payment methods, API": f"/api/v1/staff/reports/payment-methods?{days}",
         "products sold, page": f"/staff/reports/products?{days}",
         "products sold, CSV": f"/staff/reports/products.csv?{days}",
         "products sold, API": f"/api/v1/staff/reports/products?{days}",
+        "product funnel, page": f"/staff/reports/product-funnel?{days}",
+        "category funnel, CSV": f"/staff/reports/product-funnel.csv?{days}&of=category",
+        "product funnel, API": f"/api/v1/staff/reports/product-funnel?{days}",
     }
 
 

@@ -103,6 +103,9 @@ BUSINESS_RULE_422: Mapping[tuple[str, str], str] = {
     "at most 366 days, from 2000 on (invalid_report_period)",
     ("GET", f"{API}/staff/reports/sales"): "the same days as the funnel report's",
     ("GET", f"{API}/staff/reports/products"): "the same days as the funnel report's",
+    ("GET", f"{API}/staff/reports/funnel/days"): "the same days as the funnel report's",
+    ("GET", f"{API}/staff/reports/payment-methods"): "the same days as the funnel report's",
+    ("GET", f"{API}/staff/reports/product-funnel"): "the same days as the funnel report's",
     ("POST", f"{API}/feedback"): "a message blank once trimmed or holding a NUL, an email "
     "that is not an address (invalid_feedback)",
 }

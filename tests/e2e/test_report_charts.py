@@ -52,6 +52,16 @@ def test_the_sales_and_funnel_pages_draw_their_charts(
         "The days before",
     ]
     assert len(funnel["datasets"][0]["data"]) == 6
+
+    days = drawn(page, "funnel-days-chart")
+    day_rows = page.get_by_role("table", name="The funnel day by day").locator("tbody tr").count()
+
+    assert days["type"] == "line"
+    assert len(days["labels"]) == day_rows == 30  # the last 30 days, a point per row
+    assert [dataset["label"] for dataset in days["datasets"]][::5] == [
+        "Visited the shop",
+        "Paid an order",
+    ]
     assert page_problems.console_errors == []
     assert page_problems.page_errors == []
     assert page_problems.failed_requests == []

@@ -36,6 +36,8 @@ LISTS = [
     "/staff/reports/funnel",
     "/staff/reports/sales",
     "/staff/reports/products",
+    "/staff/reports/product-funnel",
+    "/staff/reports/product-funnel?of=category",
     "/staff/feedback",
 ]
 # From a list, the first link whose path matches: the page of one thing.

@@ -159,6 +159,8 @@ def test_the_sales_page_and_its_csv_show_the_same_numbers(
         "£0.00",
         "£37.99",
         "£19.00",
+        "1",  # one customer (both orders are buyer@example.com's), new
+        "0",
     ]
     assert row_of(page.text, "2026-04-01 to 2026-04-05")[:3] == ["0", "0", "£0.00"]
     assert row_of(page.text, "Total")[:3] == ["2", "3", "£37.99"]
@@ -179,9 +181,25 @@ def test_the_sales_page_and_its_csv_show_the_same_numbers(
         "refunds",
         "net",
         "average_order",
+        "new_customers",
+        "returning_customers",
     ]
     assert rows[1:] == [
-        ["2026-04-01", "2026-04-05", "GBP", "0", "0", "0.00", "0.00", "0.00", "0.00", "0.00", ""],
+        [
+            "2026-04-01",
+            "2026-04-05",
+            "GBP",
+            "0",
+            "0",
+            "0.00",
+            "0.00",
+            "0.00",
+            "0.00",
+            "0.00",
+            "",
+            "0",
+            "0",
+        ],
         [
             "2026-04-06",
             "2026-04-12",
@@ -194,8 +212,24 @@ def test_the_sales_page_and_its_csv_show_the_same_numbers(
             "0.00",
             "37.99",
             "19.00",
+            "1",
+            "0",
         ],
-        ["2026-04-13", "2026-04-15", "GBP", "0", "0", "0.00", "0.00", "0.00", "0.00", "0.00", ""],
+        [
+            "2026-04-13",
+            "2026-04-15",
+            "GBP",
+            "0",
+            "0",
+            "0.00",
+            "0.00",
+            "0.00",
+            "0.00",
+            "0.00",
+            "",
+            "0",
+            "0",
+        ],
     ]
 
 
@@ -308,6 +342,7 @@ def test_the_api_gives_the_sales_and_products_with_exact_money(
     assert april["gross"] == {"amount": 3799, "currency": "GBP"}
     assert april["average_order"] == {"amount": 1900, "currency": "GBP"}
     assert gbp["total"]["net"] == {"amount": 3799, "currency": "GBP"}
+    assert (april["new_customers"], april["returning_customers"]) == (1, 0)
     listed = products.get_json()["products"]
     assert [(row["title"], row["units"], row["revenue"]["amount"]) for row in listed] == [
         ("=HYPERLINK(evil) Shirt", 2, 2500),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import aliased
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
@@ -22,7 +23,9 @@ from funnel.payments.models import PaymentTransaction, TransactionKind, Transact
 
 @dataclass(frozen=True)
 class PaidOrder:
-    """One order paid in the range: when, in which currency, its money and units."""
+    """One order paid in the range: when, in which currency, its money and units; and its
+    customer (the order's email address, stored lower-cased) with the instant their first
+    order ever was paid when that is in the range (None: they had paid one before it)."""
 
     paid_at: datetime
     currency: str
@@ -30,6 +33,8 @@ class PaidOrder:
     shipping_minor: int
     tax_minor: int
     units: int
+    customer: str
+    first_paid_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,12 @@ def _check_aware(start: datetime, end: datetime) -> None:
 
 
 def paid_orders(start: datetime, end: datetime) -> list[PaidOrder]:
-    """Every order paid in ``[start, end)``, oldest first. One query over the ``paid_at``
-    index."""
+    """Every order paid in ``[start, end)``, oldest first, each with its customer's first
+    paid order's instant (None when it was before ``start``). Two queries: the orders over the
+    ``paid_at`` index, then which of their customers had paid before, one ``email`` index
+    lookup each."""
     _check_aware(start, end)
+    in_range = (Order.paid_at >= start, Order.paid_at < end)
     units = (
         select(func.coalesce(func.sum(OrderLine.quantity), 0))
         .where(OrderLine.order_id == Order.id)
@@ -76,13 +84,37 @@ def paid_orders(start: datetime, end: datetime) -> list[PaidOrder]:
             Order.shipping_minor,
             Order.tax_minor,
             units,
+            Order.email,
         )
-        .where(Order.paid_at >= start, Order.paid_at < end)
+        .where(*in_range)
         .order_by(Order.paid_at, Order.id)
-    ).tuples()
+    ).all()
+    customers = select(Order.email).where(*in_range).distinct().subquery()
+    earlier = aliased(Order)
+    returning = set(
+        db.session.scalars(
+            select(customers.c.email).where(
+                select(earlier.id)
+                .where(earlier.email == customers.c.email, earlier.paid_at < start)
+                .exists()
+            )
+        )
+    )
+    first_in_range: dict[str, datetime] = {}
+    for row in rows:
+        first_in_range.setdefault(row.email, row.paid_at)
     return [
-        PaidOrder(paid_at, currency, int(total), int(shipping), int(tax), int(count))
-        for paid_at, currency, total, shipping, tax, count in rows
+        PaidOrder(
+            paid_at,
+            currency,
+            int(total),
+            int(shipping),
+            int(tax),
+            int(count),
+            email,
+            None if email in returning else first_in_range[email],
+        )
+        for paid_at, currency, total, shipping, tax, count, email in rows
     ]
 
 

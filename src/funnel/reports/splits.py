@@ -28,6 +28,13 @@ class Split(enum.StrEnum):
     DEVICE = "device"
 
 
+class FunnelOf(enum.StrEnum):
+    """Whose own funnel the product funnel report shows: each product's or each category's."""
+
+    PRODUCT = "product"
+    CATEGORY = "category"
+
+
 SPLIT_LABELS = {
     Split.SOURCE: "Source",
     Split.MEDIUM: "Medium",

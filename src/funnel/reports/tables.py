@@ -1,5 +1,6 @@
 """Each report as a table of plain cells (the CSV download, with the numbers shown on screen),
-and as a chart's data (``sales_chart``, ``funnel_chart``: drawn by ``js/report-charts.js``).
+and as a chart's data (``sales_chart``, ``funnel_chart``, ``funnel_days_chart``: drawn by
+``js/report-charts.js``).
 
 Pure: plain functions of a report. Money is written in major units with its currency's
 decimals (``12.50``) beside a currency column, rates in percent with one decimal, as the pages
@@ -15,8 +16,11 @@ from typing import Any
 from funnel.analytics.models import FunnelStage
 from funnel.core.money import Money
 from funnel.core.spreadsheet import Cell
-from funnel.reports.conversion import percent
+from funnel.reports.conversion import STAGE_LABELS, percent
 from funnel.reports.queries.funnel import FunnelReport
+from funnel.reports.queries.funnel_days import FunnelDaysReport
+from funnel.reports.queries.payment_methods import PaymentMethodsReport
+from funnel.reports.queries.product_funnel import ProductFunnelReport
 from funnel.reports.queries.products import ProductReport
 from funnel.reports.queries.sales import CurrencySales, SalesReport
 
@@ -32,6 +36,8 @@ SALES_HEADER = (
     "refunds",
     "net",
     "average_order",
+    "new_customers",
+    "returning_customers",
 )
 PRODUCTS_HEADER = (
     "product_id",
@@ -65,6 +71,29 @@ SPLIT_HEADER = (
     "conversion_percent",
 )
 
+PRODUCT_FUNNEL_HEADER = (
+    "of",
+    "id",
+    "name",
+    "viewers",
+    "adders",
+    "checkout_visitors",
+    "buyers",
+    "paid_units",
+    "conversion_percent",
+)
+PAYMENT_METHODS_HEADER = (
+    "method",
+    "label",
+    "attempts",
+    "paid",
+    "failed",
+    "cancelled",
+    "still_open",
+    "failure_percent",
+)
+FUNNEL_DAYS_HEADER = ("day", *(f"{stage.value}_visitors" for stage in FunnelStage))
+
 
 def _major(amount: int | None, currency: str) -> Decimal | None:
     return None if amount is None else Money(amount, currency).to_decimal()
@@ -88,6 +117,8 @@ def sales_rows(report: SalesReport) -> Iterator[Sequence[Cell]]:
                 _major(figures.refunds_minor, currency),
                 _major(figures.net_minor, currency),
                 _major(figures.average_minor, currency),
+                figures.new_customers,
+                figures.returning_customers,
             )
 
 
@@ -133,6 +164,43 @@ def split_rows(report: FunnelReport) -> Iterator[Sequence[Cell]]:
     split = report.split.value if report.split else ""
     for group in report.groups:
         yield (split, group.label, *group.visitors, percent(group.conversion))
+
+
+def funnel_days_rows(report: FunnelDaysReport) -> Iterator[Sequence[Cell]]:
+    """A row per shop day, in order: its distinct visitors at each stage."""
+    for row in report.days:
+        yield (row.day.isoformat(), *row.visitors)
+
+
+def product_funnel_rows(report: ProductFunnelReport) -> Iterator[Sequence[Cell]]:
+    """A row per product (or category), every page's, in the page's order."""
+    for line in report.lines:
+        yield (
+            report.of.value,
+            line.id,
+            line.name,
+            line.viewers,
+            line.adders,
+            line.checkout_visitors,
+            line.buyers,
+            line.paid_units,
+            percent(line.conversion),
+        )
+
+
+def payment_method_rows(report: PaymentMethodsReport) -> Iterator[Sequence[Cell]]:
+    """A row per payment method, most attempts first."""
+    for line in report.methods:
+        yield (
+            line.gateway,
+            line.label,
+            line.attempts,
+            line.paid,
+            line.failed,
+            line.cancelled,
+            line.still_open,
+            percent(line.failure_rate),
+        )
 
 
 def _as_number(amount: Decimal | None) -> float | None:
@@ -192,5 +260,18 @@ def funnel_chart(report: FunnelReport) -> dict[str, Any]:
         "datasets": [
             {"label": "These days", "data": [row.visitors for row in report.stages]},
             {"label": "The days before", "data": [row.previous_visitors for row in report.stages]},
+        ],
+    }
+
+
+def funnel_days_chart(report: FunnelDaysReport) -> dict[str, Any]:
+    """Each stage's visitors per day, a line per stage, for ``report-charts.js``."""
+    return {
+        "type": "line",
+        "labels": [row.day.isoformat() for row in report.days],
+        "axes": [{"id": "y", "title": "Visitors"}],
+        "datasets": [
+            {"label": STAGE_LABELS[stage], "data": [row.visitors[index] for row in report.days]}
+            for index, stage in enumerate(FunnelStage)
         ],
     }

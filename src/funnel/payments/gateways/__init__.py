@@ -65,6 +65,19 @@ _FACTORIES: dict[str, Callable[[], PaymentGateway]] = {
 }
 
 
+_LABELS = {
+    "test": SandboxGateway.label,
+    "manual": ManualGateway.label,
+    "cod": CashOnDeliveryGateway.label,
+}
+
+
+def gateway_label(name: str) -> str:
+    """What staff call the payment method ``name`` (the name itself when no gateway has it
+    any more, as for a payment of a gateway since removed)."""
+    return _LABELS.get(name, name)
+
+
 def _names(configured: str | Sequence[str]) -> list[str]:
     if isinstance(configured, str):
         configured = configured.split(",")

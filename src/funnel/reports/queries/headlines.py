@@ -65,7 +65,7 @@ def _headline(
 
 def headlines(today: date, time_zone: ZoneInfo | str, currency: str) -> Headlines:
     """Today's figures and the last 7 days' (today included), in ``currency`` (the shop's;
-    a sale in another currency is in the sales report, not here). Six reads."""
+    a sale in another currency is in the sales report, not here). Ten reads."""
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
     week_start = today - timedelta(days=WEEK_DAYS - 1)
     today_funnel = funnel_report(today, today, zone)

@@ -4,6 +4,12 @@ An order is a sale at the instant it was paid in full, and a refund lowers the n
 the instant it was made (``orders.figures``): a refund of last month's order lowers this
 month's net, as a bank statement would. Money stays in integer minor units per currency,
 never added across currencies.
+
+A customer is an order's email address. A customer is new in a row when their first order ever
+paid falls in it, and returning in a row where they paid after an earlier order of an earlier
+row or before the period: a customer who first paid on Monday and again on Friday is new on
+Monday and returning on Friday, and new in the period's total, so these two columns of the
+total are the period's own (distinct customers), not the rows' sum.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ class SalesFigures:
     shipping_minor: int = 0
     tax_minor: int = 0
     refunds_minor: int = 0
+    new_customers: int = 0
+    returning_customers: int = 0
 
     @property
     def net_minor(self) -> int:
@@ -85,14 +93,17 @@ def sales_report(
     shop_currency: str,
 ) -> SalesReport:
     """Sales from ``first_day`` to ``last_day`` (shop days in ``time_zone``, both included),
-    by day, week or month. Raises InvalidReportPeriod for days that are no period. Two reads;
-    writes nothing."""
+    by day, week or month. Raises InvalidReportPeriod for days that are no period. Three
+    reads; writes nothing."""
     period = checked_period(first_day, last_day)
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
     start, end = period.instants(zone)
     rows = buckets(period, grouping)
     starts = bucket_starts(rows, zone)
     by_currency: dict[str, list[SalesFigures]] = {}
+    # Per currency, per row (and the period, as row -1): the customers new and returning.
+    new: dict[tuple[str, int], set[str]] = {}
+    returning: dict[tuple[str, int], set[str]] = {}
 
     def of(currency: str, instant: datetime) -> SalesFigures:
         if currency not in by_currency:
@@ -101,8 +112,19 @@ def sales_report(
 
     for order in figures.paid_orders(start, end):
         of(order.currency, order.paid_at).add_order(order)
+        row = bucket_of(order.paid_at, starts)
+        first = order.first_paid_at
+        first_row = -2 if first is None else bucket_of(first, starts)
+        for index, is_new in ((row, first_row == row), (-1, first_row >= 0)):
+            (new if is_new else returning).setdefault((order.currency, index), set()).add(
+                order.customer
+            )
     for refund in figures.money_given_back(start, end):
         of(refund.currency, refund.made_at).refunds_minor += refund.amount_minor
+    for currency, cells in by_currency.items():
+        for index, cell in enumerate(cells):
+            cell.new_customers = len(new.get((currency, index), ()))
+            cell.returning_customers = len(returning.get((currency, index), ()))
     by_currency = by_currency or {shop_currency: [SalesFigures() for _ in rows]}
     return SalesReport(
         period=period,
@@ -114,15 +136,21 @@ def sales_report(
             CurrencySales(
                 currency,
                 tuple(SalesRow(bucket, row) for bucket, row in zip(rows, cells, strict=True)),
-                _total(cells),
+                _total(
+                    cells,
+                    len(new.get((currency, -1), ())),
+                    len(returning.get((currency, -1), ())),
+                ),
             )
             for currency, cells in sorted(by_currency.items())
         ),
     )
 
 
-def _total(cells: list[SalesFigures]) -> SalesFigures:
+def _total(cells: list[SalesFigures], new: int, returning: int) -> SalesFigures:
     return SalesFigures(
+        new_customers=new,
+        returning_customers=returning,
         orders=sum(cell.orders for cell in cells),
         units=sum(cell.units for cell in cells),
         gross_minor=sum(cell.gross_minor for cell in cells),

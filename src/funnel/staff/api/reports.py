@@ -1,5 +1,6 @@
-"""The reports over the API (permission ``reports.view``): the sales funnel, the sales and the
-products sold of the ``/staff/reports/...`` pages, for a shop's own tools. Reading only."""
+"""The reports over the API (permission ``reports.view``): the sales funnel (and its stages day
+by day), the sales and the products sold of the ``/staff/reports/...`` pages, for a shop's own
+tools. Reading only."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 from funnel.accounts.permissions import Permission
 from funnel.analytics.models import FunnelStage
 from funnel.core import clock
 from funnel.core.api import errors
+from funnel.core.api.paging import PagePosition
 from funnel.core.money import Money
 from funnel.reports import queries
 from funnel.reports.conversion import percent
@@ -19,10 +23,15 @@ from funnel.reports.queries.sales import SalesFigures
 from funnel.settings import queries as settings_queries
 from funnel.staff.api import bp
 from funnel.staff.api.access import staff_permission
+from funnel.staff.api.schemas.fields import MAX_STAFF_PAGE_SIZE
 from funnel.staff.api.schemas.reports import (
+    FunnelDaysReportSchema,
     FunnelQuerySchema,
     FunnelReportQuerySchema,
     FunnelReportSchema,
+    PaymentMethodsReportSchema,
+    ProductFunnelPageSchema,
+    ProductFunnelQuerySchema,
     ProductReportSchema,
     SalesQuerySchema,
     SalesReportSchema,
@@ -99,6 +108,41 @@ def get_staff_funnel_report(**parameters: Any) -> dict[str, Any]:
     }
 
 
+@bp.route("/reports/funnel/days", methods=["GET"])
+@bp.response(200, FunnelDaysReportSchema)
+@errors(bp, 422)
+@staff_permission(bp, Permission.REPORTS_VIEW)
+@bp.arguments(FunnelQuerySchema, location="query", as_kwargs=True)
+def get_staff_funnel_days_report(**parameters: Any) -> dict[str, Any]:
+    """The sales funnel's stages per shop day
+
+    For every day from `from` to `to` (whole days in the shop's time zone, both included;
+    default: the last 30 days, today included), the distinct visitors who reached each stage
+    (visit, product_view, add_to_cart, checkout_started, payment_attempted, order_paid) that
+    day. A visitor counts once a day at each stage, and again on each other day they came
+    back, so the days add up to more than `/reports/funnel`'s period, where they count once.
+    At most 366 days, the end on or after the start, else 422. The
+    `/staff/reports/funnel/days.csv` page gives the same rows as CSV. Needs `reports.view`.
+    """
+    zone, first_day, last_day = _days(parameters)
+    report = queries.funnel_days_report(first_day, last_day, zone)
+    return {
+        "first_day": report.period.first_day,
+        "last_day": report.period.last_day,
+        "time_zone": report.time_zone,
+        "days": [
+            {
+                "day": row.day,
+                "visitors": {
+                    stage.value: count
+                    for stage, count in zip(FunnelStage, row.visitors, strict=True)
+                },
+            }
+            for row in report.days
+        ],
+    }
+
+
 def _sales_figures(figures: SalesFigures, currency: str) -> dict[str, Any]:
     average = figures.average_minor
     return {
@@ -110,6 +154,8 @@ def _sales_figures(figures: SalesFigures, currency: str) -> dict[str, Any]:
         "refunds": Money(figures.refunds_minor, currency),
         "net": Money(figures.net_minor, currency),
         "average_order": None if average is None else Money(average, currency),
+        "new_customers": figures.new_customers,
+        "returning_customers": figures.returning_customers,
     }
 
 
@@ -151,6 +197,43 @@ def get_staff_sales_report(**parameters: Any) -> dict[str, Any]:
                 "total": _sales_figures(sales.total, sales.currency),
             }
             for sales in report.currencies
+        ],
+    }
+
+
+@bp.route("/reports/payment-methods", methods=["GET"])
+@bp.response(200, PaymentMethodsReportSchema)
+@errors(bp, 422)
+@staff_permission(bp, Permission.REPORTS_VIEW)
+@bp.arguments(FunnelQuerySchema, location="query", as_kwargs=True)
+def get_staff_payment_methods_report(**parameters: Any) -> dict[str, Any]:
+    """Payment methods: attempts, and how they ended
+
+    For every payment method with a payment started from `from` to `to` (whole shop days,
+    both included; default: the last 30 days): the payments started (each attempt to pay
+    counts, on the day it was started), how many of them are paid (refunded since included),
+    failed, cancelled or still open now, and the failure rate (failed over attempts). At most
+    366 days, else 422. The `/staff/reports/payment-methods.csv` page gives the same rows as
+    CSV. Needs `reports.view`.
+    """
+    zone, first_day, last_day = _days(parameters)
+    report = queries.payment_methods_report(first_day, last_day, zone)
+    return {
+        "first_day": report.period.first_day,
+        "last_day": report.period.last_day,
+        "time_zone": report.time_zone,
+        "methods": [
+            {
+                "method": line.gateway,
+                "label": line.label,
+                "attempts": line.attempts,
+                "paid": line.paid,
+                "failed": line.failed,
+                "cancelled": line.cancelled,
+                "still_open": line.still_open,
+                "failure_rate": _shown(line.failure_rate),
+            }
+            for line in report.methods
         ],
     }
 
@@ -197,4 +280,49 @@ def get_staff_product_report(**parameters: Any) -> dict[str, Any]:
             }
             for product in report.products
         ],
+    }
+
+
+@bp.route("/reports/product-funnel", methods=["GET"])
+@bp.response(200, ProductFunnelPageSchema)
+@errors(bp, 422)
+@staff_permission(bp, Permission.REPORTS_VIEW)
+@bp.arguments(ProductFunnelQuerySchema, location="query", as_kwargs=True)
+def get_staff_product_funnel_report(**parameters: Any) -> dict[str, Any]:
+    """Each product's own funnel, or each category's; one page
+
+    For every product (or, with `of=category`, every category, over its products) with a step
+    from `from` to `to` (whole shop days, both included; default: the last 30 days), the
+    distinct visitors who viewed it, added it to a cart, started a checkout holding it (read
+    from the lines of the order the checkout became, else its cart's: the checkout event
+    names no product) and paid for an order holding it in the period, the units of it in
+    those orders, and buyers over viewers. Only visitors the funnel tracks count (no bots,
+    Do Not Track or staff). Most viewers first; follow `next_cursor` with the same days and
+    `of`. At most 366 days, else 422. Needs `reports.view`.
+    """
+    zone, first_day, last_day = _days(parameters)
+    position = PagePosition.of(
+        parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_STAFF_PAGE_SIZE
+    )
+    report = queries.product_funnel_report(first_day, last_day, zone, parameters["of"])
+    page = report.page(position.number, position.size)
+    return {
+        "first_day": report.period.first_day,
+        "last_day": report.period.last_day,
+        "time_zone": report.time_zone,
+        "of": report.of,
+        "items": [
+            {
+                "id": line.id,
+                "name": line.name,
+                "viewers": line.viewers,
+                "adders": line.adders,
+                "checkout_visitors": line.checkout_visitors,
+                "buyers": line.buyers,
+                "paid_units": line.paid_units,
+                "conversion": _shown(line.conversion),
+            }
+            for line in page.items
+        ],
+        "next_cursor": position.next_cursor(page),
     }

@@ -1,8 +1,10 @@
 """The reports pages, added to the staff blueprint by ``register``, over the days chosen, in the
 shop's time zone: the sales funnel (``/staff/reports/funnel``, perhaps split by where visitors
-came from, their device or landing page), sales by day, week or month
-(``/staff/reports/sales``) and what each product sold (``/staff/reports/products``). Each has a
-CSV download (``.csv``) with the numbers the page shows, streamed.
+came from, their device or landing page, and its stages day by day), sales by day, week or
+month (``/staff/reports/sales``, with how each payment method's attempts ended), what each
+product sold (``/staff/reports/products``) and each product's or category's own funnel
+(``/staff/reports/product-funnel``, in pages). Each has a CSV download (``.csv``) with the
+numbers the page shows (every page's), streamed.
 
 Reading needs ``reports.view`` (admins, and staff given the Reports group). The pages only
 read. Days that cannot be read, an end before the start or too long a period answer 422 with
@@ -17,31 +19,46 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from funnel.accounts.permissions import Permission
 from funnel.core import clock
+from funnel.core.pagination import page_number
 from funnel.core.spreadsheet import Cell, stream_csv
 from funnel.reports import queries, tables
 from funnel.reports.buckets import Grouping
 from funnel.reports.conversion import percent
 from funnel.reports.errors import InvalidReportPeriod
 from funnel.reports.periods import MAX_DAYS, default_period, shop_today
-from funnel.reports.splits import SPLIT_LABELS, Split
+from funnel.reports.splits import SPLIT_LABELS, FunnelOf, Split
 from funnel.settings import queries as settings_queries
 from funnel.staff.access import page_permission
 
 GROUPING_LABELS = {Grouping.DAY: "Day", Grouping.WEEK: "Week", Grouping.MONTH: "Month"}
+FUNNEL_OF_LABELS = {FunnelOf.PRODUCT: "Product", FunnelOf.CATEGORY: "Category"}
 
 
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/reports/funnel", "funnel_report", funnel_report, methods=["GET"])
     bp.add_url_rule("/reports/funnel.csv", "funnel_report_csv", funnel_csv, methods=["GET"])
+    bp.add_url_rule("/reports/funnel/days.csv", "funnel_days_csv", funnel_days_csv, methods=["GET"])
     bp.add_url_rule("/reports/sales", "sales_report", sales_report, methods=["GET"])
     bp.add_url_rule("/reports/sales.csv", "sales_report_csv", sales_csv, methods=["GET"])
+    bp.add_url_rule(
+        "/reports/payment-methods.csv", "payment_methods_csv", payment_methods_csv, methods=["GET"]
+    )
     bp.add_url_rule("/reports/products", "product_report", product_report, methods=["GET"])
     bp.add_url_rule("/reports/products.csv", "product_report_csv", product_csv, methods=["GET"])
+    bp.add_url_rule(
+        "/reports/product-funnel", "product_funnel_report", product_funnel, methods=["GET"]
+    )
+    bp.add_url_rule(
+        "/reports/product-funnel.csv",
+        "product_funnel_report_csv",
+        product_funnel_csv,
+        methods=["GET"],
+    )
 
 
 def parse_day(text: str | None) -> date | None:
@@ -66,6 +83,7 @@ class ReportRequest:
     days: dict[str, date]
     grouping: Grouping
     split: Split | None
+    funnel_of: FunnelOf
 
     @property
     def query(self) -> dict[str, str]:
@@ -75,6 +93,8 @@ class ReportRequest:
             asked["by"] = self.grouping.value
         if self.split is not None:
             asked["split"] = self.split.value
+        if self.funnel_of is not FunnelOf.PRODUCT:
+            asked["of"] = self.funnel_of.value
         return asked
 
 
@@ -105,8 +125,12 @@ def _read_request() -> ReportRequest:
     split = Split(split_text) if split_text in set(Split) else None
     if split_text and split is None:
         errors["split"] = ["Split by source, medium, campaign, landing page or device."]
+    of_text = request.args.get("of", "").strip()
+    funnel_of = FunnelOf(of_text) if of_text in set(FunnelOf) else FunnelOf.PRODUCT
+    if of_text and of_text not in set(FunnelOf):
+        errors["of"] = ["Show products or categories."]
     shown = {field: typed[field] or days[field].isoformat() for field in typed}
-    return ReportRequest(zone, today, shown, errors, days, grouping, split)
+    return ReportRequest(zone, today, shown, errors, days, grouping, split, funnel_of)
 
 
 def _build(asked: ReportRequest, build: Callable[[ReportRequest], Any]) -> Any:
@@ -120,10 +144,11 @@ def _build(asked: ReportRequest, build: Callable[[ReportRequest], Any]) -> Any:
         return None
 
 
-def _page(template: str, asked: ReportRequest, report: Any) -> ResponseReturnValue:
+def _page(template: str, asked: ReportRequest, report: Any, **extra: Any) -> ResponseReturnValue:
     page = render_template(
         template,
         report=report,
+        **extra,
         shown=asked.shown,
         errors=asked.errors,
         today=asked.today,
@@ -133,8 +158,11 @@ def _page(template: str, asked: ReportRequest, report: Any) -> ResponseReturnVal
         grouping_labels=GROUPING_LABELS,
         split=asked.split,
         split_labels=SPLIT_LABELS,
+        funnel_of=asked.funnel_of,
+        funnel_of_labels=FUNNEL_OF_LABELS,
         sales_chart=tables.sales_chart,
         funnel_chart=tables.funnel_chart,
+        funnel_days_chart=tables.funnel_days_chart,
         query=asked.query,
     )
     return page, 422 if asked.errors else 200
@@ -158,11 +186,19 @@ def _funnel(asked: ReportRequest) -> queries.FunnelReport:
     return queries.funnel_report(asked.days["from"], asked.days["to"], asked.zone, asked.split)
 
 
+def _funnel_days(asked: ReportRequest) -> queries.FunnelDaysReport:
+    return queries.funnel_days_report(asked.days["from"], asked.days["to"], asked.zone)
+
+
 def _sales(asked: ReportRequest) -> queries.SalesReport:
     currency = settings_queries.current_settings().currency
     return queries.sales_report(
         asked.days["from"], asked.days["to"], asked.grouping, asked.zone, currency
     )
+
+
+def _payment_methods(asked: ReportRequest) -> queries.PaymentMethodsReport:
+    return queries.payment_methods_report(asked.days["from"], asked.days["to"], asked.zone)
 
 
 def _products(asked: ReportRequest) -> queries.ProductReport:
@@ -173,7 +209,9 @@ def _products(asked: ReportRequest) -> queries.ProductReport:
 @page_permission(Permission.REPORTS_VIEW)
 def funnel_report() -> ResponseReturnValue:
     asked = _read_request()
-    return _page("staff/reports/funnel.html", asked, _build(asked, _funnel))
+    report = _build(asked, _funnel)
+    days = _build(asked, _funnel_days) if report is not None else None
+    return _page("staff/reports/funnel.html", asked, report, days=days)
 
 
 @page_permission(Permission.REPORTS_VIEW)
@@ -189,9 +227,22 @@ def funnel_csv() -> ResponseReturnValue:
 
 
 @page_permission(Permission.REPORTS_VIEW)
+def funnel_days_csv() -> ResponseReturnValue:
+    asked = _read_request()
+    days = _build(asked, _funnel_days)
+    if days is None:
+        return _page("staff/reports/funnel.html", asked, None)
+    return _download(
+        "sales-funnel-by-day", asked, tables.FUNNEL_DAYS_HEADER, tables.funnel_days_rows(days)
+    )
+
+
+@page_permission(Permission.REPORTS_VIEW)
 def sales_report() -> ResponseReturnValue:
     asked = _read_request()
-    return _page("staff/reports/sales.html", asked, _build(asked, _sales))
+    report = _build(asked, _sales)
+    methods = _build(asked, _payment_methods) if report is not None else None
+    return _page("staff/reports/sales.html", asked, report, methods=methods)
 
 
 @page_permission(Permission.REPORTS_VIEW)
@@ -201,6 +252,17 @@ def sales_csv() -> ResponseReturnValue:
     if report is None:
         return _page("staff/reports/sales.html", asked, None)
     return _download("sales", asked, tables.SALES_HEADER, tables.sales_rows(report))
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def payment_methods_csv() -> ResponseReturnValue:
+    asked = _read_request()
+    methods = _build(asked, _payment_methods)
+    if methods is None:
+        return _page("staff/reports/sales.html", asked, None)
+    return _download(
+        "payment-methods", asked, tables.PAYMENT_METHODS_HEADER, tables.payment_method_rows(methods)
+    )
 
 
 @page_permission(Permission.REPORTS_VIEW)
@@ -216,3 +278,28 @@ def product_csv() -> ResponseReturnValue:
     if report is None:
         return _page("staff/reports/products.html", asked, None)
     return _download("products", asked, tables.PRODUCTS_HEADER, tables.product_rows(report))
+
+
+def _product_funnel(asked: ReportRequest) -> queries.ProductFunnelReport:
+    return queries.product_funnel_report(
+        asked.days["from"], asked.days["to"], asked.zone, asked.funnel_of
+    )
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def product_funnel() -> ResponseReturnValue:
+    asked = _read_request()
+    number = page_number(request.args.get("page"))
+    report = _build(asked, _product_funnel)
+    page = report.page(number, current_app.config["PAGE_SIZE"]) if report is not None else None
+    return _page("staff/reports/product_funnel.html", asked, report, page=page)
+
+
+@page_permission(Permission.REPORTS_VIEW)
+def product_funnel_csv() -> ResponseReturnValue:
+    asked = _read_request()
+    report = _build(asked, _product_funnel)
+    if report is None:
+        return _page("staff/reports/product_funnel.html", asked, None)
+    name = f"{report.of.value}-funnel"
+    return _download(name, asked, tables.PRODUCT_FUNNEL_HEADER, tables.product_funnel_rows(report))

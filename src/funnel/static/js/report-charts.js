@@ -8,7 +8,7 @@
     return;
   }
   var reduceMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  var palette = ["#1d4ed8", "#b45309", "#047857", "#7c3aed"];
+  var palette = ["#1d4ed8", "#b45309", "#047857", "#7c3aed", "#be123c", "#0f766e"];
 
   function draw(canvas) {
     var source = document.getElementById(canvas.getAttribute("data-chart"));

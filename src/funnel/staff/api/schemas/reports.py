@@ -7,9 +7,10 @@ import marshmallow as ma
 
 from funnel.analytics.models import FunnelStage
 from funnel.core.api import MoneyField
+from funnel.core.api.paging import cursor_parameter, next_cursor_field
 from funnel.reports.buckets import Grouping
-from funnel.reports.splits import Split
-from funnel.staff.api.schemas.fields import DAY_RANGE
+from funnel.reports.splits import FunnelOf, Split
+from funnel.staff.api.schemas.fields import DAY_RANGE, page_limit
 
 
 class FunnelQuerySchema(ma.Schema):
@@ -105,6 +106,29 @@ class FunnelReportSchema(ma.Schema):
     )
 
 
+class FunnelDaySchema(ma.Schema):
+    day = ma.fields.Date(required=True, metadata={"description": "A shop day"})
+    visitors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        required=True,
+        metadata={"description": "Distinct visitors per stage that day (every stage named)"},
+    )
+
+
+class FunnelDaysReportSchema(ma.Schema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+    time_zone = ma.fields.String(
+        required=True, metadata={"description": "The shop's time zone, whose days these are"}
+    )
+    days = ma.fields.List(
+        ma.fields.Nested(FunnelDaySchema),
+        required=True,
+        metadata={"description": "Every day of the period in order, days without visitors too"},
+    )
+
+
 class SalesQuerySchema(FunnelQuerySchema):
     grouping = ma.fields.Enum(
         Grouping,
@@ -129,6 +153,20 @@ class SalesFiguresSchema(ma.Schema):
         required=True,
         allow_none=True,
         metadata={"description": "Gross over orders, rounded half up (null: no order)"},
+    )
+    new_customers = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Customers (order emails) whose first order ever was paid then; in "
+            "`total`, in the period"
+        },
+    )
+    returning_customers = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Customers who paid then after an earlier paid order (in `total`: "
+            "one paid before the period)"
+        },
     )
 
 
@@ -193,4 +231,83 @@ class ProductReportSchema(ma.Schema):
         ma.fields.Nested(ProductSalesSchema),
         required=True,
         metadata={"description": "Every product sold or viewed, most revenue first"},
+    )
+
+
+class ProductFunnelQuerySchema(FunnelQuerySchema):
+    of = ma.fields.Enum(
+        FunnelOf,
+        by_value=True,
+        load_default=FunnelOf.PRODUCT,
+        metadata={"description": "The funnel of each `product` (default) or `category`"},
+    )
+    limit = page_limit()
+    cursor = cursor_parameter()
+
+
+class ProductFunnelLineSchema(ma.Schema):
+    id = ma.fields.Integer(required=True, metadata={"description": "The product's or category's"})
+    name = ma.fields.String(required=True, metadata={"description": "Its title or name"})
+    viewers = ma.fields.Integer(
+        required=True, metadata={"description": "Distinct visitors who viewed it"}
+    )
+    adders = ma.fields.Integer(
+        required=True, metadata={"description": "Distinct visitors who added it to a cart"}
+    )
+    checkout_visitors = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Distinct visitors who started a checkout holding it (the lines of "
+            "the order it became, else its cart's)"
+        },
+    )
+    buyers = ma.fields.Integer(
+        required=True, metadata={"description": "Distinct visitors who paid for an order with it"}
+    )
+    paid_units = ma.fields.Integer(
+        required=True, metadata={"description": "Its units in those orders"}
+    )
+    conversion = _percent("buyers over viewers (null: no viewer)")
+
+
+class ProductFunnelPageSchema(ma.Schema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+    time_zone = ma.fields.String(required=True)
+    of = ma.fields.Enum(FunnelOf, by_value=True, required=True)
+    items = ma.fields.List(
+        ma.fields.Nested(ProductFunnelLineSchema),
+        required=True,
+        metadata={"description": "Most viewers first, then most units paid, then by name"},
+    )
+    next_cursor = next_cursor_field()
+
+
+class PaymentMethodAttemptsSchema(ma.Schema):
+    method = ma.fields.String(
+        required=True, metadata={"description": "The gateway's name (`test`, `manual`, `cod` ...)"}
+    )
+    label = ma.fields.String(required=True, metadata={"description": "What staff call it"})
+    attempts = ma.fields.Integer(
+        required=True, metadata={"description": "Payments started with it in the period"}
+    )
+    paid = ma.fields.Integer(
+        required=True, metadata={"description": "Of those, paid (refunded since included)"}
+    )
+    failed = ma.fields.Integer(required=True)
+    cancelled = ma.fields.Integer(required=True)
+    still_open = ma.fields.Integer(
+        required=True, metadata={"description": "Waiting for the shopper, the bank or staff"}
+    )
+    failure_rate = _percent("failed over attempts")
+
+
+class PaymentMethodsReportSchema(ma.Schema):
+    first_day = ma.fields.Date(data_key="from", required=True)
+    last_day = ma.fields.Date(data_key="to", required=True)
+    time_zone = ma.fields.String(required=True)
+    methods = ma.fields.List(
+        ma.fields.Nested(PaymentMethodAttemptsSchema),
+        required=True,
+        metadata={"description": "Every method with an attempt, most attempts first"},
     )
