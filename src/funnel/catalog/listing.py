@@ -4,15 +4,16 @@ A listing is a set of conditions on active products (a category subtree, a searc
 the visitor's filters (price range on the denormalised ``min_price_amount``; option values,
 matched on one variant), a sort with the id as tie-break (stable paging), and facet counts
 computed in SQL. The number of statements depends on the query string only, never on how many
-products match: one COUNT, one page, one per loader option, and ``2 + selected option names``
-for the facets.
+products match: one COUNT, one page, one per loader option, and for the facets one read of the
+catalogue version, then ``2 + selected option names`` unless this worker already counted them at
+that version (``FACET_CACHE``: the counts cost most of a listing's time on a large catalogue).
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, Subquery, and_, distinct, exists, 
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from funnel.catalog.models import Product, ProductStatus, Variant, VariantOptionValue
+from funnel.catalog.versions import CatalogueCache
 from funnel.core.pagination import Page, paginate
 
 
@@ -157,12 +159,15 @@ def run_listing(
     size: int,
     ranked: Subquery | None = None,
     with_facets: bool = True,
+    scope: Hashable | None = None,
 ) -> Listing:
     """One page of the active products meeting ``conditions`` and ``filters``, with facets.
 
     ``ranked`` is an optional subquery of (product_id, rank) that both restricts the listing
     to its products and gives the relevance order (search). ``with_facets=False`` skips the
     facet counts (most of a listing's time on a large catalogue) for callers that show none.
+    ``scope`` names what ``conditions`` and ``ranked`` select (e.g. the category ids), for the
+    facet counts to be kept under it and the catalogue version; None: counted every time.
     """
     base = [Product.status == ProductStatus.ACTIVE, *conditions]
     statement: Select[Any] = select(Product)
@@ -173,8 +178,26 @@ def run_listing(
     ).order_by(*_order(sort, ranked.c.rank if ranked is not None else None))
     page = paginate(session, statement, number, size, options=card_options())
     wanted = with_facets and (page.total or filters.options)
-    facets = _facets(session, base, filters, ranked) if wanted else []
+    facets: list[Facet] = []
+    if wanted and scope is None:
+        facets = _facets(session, base, filters, ranked)
+    elif wanted:
+        facets = FACET_CACHE.get_or_compute(
+            session,
+            (scope, *_filters_key(filters)),
+            lambda: _facets(session, base, filters, ranked),
+        )
     return Listing(page=page, facets=facets, sort=sort, filters=filters)
+
+
+# The facet counts of the listings asked for lately, per worker (a few kB each).
+FACET_CACHE = CatalogueCache(size=512)
+
+
+def _filters_key(filters: ListingFilters) -> tuple[Hashable, ...]:
+    """What of the filters the facet counts depend on (not the sort, not the page)."""
+    options = tuple(sorted((name, tuple(values)) for name, values in filters.options.items()))
+    return (filters.min_price, filters.max_price, options)
 
 
 # Options whose values follow the order the catalogue gives them (a product's variants list
