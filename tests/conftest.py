@@ -20,7 +20,7 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from funnel import create_app
-from funnel.catalog.listing import FACET_CACHE
+from funnel.catalog.listing import LISTING_CACHE
 from funnel.core.logs import remove_logging
 from funnel.extensions import db, limiter
 from tests.support.databases import BACKENDS, DatabaseProvider, WrittenTables
@@ -87,10 +87,10 @@ def _logs_left_to_pytest() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _no_facet_counts_of_earlier_tests() -> None:
-    """Each test counts facets from its own rows: the rows of earlier tests are gone, and their
+def _no_listing_counts_of_earlier_tests() -> None:
+    """Each test counts listings from its own rows: the rows of earlier tests are gone, and their
     version row with them, so a count kept under a version read then must not be found."""
-    FACET_CACHE.clear()
+    LISTING_CACHE.clear()
 
 
 def missing_service(reason: str) -> None:

@@ -1,10 +1,12 @@
-"""Facet counts kept per worker under the catalogue version: every catalogue change shows on
-the next request, whatever the way in, and a kept count is the count the database gives."""
+"""Listing counts (products, and per option value) kept per worker under the catalogue version:
+every catalogue change shows on the next request, whatever the way in, and a kept count is the
+count the database gives."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 
 import pytest
@@ -15,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from funnel.accounts.models import User
 from funnel.catalog import services
-from funnel.catalog.listing import FACET_CACHE
+from funnel.catalog.listing import LISTING_CACHE
 from funnel.catalog.models import Category, Variant
 from funnel.catalog.services.csv_export import export_catalogue_csv
 from funnel.catalog.versions import current_version
@@ -29,6 +31,13 @@ from tests.factories.catalog import CategoryFactory, ProductFactory
 pytestmark = pytest.mark.story("US-11")
 
 FACET_QUERY = "SELECT variant_option_values.name"
+
+
+def product_count(client: FlaskClient, url: str) -> int:
+    """The number of products the listing says it has (over all its pages)."""
+    html = client.get(url).get_data(as_text=True)
+    (count,) = re.findall(r"(\d+) products?\b", html)
+    return int(count)
 
 
 @pytest.fixture
@@ -73,8 +82,10 @@ def test_facet_counts_change_on_the_next_request_after_each_kind_of_edit(
 
     # when a product is archived
     desk = db.session.scalar(sa.select(Variant.product_id).where(Variant.sku == "DESK-LAMP"))
+    assert product_count(client, "/c/lamps") == 3
     services.archive_product(desk)
     assert facet_counts(client, "/c/lamps") == {"colour=Blue": 2}
+    assert product_count(client, "/c/lamps") == 2
 
     # when a category moves out of Home
     garden = db.session.scalar(sa.select(Category.id).where(Category.slug == "garden"))
@@ -89,6 +100,7 @@ def test_facet_counts_change_on_the_next_request_after_each_kind_of_edit(
         variants=[{"sku": "READING-LAMP", "options": {"Colour": "Green"}}],
     )
     assert facet_counts(client, "/search?q=lamp") == {"colour=Blue": 2, "colour=Green": 2}
+    assert product_count(client, "/search?q=lamp") == 4
     assert facet_counts(client, "/c/lamps") == {"colour=Blue": 2, "colour=Green": 1}
 
 
@@ -112,7 +124,7 @@ def test_a_kept_count_is_the_count_the_database_gives(
     # when each page is read three times: counted, from memory, and counted again
     counted, counted_queries = pages()
     kept, kept_queries = pages()
-    FACET_CACHE.clear()
+    LISTING_CACHE.clear()
     recounted, _ = pages()
 
     # then the three give the same counts, and the second read counted nothing
@@ -120,7 +132,7 @@ def test_a_kept_count_is_the_count_the_database_gives(
     assert counted[1] == {"colour=Blue": 1, "colour=Green": 1, "colour=Red": 2}
     assert counted[3] == {"colour=Blue": 1, "colour=Red": 2}
     assert (counted_queries, kept_queries) == (9, 0)
-    assert len(FACET_CACHE) == len(urls)
+    assert len(LISTING_CACHE) == len(urls)
 
 
 def edit_then_fail(wall_lamp: int, seen_meanwhile: list[int]) -> None:
