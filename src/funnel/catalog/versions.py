@@ -1,18 +1,18 @@
 """The catalogue version, and what each worker keeps under it.
 
-Listings spend most of their time counting products per option value (the facets), over every
-product of the category or search. Those counts change only when the catalogue does, so each
-worker keeps them in memory under the catalogue's version (``CatalogueCache``), and reads the
-version, one primary-key row, on every request: a change shows on the very next request of
-every worker, never later.
+Listings spend most of their time counting, over every product of the category or search, the
+products and the products per option value (the facets). Those counts change only when the
+catalogue does, so each worker keeps them in memory under the catalogue's version
+(``CatalogueCache``), and reads the version, one primary-key row, on every request: a change
+shows on the very next request of every worker, never later.
 
 The version changes in the transaction of the change itself, whatever the way in: session hooks
 see every flush that inserts, updates or deletes a category, product, variant, option value or
 image (``before_flush``), and every INSERT, UPDATE or DELETE statement run through the session
-on their tables (``do_orm_execute``: the CSV import, the bulk loader), and write the new version
-before the change. A stock level is not catalogue content (the listings do not filter or count
-by it), so the inventory's conditional stock updates leave the version alone. The version is
-written before the change's own rows, so catalogue writers queue on its row first.
+on their tables (``do_orm_execute``: the CSV import, the bulk loader). The new version is
+written before the change's own rows, so catalogue writers queue on its row first. A stock level
+is not catalogue content (the listings neither filter nor count by it), so the inventory's
+conditional stock updates leave the version alone.
 """
 
 from __future__ import annotations
