@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--save", type=Path)
     parser.add_argument("--before", type=Path)
     options = parser.parse_args()
+    load = os.getloadavg()[0]
     small, large = (str(size) for size in options.sizes)
     figures = {size: measure(int(size), options.runs) for size in (small, large)}
     if options.save:
@@ -158,7 +159,8 @@ def main() -> None:
         f"by Flask's test client ({os.cpu_count()} cores; median of {options.runs} requests after",
         "a warm-up; just after a change: a catalogue edit before each request). Statements: SQL",
         "statements of one request at each size. Target (issue 14): large/small within",
-        f"{TARGET_RATIO}x, the same statements at both sizes.",
+        f"{TARGET_RATIO}x, the same statements at both sizes. Load average {load:.1f} when the",
+        "run began (other work on the machine makes every figure slower, not the ratios).",
         "",
         f"| code | page | catalogue | ms at {int(small):,} | ms at {int(large):,} | ratio | "
         "statements |",
