@@ -6,8 +6,9 @@ Create Date: 2026-12-06
 
 One row (id 1), written by the first catalogue change and then by every change, in the same
 transaction: ``version`` is a new random number each time. Each worker keeps what it computed
-from the catalogue (a listing's product and facet counts) under the version it read, so a change shows on
-the next request of every worker. No row is seeded: until the first change the version reads 0.
+from the catalogue (a listing's product and facet counts) under the version it read, so a
+change shows on the next request of every worker. No row is seeded: until the first change the
+version reads 0.
 """
 
 import sqlalchemy as sa
