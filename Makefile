@@ -14,7 +14,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run worker beat test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-api bench-staff bench-reports wrk clean
+.PHONY: install run worker beat test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-api bench-staff bench-reports bench-listings wrk clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -99,12 +99,16 @@ bench: install wrk ## storefront pages and API throughput with wrk, and the staf
 	$(BIN)/python -m bench.api --products $(or $(BENCH_PRODUCTS),10000)
 	$(BIN)/python -m bench.staff_lists --products $(or $(BENCH_PRODUCTS),10000)
 	$(BIN)/python -m bench.reports $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
+	$(BIN)/python -m bench.listings
 
 bench-staff: install ## only the staff lists in a shop of 10,000 products and 100,000 orders
 	$(BIN)/python -m bench.staff_lists --products $(or $(BENCH_PRODUCTS),10000)
 
 bench-reports: install ## only the reports over 90 days of a shop with a year of past (1,000,000 events, 100,000 orders)
 	$(BIN)/python -m bench.reports $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
+
+bench-listings: install ## only the category page and search at 1,000 and 100,000 products, in process
+	$(BIN)/python -m bench.listings
 
 bench-api: install wrk ## only the API's throughput (its section of bench/results.md)
 	$(BIN)/python -m bench.api --products $(or $(BENCH_PRODUCTS),10000)

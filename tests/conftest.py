@@ -20,6 +20,7 @@ from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 
 from funnel import create_app
+from funnel.catalog.listing import LISTING_CACHE
 from funnel.core.logs import remove_logging
 from funnel.extensions import db, limiter
 from tests.support.databases import BACKENDS, DatabaseProvider, WrittenTables
@@ -83,6 +84,13 @@ def _logs_left_to_pytest() -> Iterator[None]:
     that handler to the next tests: their output (CLI commands) stays their own."""
     yield
     remove_logging()
+
+
+@pytest.fixture(autouse=True)
+def _no_listing_counts_of_earlier_tests() -> None:
+    """Each test counts listings from its own rows: the rows of earlier tests are gone, and their
+    version row with them, so a count kept under a version read then must not be found."""
+    LISTING_CACHE.clear()
 
 
 def missing_service(reason: str) -> None:

@@ -46,6 +46,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # Early: its before_request starts the clock first and its after_request runs last.
     register_metrics(app)
     register_models()
+    register_session_hooks()
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
@@ -134,6 +135,14 @@ def register_models() -> None:
     import funnel.payments.gateways.test.sandbox
     import funnel.payments.models
     import funnel.settings.models  # noqa: F401
+
+
+def register_session_hooks() -> None:
+    """Hooks on every session of the app: a catalogue write changes the catalogue version in
+    its own transaction, whatever service or loader made it."""
+    from funnel.catalog.versions import watch_catalogue_changes
+
+    watch_catalogue_changes()
 
 
 def register_blueprints(app: Flask) -> None:

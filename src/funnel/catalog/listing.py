@@ -4,15 +4,16 @@ A listing is a set of conditions on active products (a category subtree, a searc
 the visitor's filters (price range on the denormalised ``min_price_amount``; option values,
 matched on one variant), a sort with the id as tie-break (stable paging), and facet counts
 computed in SQL. The number of statements depends on the query string only, never on how many
-products match: one COUNT, one page, one per loader option, and ``2 + selected option names``
-for the facets.
+products match: one read of the catalogue version, one COUNT and ``2 + selected option names``
+for the facets (unless this worker already counted them at that version: ``LISTING_CACHE``, as
+the counts are most of a listing's time on a large catalogue), one page, one per loader option.
 """
 
 from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,8 @@ from sqlalchemy import ColumnElement, Select, Subquery, and_, distinct, exists, 
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from funnel.catalog.models import Product, ProductStatus, Variant, VariantOptionValue
-from funnel.core.pagination import Page, paginate
+from funnel.catalog.versions import CatalogueCache
+from funnel.core.pagination import Page, count_rows, paginate
 
 
 class ListingSort(enum.StrEnum):
@@ -157,12 +159,16 @@ def run_listing(
     size: int,
     ranked: Subquery | None = None,
     with_facets: bool = True,
+    scope: Hashable | None = None,
 ) -> Listing:
     """One page of the active products meeting ``conditions`` and ``filters``, with facets.
 
     ``ranked`` is an optional subquery of (product_id, rank) that both restricts the listing
     to its products and gives the relevance order (search). ``with_facets=False`` skips the
     facet counts (most of a listing's time on a large catalogue) for callers that show none.
+    ``scope`` names what ``conditions`` and ``ranked`` select (e.g. the category ids), for the
+    count and the facet counts to be kept under it and the catalogue version (``LISTING_CACHE``);
+    None: counted every time.
     """
     base = [Product.status == ProductStatus.ACTIVE, *conditions]
     statement: Select[Any] = select(Product)
@@ -171,10 +177,37 @@ def run_listing(
     statement = statement.where(
         *base, *_price_conditions(filters), *_option_condition(filters.options)
     ).order_by(*_order(sort, ranked.c.rank if ranked is not None else None))
-    page = paginate(session, statement, number, size, options=card_options())
-    wanted = with_facets and (page.total or filters.options)
-    facets = _facets(session, base, filters, ranked) if wanted else []
-    return Listing(page=page, facets=facets, sort=sort, filters=filters)
+
+    def summarise() -> ListingCounts:
+        total = count_rows(session, statement)
+        wanted = with_facets and (total or filters.options)
+        return ListingCounts(total, _facets(session, base, filters, ranked) if wanted else [])
+
+    if scope is None:
+        counts = summarise()
+    else:
+        key = (scope, with_facets, *_filters_key(filters))
+        counts = LISTING_CACHE.get_or_compute(session, key, summarise)
+    page = paginate(session, statement, number, size, options=card_options(), total=counts.total)
+    return Listing(page=page, facets=counts.facets, sort=sort, filters=filters)
+
+
+@dataclass(frozen=True)
+class ListingCounts:
+    """What a listing counts over all its products: how many, and per option value."""
+
+    total: int
+    facets: list[Facet]
+
+
+# The counts of the listings asked for lately, per worker (a few kB each).
+LISTING_CACHE = CatalogueCache(size=512)
+
+
+def _filters_key(filters: ListingFilters) -> tuple[Hashable, ...]:
+    """What of the filters the counts depend on (not the sort, not the page)."""
+    options = tuple(sorted((name, tuple(values)) for name, values in filters.options.items()))
+    return (filters.min_price, filters.max_price, options)
 
 
 # Options whose values follow the order the catalogue gives them (a product's variants list

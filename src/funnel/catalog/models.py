@@ -223,3 +223,17 @@ class SearchTerm(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(String(40))
     trigrams: Mapped[str] = mapped_column(Text, default="")
+
+
+class CatalogueVersion(db.Model):
+    """The catalogue's version: one row (id 1) whose ``version`` takes a new random value in
+    every transaction that changes the catalogue (see ``catalog.versions``); 0 when absent.
+
+    Random rather than counted: a rolled-back change, or a backup restored, never brings back a
+    number that a worker's cache holds for another state of the catalogue.
+    """
+
+    __tablename__ = "catalogue_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)

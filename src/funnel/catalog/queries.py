@@ -146,13 +146,15 @@ def category_listing(
     size: int,
 ) -> Listing:
     """Active products of ``category`` and its descendants, filtered, sorted, one page."""
+    category_ids = tree.descendant_ids(category)
     return run_listing(
         db.session,
-        conditions=[Product.category_id.in_(tree.descendant_ids(category))],
+        conditions=[Product.category_id.in_(category_ids)],
         filters=filters,
         sort=sort,
         number=number,
         size=size,
+        scope=("categories", tuple(category_ids)),
     )
 
 
@@ -176,6 +178,7 @@ def product_listing(
         number=number,
         size=size,
         with_facets=with_facets,
+        scope=("categories", None if category_ids is None else tuple(category_ids)),
     )
 
 

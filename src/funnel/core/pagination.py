@@ -95,15 +95,23 @@ def paginate(
     size: int,
     *,
     options: Sequence[Any] = (),
+    total: int | None = None,
 ) -> Page[Any]:
-    """Run ``statement`` for page ``number`` of ``size`` rows, plus a COUNT of all its rows.
+    """Run ``statement`` for page ``number`` of ``size`` rows, plus a COUNT of all its rows
+    unless the caller knows ``total`` (a count it kept).
 
     ``options`` (loader options such as ``selectinload``) apply to the page query only.
     """
-    count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
-    total = session.execute(count_statement).scalar_one()
+    if total is None:
+        total = count_rows(session, statement)
     if total == 0 or (number - 1) * size >= total:
         return Page(items=[], number=number, size=size, total=total)
     paged = statement.options(*options).limit(size).offset((number - 1) * size)
     items = list(session.execute(paged).scalars().unique())
     return Page(items=items, number=number, size=size, total=total)
+
+
+def count_rows(session: Session, statement: Select[Any]) -> int:
+    """How many rows ``statement`` gives (one COUNT statement, its ORDER BY left out)."""
+    count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
+    return int(session.execute(count_statement).scalar_one())

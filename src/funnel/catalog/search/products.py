@@ -54,6 +54,7 @@ def _listing(
         size=size,
         ranked=ranked,
         with_facets=with_facets,
+        scope=("search", query, None if category_ids is None else tuple(category_ids)),
     )
 
 
