@@ -21,6 +21,7 @@ JOBS = [
     "cart-delete-stale-carts",
     "checkout-expire-checkouts",
     "core-delete-expired-idempotency-keys",
+    "core-relay-pending-jobs",
     "inventory-delete-expired-reservations",
     "orders-cancel-overdue-manual-orders",
     "payments-deliver-test-webhooks",

@@ -129,6 +129,7 @@ def register_models() -> None:
     import funnel.catalog.models
     import funnel.checkout.models
     import funnel.core.idempotency
+    import funnel.core.outbox
     import funnel.feedback.models
     import funnel.inventory.models
     import funnel.orders.models

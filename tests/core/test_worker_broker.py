@@ -19,14 +19,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 from kombu import Connection
 
 from funnel import create_app
 from funnel.core import clock
+from funnel.core.database import transaction
+from funnel.core.outbox import PendingJob, relay_pending_jobs
 from funnel.extensions import db
 from funnel.inventory.models import StockReservation
 from funnel.inventory.tasks import DELETE_EXPIRED_RESERVATIONS
@@ -41,6 +45,8 @@ pytestmark = pytest.mark.story("US-49")
 
 BROKERS = {"redis": "FUNNEL_TEST_REDIS_URL", "rabbitmq": "FUNNEL_TEST_AMQP_URL"}
 WAIT_SECONDS = 60
+# A broker address where nothing listens: the web process's broker is down.
+DEAD_ADDRESS = "127.0.0.1:1"
 # ``make worker``'s command, one process reading one queue, without chatter between workers.
 WORKER = (
     *(sys.executable, "-m", "celery", "-A", "funnel.worker", "worker", "--loglevel=INFO"),
@@ -55,6 +61,9 @@ class WorkerShop:
     app: Flask
     mailbox: Mailbox
     worker_log: Path
+    database_url: str
+    broker_url: str
+    queue: str
 
     def wait_for(self, what: str, condition: Callable[[], bool]) -> None:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -136,7 +145,7 @@ def worker_shop(
             }
         )
         with app.app_context():
-            yield WorkerShop(app, smtp.mailbox, log)
+            yield WorkerShop(app, smtp.mailbox, log, database_url, broker, queue)
             db.session.remove()
             db.engine.dispose()
     finally:
@@ -197,3 +206,65 @@ def test_beat_s_job_sent_to_the_broker_deletes_expired_reservations_in_the_worke
 
     worker_shop.wait_for("the reservation's deletion", lambda: holders() == ["holding"])
     assert f"Task {DELETE_EXPIRED_RESERVATIONS}[" in worker_shop.worker_log.read_text()
+
+
+def _buy(client: FlaskClient, email: str) -> str:
+    """A guest's purchase over the API; the order's number."""
+    variant = stocked_variant(3)
+    cart_id, headers = guest_cart(client)
+    client.post(
+        f"{CARTS}/{cart_id}/lines", json={"variant_id": variant.id, "quantity": 1}, headers=headers
+    )
+    started = client.post(CHECKOUTS, json=checkout_body(cart_id, email=email), headers=headers)
+    completed = client.post(
+        f"{CHECKOUTS}/{started.get_json()['id']}/complete",
+        json={"payment_method": "test", "card": card()},
+        headers=headers,
+    )
+    assert completed.status_code == 200, completed.get_data(as_text=True)
+    return completed.get_json()["order"]["number"]
+
+
+def test_an_order_placed_while_the_broker_is_down_gets_its_email_once_it_is_back(
+    worker_shop: WorkerShop,
+) -> None:
+    # given the shop's web process cut off from its broker (nothing listens at its address)
+    dead = urlsplit(worker_shop.broker_url)._replace(netloc=f"{DEAD_ADDRESS}").geturl()
+    cut_off = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": worker_shop.database_url,
+            "CELERY_BROKER_URL": dead,
+            "CELERY_QUEUE": worker_shop.queue,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+
+    # when a guest buys: the order is placed and paid all the same
+    with cut_off.app_context():
+        number = _buy(cut_off.test_client(), "outage@example.com")
+        kept = [(job.task, job.attempts) for job in db.session.scalars(sa.select(PendingJob))]
+        db.session.remove()
+        db.engine.dispose()
+
+    # then its email waits in the outbox, sent to no one
+    assert kept == [(SEND_ORDER_EMAIL, 1)]
+    assert worker_shop.mailbox.to("outage@example.com") == []
+
+    # when the broker is back and beat's relay job runs (the row is old enough to be relayed)
+    with transaction():
+        db.session.execute(
+            sa.update(PendingJob).values(created_at=clock.utcnow() - timedelta(minutes=1))
+        )
+    with worker_shop.app.test_request_context():
+        sent = relay_pending_jobs()
+
+    # then the worker sends the email, once, and the outbox is empty
+    assert sent == 1
+    worker_shop.wait_for(
+        "the delayed order email", lambda: len(worker_shop.mailbox.to("outage@example.com")) == 1
+    )
+    [email] = worker_shop.mailbox.to("outage@example.com")
+    assert number in email["Subject"]
+    db.session.rollback()
+    assert db.session.scalars(sa.select(PendingJob)).all() == []
