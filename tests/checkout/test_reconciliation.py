@@ -222,3 +222,19 @@ def test_the_command_prints_what_it_did(
         rf"2 charges since {SINCE} UTC: 1 matched, 0 paid, 0 refunded, 1 foreign, 0 unresolved\.",
         second.output.splitlines()[-1],
     )
+
+
+def test_the_command_fails_and_changes_nothing_when_stripe_cannot_list(
+    buyer: FlaskClient, app: Flask, standin: StripeStandIn
+) -> None:
+    paid_at_stripe(buyer, standin)
+    standin.fail_next("server_error")
+
+    result = app.test_cli_runner().invoke(args=["payments", "reconcile"])
+
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        "Error: Nothing reconciled: The payment service is not available right now. "
+        "Please try again."
+    )
+    assert the_order().status.value == "pending_payment"

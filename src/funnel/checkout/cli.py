@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from funnel.checkout import services
+from funnel.core.errors import DomainError
 
 payments_group = AppGroup("payments", help="The gateways' charges against the orders (US-69).")
 
@@ -25,7 +26,10 @@ def reconcile_command(hours: int) -> None:
     """Match each gateway charge of the last HOURS with its payment and order: record the
     ones our books missed and pay their orders, refund those no order can take, report the
     rest. Running it again changes nothing twice."""
-    report = services.reconcile_charges(timedelta(hours=hours))
+    try:
+        report = services.reconcile_charges(timedelta(hours=hours))
+    except DomainError as error:
+        raise click.ClickException(f"Nothing reconciled: {error.detail}") from error
     for found in report.findings:
         if found.finding == services.Finding.MATCHED:
             continue
