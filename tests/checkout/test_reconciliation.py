@@ -15,12 +15,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from funnel.checkout import services
+from funnel.core.database import transaction
 from funnel.core.money import Money
 from funnel.extensions import db
-from funnel.orders.models import Order, OrderEvent
+from funnel.orders.models import Order, OrderEvent, OrderStatus
 from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import PaymentRequest
 from funnel.payments.models import (
@@ -150,6 +151,37 @@ def test_a_charge_for_a_cancelled_order_is_refunded_once(
     assert (the_payment().status, the_order().status.value) == (PaymentStatus.FAILED, "cancelled")
     assert stock_of(mug.id) == 5
     assert unreconciled() == 0.0
+
+
+def test_a_charge_for_an_order_cancelled_meanwhile_is_refunded_once(
+    buyer: FlaskClient, standin: StripeStandIn
+) -> None:
+    # given a customer charged at Stripe, no webhook, and the order cancelled meanwhile by a
+    # path that never reached Stripe (the shop's books only: a race with the charge)
+    intent_id = paid_at_stripe(buyer, standin)
+    payment = the_payment()
+    with transaction():
+        db.session.execute(
+            update(Order).where(Order.id == the_order().id).values(status=OrderStatus.CANCELLED)
+        )
+
+    # when reconciliation runs, twice
+    first = services.reconcile_charges()
+    second = services.reconcile_charges()
+
+    # then the charge is recorded, then refunded in full under the charge's key, once
+    number = the_order().number
+    assert findings(first) == [("refunded", intent_id, number)]
+    assert findings(second) == [("matched", intent_id, None)]
+    assert [(r.idempotency_key, r.params["amount"]) for r in standin.posts("/v1/refunds")] == [
+        (f"charge:{intent_id}:refund", str(payment.amount_minor))
+    ]
+    assert the_payment().status == PaymentStatus.REFUNDED
+    assert payment_changes(payment.id)[-2:] == [
+        ("requires_action", "succeeded"),
+        ("succeeded", "refunded"),
+    ]
+    assert the_order().status == OrderStatus.CANCELLED
 
 
 def test_a_charge_naming_no_payment_of_ours_is_counted_and_never_refunded(
