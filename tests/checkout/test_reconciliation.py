@@ -24,6 +24,7 @@ from funnel.extensions import db
 from funnel.orders.models import Order, OrderEvent, OrderStatus
 from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import PaymentRequest
+from funnel.payments.gateways.test import sandbox
 from funnel.payments.models import (
     Payment,
     PaymentEvent,
@@ -31,7 +32,8 @@ from funnel.payments.models import (
     PaymentTransaction,
     TransactionKind,
 )
-from tests.checkout.helpers import go_to_pay, pay, stock_of
+from funnel.payments.services import state
+from tests.checkout.helpers import CARD_SUCCEEDS, go_to_pay, pay, stock_of
 from tests.support.stripe_standin import StripeStandIn, signed, stripe_enabled
 
 pytestmark = pytest.mark.story("US-69")
@@ -43,6 +45,14 @@ SINCE = r"\d{4}-\d\d-\d\d \d\d:\d\d"  # 48 hours before the run
 def standin(app: Flask) -> Iterator[StripeStandIn]:
     with stripe_enabled(app) as running:
         yield running
+
+
+class WorkerKilled(BaseException):
+    """The process dies here: nothing after it runs (not an Exception: no handler sees it)."""
+
+
+def killed(*_arguments: Any, **_keywords: Any) -> None:
+    raise WorkerKilled()
 
 
 def count(model: Any) -> int:
@@ -270,3 +280,33 @@ def test_the_command_fails_and_changes_nothing_when_stripe_cannot_list(
         "Please try again."
     )
     assert the_order().status.value == "pending_payment"
+
+
+def test_the_test_gateway_charge_of_a_lost_answer_places_and_pays_the_order_once(
+    buyer: FlaskClient, monkeypatch: pytest.MonkeyPatch, mug: Any
+) -> None:
+    # given a card charged by the test gateway, and the worker killed before it recorded the
+    # answer: the payment is still pending, and no order was placed
+    with monkeypatch.context() as patch:
+        patch.setattr(state, "apply_outcome", killed)
+        with pytest.raises(WorkerKilled):
+            pay(buyer, go_to_pay(buyer), CARD_SUCCEEDS)
+    payment = the_payment()
+    assert (payment.status, count(Order)) == (PaymentStatus.PENDING, 0)
+    [charge_id] = db.session.scalars(select(sandbox.SandboxCharge.gateway_payment_id)).all()
+
+    # when reconciliation runs, twice
+    first = services.reconcile_charges()
+    second = services.reconcile_charges()
+
+    # then the first places the order and pays it; the second finds it paid
+    order = the_order()
+    assert findings(first) == [("paid", charge_id, order.number)]
+    assert findings(second) == [("matched", charge_id, order.number)]
+    assert (order.status, the_payment().status) == (OrderStatus.PAID, PaymentStatus.SUCCEEDED)
+    assert payment_changes(payment.id) == [
+        (None, "pending"),
+        ("pending", "succeeded"),
+        ("succeeded", "succeeded"),  # the attempt's payment became the order's
+    ]
+    assert stock_of(mug.id) == 3
