@@ -22,6 +22,7 @@ from funnel.core.database import transaction
 from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.orders.models import Order, OrderEvent, OrderStatus
+from funnel.payments import services as payments
 from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import PaymentRequest
 from funnel.payments.gateways.test import sandbox
@@ -310,3 +311,30 @@ def test_the_test_gateway_charge_of_a_lost_answer_places_and_pays_the_order_once
         ("succeeded", "succeeded"),  # the attempt's payment became the order's
     ]
     assert stock_of(mug.id) == 3
+
+
+def test_a_charge_for_a_payment_of_no_order_is_recorded_and_nothing_else(
+    app: Flask, standin: StripeStandIn
+) -> None:
+    # given a payment of ours for something that is not an order, charged at Stripe
+    payments.start_payment(
+        payable_reference="invoice-2026-17",
+        amount=Money(4500, "EUR"),
+        gateway="stripe",
+        idempotency_key="invoice-2026-17-key",
+    )
+    standin.confirm(the_payment().gateway_payment_id)
+
+    # when reconciliation runs, twice
+    first = services.reconcile_charges()
+    second = services.reconcile_charges()
+
+    # then the payment records the charge once; nothing is refunded or reported
+    assert [(f.finding.value, f.detail) for f in first.findings] == [
+        ("paid", "recorded: the payment pays no order")
+    ]
+    assert [(f.finding.value, f.detail) for f in second.findings] == [
+        ("matched", "recorded: the payment pays no order")
+    ]
+    assert the_payment().status == PaymentStatus.SUCCEEDED
+    assert (standin.posts("/v1/refunds"), second.unreconciled) == ([], 0)

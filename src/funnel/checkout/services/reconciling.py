@@ -161,7 +161,10 @@ def _reconcile(gateway: str, charge: GatewayCharge) -> ChargeFinding:
                 return found(Finding.REFUNDED, outcome.message, reference)
             return found(Finding.UNRESOLVED, outcome.message, reference)
         if order is None:
-            return found(Finding.UNRESOLVED, "the payment pays no order", reference)
+            # Not an order's payment (nor an attempt's): the money is in our books, for a
+            # payable the checkout does not settle.
+            finding = Finding.PAID if result.changed else Finding.MATCHED
+            return found(finding, "recorded: the payment pays no order", reference)
         with transaction():
             is_honoured = settle_paid(reference)
         if is_honoured:
