@@ -23,6 +23,7 @@ assets_group = AppGroup("assets", help="The static files, fingerprinted and comp
 
 def register_commands(app: Flask) -> None:
     from funnel.accounts.cli import create_admin_command, reset_two_factor_command
+    from funnel.checkout.cli import payments_group
     from funnel.demo import demo_command
 
     app.cli.add_command(create_admin_command)
@@ -31,6 +32,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_group)
     app.cli.add_command(catalog_group)
     app.cli.add_command(assets_group)
+    app.cli.add_command(payments_group)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
 

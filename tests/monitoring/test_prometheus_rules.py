@@ -51,11 +51,11 @@ def test_the_scrape_config_and_its_rule_files_are_valid(promtool: str, tmp_path:
     output = run(promtool, "check", "config", "prometheus.yml", folder=tmp_path)
 
     assert "SUCCESS: prometheus.yml is valid prometheus config file syntax" in output
-    assert "SUCCESS: 5 rules found" in output
+    assert "SUCCESS: 6 rules found" in output
 
 
 def test_the_alert_rules_are_valid(promtool: str) -> None:
-    assert "SUCCESS: 5 rules found" in run(promtool, "check", "rules", "alerts.yml")
+    assert "SUCCESS: 6 rules found" in run(promtool, "check", "rules", "alerts.yml")
 
 
 def test_the_alert_rules_fire_as_their_unit_tests_say(promtool: str) -> None:
@@ -71,6 +71,7 @@ def test_every_alert_the_story_names_is_shipped_and_tested() -> None:
         "FunnelSlowResponses",
         "FunnelPaymentFailures",
         "FunnelJobFailures",
+        "FunnelUnreconciledCharges",
     ):
         assert f"alert: {alert}" in rules
         assert f"alertname: {alert}" in tests

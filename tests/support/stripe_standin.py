@@ -6,7 +6,8 @@ JSON objects, Stripe's error bodies and status codes), and records every request
 response again (``Idempotent-Replayed: true``); with other parameters, 400 ``idempotency_error``.
 
 Tests play the customer's browser with ``confirm`` (the Payment Element confirming an intent),
-build Stripe's events with ``event``, and inject failures with ``fail_next``: ``disconnect``
+build Stripe's events with ``event``, date an intent back with ``backdate`` (the list's
+``created`` filter), and inject failures with ``fail_next``: ``disconnect``
 (the connection drops before Stripe acts), ``answer_lost`` (Stripe acts, the answer is lost),
 ``timeout`` (Stripe acts, the answer comes after the client gave up),
 ``rate_limit`` (429), ``server_error`` (500) and ``card_declined`` (402).
@@ -133,6 +134,11 @@ class StripeStandIn:
                     intent["status"] = "succeeded"
                     intent["amount_received"] = intent["amount"]
             return json.loads(json.dumps(intent))
+
+    def backdate(self, intent_id: str, seconds: int) -> None:
+        """Make the intent ``seconds`` older (as if created that long before now)."""
+        with self._lock:
+            self.intents[intent_id]["created"] = int(time.time()) - seconds
 
     def event(self, event_type: str, intent_id: str, event_id: str | None = None) -> str:
         """The JSON body of Stripe's event ``event_type`` about the intent, as it is now."""
@@ -285,6 +291,8 @@ class StripeStandIn:
         segments = path.strip("/").split("/")
         if method == "POST" and path == "/v1/payment_intents":
             return self._create_intent(params)
+        if method == "GET" and path == "/v1/payment_intents":
+            return self._list(params)
         if method == "GET" and path == "/v1/payment_intents/search":
             return self._search(params.get("query", ""))
         if method == "POST" and path == "/v1/refunds":
@@ -350,6 +358,38 @@ class StripeStandIn:
         name, value = match.group(1), re.sub(r"\\(.)", r"\1", match.group(2))
         found = [dict(i) for i in self.intents.values() if i["metadata"].get(name) == value]
         return {"object": "search_result", "data": found, "has_more": False, "url": "/v1/search"}
+
+    def _list(self, params: dict[str, str]) -> dict[str, Any]:
+        """Intents newest first (``created``, then id), ``created[gte]`` and ``created[lt]``
+        filtering, pages of ``limit`` after ``starting_after``, as Stripe lists them."""
+        newest_first = sorted(
+            self.intents.values(), key=lambda i: (i["created"], i["id"]), reverse=True
+        )
+        since = int(params.get("created[gte]", 0))
+        before = int(params["created[lt]"]) if "created[lt]" in params else None
+        found = [
+            i
+            for i in newest_first
+            if i["created"] >= since and (before is None or i["created"] < before)
+        ]
+        after = params.get("starting_after")
+        if after is not None:
+            ids = [i["id"] for i in found]
+            if after not in ids:
+                raise _Problem(
+                    400, _error("invalid_request_error", "resource_missing", "No such object.")
+                )
+            found = found[ids.index(after) + 1 :]
+        limit = int(params.get("limit", 10))
+        if not 1 <= limit <= 100:
+            raise _Problem(400, _error("invalid_request_error", None, "Invalid limit."))
+        page = [dict(i) for i in found[:limit]]
+        return {
+            "object": "list",
+            "data": page,
+            "has_more": len(found) > limit,
+            "url": "/v1/payment_intents",
+        }
 
     def _capture(self, intent: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
         if intent["status"] != "requires_capture":

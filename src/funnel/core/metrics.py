@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from funnel.core.database import in_transaction, on_commit
 
@@ -104,6 +104,19 @@ JOB_SECONDS = Histogram(
     ["task"],
     buckets=JOB_BUCKETS,
 )
+RECONCILED_CHARGES = Counter(
+    "funnel_reconciled_charges",
+    "Gateway charges reconciliation acted on or reported, by finding "
+    "(paid, refunded, foreign, unresolved).",
+    ["finding"],
+)
+# Set by each reconciliation run (an hourly job): the most recent value is the one that counts.
+UNRECONCILED_CHARGES = Gauge(
+    "funnel_unreconciled_charges",
+    "Gateway charges the last reconciliation run left with no paid order and no refund "
+    "(foreign or unresolved).",
+    multiprocess_mode="mostrecent",
+)
 EMAILS = Counter(
     "funnel_emails",
     "Emails handed to the mail server, by kind and outcome (sent, failed).",
@@ -149,6 +162,16 @@ def refund_outcome(gateway: str, outcome: str, amount_minor: int, currency: str)
             REFUNDED_MINOR.labels(currency).inc(amount_minor)
 
     after_commit(count)
+
+
+def charge_reconciled(finding: str) -> None:
+    """Reconciliation found a charge ``finding`` (counted at once: its run commits per charge)."""
+    RECONCILED_CHARGES.labels(finding).inc()
+
+
+def unreconciled_charges(how_many: int) -> None:
+    """What the last reconciliation run left unresolved."""
+    UNRECONCILED_CHARGES.set(how_many)
 
 
 def webhook_received(gateway: str, result: str) -> None:

@@ -42,6 +42,26 @@ def payment_by_public_id(public_id: str) -> Payment:
     return payment
 
 
+def payment_for_charge(
+    gateway: str, gateway_payment_id: str, public_id: str | None
+) -> Payment | None:
+    """Our payment of a charge in the gateway's records: by the gateway's id, else (its answer
+    lost before we stored that id) by our id in the charge's metadata; None for a charge the
+    shop never made."""
+    payment = db.session.scalar(
+        select(Payment)
+        .where(Payment.gateway == gateway, Payment.gateway_payment_id == gateway_payment_id[:255])
+        .execution_options(populate_existing=True)
+    )
+    if payment is not None or not public_id:
+        return payment
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.gateway == gateway, Payment.public_id == public_id[:32])
+        .execution_options(populate_existing=True)
+    )
+
+
 def payment_by_key(idempotency_key: str) -> Payment | None:
     """The payment made under our idempotency key, if any."""
     return db.session.scalar(

@@ -5,7 +5,8 @@ Steps (``steps``): ``start_checkout``, ``set_address``, ``set_shipping_method``,
 form and the API's ``complete``: ``start_attempt`` (one transaction, ``placing``), then ``pay``
 (outside any transaction: the gateway, ``outcomes``), which places the order
 (``place_attempt_order``) unless the payment failed; ``return_from_confirmation`` after
-3-D Secure; ``receive_webhook`` for the gateways' notifications. The job: ``expire_checkouts``.
+3-D Secure; ``receive_webhook`` for the gateways' notifications. The jobs: ``expire_checkouts``;
+``reconcile_charges`` (``reconciling``: every gateway charge ends in a paid order or a refund).
 """
 
 from funnel.checkout.services.jobs import expire_checkouts
@@ -30,6 +31,12 @@ from funnel.checkout.services.placing import (
     place_attempt_order,
     start_attempt,
 )
+from funnel.checkout.services.reconciling import (
+    ChargeFinding,
+    Finding,
+    Reconciliation,
+    reconcile_charges,
+)
 from funnel.checkout.services.steps import (
     checked_address,
     confirm_review,
@@ -41,9 +48,12 @@ from funnel.checkout.services.steps import (
 __all__ = [
     "RETURN_PATH",
     "CardInput",
+    "ChargeFinding",
     "CheckoutOutcome",
+    "Finding",
     "OutcomeKind",
     "PaymentAttempt",
+    "Reconciliation",
     "apply_result",
     "attempt_reference",
     "checked_address",
@@ -56,6 +66,7 @@ __all__ = [
     "payment_key",
     "place_attempt_order",
     "receive_webhook",
+    "reconcile_charges",
     "reopen_attempt",
     "return_from_confirmation",
     "set_address",

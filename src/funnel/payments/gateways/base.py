@@ -19,7 +19,8 @@ A gateway whose card is taken by its own script in the customer's browser (Strip
 script needs.
 
 ``find_payment`` looks a payment up by our idempotency key: the way to learn what became of a
-call whose answer was lost.
+call whose answer was lost. ``list_charges`` lists the money a gateway took in a window, from its
+own records: reconciliation matches each with our payments and orders.
 """
 
 from __future__ import annotations
@@ -109,6 +110,18 @@ class GatewayEvent:
     failure_message: str | None = None
 
 
+@dataclass(frozen=True)
+class GatewayCharge:
+    """A succeeded payment in the gateway's own records (``list_charges``), with the ids we
+    gave it in its metadata (None for a charge the shop never made)."""
+
+    gateway_payment_id: str
+    amount: Money
+    refunded: Money
+    created_at: datetime
+    payment_public_id: str | None
+
+
 @dataclass(frozen=True, repr=False)
 class BrowserConfirmation:
     """What a gateway's own script needs to take the card in the customer's browser (Stripe's
@@ -132,6 +145,8 @@ class PaymentGateway(ABC):
     name: ClassVar[str]
     label: ClassVar[str]
     takes_card_details: ClassVar[bool] = False
+    # Whether ``list_charges`` answers from the gateway's records (reconciliation asks only those).
+    lists_charges: ClassVar[bool] = False
 
     @abstractmethod
     def create_payment(self, request: PaymentRequest) -> GatewayOutcome:
@@ -169,6 +184,14 @@ class PaymentGateway(ABC):
         self, gateway_payment_id: str, amount: Money, idempotency_key: str
     ) -> OperationOutcome:
         """Give back ``amount`` of a succeeded payment, once per key."""
+
+    def list_charges(self, since: datetime) -> list[GatewayCharge]:
+        """The payments that took money at the gateway, created at or after ``since``, newest
+        first; empty for a gateway that keeps no such list (``lists_charges`` False).
+
+        Raises GatewayUnavailable when the gateway cannot answer (nothing may be concluded).
+        """
+        return []
 
     def browser_confirmation(self, gateway_payment_id: str) -> BrowserConfirmation | None:
         """For a payment awaiting the customer's card, what the gateway's script in the

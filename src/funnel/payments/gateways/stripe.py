@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import stripe as stripe_api
@@ -33,6 +34,7 @@ from funnel.payments.errors import (
 from funnel.payments.gateways import signatures
 from funnel.payments.gateways.base import (
     BrowserConfirmation,
+    GatewayCharge,
     GatewayEvent,
     GatewayOutcome,
     OperationOutcome,
@@ -57,6 +59,8 @@ POLICY_SOURCES: Mapping[str, tuple[str, ...]] = {
 }
 TIMEOUT_SECONDS = 15
 NETWORK_RETRIES = 2
+# Stripe's largest page of a list.
+PAGE_SIZE = 100
 
 # Stripe's decline and error codes -> the payment domain's failure codes (results.py).
 _FAILURE_CODES = {
@@ -136,12 +140,25 @@ def outcome_of(intent: Mapping[str, Any]) -> GatewayOutcome:
     )
 
 
+def charge_of(intent: Mapping[str, Any]) -> GatewayCharge:
+    """A succeeded PaymentIntent as a charge: what it took (``amount_received``) and gave back."""
+    currency = str(intent["currency"]).upper()
+    return GatewayCharge(
+        gateway_payment_id=str(intent["id"]),
+        amount=Money(int(intent.get("amount_received") or 0), currency),
+        refunded=Money(int(intent.get("amount_refunded") or 0), currency),
+        created_at=datetime.fromtimestamp(int(intent["created"]), UTC),
+        payment_public_id=(intent.get("metadata") or {}).get("payment_public_id"),
+    )
+
+
 class StripeGateway(PaymentGateway):
     """The client of Stripe's API (its name in settings and URLs is ``stripe``)."""
 
     name = "stripe"
     label = "Card"
     takes_card_details = False  # the browser hands the card to Stripe, never to the shop
+    lists_charges = True
 
     def __init__(
         self,
@@ -201,6 +218,18 @@ class StripeGateway(PaymentGateway):
         )
         data = found.get("data") or []
         return outcome_of(data[0]) if data else None
+
+    def list_charges(self, since: datetime) -> list[GatewayCharge]:
+        # Stripe lists intents newest first, a page at a time; it cannot filter by status.
+        params: dict[str, Any] = {"created": {"gte": int(since.timestamp())}, "limit": PAGE_SIZE}
+        charges: list[GatewayCharge] = []
+        while True:
+            page = self._call("list", partial(self.client.v1.payment_intents.list, dict(params)))
+            intents = page.get("data") or []
+            charges.extend(charge_of(i) for i in intents if i.get("status") == "succeeded")
+            if not page.get("has_more") or not intents:
+                return charges
+            params["starting_after"] = intents[-1]["id"]
 
     def confirm_action(self, gateway_payment_id: str) -> GatewayOutcome:
         # With its charge expanded: the card's brand and last four digits, for staff and the

@@ -38,6 +38,7 @@ from funnel.payments.errors import (
 )
 from funnel.payments.gateways import signatures
 from funnel.payments.gateways.base import (
+    GatewayCharge,
     GatewayEvent,
     GatewayOutcome,
     OperationOutcome,
@@ -111,6 +112,7 @@ class SandboxGateway(PaymentGateway):
     name = "test"
     label = "Card (test gateway)"
     takes_card_details = True
+    lists_charges = True
 
     def __init__(
         self,
@@ -173,6 +175,18 @@ class SandboxGateway(PaymentGateway):
             time.sleep(self.latency_seconds)
         charge = sandbox.charge_by_key(idempotency_key)
         return None if charge is None else self._outcome(charge)
+
+    def list_charges(self, since: datetime) -> list[GatewayCharge]:
+        return [
+            GatewayCharge(
+                gateway_payment_id=charge.gateway_payment_id,
+                amount=Money(charge.amount_minor, charge.currency),
+                refunded=Money(charge.refunded_minor, charge.currency),
+                created_at=charge.created_at,
+                payment_public_id=charge.payment_public_id,
+            )
+            for charge in sandbox.succeeded_charges(since)
+        ]
 
     def confirm_action(self, gateway_payment_id: str) -> GatewayOutcome:
         return self._outcome(self._charge(gateway_payment_id))

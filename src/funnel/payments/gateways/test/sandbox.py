@@ -159,6 +159,20 @@ def charge_by_id(gateway_payment_id: str) -> SandboxCharge | None:
     )
 
 
+def succeeded_charges(since: datetime) -> list[SandboxCharge]:
+    """The charges that took money created at or after ``since``, newest first."""
+    return list(
+        db.session.scalars(
+            select(SandboxCharge)
+            .where(
+                SandboxCharge.status == OutcomeStatus.SUCCEEDED.value,
+                SandboxCharge.created_at >= since,
+            )
+            .order_by(SandboxCharge.created_at.desc(), SandboxCharge.id.desc())
+        )
+    )
+
+
 def charge_by_challenge(token: str) -> SandboxCharge:
     """Raises ChallengeNotFound for an unknown token."""
     charge = None
