@@ -11,11 +11,9 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import shutil
 from pathlib import Path
 
-from tests.conftest import missing_service
-from tests.deploy.stack import ROOT
+from tests.deploy.stack import ROOT, server_binary
 
 SITE = ROOT / "deploy" / "apache" / "funnel.conf"
 MODULES = Path("/usr/lib/apache2/modules")
@@ -42,12 +40,7 @@ MODULE_NAMES = (
 
 
 def apache_binary() -> str:
-    """Debian's apache2 (``make deploy-tools``): missing, skip locally and fail under CI."""
-    path = shutil.which("apache2") or shutil.which("apache2", path="/usr/sbin:/sbin")
-    if path is None:
-        missing_service("Apache httpd is not installed (make deploy-tools)")
-    assert path is not None
-    return path
+    return server_binary("apache2", "Apache httpd")
 
 
 def rendered_site(

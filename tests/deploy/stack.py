@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import funnel
 from tests.conftest import missing_service
@@ -38,13 +39,26 @@ CLIENT_ADDRESS = "127.0.0.2"
 START_TIMEOUT_SECONDS = 60
 
 
-def nginx_binary() -> str:
-    """Debian's nginx (``make deploy-tools``): missing, skip locally and fail under CI."""
-    path = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
+def server_binary(name: str, what: str) -> str:
+    """A web server from Debian (``make deploy-tools``): missing, skip locally and fail under CI."""
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     if path is None:
-        missing_service("nginx is not installed (make deploy-tools)")
+        missing_service(f"{what} is not installed (make deploy-tools)")
     assert path is not None
     return path
+
+
+def nginx_binary() -> str:
+    return server_binary("nginx", "nginx")
+
+
+def longest_valid_search() -> str:
+    """The longest search the storefront offers: a 200-character query of 2-byte characters and
+    8 options of 20 values of 100 characters (past 16 kB; gunicorn's own limit is 8 kB)."""
+    options = [
+        (f"option{name}", f"{value:03d}" + "x" * 97) for name in range(8) for value in range(20)
+    ]
+    return "/search?" + urlencode([("q", "é" * 200), *options])
 
 
 def rendered_site(

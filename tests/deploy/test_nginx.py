@@ -435,11 +435,7 @@ def test_the_longest_valid_search_passes_nginx_and_a_longer_url_is_refused(
     deployment: Deployment,
 ) -> None:
     client = deployment.client()
-    # a 200-character query of 2-byte characters and 8 options of 20 values of 100 characters
-    options = [
-        (f"option{name}", f"{value:03d}" + "x" * 97) for name in range(8) for value in range(20)
-    ]
-    longest = "/search?" + urlencode([("q", "é" * 200), *options])
+    longest = stack.longest_valid_search()
 
     found = client.call("GET", longest)
     refused = client.call("GET", longest + "&more=" + "y" * 32 * 1024)
