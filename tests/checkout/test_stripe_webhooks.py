@@ -16,11 +16,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from funnel.accounts.models import Role
 from funnel.checkout import services
+from funnel.core import clock
+from funnel.core.money import Money
 from funnel.extensions import db
-from funnel.orders.models import Order
+from funnel.orders.models import Order, OrderEvent
 from funnel.payments.models import Payment, PaymentEvent, PaymentStatus, WebhookEvent
 from tests.checkout.helpers import go_to_pay, pay
+from tests.factories.accounts import UserFactory
+from tests.support.mailbox import Mailbox
 from tests.support.stripe_standin import StripeStandIn, signed, stripe_enabled
 
 pytestmark = pytest.mark.story("US-68")
@@ -226,6 +231,58 @@ def test_refund_and_dispute_events_are_recorded_and_change_no_status(
     types = db.session.scalars(select(WebhookEvent.type).order_by(WebhookEvent.id)).all()
     assert types == ["payment_intent.succeeded", "charge.refunded", "charge.dispute.created"]
     assert status_changes()[-1] == ("requires_action", "succeeded")
+
+
+def test_a_dispute_is_noted_on_the_order_and_the_staff_who_may_refund_are_emailed_once(
+    buyer: FlaskClient, client: FlaskClient, standin: StripeStandIn, mailbox: Mailbox
+) -> None:
+    # given an admin, a staff member in the refunds group, one in the catalogue group only, a
+    # disabled admin and a customer
+    UserFactory(email="admin@example.com", role=Role.ADMIN, is_email_verified=True)
+    UserFactory(email="refunds@example.com", role=Role.STAFF, permission_groups="refunds")
+    UserFactory(email="catalogue@example.com", role=Role.STAFF, permission_groups="catalogue")
+    UserFactory(email="gone@example.com", role=Role.ADMIN, disabled_at=clock.utcnow())
+    UserFactory(email="shopper@example.com")
+    # and an order paid with Stripe
+    intent_id = paid_at_stripe(buyer, standin)
+    deliver(client, standin.event("payment_intent.succeeded", intent_id))
+    mailbox.clear()
+    dispute = standin.event("charge.dispute.created", intent_id)
+
+    # when Stripe reports that the card holder's bank disputes it, twice
+    answers = [deliver(client, dispute), deliver(client, dispute)]
+
+    # then the order keeps its status, its history notes the dispute once
+    assert [a.status_code for a in answers] == [200, 200]
+    [order] = db.session.scalars(select(Order)).all()
+    db.session.refresh(order)
+    assert order_states() == ["paid"]
+    notes = [
+        (event.from_status, event.to_status, event.note)
+        for event in db.session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)
+        )
+    ]
+    total = Money(order.total_minor, order.currency).format()
+    assert notes[-1][:2] == ("paid", "paid")
+    assert notes[-1][2].startswith(
+        f"Payment disputed by the card holder's bank (fraudulent): {total} held by the "
+        "gateway; evidence due by 2027-01-15 [dp_"
+    )
+    assert [note for _, _, note in notes].count(notes[-1][2]) == 1
+    # and the admin and the refunds staff are emailed, once each, with the staff link
+    assert sorted(message["To"] for message in mailbox) == [
+        "admin@example.com",
+        "refunds@example.com",
+    ]
+    message = mailbox.to("refunds@example.com")[0]
+    assert message["Subject"] == (
+        f"Order {order.number}: the card holder's bank disputes the payment"
+    )
+    body = mailbox.body(message)
+    assert f"Amount held by the payment gateway: {total}" in body
+    assert "by 2027-01-15" in body
+    assert f"/staff/orders/{order.number}" in body
 
 
 def test_an_event_for_no_payment_of_the_shop_asks_stripe_to_retry(

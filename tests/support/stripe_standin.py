@@ -64,6 +64,10 @@ class RecordedRequest:
     authorization: str | None
 
 
+# When the stand-in's disputes want the shop's evidence by: 2027-01-15 00:00 UTC.
+DISPUTE_DUE_BY = 1_799_971_200
+
+
 class _Problem(Exception):
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(body["error"]["message"])
@@ -163,8 +167,10 @@ class StripeStandIn:
                 "charge": intent["latest_charge"],
                 "payment_intent": intent_id,
                 "amount": intent["amount"],
+                "currency": intent["currency"],
                 "reason": "fraudulent",
                 "status": "needs_response",
+                "evidence_details": {"due_by": DISPUTE_DUE_BY},
             }
         return json.dumps(
             {

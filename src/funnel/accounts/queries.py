@@ -21,6 +21,7 @@ from funnel.accounts.models import (
     UserSession,
     normalise_email,
 )
+from funnel.accounts.permissions import Permission, permissions_of
 from funnel.core import clock
 from funnel.extensions import db
 from funnel.settings.queries import current_settings
@@ -242,3 +243,14 @@ def emails_by_id(user_ids: Iterable[int]) -> dict[int, str]:
     return dict(
         db.session.execute(sa.select(User.id, User.email).where(User.id.in_(ids))).tuples().all()
     )
+
+
+def staff_emails_with(permission: Permission) -> list[str]:
+    """The addresses of the staff and admins holding ``permission`` whose accounts are not
+    disabled, sorted: whom the shop tells of what needs that permission (a disputed charge)."""
+    staff = db.session.scalars(
+        sa.select(User)
+        .where(User.role.in_((Role.STAFF, Role.ADMIN)), User.disabled_at.is_(None))
+        .order_by(User.email)
+    )
+    return [user.email for user in staff if permission in permissions_of(user)]

@@ -17,14 +17,18 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
 from flask import render_template
 
+from funnel.accounts import queries as account_queries
 from funnel.accounts.emails import absolute_url
+from funnel.accounts.permissions import Permission
 from funnel.core import metrics
 from funnel.core.mail import send_email
+from funnel.core.money import Money
 from funnel.core.outbox import send_after_commit
 from funnel.orders import queries
 from funnel.orders.links import access_key
@@ -35,6 +39,7 @@ from funnel.settings.queries import current_settings
 log = logging.getLogger(__name__)
 
 SEND_ORDER_EMAIL = "funnel.orders.send_order_email"
+SEND_DISPUTE_EMAIL = "funnel.orders.send_dispute_email"
 SUBJECTS = {
     "confirmation": "Order {number} confirmed",
     "placed": "Order {number}: awaiting your bank transfer",
@@ -137,3 +142,54 @@ def schedule_order_email(
         send_after_commit(SEND_ORDER_EMAIL, kind, order_id, refund_minor)
     else:
         send_after_commit(SEND_ORDER_EMAIL, kind, order_id, refund_minor, shipment_id)
+
+
+@shared_task(
+    name=SEND_DISPUTE_EMAIL,
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def send_dispute_email(
+    order_id: int, amount_minor: int, currency: str, reason: str, respond_by: str | None
+) -> None:
+    """Tell the staff who may refund (``orders.refund``) that the card holder's bank disputes
+    the payment of order ``order_id``: each one an email, with the staff link to the order."""
+    order = queries.order_with_lines(order_id)
+    recipients = account_queries.staff_emails_with(Permission.ORDERS_REFUND)
+    if not recipients:
+        log.warning("order %s is disputed and no staff member may refund it", order.number)
+        return
+    subject = f"Order {order.number}: the card holder's bank disputes the payment"
+    text = render_template(
+        "emails/orders/dispute_staff.txt",
+        shop_name=current_settings().shop_name,
+        order=order,
+        amount=Money(amount_minor, currency),
+        reason=reason,
+        respond_by=respond_by,
+        link=absolute_url("staff.order", number=order.number),
+    )
+    for to in recipients:
+        try:
+            send_email(to, subject, text)
+        except Exception:
+            metrics.email_sent("order_dispute", is_sent=False)
+            raise
+        metrics.email_sent("order_dispute", is_sent=True)
+    log.info("told %d staff of the dispute of order %s", len(recipients), order.number)
+
+
+def schedule_dispute_email(
+    order_id: int, amount: Money, reason: str, respond_by: datetime | None
+) -> None:
+    """Send the staff's dispute email after the current transaction commits."""
+    send_after_commit(
+        SEND_DISPUTE_EMAIL,
+        order_id,
+        amount.amount,
+        amount.currency,
+        reason,
+        None if respond_by is None else respond_by.date().isoformat(),
+    )

@@ -49,7 +49,7 @@ from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
 from funnel.payments.errors import GatewayUnavailable, InvalidCard
 from funnel.payments.gateways import CASH_ON_DELIVERY, STAFF_SETTLED_GATEWAYS
-from funnel.payments.gateways.base import CardDetails
+from funnel.payments.gateways.base import CardDetails, GatewayDispute
 from funnel.payments.models import PaymentStatus
 from funnel.payments.services import PaymentResult
 
@@ -345,6 +345,9 @@ def receive_webhook(
     never heard the answer) places it afterwards, as that request would have, or gives the
     money back. Returns None for a replay.
 
+    A dispute of the payment is noted on its order, and the staff who may refund are emailed,
+    once per event.
+
     Raises WebhookSignatureInvalid, WebhookPayloadInvalid, GatewayNotEnabled, PaymentNotFound.
     """
     is_settled = True
@@ -353,6 +356,8 @@ def receive_webhook(
         is_attempt = result is not None and parse_attempt_reference(result.payable_reference)
         if result is not None and result.is_paid and not is_attempt:
             is_settled = settle_paid(result.payable_reference)
+        if result is not None and result.dispute is not None and not is_attempt:
+            _note_dispute(result.payable_reference, result.dispute)
     if result is not None and is_attempt:
         # Acted on even for a replay: a request that recorded this answer may have died
         # before placing the order (placing is idempotent; a failed attempt changes nothing).
@@ -374,3 +379,18 @@ def receive_webhook(
                 "could not cancel order %s after its failed payment", result.payable_reference
             )
     return result
+
+
+def _note_dispute(reference: str, dispute: GatewayDispute) -> None:
+    """Note the dispute on the order the payment paid for (a payment for no order, such as a
+    lost attempt's, has no history to note it in: logged for staff instead)."""
+    try:
+        orders.record_dispute(
+            reference,
+            dispute_id=dispute.dispute_id,
+            amount=dispute.amount,
+            reason=dispute.reason,
+            respond_by=dispute.respond_by,
+        )
+    except OrderNotFound:
+        log.warning("dispute %s: the payment of %s has no order", dispute.dispute_id, reference)

@@ -34,6 +34,7 @@ from funnel.orders.services.cancellation import (
     cancel_overdue_manual_orders,
     may_customer_cancel,
 )
+from funnel.orders.services.disputes import record_dispute
 from funnel.orders.services.ownership import attach_guest_orders
 from funnel.orders.services.placing import place_order, send_order_placed_email
 from funnel.orders.services.refunds import RefundSource, refund_order, refund_request_key
@@ -86,6 +87,7 @@ __all__ = [
     "move_order",
     "move_return",
     "place_order",
+    "record_dispute",
     "record_manual_payment",
     "refund_order",
     "refund_request_key",

@@ -97,6 +97,17 @@ class OperationOutcome:
 
 
 @dataclass(frozen=True)
+class GatewayDispute:
+    """A card holder's bank disputing a charge: the gateway holds ``amount`` until it decides,
+    and the shop has until ``respond_by`` (when the gateway says) to send its evidence."""
+
+    dispute_id: str
+    amount: Money
+    reason: str
+    respond_by: datetime | None = None
+
+
+@dataclass(frozen=True)
 class GatewayEvent:
     """A verified webhook event. ``status`` is the payment status the event reports, if any."""
 
@@ -108,6 +119,7 @@ class GatewayEvent:
     occurred_at: datetime
     failure_code: str | None = None
     failure_message: str | None = None
+    dispute: GatewayDispute | None = None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from funnel.payments.gateways import signatures
 from funnel.payments.gateways.base import (
     BrowserConfirmation,
     GatewayCharge,
+    GatewayDispute,
     GatewayEvent,
     GatewayOutcome,
     OperationOutcome,
@@ -78,7 +79,8 @@ _FAILURE_MESSAGES = {
 # charge's (refunds, disputes) are recorded against the payment and change no status here
 # (refunds are recorded by the refund service under their own keys).
 PAYMENT_INTENT_EVENTS = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
-CHARGE_EVENTS = frozenset({"charge.refunded", "charge.dispute.created"})
+DISPUTE_CREATED = "charge.dispute.created"
+CHARGE_EVENTS = frozenset({"charge.refunded", DISPUTE_CREATED})
 EVENT_TYPES = PAYMENT_INTENT_EVENTS | CHARGE_EVENTS
 
 
@@ -325,6 +327,7 @@ class StripeGateway(PaymentGateway):
                 payment_public_id=None,
                 status=None,
                 occurred_at=occurred_at,
+                dispute=_dispute(subject) if event_type == DISPUTE_CREATED else None,
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise WebhookPayloadInvalid() from error
@@ -388,6 +391,18 @@ class _Refused(Exception):
         self.code = code
         self.message = message
         self.intent_id = intent_id
+
+
+def _dispute(dispute: Mapping[str, Any]) -> GatewayDispute:
+    """A Stripe dispute object as the shop records it (amount in the currency's minor units,
+    as Stripe gives it; the evidence deadline when Stripe names one)."""
+    due_by = (dispute.get("evidence_details") or {}).get("due_by")
+    return GatewayDispute(
+        dispute_id=_text(dispute["id"]),
+        amount=Money(int(dispute["amount"]), _text(dispute["currency"]).upper()),
+        reason=_text(dispute.get("reason") or "general").replace("_", " "),
+        respond_by=datetime.fromtimestamp(int(due_by), UTC) if due_by else None,
+    )
 
 
 def _quoted(value: str) -> str:

@@ -9,6 +9,7 @@ past (a "succeeded" after a refund) is recorded and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 
@@ -70,7 +71,8 @@ def apply_gateway_webhook(
             log.info("webhook %s %s: already applied", gateway.name, event.event_id)
             return None
         if event.status is None:
-            return payment_result(locked)
+            # a refund's or a dispute's news: recorded, no status of ours changes here
+            return dataclasses.replace(payment_result(locked), dispute=event.dispute)
         outcome = GatewayOutcome(
             status=event.status,
             gateway_payment_id=event.gateway_payment_id,

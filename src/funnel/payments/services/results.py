@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from funnel.core.money import Money
 from funnel.payments import errors
+from funnel.payments.gateways.base import GatewayDispute
 from funnel.payments.models import Payment, PaymentStatus, PaymentTransaction, TransactionStatus
 
 _MESSAGES = {
@@ -49,6 +50,8 @@ class PaymentResult:
     failure_code: str | None = None
     card_brand: str | None = None
     card_last4: str | None = None
+    # set by a webhook that reports a dispute of the payment's charge
+    dispute: GatewayDispute | None = None
 
     @property
     def is_paid(self) -> bool:
