@@ -15,6 +15,7 @@ import http.client
 import json
 import os
 import pwd
+import re
 import shutil
 import ssl
 import subprocess
@@ -26,7 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
+
 import funnel
+from funnel.accounts.models import UserSession
 from tests.conftest import missing_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -252,3 +256,37 @@ class Client:
         if response.headers.get("Content-Encoding") == "gzip":
             content = gzip.decompress(content)
         return Answer(response.status, response.headers, content)
+
+
+_CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+FORGED_ADDRESS = "198.51.100.7"
+
+
+def sign_in_claiming_another_address(client: Client, email: str, password: str) -> Answer:
+    """Sign in through the proxy from ``CLIENT_ADDRESS``, the request claiming in its own
+    ``X-Forwarded-For`` to come from ``FORGED_ADDRESS``."""
+    form = client.call("GET", "/account/sign-in")
+    assert form.status == 200
+    found = _CSRF_FIELD.search(form.body.decode())
+    assert found is not None
+    fields = {"csrf_token": found.group(1), "email": email, "password": password}
+    return client.call(
+        "POST",
+        "/account/sign-in",
+        urlencode(fields).encode(),
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": f"https://{HOST}/account/sign-in",
+            "X-Forwarded-For": FORGED_ADDRESS,
+        },
+    )
+
+
+def session_addresses(database_url: str) -> list[str]:
+    """The client address each server-side session recorded."""
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(sa.select(UserSession.ip)).all())
+    finally:
+        engine.dispose()

@@ -17,13 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
-import sqlalchemy as sa
 
 from funnel import create_app
-from funnel.accounts.models import Role, UserSession
+from funnel.accounts.models import Role
 from funnel.core.static_files import build_manifest
 from funnel.extensions import db
 from tests.conftest import missing_service
@@ -48,7 +46,6 @@ ADDRESS = {
     "postal_code": "BS1 4DJ",
     "country_code": "GB",
 }
-_CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 _STATIC_LINK = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
@@ -365,34 +362,14 @@ def _mail_to(mailbox: Mailbox, address: str) -> EmailMessage:
 
 
 def test_the_shop_sees_the_clients_address_not_nginxs(deployment: Deployment) -> None:
-    client = deployment.client()
-    form = client.call("GET", "/account/sign-in")
-    assert form.status == 200
-    found = _CSRF_FIELD.search(form.body.decode())
-    assert found is not None
-    token = found.group(1)
-
     # when the customer signs in from 127.0.0.2, claiming another address in X-Forwarded-For
-    signed_in = client.call(
-        "POST",
-        "/account/sign-in",
-        urlencode({"csrf_token": token, "email": CUSTOMER, "password": KNOWN_PASSWORD}).encode(),
-        {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Referer": f"https://{stack.HOST}/account/sign-in",
-            "X-Forwarded-For": "198.51.100.7",
-        },
+    signed_in = stack.sign_in_claiming_another_address(
+        deployment.client(), CUSTOMER, KNOWN_PASSWORD
     )
 
-    # then the session records the address nginx saw, not nginx's own nor the claimed one
+    # then the session records the address the proxy saw, not its own nor the claimed one
     assert (signed_in.status, signed_in.headers["Location"]) == (302, "/account")
-    engine = sa.create_engine(deployment.database_url)
-    try:
-        with engine.connect() as connection:
-            addresses = connection.scalars(sa.select(UserSession.ip)).all()
-    finally:
-        engine.dispose()
-    assert addresses == [stack.CLIENT_ADDRESS]
+    assert stack.session_addresses(deployment.database_url) == [stack.CLIENT_ADDRESS]
 
 
 def test_a_body_above_the_upload_limit_is_refused_by_nginx(deployment: Deployment) -> None:
