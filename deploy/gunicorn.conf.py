@@ -53,3 +53,11 @@ def child_exit(_server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(_server: Any, worker: Any) -> None:
+    """Write the stopping worker's request counts of the minute in progress (the staff
+    Operations page's traffic): a worker recycled by max_requests would lose them."""
+    from funnel.core import request_minutes
+
+    request_minutes.flush(worker.wsgi)

@@ -23,6 +23,7 @@ JOBS = [
     "checkout-reconcile-charges",
     "core-delete-expired-idempotency-keys",
     "core-relay-pending-jobs",
+    "core-delete-old-request-minutes",
     "inventory-delete-expired-reservations",
     "orders-cancel-overdue-manual-orders",
     "payments-deliver-test-webhooks",
