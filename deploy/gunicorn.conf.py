@@ -56,8 +56,11 @@ def child_exit(_server: Any, worker: Any) -> None:
 
 
 def worker_exit(_server: Any, worker: Any) -> None:
-    """Write the stopping worker's request counts of the minute in progress (the staff
-    Operations page's traffic): a worker recycled by max_requests would lose them."""
+    """Write what the stopping worker keeps in memory, which a worker recycled by max_requests
+    would otherwise lose: the product views not yet written (the sales funnel) and its request
+    counts of the minute in progress (the staff Operations page's traffic)."""
+    from funnel.analytics import batches
     from funnel.core import request_minutes
 
+    batches.write_batch(worker.wsgi)
     request_minutes.flush(worker.wsgi)

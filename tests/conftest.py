@@ -186,6 +186,7 @@ def app(
                     yield application
             finally:
                 db.session.remove()
+                forget_remembered_rows(application)  # a batch's thread must not write later
                 database_provider.empty(backend, db.engine, written.names)
                 if CHECK_RESETS:
                     left = database_provider.tables_with_rows(db.engine)
@@ -203,6 +204,10 @@ def forget_remembered_rows(application: Flask) -> None:
     analytics = application.extensions.get("funnel.analytics")
     if analytics:
         analytics["api_visits"].clear()
+    # product views of earlier tests, not yet written
+    views = application.extensions.get("funnel.analytics.batches")
+    if views:
+        views.take()
     # the traffic counts of earlier tests' requests, not yet written
     request_minutes = application.extensions.get("funnel.request_minutes")
     if request_minutes:
@@ -225,6 +230,9 @@ def build_app(url: str, smtp_server: SmtpServer, overrides: dict[str, Any]) -> F
         # Bank transfer is offered only with a bank account: test shops have one, unless a
         # test says ``@pytest.mark.config(BANK_ACCOUNT="")``.
         "BANK_ACCOUNT": TEST_BANK_ACCOUNT,
+        # Product views written in their request, so that a test reads them at once; the
+        # batches have tests of their own (tests/analytics/test_batches.py).
+        "ANALYTICS_BATCH_MILLISECONDS": 0,
         "MAIL_HOST": smtp_server.host,
         "MAIL_PORT": smtp_server.port,
         "SERVER_NAME": None,
