@@ -72,10 +72,11 @@ def main() -> None:
             plain, counted, _path = measure_mode(
                 Path(scratch), milliseconds, options.products, options.seconds, options.connections
             )
-        table = result_table("product page", plain, [counted])
+        table = result_table("product page", plain, [counted], ratio_title="vs not counted")
         cost = 1 - counted.requests_per_second / plain.requests_per_second
-        rows += [f"Product views written {mode}: counting costs {cost:.0%}.", "", *table, ""]
-        print(rows[-(len(table) + 2)], flush=True)
+        summary = f"Product views written {mode}: counting costs {cost:.0%}."
+        rows += [summary, "", *table, ""]
+        print(summary, flush=True)
     write_section(
         [
             "# Counting a product view",
