@@ -20,8 +20,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.pages import Measure, result_table, run_wrk, sample_paths, write_section
 from tests.support.live_server import LiveServer
+
+from bench.pages import Measure, result_table, run_wrk, sample_paths, write_section
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 VISITOR = "benchmark-visitor-0001"
@@ -50,9 +51,7 @@ def measure_mode(
         path = sample_paths(shop.base_url)["product"]
         url = shop.base_url + path
         plain = Measure("not counted", path, *run_wrk(url, seconds, connections))
-        counted = Measure(
-            "counted", path, *run_wrk(url, seconds, connections, counted_headers())
-        )
+        counted = Measure("counted", path, *run_wrk(url, seconds, connections, counted_headers()))
     finally:
         shop.stop()
     return plain, counted, path
