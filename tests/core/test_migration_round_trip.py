@@ -55,6 +55,7 @@ DROPPED_TABLES = {
     "order_returns",
     "order_return_lines",
     "pending_jobs",
+    "reconciliation_findings",
 }
 DROPPED_COLUMNS = {
     "funnel_events": {"source", "medium", "campaign", "landing_path", "device"},

@@ -20,8 +20,12 @@ and each charge is matched with our payment and its order:
 - ``unresolved``: anything else (an amount that differs, the gateway unreachable mid-way):
   reported for staff; the next run tries again.
 
-A second run finds every settled charge ``matched``: nothing changes twice. The metric
-``funnel_unreconciled_charges`` holds what the last run left foreign or unresolved.
+A second run finds every settled charge ``matched``: nothing changes twice. Every finding
+but ``matched`` is stored, once per (gateway, charge, kind) (``findings``): ``paid`` and
+``refunded`` as resolved by the run itself, the others open for staff, who resolve them on
+the staff page with a note of what they did. A refunded charge's customer is told by email,
+once. The gauge ``funnel_unreconciled_charges`` holds the open findings after the last run
+(or the last one resolved).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from funnel.checkout import queries
+from funnel.checkout.models import FindingKind
+from funnel.checkout.services.findings import FoundCharge, record_finding
 from funnel.checkout.services.outcomes import OutcomeKind, apply_result
 from funnel.checkout.services.placing import parse_attempt_reference
 from funnel.checkout.services.settling import settle_paid
@@ -66,13 +73,27 @@ UNRECONCILED = frozenset({Finding.FOREIGN, Finding.UNRESOLVED})
 @dataclass(frozen=True)
 class ChargeFinding:
     """What one charge was found to be, and what was done. ``reference``: its order number
-    (or the payable our payment names), None for a foreign charge."""
+    (or the payable our payment names), None for a foreign charge. ``customer_reason``: why a
+    refunded charge was refunded, as the customer's email says it."""
 
     gateway: str
     charge: GatewayCharge
     finding: Finding
     reference: str | None
     detail: str
+    customer_reason: str | None = None
+
+    def stored(self) -> FoundCharge:
+        """The finding as a row stores it."""
+        return FoundCharge(
+            gateway=self.gateway,
+            gateway_charge_id=self.charge.gateway_payment_id,
+            amount=self.charge.amount,
+            kind=FindingKind(self.finding.value),
+            reference=self.reference,
+            detail=self.detail,
+            customer_reason=self.customer_reason,
+        )
 
 
 @dataclass(frozen=True)
@@ -94,7 +115,8 @@ def reconcile_charges(window: timedelta = WINDOW) -> Reconciliation:
 
     Call outside a transaction (gateway calls). Raises GatewayUnavailable when a gateway
     cannot list its charges (nothing is concluded; the metric keeps the last run's count).
-    Side effects: payments recorded succeeded, orders paid, refunds at the gateway; the
+    Side effects: payments recorded succeeded, orders paid, refunds at the gateway (and the
+    customer's email); a finding row per charge not matched (once); the
     ``funnel_unreconciled_charges`` gauge and ``funnel_reconciled_charges`` counter.
     """
     since = clock.utcnow() - window
@@ -103,12 +125,17 @@ def reconcile_charges(window: timedelta = WINDOW) -> Reconciliation:
         if not gateway.lists_charges:
             continue
         for charge in gateway.list_charges(since):
-            findings.append(_reconcile(gateway.name, charge))
+            found = _reconcile(gateway.name, charge)
+            if found.finding != Finding.MATCHED:
+                record_finding(found.stored())
+            findings.append(found)
     report = Reconciliation(since, tuple(findings))
     for found in report.findings:
         if found.finding != Finding.MATCHED:
             metrics.charge_reconciled(found.finding.value)
-    metrics.unreconciled_charges(report.unreconciled)
+    still_open = queries.count_open_findings()
+    db.session.commit()  # end the read
+    metrics.unreconciled_charges(still_open)
     log.info(
         "reconciliation: %d charges, %d paid, %d refunded, %d foreign, %d unresolved",
         len(report.findings),
@@ -121,8 +148,10 @@ def reconcile_charges(window: timedelta = WINDOW) -> Reconciliation:
 
 
 def _reconcile(gateway: str, charge: GatewayCharge) -> ChargeFinding:
-    def found(finding: Finding, detail: str, reference: str | None = None) -> ChargeFinding:
-        return ChargeFinding(gateway, charge, finding, reference, detail)
+    def found(
+        finding: Finding, detail: str, reference: str | None = None, customer: str | None = None
+    ) -> ChargeFinding:
+        return ChargeFinding(gateway, charge, finding, reference, detail, customer)
 
     if charge.refunded.amount >= charge.amount.amount:
         return found(Finding.MATCHED, "refunded at the gateway")
@@ -151,14 +180,20 @@ def _reconcile(gateway: str, charge: GatewayCharge) -> ChargeFinding:
             payments.refund_stray_charge(
                 payment_id, charge, reason=f"charged after the payment was {status.value}"
             )
-            return found(Finding.REFUNDED, f"the payment was {status.value}", reference)
+            return found(
+                Finding.REFUNDED,
+                f"the payment was {status.value}",
+                reference,
+                f"the payment came through after it had been recorded as {status.value}, "
+                "so no order was kept for it.",
+            )
         result = payments.record_found_charge(payment_id, charge)
         if is_attempt:
             outcome = apply_result(result)
             if outcome.kind == OutcomeKind.PAID:
                 return found(Finding.PAID, "the order is placed and paid", outcome.number)
             if outcome.is_given_back:
-                return found(Finding.REFUNDED, outcome.message, reference)
+                return found(Finding.REFUNDED, outcome.message, reference, outcome.message)
             return found(Finding.UNRESOLVED, outcome.message, reference)
         if order is None:
             # Not an order's payment (nor an attempt's): the money is in our books, for a
@@ -175,7 +210,12 @@ def _reconcile(gateway: str, charge: GatewayCharge) -> ChargeFinding:
             payments.charge_refund_key(charge.gateway_payment_id),
             reason="the order could not take its payment any more",
         )
-        return found(Finding.REFUNDED, "the order could not take it any more", reference)
+        return found(
+            Finding.REFUNDED,
+            "the order could not take it any more",
+            reference,
+            "the order had been cancelled before the payment reached us.",
+        )
     except DomainError as error:
         log.warning(
             "reconciliation: %s charge %s of %s unresolved (%s)",
