@@ -273,3 +273,69 @@ def test_the_dashboard_and_the_orders_page_link_it_for_those_who_may_refund(
     assert link in with_refunds.get("/staff/orders").get_data(as_text=True)
     assert link not in without.get("/staff/").get_data(as_text=True)
     assert link not in without.get("/staff/orders").get_data(as_text=True)
+
+
+API = "/api/v1/staff/reconciliation-findings"
+
+
+@pytest.mark.story("US-70")
+@pytest.mark.parametrize("role", ["anonymous", "customer", "staff_without_refunds", "refunds"])
+def test_the_staff_api_lists_findings_only_for_those_who_may_refund(
+    role: str, app: Any, bearer: Any
+) -> None:
+    # given one open finding
+    finding()
+    client = app.test_client()
+    headers = {}
+    if role != "anonymous":
+        account_role = Role.CUSTOMER if role == "customer" else Role.STAFF
+        groups = "refunds" if role == "refunds" else None
+        headers = bearer(UserFactory(role=account_role, permission_groups=groups))
+
+    # when they ask for the list
+    response = client.get(API, headers=headers)
+
+    # then only staff holding orders.refund read it
+    expected = {"anonymous": 401, "customer": 403, "staff_without_refunds": 403, "refunds": 200}
+    assert response.status_code == expected[role]
+    if role == "refunds":
+        assert [item["gateway_charge_id"] for item in response.get_json()["items"]] == [
+            "pi_foreign"
+        ]
+    assert state() == [("pi_foreign", False, None, None, None)]
+
+
+@pytest.mark.story("US-70")
+def test_the_staff_api_gives_open_findings_first_page_by_page(
+    app: Any, admin_user: Any, bearer: Any, signed_in: Any
+) -> None:
+    # given an order's finding resolved by staff, then a newer foreign one still open
+    order = place()
+    resolved_id = finding("pi_resolved", FindingKind.UNRESOLVED, order.number, "down")
+    signed_in(admin_user).post(f"{PAGE}/{resolved_id}/resolve", data={"note": "Refunded."})
+    finding("pi_open")
+    client = app.test_client()
+    headers = bearer(admin_user)
+
+    # when a client reads them one to a page
+    first = client.get(f"{API}?limit=1", headers=headers).get_json()
+    second = client.get(f"{API}?limit=1&cursor={first['next_cursor']}", headers=headers)
+
+    # then the open one comes first, the resolved one next with who and what
+    [open_one] = first["items"]
+    [resolved] = second.get_json()["items"]
+    assert second.get_json()["next_cursor"] is None
+    assert {key: open_one[key] for key in ("kind", "gateway", "amount", "order_number")} == {
+        "kind": "foreign",
+        "gateway": "stripe",
+        "amount": {"amount": 2500, "currency": "EUR"},
+        "order_number": None,
+    }
+    assert (open_one["resolved_at"], open_one["action_note"]) == (None, None)
+    assert (
+        resolved["id"],
+        resolved["reference"],
+        resolved["order_number"],
+        resolved["resolved_by_email"],
+        resolved["action_note"],
+    ) == (resolved_id, order.number, order.number, "admin@example.com", "Refunded.")
