@@ -44,7 +44,7 @@ class FindingQuerySchema(ma.Schema):
 
 
 class FindingSchema(ma.Schema):
-    """A reconciliation finding (the staff page's row): read from ``checkout.queries.FindingRow``."""
+    """A reconciliation finding, as the staff page's row (``checkout.queries.FindingRow``)."""
 
     id = ma.fields.Integer(required=True, attribute="finding.id")
     kind = ma.fields.String(
