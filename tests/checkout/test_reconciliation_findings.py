@@ -20,6 +20,7 @@ from funnel.core.database import transaction
 from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.orders.models import Order, OrderStatus
+from funnel.payments import services as payments
 from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import PaymentRequest
 from funnel.payments.models import Payment, PaymentStatus
@@ -270,3 +271,48 @@ def test_recording_the_same_finding_again_stores_nothing(app: Flask) -> None:
         ("foreign", "pi_1", "no payment of ours"),
         ("unresolved", "pi_1", "no payment of ours"),
     ]
+
+
+def test_a_succeeded_payment_the_gateway_does_not_list_is_one_open_finding(
+    app: Flask, standin: StripeStandIn, mailbox: Mailbox
+) -> None:
+    # given a payment of ours recorded succeeded (in error) whose intent Stripe never charged
+    payments.start_payment(
+        payable_reference="invoice-2026-18",
+        amount=Money(4500, "EUR"),
+        gateway="stripe",
+        idempotency_key="invoice-2026-18-key",
+    )
+    payment = the_payment()
+    with transaction():
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment.id)
+            .values(status=PaymentStatus.SUCCEEDED, received_minor=4500)
+        )
+
+    # when reconciliation runs twice
+    first = services.reconcile_charges()
+    services.reconcile_charges()
+
+    # then it is reported once, open for staff, and nothing is changed or refunded
+    assert [(f.finding.value, f.charge.gateway_payment_id) for f in first.findings] == [
+        ("missing_charge", payment.gateway_payment_id)
+    ]
+    assert stored_findings() == [
+        (
+            "missing_charge",
+            "stripe",
+            payment.gateway_payment_id,
+            4500,
+            "EUR",
+            "invoice-2026-18",
+            "our payment succeeded, but the gateway lists no such charge: nothing changed, "
+            "look at it",
+            False,
+            None,
+            None,
+        )
+    ]
+    assert the_payment().status == PaymentStatus.SUCCEEDED
+    assert (standin.posts("/v1/refunds"), open_gauge()) == ([], 1.0)

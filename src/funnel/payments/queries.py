@@ -71,6 +71,26 @@ def payment_by_key(idempotency_key: str) -> Payment | None:
     )
 
 
+def succeeded_payments(
+    gateway: str, created_since: datetime, settled_before: datetime
+) -> list[Payment]:
+    """The payments through ``gateway`` created from ``created_since`` that had succeeded
+    before ``settled_before`` (and still are), oldest first: each must have a charge in the
+    gateway's list (index ``payments (gateway, status, created_at)``)."""
+    return list(
+        db.session.scalars(
+            select(Payment)
+            .where(
+                Payment.gateway == gateway,
+                Payment.status == PaymentStatus.SUCCEEDED,
+                Payment.created_at >= created_since,
+                Payment.updated_at < settled_before,
+            )
+            .order_by(Payment.created_at, Payment.id)
+        )
+    )
+
+
 def payments_for(payable_reference: str) -> list[Payment]:
     """Every payment attempt for a payable, oldest first."""
     return list(

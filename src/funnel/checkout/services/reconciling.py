@@ -20,6 +20,11 @@ and each charge is matched with our payment and its order:
 - ``unresolved``: anything else (an amount that differs, the gateway unreachable mid-way):
   reported for staff; the next run tries again.
 
+And the other way round, ``missing_charge``: a payment of ours through that gateway, created in
+the window, that had succeeded before the gateway was asked, and whose charge the gateway does
+not list (a success recorded in error, a charge the gateway reversed): reported for staff,
+nothing changed.
+
 A second run finds every settled charge ``matched``: nothing changes twice. Every finding
 but ``matched`` is stored, once per (gateway, charge, kind) (``findings``): ``paid`` and
 ``refunded`` as resolved by the run itself, the others open for staff, who resolve them on
@@ -44,6 +49,7 @@ from funnel.checkout.services.settling import settle_paid
 from funnel.core import clock, metrics
 from funnel.core.database import transaction
 from funnel.core.errors import DomainError
+from funnel.core.money import Money
 from funnel.extensions import db
 from funnel.orders import queries as order_queries
 from funnel.payments import queries as payment_queries
@@ -65,9 +71,10 @@ class Finding(enum.StrEnum):
     REFUNDED = "refunded"
     FOREIGN = "foreign"
     UNRESOLVED = "unresolved"
+    MISSING_CHARGE = "missing_charge"
 
 
-UNRECONCILED = frozenset({Finding.FOREIGN, Finding.UNRESOLVED})
+UNRECONCILED = frozenset({Finding.FOREIGN, Finding.UNRESOLVED, Finding.MISSING_CHARGE})
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,8 @@ class Reconciliation:
 
     @property
     def unreconciled(self) -> int:
-        """Charges left foreign or unresolved: staff look at them (the runbook says how)."""
+        """Charges left foreign, unresolved or missing: staff look at them (the runbook says
+        how)."""
         return sum(1 for found in self.findings if found.finding in UNRECONCILED)
 
 
@@ -124,10 +132,15 @@ def reconcile_charges(window: timedelta = WINDOW) -> Reconciliation:
     for gateway in enabled_gateways():
         if not gateway.lists_charges:
             continue
-        for charge in gateway.list_charges(since):
+        asked_at = clock.utcnow()
+        charges = list(gateway.list_charges(since))
+        for charge in charges:
             found = _reconcile(gateway.name, charge)
             if found.finding != Finding.MATCHED:
                 record_finding(found.stored())
+            findings.append(found)
+        for found in _missing_charges(gateway.name, charges, since, asked_at):
+            record_finding(found.stored())
             findings.append(found)
     report = Reconciliation(since, tuple(findings))
     for found in report.findings:
@@ -137,14 +150,50 @@ def reconcile_charges(window: timedelta = WINDOW) -> Reconciliation:
     db.session.commit()  # end the read
     metrics.unreconciled_charges(still_open)
     log.info(
-        "reconciliation: %d charges, %d paid, %d refunded, %d foreign, %d unresolved",
+        "reconciliation: %d charges, %d paid, %d refunded, %d foreign, %d unresolved, %d missing",
         len(report.findings),
         report.count(Finding.PAID),
         report.count(Finding.REFUNDED),
         report.count(Finding.FOREIGN),
         report.count(Finding.UNRESOLVED),
+        report.count(Finding.MISSING_CHARGE),
     )
     return report
+
+
+def _missing_charges(
+    gateway: str, charges: list[GatewayCharge], since: datetime, asked_at: datetime
+) -> list[ChargeFinding]:
+    """Our payments that had succeeded before the gateway was asked (``asked_at``: a payment
+    settling while the list is read is left to the next run) and whose charge is not listed."""
+    listed = {charge.gateway_payment_id for charge in charges}
+    named = {charge.payment_public_id for charge in charges if charge.payment_public_id}
+    missing = [
+        ChargeFinding(
+            gateway,
+            GatewayCharge(
+                gateway_payment_id=payment.gateway_payment_id or payment.public_id,
+                amount=payment.amount,
+                refunded=Money.zero(payment.currency),
+                created_at=payment.created_at,
+                payment_public_id=payment.public_id,
+            ),
+            Finding.MISSING_CHARGE,
+            payment.payable_reference,
+            "our payment succeeded, but the gateway lists no such charge: nothing changed, "
+            "look at it",
+        )
+        for payment in payment_queries.succeeded_payments(gateway, since, asked_at)
+        if payment.gateway_payment_id not in listed and payment.public_id not in named
+    ]
+    db.session.commit()  # end the read
+    for found in missing:
+        log.warning(
+            "reconciliation: %s lists no charge for our payment %s",
+            gateway,
+            found.charge.payment_public_id,
+        )
+    return missing
 
 
 def _reconcile(gateway: str, charge: GatewayCharge) -> ChargeFinding:
