@@ -4,6 +4,7 @@ is told by email, once; the gauge counts the findings still open."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from funnel.payments.gateways import get_gateway
 from funnel.payments.gateways.base import PaymentRequest
 from funnel.payments.models import Payment, PaymentStatus
 from tests.checkout.helpers import go_to_pay, pay
+from tests.factories.orders import place
 from tests.support.mailbox import Mailbox
 from tests.support.stripe_standin import StripeStandIn, signed, stripe_enabled
 
@@ -316,3 +318,51 @@ def test_a_succeeded_payment_the_gateway_does_not_list_is_one_open_finding(
     ]
     assert the_payment().status == PaymentStatus.SUCCEEDED
     assert (standin.posts("/v1/refunds"), open_gauge()) == ([], 1.0)
+
+
+def test_five_runs_recording_one_refund_at_once_keep_one_row_and_send_one_email(
+    app: Flask, mailbox: Mailbox
+) -> None:
+    # given an order whose charge five overlapping runs refunded
+    order = place()
+    number = order.number
+    db.session.commit()
+    found = FoundCharge(
+        "stripe",
+        "pi_raced",
+        Money(2800, "USD"),
+        FindingKind.REFUNDED,
+        number,
+        "the order could not take it any more",
+        "the order had been cancelled before the payment reached us.",
+    )
+    mailbox.clear()
+
+    # when the five record it at the same moment
+    barrier = threading.Barrier(5)
+    results: list[Any] = [None] * 5
+
+    def worker(index: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                results[index] = record_finding(found)
+            except Exception as error:  # reported below
+                results[index] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # then one of them stored it and told the customer; the others stored and sent nothing
+    assert sorted(results) == [False, False, False, False, True]
+    assert [(row[0], row[2], row[5]) for row in stored_findings()] == [
+        ("refunded", "pi_raced", number)
+    ]
+    assert [(m["To"], m["Subject"]) for m in refund_emails(mailbox)] == [
+        ("buyer@example.com", f"Order {number}: your payment is refunded")
+    ]
