@@ -84,7 +84,7 @@ def test_every_listed_job_runs_on_an_empty_shop(app: Flask) -> None:
         "checkout-expire-checkouts": "(0, 0)",
         "checkout-reconcile-charges": (
             "{'matched': 0, 'paid': 0, 'refunded': 0, 'foreign': 0, 'unresolved': 0, "
-            "'missing_charge': 0}"
+            "'missing_charge': 0, 'missing_refund': 0}"
         ),
     }
     assert [(result.exit_code, result.output) for result in outputs] == [

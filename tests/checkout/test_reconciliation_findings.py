@@ -366,3 +366,37 @@ def test_five_runs_recording_one_refund_at_once_keep_one_row_and_send_one_email(
     assert [(m["To"], m["Subject"]) for m in refund_emails(mailbox)] == [
         ("buyer@example.com", f"Order {number}: your payment is refunded")
     ]
+
+
+def test_a_refund_made_at_the_gateway_that_our_books_miss_is_one_open_finding(
+    buyer: FlaskClient, client: FlaskClient, standin: StripeStandIn
+) -> None:
+    # given an order paid through Stripe (its webhook arrived), then €5.00 of it refunded in
+    # Stripe's dashboard, which the shop never recorded
+    intent_id = paid_at_stripe(buyer, standin)
+    succeeded = standin.event("payment_intent.succeeded", intent_id)
+    delivered = client.post("/webhooks/stripe", data=succeeded, headers=signed(succeeded))
+    assert delivered.status_code == 200
+    assert the_order().status == OrderStatus.PAID
+    payment = the_payment()
+    currency = payment.currency
+    refund = get_gateway("stripe").refund(intent_id, Money(500, currency), "dashboard-refund-1")
+    assert refund.is_successful
+
+    # when reconciliation runs twice
+    first = services.reconcile_charges()
+    services.reconcile_charges()
+
+    # then it is reported once, open for staff; the order and payment are left as they were
+    expected_detail = (
+        f"the gateway refunded {Money(500, currency).format()}, our books "
+        f"{Money(0, currency).format()}: nothing changed, look at it"
+    )
+    assert [(f.finding.value, f.detail) for f in first.findings] == [
+        ("missing_refund", expected_detail)
+    ]
+    assert [(row[0], row[2], row[5], row[6], row[7]) for row in stored_findings()] == [
+        ("missing_refund", intent_id, the_order().number, expected_detail, False)
+    ]
+    assert (the_order().status, the_payment().status) == (OrderStatus.PAID, PaymentStatus.SUCCEEDED)
+    assert open_gauge() == 1.0

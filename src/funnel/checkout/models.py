@@ -117,6 +117,7 @@ class FindingKind(enum.StrEnum):
     FOREIGN = "foreign"
     UNRESOLVED = "unresolved"
     MISSING_CHARGE = "missing_charge"
+    MISSING_REFUND = "missing_refund"
 
 
 # Settled by the reconciliation itself (the order paid, the charge refunded): stored resolved,

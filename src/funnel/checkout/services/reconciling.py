@@ -18,7 +18,9 @@ and each charge is matched with our payment and its order:
 - ``foreign``: no payment of ours names it (made in the gateway's dashboard, or by another
   system on the same account): reported, never refunded blindly;
 - ``unresolved``: anything else (an amount that differs, the gateway unreachable mid-way):
-  reported for staff; the next run tries again.
+  reported for staff; the next run tries again;
+- ``missing_refund``: the gateway refunded more of the charge than our books record (a refund
+  made in the gateway's dashboard): reported for staff, nothing changed.
 
 And the other way round, ``missing_charge``: a payment of ours through that gateway, created in
 the window, that had succeeded before the gateway was asked, and whose charge the gateway does
@@ -72,9 +74,12 @@ class Finding(enum.StrEnum):
     FOREIGN = "foreign"
     UNRESOLVED = "unresolved"
     MISSING_CHARGE = "missing_charge"
+    MISSING_REFUND = "missing_refund"
 
 
-UNRECONCILED = frozenset({Finding.FOREIGN, Finding.UNRESOLVED, Finding.MISSING_CHARGE})
+UNRECONCILED = frozenset(
+    {Finding.FOREIGN, Finding.UNRESOLVED, Finding.MISSING_CHARGE, Finding.MISSING_REFUND}
+)
 
 
 @dataclass(frozen=True)
@@ -202,11 +207,23 @@ def _reconcile(gateway: str, charge: GatewayCharge) -> ChargeFinding:
     ) -> ChargeFinding:
         return ChargeFinding(gateway, charge, finding, reference, detail, customer)
 
-    if charge.refunded.amount >= charge.amount.amount:
-        return found(Finding.MATCHED, "refunded at the gateway")
     payment = payment_queries.payment_for_charge(
         gateway, charge.gateway_payment_id, charge.payment_public_id
     )
+    if payment is not None and charge.refunded.amount > 0:
+        recorded = Money(payment_queries.refunds_recorded(payment.id), charge.refunded.currency)
+        if recorded.amount < charge.refunded.amount:
+            reference = payment.payable_reference
+            db.session.commit()  # end the read
+            return found(
+                Finding.MISSING_REFUND,
+                f"the gateway refunded {charge.refunded.format()}, our books "
+                f"{recorded.format()}: nothing changed, look at it",
+                reference,
+            )
+    if charge.refunded.amount >= charge.amount.amount:
+        db.session.commit()  # end the read
+        return found(Finding.MATCHED, "refunded at the gateway")
     if payment is None:
         db.session.commit()  # end the read
         log.warning(

@@ -19,7 +19,7 @@ down_revision = "0032_pending_jobs"
 branch_labels = None
 depends_on = None
 
-KINDS = ("paid", "refunded", "foreign", "unresolved", "missing_charge")
+KINDS = ("paid", "refunded", "foreign", "unresolved", "missing_charge", "missing_refund")
 
 
 def upgrade() -> None:
@@ -43,7 +43,8 @@ def upgrade() -> None:
         sa.Column("resolved_by_email", sa.String(length=254), nullable=True),
         sa.Column("action_note", sa.String(length=2000), nullable=True),
         sa.CheckConstraint(
-            "kind IN ('paid', 'refunded', 'foreign', 'unresolved', 'missing_charge')",
+            "kind IN ('paid', 'refunded', 'foreign', 'unresolved', 'missing_charge', "
+            "'missing_refund')",
             name=op.f("ck_reconciliation_findings_kind"),
         ),
         sa.CheckConstraint("amount_minor >= 0", name=op.f("ck_reconciliation_findings_amount")),
