@@ -107,15 +107,15 @@ JOB_SECONDS = Histogram(
 RECONCILED_CHARGES = Counter(
     "funnel_reconciled_charges",
     "Gateway charges reconciliation acted on or reported, by finding "
-    "(paid, refunded, foreign, unresolved, missing_charge), each run.",
+    "(paid, refunded, foreign, unresolved, missing_charge, missing_refund), each run.",
     ["finding"],
 )
 # Set by each reconciliation run (an hourly job) and by staff resolving a finding: the most
 # recent value is the one that counts.
 UNRECONCILED_CHARGES = Gauge(
     "funnel_unreconciled_charges",
-    "Reconciliation findings open for staff (foreign, unresolved, missing_charge), as of the "
-    "last run or the last finding resolved.",
+    "Reconciliation findings open for staff (foreign, unresolved, missing_charge, "
+    "missing_refund), as of the last run or the last finding resolved.",
     multiprocess_mode="mostrecent",
 )
 EMAILS = Counter(

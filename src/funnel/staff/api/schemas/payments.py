@@ -52,7 +52,7 @@ class FindingSchema(ma.Schema):
         attribute="finding.kind.value",
         metadata={
             "description": "paid, refunded (settled by the reconciliation itself), foreign, "
-            "unresolved, missing_charge (waiting for staff until resolved)"
+            "unresolved, missing_charge, missing_refund (waiting for staff until resolved)"
         },
     )
     gateway = ma.fields.String(required=True, attribute="finding.gateway")
