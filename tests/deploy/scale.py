@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,8 @@ class Outcome:
     status: int
     number: str | None = None
     code: str | None = None
+    # the same payment request again, same Idempotency-Key (payment step only)
+    retry: Callable[[], Outcome] | None = field(default=None, compare=False, repr=False)
 
 
 def buy(client: stack.Client, variant_id: int, email: str, key: str) -> Outcome:
@@ -174,22 +176,29 @@ def buy(client: stack.Client, variant_id: int, email: str, key: str) -> Outcome:
     answer = client.call("POST", "/api/v1/checkouts", body, secret)
     if answer.status != 201:
         return _refused("checkout", answer)
-    answer = client.call(
-        "POST",
-        f"/api/v1/checkouts/{answer.json()['id']}/complete",
-        {"payment_method": "test", "card": card()},
-        {**secret, "Idempotency-Key": key},
-    )
-    if answer.status != 200:
-        return _refused("payment", answer)
-    return Outcome("payment", 200, number=answer.json()["order"]["number"])
+    checkout_id = answer.json()["id"]
+
+    def pay() -> Outcome:
+        answer = client.call(
+            "POST",
+            f"/api/v1/checkouts/{checkout_id}/complete",
+            {"payment_method": "test", "card": card()},
+            {**secret, "Idempotency-Key": key},
+        )
+        if answer.status != 200:
+            return _refused("payment", answer, pay)
+        return Outcome("payment", 200, number=answer.json()["order"]["number"])
+
+    return pay()
 
 
-def _refused(step: str, answer: stack.Answer) -> Outcome:
+def _refused(
+    step: str, answer: stack.Answer, retry: Callable[[], Outcome] | None = None
+) -> Outcome:
     code = None
     if answer.headers.get("Content-Type") == "application/problem+json":
         code = answer.json().get("code")
-    return Outcome(step, answer.status, code=code)
+    return Outcome(step, answer.status, code=code, retry=retry)
 
 
 def whole_orders(engine: sa.Engine, variant_id: int) -> dict[str, Any]:
