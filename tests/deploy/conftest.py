@@ -22,6 +22,7 @@ from tests.support.tcp_proxy import TcpProxy
 
 CUSTOMER = "scaled@example.com"
 GUNICORN_WORKERS = 1
+IDEMPOTENCY_LOCK_SECONDS = 5
 # Four shop processes start at once: on a busy two-core machine that takes a while.
 START_SECONDS = 180
 
@@ -49,6 +50,8 @@ def _environment(instance: str, database_url: str, redis: RedisServer, smtp: Smt
         "FUNNEL_BASE_URL": f"https://{stack.HOST}",
         "FUNNEL_PAYMENT_GATEWAYS": "test,manual",
         "FUNNEL_BANK_ACCOUNT": TEST_BANK_ACCOUNT,
+        # A payment cut by a killed worker is taken over after this (60 s by default).
+        "FUNNEL_IDEMPOTENCY_LOCK_SECONDS": str(IDEMPOTENCY_LOCK_SECONDS),
     }
 
 
