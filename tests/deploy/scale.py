@@ -12,6 +12,7 @@ over HTTPS from addresses of their own (127.0.1.x), as many customers do.
 from __future__ import annotations
 
 import http.client
+import json
 import subprocess
 import sys
 import time
@@ -135,6 +136,17 @@ def answers(port: int, path: str = "/healthz") -> int:
     try:
         connection.request("GET", path, headers={"Host": stack.HOST})
         return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def readiness(port: int) -> tuple[int, str]:
+    """A server's ``/readyz``: its status and the failing components it names, joined."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/readyz", headers={"Host": stack.HOST})
+        response = connection.getresponse()
+        return response.status, ",".join(json.loads(response.read()).get("failing", []))
     finally:
         connection.close()
 

@@ -33,6 +33,7 @@ from tests.deploy.scale import (
     answers,
     buy,
     proxied,
+    readiness,
     wait_until,
     whole_orders,
     worker_pids,
@@ -155,8 +156,8 @@ def test_database_connections_cut_answer_503_and_the_shop_recovers_without_a_res
             if answer.headers.get("Content-Type") == "application/problem+json":
                 code = answer.json()["code"]
             seen.append((time.monotonic(), "api", answer.status, code))
-            ready = answers(scale_out.backends[1], "/readyz")
-            seen.append((time.monotonic(), "readyz", ready, None))
+            status, named = readiness(scale_out.backends[1])
+            seen.append((time.monotonic(), "readyz", status, named))
             time.sleep(0.05)  # a steady trickle of shoppers
 
     reader = threading.Thread(target=shop)
@@ -189,7 +190,7 @@ def test_database_connections_cut_answer_503_and_the_shop_recovers_without_a_res
     assert during != []
     assert {(kind, status, code) for _, kind, status, code in during} <= {
         ("api", 503, "database_unavailable"),
-        ("readyz", 503, None),
+        ("readyz", 503, "database,migrations"),
     }
     assert all(entry[2] != 500 for entry in seen)
     # and afterwards, with no restart, the shop sells
@@ -229,7 +230,7 @@ def test_with_redis_down_limits_count_in_each_process_and_jobs_wait_in_the_outbo
     scale_out.redis.stop()
     try:
         # when the shop is probed, a client guesses passwords, a customer signs in, a guest buys
-        ready = [answers(port, "/readyz") for port in scale_out.backends]
+        ready = [readiness(port) for port in scale_out.backends]
         customer = _sign_in_statuses(scale_out, "127.0.0.10", scale_out.password, 1)
         guesses = _sign_in_statuses(scale_out, "127.0.0.9", "not-it-123", 6)
         started = time.monotonic()
@@ -249,7 +250,7 @@ def test_with_redis_down_limits_count_in_each_process_and_jobs_wait_in_the_outbo
     # then the instances say they are not ready, yet serve: the sign-in limit still holds
     # (counted in each process's memory), the customer signs in (sessions are in the
     # database), and the guest's order is paid with its email kept in the outbox
-    assert ready == [503, 503]
+    assert ready == [(503, "redis,broker"), (503, "redis,broker")]
     assert guesses == [422] * 5 + [429]
     assert customer == [302]
     assert bought.status == 200
