@@ -17,6 +17,7 @@ from flask import Flask
 
 from funnel import create_app
 from funnel.accounts.models import User
+from funnel.extensions import limiter
 from tests.conftest import missing_service
 
 
@@ -70,3 +71,30 @@ def test_sign_in_attempts_are_counted_in_redis_for_every_worker(
     finally:
         for key in store.scan_iter(f"*{prefix}*"):
             store.delete(key)
+
+
+@pytest.mark.story("US-07")
+@pytest.mark.backends("sqlite")
+def test_with_redis_down_sign_in_limits_are_counted_in_the_process_not_answered_500(
+    app: Flask, customer: User
+) -> None:
+    # given a shop whose limiter stores its counts in a Redis that does not answer
+    shop = create_app(
+        {
+            **app.config,
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
+        }
+    )
+    attempt = {"email": customer.email, "password": "wrong password"}
+
+    # when six failed sign-ins for one account arrive
+    try:
+        statuses = [
+            shop.test_client().post("/account/sign-in", data=attempt).status_code for _ in range(6)
+        ]
+    finally:
+        limiter._storage_dead = False  # the one limiter of this test process: Redis "is back"
+
+    # then the limit still holds, counted in this process's memory until Redis is back
+    assert statuses == [422] * 5 + [429]

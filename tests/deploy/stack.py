@@ -151,9 +151,15 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
     return certificate, key
 
 
-def start_gunicorn(environment: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """One gunicorn server with the shipped deploy/gunicorn.conf.py, one worker."""
-    settings = {**environment, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"}
+def start_gunicorn(
+    environment: dict[str, str], port: int, log: Path, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """One gunicorn server with the shipped deploy/gunicorn.conf.py, one worker by default."""
+    settings = {
+        **environment,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+    }
     with log.open("wb") as output:
         return subprocess.Popen(
             [
@@ -167,9 +173,15 @@ def start_gunicorn(environment: dict[str, str], port: int, log: Path) -> subproc
         )
 
 
-def wait_for(what: str, answers: Any, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_for(
+    what: str,
+    answers: Any,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    seconds: float = START_TIMEOUT_SECONDS,
+) -> None:
     """Poll ``answers()`` until it is true; a process that exits or never answers fails."""
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{what} exited:\n{log.read_text(errors='replace')}")
@@ -219,9 +231,10 @@ class Client:
     port: int
     scheme: str = "https"
     cookies: dict[str, str] = field(default_factory=dict)
+    address: str = CLIENT_ADDRESS
 
     def connection(self) -> http.client.HTTPConnection:
-        source = (CLIENT_ADDRESS, 0)
+        source = (self.address, 0)
         if self.scheme == "http":
             return http.client.HTTPConnection(
                 "127.0.0.1", self.port, timeout=60, source_address=source

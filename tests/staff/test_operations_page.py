@@ -14,7 +14,9 @@ from flask.testing import FlaskClient
 from funnel.accounts.models import User
 from funnel.catalog.models import Variant
 from funnel.core import clock
+from funnel.core.outbox import PendingJob
 from funnel.extensions import db
+from funnel.orders.emails import SEND_ORDER_EMAIL
 from funnel.payments.models import Payment
 from tests.factories.inventory import StockReservationFactory, stocked_variant
 from tests.factories.orders import place
@@ -76,6 +78,7 @@ def test_an_empty_shop_has_nothing_to_report(admin_user: User, signed_in) -> Non
         "Stock held by shoppers' reservations": "0 units in 0 reservations",
         "Expired reservations not yet deleted": "0",
         "Orders awaiting payment": "0",
+        "Jobs waiting for the broker": "0",
         "Bank transfers overdue": "0",
     }
     assert "Every one of the 0 variants with a stock history matches its ledger." in page
@@ -120,6 +123,26 @@ def test_backlogs_count_reservations_unpaid_orders_and_what_the_jobs_left(
     assert figures["Expired reservations not yet deleted"].startswith("1, the oldest expired ")
     assert figures["Orders awaiting payment"].startswith("2, the oldest placed ")
     assert figures["Bank transfers overdue"] == "0"
+
+
+def test_jobs_the_broker_has_not_taken_show_with_the_age_of_the_oldest(
+    admin_user: User, signed_in
+) -> None:
+    # given two jobs kept in the outbox, committed 12 and 2 minutes ago
+    now = clock.utcnow()
+    for minutes in (12, 2):
+        db.session.add(
+            PendingJob(
+                task=SEND_ORDER_EMAIL,
+                arguments='{"args": [1], "kwargs": {}}',
+                created_at=now - timedelta(minutes=minutes, seconds=30),
+            )
+        )
+    db.session.commit()
+
+    page = signed_in(admin_user).get(PAGE).text
+
+    assert backlog(page)["Jobs waiting for the broker"] == "2, the oldest waiting 12 minutes"
 
 
 def test_a_stock_level_changed_around_the_services_shows_as_drift(

@@ -126,6 +126,9 @@ def load_settings(
         "RATELIMIT_STORAGE_URI": rate_limit_storage,
         "RATELIMIT_ENABLED": read.boolean("RATELIMIT_ENABLED", True),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down: each process counts the same limits in its own memory until Redis
+        # answers again (Flask-Limiter checks it now and then), rather than a 500 per request.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "SESSION_COOKIE_NAME": "funnel_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

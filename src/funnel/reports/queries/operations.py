@@ -6,6 +6,9 @@
   job has not deleted yet (a backlog there means no worker or beat is running); orders waiting
   for their money, and bank transfers left unpaid past the shop's deadline (the hourly job
   cancels those; any left means it is not running, or they were paid in part).
+- Job queue lag: jobs committed with their work but not yet taken by the broker (the outbox,
+  ``core.outbox``), and how long the oldest has waited: with the broker down they pile up,
+  and the periodic relay sends them once it is back.
 - Stock drift: variants whose stock counter differs from the balance their ledger's newest
   movement left (the counter and the ledger change in one transaction, so any drift is a
   change made around the services, by hand in the database for example).
@@ -20,6 +23,7 @@ from fractions import Fraction
 import sqlalchemy as sa
 
 from funnel.catalog.models import Product, Variant
+from funnel.core.outbox import PendingJob
 from funnel.extensions import db
 from funnel.inventory.models import StockMovement, StockReservation
 from funnel.orders.models import Order, OrderStatus
@@ -71,6 +75,15 @@ class Backlog:
     unpaid_orders: int
     oldest_unpaid_at: datetime | None
     overdue_transfers: int
+    pending_jobs: int
+    oldest_pending_job_age: timedelta | None
+
+    @property
+    def oldest_pending_job_minutes(self) -> int | None:
+        """Whole minutes the oldest waiting job has waited (None: no job waits)."""
+        if self.oldest_pending_job_age is None:
+            return None
+        return int(self.oldest_pending_job_age.total_seconds() // 60)
 
 
 @dataclass(frozen=True)
@@ -143,6 +156,10 @@ def _backlog(now: datetime) -> Backlog:
     overdue = len(payment_queries.overdue_manual_payments(now)) + len(
         payment_queries.overdue_manual_payments(now, partly_received=True)
     )
+    jobs = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(PendingJob.created_at)).select_from(PendingJob)
+    ).one()
+    oldest_job = jobs[1]
     return Backlog(
         reservations=int(live[0]),
         reserved_units=int(live[1]),
@@ -151,6 +168,8 @@ def _backlog(now: datetime) -> Backlog:
         unpaid_orders=int(unpaid[0]),
         oldest_unpaid_at=unpaid[1],
         overdue_transfers=overdue,
+        pending_jobs=int(jobs[0]),
+        oldest_pending_job_age=max(now - oldest_job, timedelta(0)) if oldest_job else None,
     )
 
 
