@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, case, func, literal_column, select
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
+from funnel.core.spans import span_index
 from funnel.extensions import db
 
 
@@ -27,20 +28,6 @@ def funnel_counts(start: datetime, end: datetime) -> dict[FunnelStage, int]:
     return {stage: counted.get(stage, 0) for stage in FunnelStage}
 
 
-def _bucket_index(
-    column: InstrumentedAttribute[datetime], starts: Sequence[datetime], low: int, high: int
-) -> ColumnElement[int]:
-    """The index ``i`` in ``[low, high)`` with ``starts[i] <= column < starts[i + 1]``: a
-    binary search written as nested CASEs, so each row is compared about log2(n) times."""
-    if high - low == 1:
-        return literal_column(str(low), Integer)
-    middle = (low + high) // 2
-    return case(
-        (column < starts[middle], _bucket_index(column, starts, low, middle)),
-        else_=_bucket_index(column, starts, middle, high),
-    )
-
-
 def funnel_counts_per_bucket(
     starts: Sequence[datetime], end: datetime
 ) -> list[dict[FunnelStage, int]]:
@@ -57,7 +44,7 @@ def funnel_counts_per_bucket(
         raise ValueError("funnel_counts_per_bucket needs timezone-aware datetimes")
     bucketed = (
         select(
-            _bucket_index(FunnelEvent.occurred_at, starts, 0, len(starts)).label("bucket"),
+            span_index(FunnelEvent.occurred_at, starts).label("bucket"),
             FunnelEvent.stage,
             FunnelEvent.visitor_id,
         )
