@@ -12,7 +12,6 @@ from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.core.spans import span_index
 from funnel.extensions import db
 
-
 # Every stage, named: a condition that changes no count, but lets the database read a range of
 # the ``(stage, occurred_at, visitor_id, product_id)`` index per stage (the index alone answers)
 # where it would otherwise read the ``occurred_at`` index and look each event up in the table.
