@@ -9,11 +9,11 @@ across the changes, which a database's own time zone functions would not all do 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, case, literal_column
+from sqlalchemy import ColumnElement, Integer, case, literal, literal_column
 
 
 def span_index(column: Any, starts: Sequence[datetime]) -> ColumnElement[int]:
@@ -27,11 +27,28 @@ def span_index(column: Any, starts: Sequence[datetime]) -> ColumnElement[int]:
     return _search(column, starts, 0, len(starts))
 
 
-def _search(column: Any, starts: Sequence[datetime], low: int, high: int) -> ColumnElement[int]:
+def span_start(column: Any, starts: Sequence[datetime]) -> ColumnElement[datetime]:
+    """The start of the span ``column`` falls in (as ``span_index``), of the column's type."""
+    if not starts:
+        raise ValueError("span_start needs at least one start")
+    if any(instant.tzinfo is None for instant in starts):
+        raise ValueError("span_start needs timezone-aware datetimes")
+    return _search(
+        column, starts, 0, len(starts), lambda index: literal(starts[index], column.type)
+    )
+
+
+def _search(
+    column: Any,
+    starts: Sequence[datetime],
+    low: int,
+    high: int,
+    leaf: Callable[[int], ColumnElement[Any]] = lambda index: literal_column(str(index), Integer),
+) -> ColumnElement[Any]:
     if high - low == 1:
-        return literal_column(str(low), Integer)
+        return leaf(low)
     middle = (low + high) // 2
     return case(
-        (column < starts[middle], _search(column, starts, low, middle)),
-        else_=_search(column, starts, middle, high),
+        (column < starts[middle], _search(column, starts, low, middle, leaf)),
+        else_=_search(column, starts, middle, high, leaf),
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
-from funnel.core.spans import span_index
+from funnel.core.spans import span_index, span_start
 from funnel.extensions import db
 from funnel.orders.models import Order, OrderLine
 from funnel.payments.models import PaymentTransaction, TransactionKind, TransactionStatus
@@ -116,15 +116,16 @@ def sales_per_bucket(starts: Sequence[datetime], end: datetime) -> list[BucketSa
         return []
     _check_aware(starts[0], end)
     paid = _paid_in(starts[0], end)
+    # A customer is new in a bucket when their first order ever was paid in it (on or after its
+    # start, as this order was). The first order's instant is named once: a database that
+    # merges the subqueries repeats the lookup wherever the query names it.
     bucketed = select(
         span_index(paid.c.paid_at, starts).label("bucket"),
-        case(
-            (paid.c.first_paid_at < starts[0], -1),
-            else_=span_index(paid.c.first_paid_at, starts),
-        ).label("first_bucket"),
+        case((paid.c.first_paid_at >= span_start(paid.c.paid_at, starts), paid.c.email)).label(
+            "new_customer"
+        ),
         paid,
     ).subquery()
-    is_new = bucketed.c.first_bucket == bucketed.c.bucket
     rows = db.session.execute(
         select(
             bucketed.c.bucket,
@@ -134,14 +135,25 @@ def sales_per_bucket(starts: Sequence[datetime], end: datetime) -> list[BucketSa
             func.sum(bucketed.c.total_minor),
             func.sum(bucketed.c.shipping_minor),
             func.sum(bucketed.c.tax_minor),
-            func.count(case((is_new, bucketed.c.email)).distinct()),
-            func.count(case((~is_new, bucketed.c.email)).distinct()),
+            func.count(bucketed.c.new_customer.distinct()),
+            func.count(bucketed.c.email.distinct()),
         )
         .group_by(bucketed.c.bucket, bucketed.c.currency)
         .order_by(bucketed.c.bucket, bucketed.c.currency)
     ).tuples()
     return [
-        BucketSales(int(row[0]), row[1], *(int(value or 0) for value in row[2:])) for row in rows
+        BucketSales(
+            int(bucket),
+            currency,
+            int(orders),
+            int(units or 0),
+            int(total or 0),
+            int(shipping or 0),
+            int(tax or 0),
+            int(new),
+            int(customers) - int(new),
+        )
+        for bucket, currency, orders, units, total, shipping, tax, new, customers in rows
     ]
 
 
@@ -150,18 +162,19 @@ def customers_in(start: datetime, end: datetime) -> list[PeriodCustomers]:
     returning (a customer is one or the other over the range). One query."""
     _check_aware(start, end)
     paid = _paid_in(start, end)
-    is_new = paid.c.first_paid_at >= start
+    new_customer = case((paid.c.first_paid_at >= start, paid.c.email))
     rows = db.session.execute(
         select(
             paid.c.currency,
-            func.count(case((is_new, paid.c.email)).distinct()),
-            func.count(case((~is_new, paid.c.email)).distinct()),
+            func.count(new_customer.distinct()),
+            func.count(paid.c.email.distinct()),
         )
         .group_by(paid.c.currency)
         .order_by(paid.c.currency)
     ).tuples()
     return [
-        PeriodCustomers(currency, int(new), int(returning)) for currency, new, returning in rows
+        PeriodCustomers(currency, int(new), int(customers) - int(new))
+        for currency, new, customers in rows
     ]
 
 
