@@ -2,46 +2,61 @@
 
 An order counts as sold at ``paid_at``, the instant its payment was received in full (an order
 never paid is never a sale); money given back counts at the refund's instant, whichever order
-it belongs to, so that a refund lowers the net revenue of the day it was made. The reads return
-plain rows; the reports cut them into the shop's days (``reports.buckets``).
+it belongs to, so that a refund lowers the net revenue of the day it was made. The reads over
+time are grouped by the database into the buckets the reports cut (``reports.buckets``: the
+shop's days, weeks or months, handed in as their UTC starts), one row per bucket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import case, func, select, tuple_
 from sqlalchemy.orm import aliased
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
+from funnel.core.spans import span_index, span_start
 from funnel.extensions import db
 from funnel.orders.models import Order, OrderLine
 from funnel.payments.models import PaymentTransaction, TransactionKind, TransactionStatus
 
 
 @dataclass(frozen=True)
-class PaidOrder:
-    """One order paid in the range: when, in which currency, its money and units; and its
-    customer (the order's email address, stored lower-cased) with the instant their first
-    order ever was paid when that is in the range (None: they had paid one before it)."""
+class BucketSales:
+    """The orders paid in one bucket of time in one currency: how many, their units and money;
+    and their customers (an order's email address, stored lower-cased), new when their first
+    order ever was paid in this bucket, else returning."""
 
-    paid_at: datetime
+    bucket: int
     currency: str
+    orders: int
+    units: int
     total_minor: int
     shipping_minor: int
     tax_minor: int
-    units: int
-    customer: str
-    first_paid_at: datetime | None
+    new_customers: int
+    returning_customers: int
 
 
 @dataclass(frozen=True)
-class MoneyBack:
-    """One refund that succeeded: when it was made, how much, in which currency."""
+class PeriodCustomers:
+    """The distinct customers of one currency's orders paid in a range: new when their first
+    order ever was paid in the range, else returning."""
 
-    made_at: datetime
+    currency: str
+    new_customers: int
+    returning_customers: int
+
+
+@dataclass(frozen=True)
+class BucketRefunds:
+    """The money given back in one bucket of time in one currency."""
+
+    bucket: int
     currency: str
     amount_minor: int
 
@@ -64,80 +79,135 @@ def _check_aware(start: datetime, end: datetime) -> None:
         raise ValueError("the sales figures need timezone-aware datetimes")
 
 
-def paid_orders(start: datetime, end: datetime) -> list[PaidOrder]:
-    """Every order paid in ``[start, end)``, oldest first, each with its customer's first
-    paid order's instant (None when it was before ``start``). Two queries: the orders over the
-    ``paid_at`` index, then which of their customers had paid before, one ``email`` index
-    lookup each."""
-    _check_aware(start, end)
-    in_range = (Order.paid_at >= start, Order.paid_at < end)
+def _paid_in(start: datetime, end: datetime) -> Any:
+    """The orders paid in ``[start, end)`` with their units and their customer's first paid
+    order's instant (any currency, any time: one ``(email, paid_at)`` index lookup each)."""
+    earlier = aliased(Order)
+    first_paid = (
+        select(func.min(earlier.paid_at)).where(earlier.email == Order.email).scalar_subquery()
+    )
     units = (
         select(func.coalesce(func.sum(OrderLine.quantity), 0))
         .where(OrderLine.order_id == Order.id)
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    return (
         select(
             Order.paid_at,
             Order.currency,
             Order.total_minor,
             Order.shipping_minor,
             Order.tax_minor,
-            units,
+            units.label("units"),
             Order.email,
+            first_paid.label("first_paid_at"),
         )
-        .where(*in_range)
-        .order_by(Order.paid_at, Order.id)
-    ).all()
-    customers = select(Order.email).where(*in_range).distinct().subquery()
-    earlier = aliased(Order)
-    returning = set(
-        db.session.scalars(
-            select(customers.c.email).where(
-                select(earlier.id)
-                .where(earlier.email == customers.c.email, earlier.paid_at < start)
-                .exists()
-            )
-        )
+        .where(Order.paid_at >= start, Order.paid_at < end)
+        .subquery()
     )
-    first_in_range: dict[str, datetime] = {}
-    for row in rows:
-        first_in_range.setdefault(row.email, row.paid_at)
-    return [
-        PaidOrder(
-            paid_at,
-            currency,
-            int(total),
-            int(shipping),
-            int(tax),
-            int(count),
-            email,
-            None if email in returning else first_in_range[email],
+
+
+def sales_per_bucket(starts: Sequence[datetime], end: datetime) -> list[BucketSales]:
+    """Per bucket of time and currency, the orders paid in it: bucket ``i`` is
+    ``[starts[i], starts[i + 1])``, the last one ends at ``end``; buckets without an order are
+    left out. The database groups the orders (``core.spans``), so one row comes back per bucket
+    and currency whatever the number of orders. One query over the ``paid_at`` index."""
+    if not starts:
+        return []
+    _check_aware(starts[0], end)
+    paid = _paid_in(starts[0], end)
+    # A customer is new in a bucket when their first order ever was paid in it (on or after its
+    # start, as this order was). The first order's instant is named once: a database that
+    # merges the subqueries repeats the lookup wherever the query names it.
+    bucketed = select(
+        span_index(paid.c.paid_at, starts).label("bucket"),
+        case((paid.c.first_paid_at >= span_start(paid.c.paid_at, starts), paid.c.email)).label(
+            "new_customer"
+        ),
+        paid,
+    ).subquery()
+    rows = db.session.execute(
+        select(
+            bucketed.c.bucket,
+            bucketed.c.currency,
+            func.count(),
+            func.sum(bucketed.c.units),
+            func.sum(bucketed.c.total_minor),
+            func.sum(bucketed.c.shipping_minor),
+            func.sum(bucketed.c.tax_minor),
+            func.count(bucketed.c.new_customer.distinct()),
+            func.count(bucketed.c.email.distinct()),
         )
-        for paid_at, currency, total, shipping, tax, count, email in rows
+        .group_by(bucketed.c.bucket, bucketed.c.currency)
+        .order_by(bucketed.c.bucket, bucketed.c.currency)
+    ).tuples()
+    return [
+        BucketSales(
+            int(bucket),
+            currency,
+            int(orders),
+            int(units or 0),
+            int(total or 0),
+            int(shipping or 0),
+            int(tax or 0),
+            int(new),
+            int(customers) - int(new),
+        )
+        for bucket, currency, orders, units, total, shipping, tax, new, customers in rows
     ]
 
 
-def money_given_back(start: datetime, end: datetime) -> list[MoneyBack]:
-    """Every refund that succeeded, made in ``[start, end)``: by lines or amount from the
-    order page, or the full refund of a cancelled order. Read from the payments' own
-    records, so that every refund counts once whichever way it was made."""
+def customers_in(start: datetime, end: datetime) -> list[PeriodCustomers]:
+    """Per currency, the distinct customers of the orders paid in ``[start, end)``, new and
+    returning (a customer is one or the other over the range). One query."""
     _check_aware(start, end)
+    paid = _paid_in(start, end)
+    new_customer = case((paid.c.first_paid_at >= start, paid.c.email))
     rows = db.session.execute(
         select(
-            PaymentTransaction.created_at,
+            paid.c.currency,
+            func.count(new_customer.distinct()),
+            func.count(paid.c.email.distinct()),
+        )
+        .group_by(paid.c.currency)
+        .order_by(paid.c.currency)
+    ).tuples()
+    return [
+        PeriodCustomers(currency, int(new), int(customers) - int(new))
+        for currency, new, customers in rows
+    ]
+
+
+def refunds_per_bucket(starts: Sequence[datetime], end: datetime) -> list[BucketRefunds]:
+    """Per bucket of time (as ``sales_per_bucket``) and currency, the refunds that succeeded,
+    made in it: by lines or amount from the order page, or the full refund of a cancelled
+    order. Read from the payments' own records, so that every refund counts once whichever
+    way it was made. One grouped query."""
+    if not starts:
+        return []
+    _check_aware(starts[0], end)
+    # Grouped by the subquery's column: a bare CASE (or, for one bucket, the literal 0) in
+    # GROUP BY would be read as a column position by some databases.
+    refunds = (
+        select(
+            span_index(PaymentTransaction.created_at, starts).label("bucket"),
             PaymentTransaction.currency,
             PaymentTransaction.amount_minor,
         )
         .where(
             PaymentTransaction.kind == TransactionKind.REFUND,
             PaymentTransaction.status == TransactionStatus.SUCCEEDED,
-            PaymentTransaction.created_at >= start,
+            PaymentTransaction.created_at >= starts[0],
             PaymentTransaction.created_at < end,
         )
-        .order_by(PaymentTransaction.created_at, PaymentTransaction.id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(refunds.c.bucket, refunds.c.currency, func.sum(refunds.c.amount_minor)).group_by(
+            refunds.c.bucket, refunds.c.currency
+        )
     ).tuples()
-    return [MoneyBack(made_at, currency, int(amount)) for made_at, currency, amount in rows]
+    return [BucketRefunds(int(index), currency, int(amount)) for index, currency, amount in rows]
 
 
 def variant_sales(start: datetime, end: datetime) -> list[VariantSales]:

@@ -173,6 +173,7 @@ class PaymentTransaction(db.Model):
         CheckConstraint(_in("status", TransactionStatus), name="status"),
         CheckConstraint("amount_minor >= 0", name="amount_non_negative"),
         Index(None, "payment_id", "created_at"),
+        Index(None, "kind", "status", "created_at"),  # the refunds of a range of days
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

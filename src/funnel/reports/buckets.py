@@ -10,7 +10,6 @@ daylight-saving change is an hour longer or shorter, as the shop's days are.
 from __future__ import annotations
 
 import enum
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -63,11 +62,5 @@ def buckets(period: Period, grouping: Grouping) -> list[Bucket]:
 
 
 def bucket_starts(rows: Sequence[Bucket], zone: ZoneInfo) -> list[datetime]:
-    """The UTC instant at which each bucket starts, in order (for ``bucket_of``)."""
+    """The UTC instant at which each bucket starts, in order (the queries' ``starts``)."""
     return [midnight(row.first_day, zone) for row in rows]
-
-
-def bucket_of(instant: datetime, starts: Sequence[datetime]) -> int:
-    """The index of the bucket whose span holds ``instant``, given the buckets' starts; the
-    caller reads only instants inside the period, so the answer is always a bucket."""
-    return max(bisect_right(starts, instant) - 1, 0)

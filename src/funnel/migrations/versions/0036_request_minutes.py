@@ -1,7 +1,7 @@
 """Request minutes: each web process's requests of each minute, for the Operations page.
 
 Revision ID: 0036_request_minutes
-Revises: 0033_reconciliation_findings
+Revises: 0035_report_indexes
 Create Date: 2026-12-06
 
 One row per process and minute (requests, client and server errors, total time, latency
@@ -15,7 +15,7 @@ from alembic import op
 from funnel.core.models import UTCDateTime
 
 revision = "0036_request_minutes"
-down_revision = "0033_reconciliation_findings"
+down_revision = "0035_report_indexes"
 branch_labels = None
 depends_on = None
 

@@ -105,7 +105,8 @@ class Order(db.Model):
         Index(None, "user_id", "placed_at"),
         Index(None, "status", "placed_at"),
         Index(None, "payment_gateway", "placed_at"),
-        Index(None, "email"),
+        # a customer's orders (the staff search) and their first order paid (the sales reports)
+        Index(None, "email", "paid_at"),
         Index(None, "placed_at"),
         Index(None, "paid_at"),  # the sales reports read the orders paid in a range
     )

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from funnel.orders import figures
-from funnel.reports.buckets import Bucket, Grouping, bucket_of, bucket_starts, buckets
+from funnel.reports.buckets import Bucket, Grouping, bucket_starts, buckets
 from funnel.reports.periods import Period, checked_period
 
 
@@ -49,12 +49,14 @@ class SalesFigures:
             return None
         return (2 * self.gross_minor + self.orders) // (2 * self.orders)
 
-    def add_order(self, order: figures.PaidOrder) -> None:
-        self.orders += 1
-        self.units += order.units
-        self.gross_minor += order.total_minor
-        self.shipping_minor += order.shipping_minor
-        self.tax_minor += order.tax_minor
+    def add_orders(self, sales: figures.BucketSales) -> None:
+        self.orders += sales.orders
+        self.units += sales.units
+        self.gross_minor += sales.total_minor
+        self.shipping_minor += sales.shipping_minor
+        self.tax_minor += sales.tax_minor
+        self.new_customers += sales.new_customers
+        self.returning_customers += sales.returning_customers
 
 
 @dataclass(frozen=True)
@@ -94,37 +96,25 @@ def sales_report(
 ) -> SalesReport:
     """Sales from ``first_day`` to ``last_day`` (shop days in ``time_zone``, both included),
     by day, week or month. Raises InvalidReportPeriod for days that are no period. Three
-    reads; writes nothing."""
+    reads, each grouped by the database into one row per bucket (or currency); writes
+    nothing."""
     period = checked_period(first_day, last_day)
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
     start, end = period.instants(zone)
     rows = buckets(period, grouping)
     starts = bucket_starts(rows, zone)
     by_currency: dict[str, list[SalesFigures]] = {}
-    # Per currency, per row (and the period, as row -1): the customers new and returning.
-    new: dict[tuple[str, int], set[str]] = {}
-    returning: dict[tuple[str, int], set[str]] = {}
 
-    def of(currency: str, instant: datetime) -> SalesFigures:
+    def cells_of(currency: str) -> list[SalesFigures]:
         if currency not in by_currency:
             by_currency[currency] = [SalesFigures() for _ in rows]
-        return by_currency[currency][bucket_of(instant, starts)]
+        return by_currency[currency]
 
-    for order in figures.paid_orders(start, end):
-        of(order.currency, order.paid_at).add_order(order)
-        row = bucket_of(order.paid_at, starts)
-        first = order.first_paid_at
-        first_row = -2 if first is None else bucket_of(first, starts)
-        for index, is_new in ((row, first_row == row), (-1, first_row >= 0)):
-            (new if is_new else returning).setdefault((order.currency, index), set()).add(
-                order.customer
-            )
-    for refund in figures.money_given_back(start, end):
-        of(refund.currency, refund.made_at).refunds_minor += refund.amount_minor
-    for currency, cells in by_currency.items():
-        for index, cell in enumerate(cells):
-            cell.new_customers = len(new.get((currency, index), ()))
-            cell.returning_customers = len(returning.get((currency, index), ()))
+    for sales in figures.sales_per_bucket(starts, end):
+        cells_of(sales.currency)[sales.bucket].add_orders(sales)
+    for refunds in figures.refunds_per_bucket(starts, end):
+        cells_of(refunds.currency)[refunds.bucket].refunds_minor += refunds.amount_minor
+    customers = {row.currency: row for row in figures.customers_in(start, end)}
     by_currency = by_currency or {shop_currency: [SalesFigures() for _ in rows]}
     return SalesReport(
         period=period,
@@ -136,21 +126,17 @@ def sales_report(
             CurrencySales(
                 currency,
                 tuple(SalesRow(bucket, row) for bucket, row in zip(rows, cells, strict=True)),
-                _total(
-                    cells,
-                    len(new.get((currency, -1), ())),
-                    len(returning.get((currency, -1), ())),
-                ),
+                _total(cells, customers.get(currency)),
             )
             for currency, cells in sorted(by_currency.items())
         ),
     )
 
 
-def _total(cells: list[SalesFigures], new: int, returning: int) -> SalesFigures:
+def _total(cells: list[SalesFigures], customers: figures.PeriodCustomers | None) -> SalesFigures:
     return SalesFigures(
-        new_customers=new,
-        returning_customers=returning,
+        new_customers=customers.new_customers if customers else 0,
+        returning_customers=customers.returning_customers if customers else 0,
         orders=sum(cell.orders for cell in cells),
         units=sum(cell.units for cell in cells),
         gross_minor=sum(cell.gross_minor for cell in cells),
