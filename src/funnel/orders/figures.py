@@ -18,7 +18,12 @@ from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
 from funnel.extensions import db
 from funnel.orders.models import Order, OrderLine
-from funnel.payments.models import PaymentTransaction, TransactionKind, TransactionStatus
+from funnel.payments.models import (
+    Payment,
+    PaymentTransaction,
+    TransactionKind,
+    TransactionStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -121,23 +126,44 @@ def paid_orders(start: datetime, end: datetime) -> list[PaidOrder]:
 def money_given_back(start: datetime, end: datetime) -> list[MoneyBack]:
     """Every refund that succeeded, made in ``[start, end)``: by lines or amount from the
     order page, or the full refund of a cancelled order. Read from the payments' own
-    records, so that every refund counts once whichever way it was made."""
+    records, so that every refund counts once whichever way it was made.
+
+    A paid order's payment that was only authorised (the shop captures at fulfilment) and is
+    voided instead of captured (the order was cancelled before it shipped) gives back its
+    whole amount at the void's instant: the order counted as a sale when it was paid."""
     _check_aware(start, end)
-    rows = db.session.execute(
+    in_range = (
+        PaymentTransaction.status == TransactionStatus.SUCCEEDED,
+        PaymentTransaction.created_at >= start,
+        PaymentTransaction.created_at < end,
+    )
+    refunds = select(
+        PaymentTransaction.created_at,
+        PaymentTransaction.id,
+        PaymentTransaction.currency,
+        PaymentTransaction.amount_minor,
+    ).where(PaymentTransaction.kind == TransactionKind.REFUND, *in_range)
+    released = (
         select(
             PaymentTransaction.created_at,
+            PaymentTransaction.id,
             PaymentTransaction.currency,
-            PaymentTransaction.amount_minor,
+            Payment.amount_minor,
         )
+        .join(Payment, Payment.id == PaymentTransaction.payment_id)
+        .join(Order, Order.number == Payment.payable_reference)
         .where(
-            PaymentTransaction.kind == TransactionKind.REFUND,
-            PaymentTransaction.status == TransactionStatus.SUCCEEDED,
-            PaymentTransaction.created_at >= start,
-            PaymentTransaction.created_at < end,
+            PaymentTransaction.kind == TransactionKind.VOID,
+            Payment.capture_method == "manual",
+            Order.paid_at.is_not(None),
+            *in_range,
         )
-        .order_by(PaymentTransaction.created_at, PaymentTransaction.id)
-    ).tuples()
-    return [MoneyBack(made_at, currency, int(amount)) for made_at, currency, amount in rows]
+    )
+    rows = sorted(
+        [*db.session.execute(refunds).tuples(), *db.session.execute(released).tuples()],
+        key=lambda row: (row[0], row[1]),
+    )
+    return [MoneyBack(made_at, currency, int(amount)) for made_at, _, currency, amount in rows]
 
 
 def variant_sales(start: datetime, end: datetime) -> list[VariantSales]:
