@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from funnel.accounts.models import User
-from funnel.accounts.permissions import settings_editor
+from funnel.accounts.models import Role, User
+from funnel.accounts.permissions import ROLE_PERMISSIONS, Permission, settings_editor
 from funnel.core import clock
 from funnel.extensions import db
 from funnel.orders import figures, queries
@@ -26,6 +26,7 @@ from funnel.settings import services as settings_services
 from funnel.settings.values import CARD_CAPTURE
 from tests.checkout.helpers import go_to_pay, pay
 from tests.checkout.test_api_stripe import completed_with_stripe
+from tests.factories.accounts import UserFactory
 from tests.settings.helpers import history, save, stored
 from tests.support.api import problem
 from tests.support.api_staff import STAFF, Bearer
@@ -279,6 +280,56 @@ def test_the_staff_api_ship_captures_once(
         (f"{payment.idempotency_key}:capture", str(payment.amount_minor))
     ]
     assert transactions(payment) == ["charge", "capture"]
+
+
+@pytest.mark.parametrize("role", ["anonymous", "customer", "staff_without_fulfil", "admin"])
+@pytest.mark.usefixtures("at_fulfilment")
+def test_only_staff_who_may_ship_capture(
+    buyer: FlaskClient, client: FlaskClient, standin: StripeStandIn, bearer: Bearer,
+    monkeypatch: pytest.MonkeyPatch, role: str,
+) -> None:  # fmt: skip
+    order = authorised_order(buyer, standin)
+    headers = {"Idempotency-Key": f"ship-as-{role}"}
+    if role == "staff_without_fulfil":
+        monkeypatch.setitem(
+            ROLE_PERMISSIONS, Role.STAFF, ROLE_PERMISSIONS[Role.STAFF] - {Permission.ORDERS_FULFIL}
+        )
+    if role != "anonymous":
+        who = Role.STAFF if role == "staff_without_fulfil" else Role(role)
+        headers |= bearer(UserFactory(email=f"{role}-capture@example.com", role=who))
+
+    response = client.post(
+        f"{STAFF}/orders/{order.number}/shipments", json={"carrier": "ups"}, headers=headers
+    )
+
+    expected = {"anonymous": 401, "customer": 403, "staff_without_fulfil": 403, "admin": 201}
+    assert response.status_code == expected[role], response.get_data(as_text=True)
+    captured = 1 if role == "admin" else 0
+    assert (len(capture_requests(standin)), shipments(order)) == (captured, captured)
+    status = PaymentStatus.SUCCEEDED if role == "admin" else PaymentStatus.AUTHORIZED
+    assert the_payment().status == status
+
+
+@pytest.mark.usefixtures("at_fulfilment")
+def test_the_fulfilled_transition_captures_too(
+    buyer: FlaskClient, client: FlaskClient, standin: StripeStandIn, staff_user: User,
+    bearer: Bearer,
+) -> None:  # fmt: skip
+    order = authorised_order(buyer, standin)
+    payment = the_payment()
+
+    response = client.post(
+        f"{STAFF}/orders/{order.number}/transitions",
+        json={"to": "fulfilled", "carrier": "dhl", "tracking_number": "JD0002"},
+        headers={**bearer(staff_user), "Idempotency-Key": "fulfil-authorised"},
+    )
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert the_order().status == OrderStatus.FULFILLED
+    assert capture_requests(standin) == [
+        (f"{payment.idempotency_key}:capture", str(payment.amount_minor))
+    ]
+    assert the_payment().status == PaymentStatus.SUCCEEDED
 
 
 def _expire_authorisation(standin: StripeStandIn) -> None:
