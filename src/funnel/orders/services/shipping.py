@@ -143,7 +143,8 @@ def fulfil_order(
     ``orders.fulfil``), OrderPaymentNotCaptured. Side effects: those of ``ship_items``.
     """
     check_permission(actor_user_id, Permission.ORDERS_FULFIL)
-    if carrier is not None:
+    if carrier is not None and held_payment(read_order(order)) is not None:
+        # Before any money is taken (otherwise checked after the status, as always).
         _carrier_details(carrier, carrier_name, tracking_number, tracking_url)
     _capture_first(order, None, actor_user_id=actor_user_id, request_key=None)
     with order_transaction():
