@@ -100,6 +100,10 @@ bench: install wrk ## storefront pages and API throughput with wrk, and the staf
 	$(BIN)/python -m bench.staff_lists --products $(or $(BENCH_PRODUCTS),10000)
 	$(BIN)/python -m bench.reports $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
 	$(BIN)/python -m bench.listings
+	$(BIN)/python -m bench.funnel_cost
+
+bench-funnel: install wrk ## only what counting a product view in the funnel costs the product page
+	$(BIN)/python -m bench.funnel_cost
 
 bench-staff: install ## only the staff lists in a shop of 10,000 products and 100,000 orders
 	$(BIN)/python -m bench.staff_lists --products $(or $(BENCH_PRODUCTS),10000)

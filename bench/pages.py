@@ -137,12 +137,13 @@ def result_table(
     ceiling: Measure,
     measures: list[Measure],
     extra_column: tuple[str, Sequence[object]] | None = None,
+    ratio_title: str = "vs bare Flask",
 ) -> list[str]:
     """Markdown rows: the ceiling first, then each measure with its ratio to the ceiling.
 
     ``extra_column`` (a title and one value per measure) is added on the right.
     """
-    head = [first_column, "path", "req/s", "vs bare Flask", "p50 ms", "p99 ms", "non-2xx"]
+    head = [first_column, "path", "req/s", ratio_title, "p50 ms", "p99 ms", "non-2xx"]
     rows = [
         [
             m.name,

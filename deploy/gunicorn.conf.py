@@ -53,3 +53,14 @@ def child_exit(_server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def worker_exit(_server: Any, worker: Any) -> None:
+    """Write what the stopping worker keeps in memory, which a worker recycled by max_requests
+    would otherwise lose: the product views not yet written (the sales funnel) and its request
+    counts of the minute in progress (the staff Operations page's traffic)."""
+    from funnel.analytics import batches
+    from funnel.core import request_minutes
+
+    batches.write_batch(worker.wsgi)
+    request_minutes.flush(worker.wsgi)

@@ -23,6 +23,7 @@ JOBS = [
     "checkout-reconcile-charges",
     "core-delete-expired-idempotency-keys",
     "core-relay-pending-jobs",
+    "core-delete-old-request-minutes",
     "inventory-delete-expired-reservations",
     "orders-cancel-overdue-manual-orders",
     "payments-deliver-test-webhooks",
@@ -83,7 +84,8 @@ def test_every_listed_job_runs_on_an_empty_shop(app: Flask) -> None:
     results = {
         "checkout-expire-checkouts": "(0, 0)",
         "checkout-reconcile-charges": (
-            "{'matched': 0, 'paid': 0, 'refunded': 0, 'foreign': 0, 'unresolved': 0}"
+            "{'matched': 0, 'paid': 0, 'refunded': 0, 'foreign': 0, 'unresolved': 0, "
+            "'missing_charge': 0, 'missing_refund': 0}"
         ),
     }
     assert [(result.exit_code, result.output) for result in outputs] == [

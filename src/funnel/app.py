@@ -130,6 +130,7 @@ def register_models() -> None:
     import funnel.checkout.models
     import funnel.core.idempotency
     import funnel.core.outbox
+    import funnel.core.request_minutes
     import funnel.feedback.models
     import funnel.inventory.models
     import funnel.orders.models
@@ -236,9 +237,10 @@ def register_cli(app: Flask) -> None:
 
 def register_metrics(app: Flask) -> None:
     """``/metrics`` for Prometheus, request and SQL measures, and job runs."""
-    from funnel.core import metrics_http, metrics_jobs
+    from funnel.core import metrics_http, metrics_jobs, request_minutes
 
     metrics_http.init_app(app)
+    request_minutes.init_app(app)  # the Operations page's traffic, without Prometheus
     metrics_jobs.connect()
 
 

@@ -258,11 +258,13 @@ def test_the_command_prints_what_it_did(
         f"paid        stripe {intent_id}  {payment.amount.format()}  {number}  the order is paid",
     ]
     assert re.fullmatch(
-        rf"2 charges since {SINCE} UTC: 0 matched, 1 paid, 0 refunded, 1 foreign, 0 unresolved\.",
+        rf"2 charges since {SINCE} UTC: 0 matched, 1 paid, 0 refunded, 1 foreign, 0 unresolved, "
+        r"0 missing_charge, 0 missing_refund\.",
         lines[2],
     )
     assert re.fullmatch(
-        rf"2 charges since {SINCE} UTC: 1 matched, 0 paid, 0 refunded, 1 foreign, 0 unresolved\.",
+        rf"2 charges since {SINCE} UTC: 1 matched, 0 paid, 0 refunded, 1 foreign, 0 unresolved, "
+        r"0 missing_charge, 0 missing_refund\.",
         second.output.splitlines()[-1],
     )
 

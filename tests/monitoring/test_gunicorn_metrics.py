@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+import sqlalchemy as sa
 
 from tests.monitoring.scrape import parse, value
 from tests.support.live_server import free_port, run_flask, shop_environment
@@ -28,7 +29,7 @@ def get(url: str) -> int:
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def shop(tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
     """A shop under gunicorn with the deploy config, 2 workers and a metrics folder that holds
     a previous run's file (the config must empty it)."""
     metrics = tmp_path / "metrics"
@@ -57,7 +58,7 @@ def shop(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_answering(base + "/metrics", process, tmp_path / "gunicorn.log")
-        yield base, metrics
+        yield base, metrics, process
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -76,10 +77,11 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], log: Path) 
     raise RuntimeError(f"gunicorn did not answer:\n{log.read_text(errors='replace')}")
 
 
+@pytest.mark.story("US-72")
 def test_two_workers_requests_are_summed_and_a_long_search_url_is_served(
-    shop: tuple[str, Path],
+    shop: tuple[str, Path, subprocess.Popen[bytes]],
 ) -> None:
-    base, metrics = shop
+    base, metrics, process = shop
     # given a shop whose metrics folder was emptied at start
     assert not (metrics / "counter_999999.db").exists()
     before = parse(urllib.request.urlopen(base + "/metrics", timeout=30).read().decode())
@@ -105,3 +107,13 @@ def test_two_workers_requests_are_summed_and_a_long_search_url_is_served(
     )
     search_page = {"endpoint": "/search", "method": "GET", "status": "200"}
     assert value(after, "funnel_http_requests_total", **search_page) == 1
+
+    # and when gunicorn stops, each worker's exit hook writes its minute in progress: the
+    # shop's own request counts (the Operations page) hold the 41 pages, not the scrapes
+    process.terminate()
+    process.wait(timeout=30)
+    engine = sa.create_engine(f"sqlite:///{metrics.parent / 'funnel.db'}")
+    with engine.connect() as connection:
+        requests = connection.execute(sa.text("SELECT SUM(requests) FROM request_minutes"))
+        assert requests.scalar_one() == REQUESTS + 1
+    engine.dispose()

@@ -38,6 +38,7 @@ EXPECTED = {
     ("post", "/customers/{user_id}/password-reset"): "customers.manage",
     ("post", "/customers/{user_id}/verification-email"): "customers.manage",
     ("get", "/failed-payments"): "orders.view",
+    ("get", "/reconciliation-findings"): "orders.refund",
     ("get", "/audit"): "audit.view",
     ("get", "/reports/funnel"): "reports.view",
     ("get", "/reports/funnel/days"): "reports.view",

@@ -44,6 +44,8 @@ def shop_environment(instance: Path, settings: Mapping[str, str] | None = None) 
     environment["FUNNEL_RESERVATION_MAX_SHARE"] = "100"
     # Bank transfer is offered only with a bank account: test shops have one.
     environment["FUNNEL_BANK_ACCOUNT"] = TEST_BANK_ACCOUNT
+    # Product views written in their request: a test reads the funnel at once.
+    environment["FUNNEL_ANALYTICS_BATCH_MILLISECONDS"] = "0"
     environment.update(settings or {})
     return environment
 

@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from funnel.analytics import batches
 from funnel.analytics.errors import InvalidFunnelEvent
 from funnel.analytics.models import (
     DEDUPE_KEY_LENGTH,
@@ -27,7 +28,7 @@ from funnel.analytics.models import (
 )
 from funnel.analytics.sources import VisitSource
 from funnel.core import clock, metrics
-from funnel.core.database import transaction
+from funnel.core.database import in_transaction, transaction
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,11 @@ def record_event(
     ``dedupe_key`` makes the event happen at most once, even from concurrent requests (use
     ``f"order_paid:{reference}"`` for a payment the confirm page and a webhook may both see):
     the row is inserted in a SAVEPOINT and a duplicate is dropped without disturbing the
-    caller's transaction. Returns the event, or None when nothing was recorded (visitor not
-    tracked, or a duplicate). Raises InvalidFunnelEvent for an unknown stage or a malformed
-    id. Side effects: one INSERT, in the caller's transaction if one is open.
+    caller's transaction. A product view outside a transaction goes to the process's batch when
+    batching is on (``batches``): it is written within ``ANALYTICS_BATCH_MILLISECONDS``.
+    Returns the event, or None when nothing was recorded (visitor not tracked, or a duplicate).
+    Raises InvalidFunnelEvent for an unknown stage or a malformed id. Side effects: one
+    INSERT, in the caller's transaction if one is open (or later, batched).
     """
     try:
         checked_stage = FunnelStage(stage)
@@ -83,7 +86,23 @@ def record_event(
         dedupe_key=_checked_text("dedupe_key", dedupe_key, DEDUPE_KEY_LENGTH),
         occurred_at=clock.utcnow(),
     )
+    batch = batches.batch_of(current_app)
+    if batch is not None and _is_batched(event):
+        batch.add({column: getattr(event, column) for column in BATCHED_COLUMNS})
+        return event
     return _insert(event)
+
+
+BATCHED_COLUMNS = ("stage", "visitor_id", "user_id", "product_id", "occurred_at")
+
+
+def _is_batched(event: FunnelEvent) -> bool:
+    """A product view outside any transaction: written later with others (``batches``)."""
+    return (
+        event.stage == FunnelStage.PRODUCT_VIEW
+        and event.dedupe_key is None
+        and not in_transaction()
+    )
 
 
 def _insert(event: FunnelEvent) -> FunnelEvent | None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_login import current_user
 
-from funnel.analytics import services
+from funnel.analytics import batches, services
 from funnel.analytics.errors import InvalidVisitorId
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.analytics.sources import VisitSource, visit_source
@@ -117,6 +117,7 @@ def init_app(
     if not registered:  # calling it again only replaces the hook
         app.before_request(_identify_visitor)
         app.after_request(_remember_visit)
+        batches.init_app(app)  # product views written in batches (ANALYTICS_BATCH_MILLISECONDS)
 
 
 def is_bot(user_agent: str) -> bool:

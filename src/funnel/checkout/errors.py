@@ -112,3 +112,22 @@ class CheckoutPaymentFailed(DomainError):
     code = "payment_failed"
     status = 402
     title = "The payment did not go through"
+
+
+class FindingNotFound(NotFound):
+    code = "finding_not_found"
+    title = "No such reconciliation finding"
+
+
+class FindingAlreadyResolved(Conflict):
+    """A finding is resolved once: the note of what was done stays as it was written."""
+
+    code = "finding_already_resolved"
+    title = "This finding is resolved already"
+
+
+class InvalidFindingResolution(ValidationFailed):
+    """The note of the action taken is blank, too long, or holds a NUL character."""
+
+    code = "invalid_finding_resolution"
+    title = "Say what was done"

@@ -17,12 +17,21 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 import funnel.cart.models
 import funnel.orders.models  # noqa: F401  (carts and orders: foreign keys refer to them)
 from funnel.core.models import now
+from funnel.core.money import Money
 from funnel.extensions import db
 
 TOKEN_LENGTH = 64
@@ -98,3 +107,73 @@ class Checkout(db.Model):
 
     def __repr__(self) -> str:
         return f"Checkout(id={self.id!r}, status={self.status!r}, order_id={self.order_id!r})"
+
+
+class FindingKind(enum.StrEnum):
+    """What reconciliation found a gateway charge to be (``matched`` is never stored)."""
+
+    PAID = "paid"
+    REFUNDED = "refunded"
+    FOREIGN = "foreign"
+    UNRESOLVED = "unresolved"
+    MISSING_CHARGE = "missing_charge"
+    MISSING_REFUND = "missing_refund"
+
+
+# Settled by the reconciliation itself (the order paid, the charge refunded): stored resolved,
+# with what it did as the note. The others wait for staff.
+SETTLED_KINDS = frozenset({FindingKind.PAID, FindingKind.REFUNDED})
+_KIND_VALUES = ", ".join(f"'{kind.value}'" for kind in FindingKind)
+FINDING_DETAIL_LENGTH = 500
+ACTION_NOTE_LENGTH = 2000
+
+
+class ReconciliationFinding(db.Model):
+    """One charge a reconciliation run found not matched, and what was done about it.
+
+    One row per (gateway, charge, kind): a second run, or two racing, insert nothing more.
+    ``resolved_by_id`` and ``resolved_by_email`` are None for the findings the reconciliation
+    settled itself; the email is kept as it was, should the account go.
+    """
+
+    __tablename__ = "reconciliation_findings"
+    __table_args__ = (
+        UniqueConstraint(
+            "gateway", "gateway_charge_id", "kind", name="uq_reconciliation_findings_charge_kind"
+        ),
+        CheckConstraint(f"kind IN ({_KIND_VALUES})", name="kind"),
+        CheckConstraint("amount_minor >= 0", name="amount"),
+        # The staff list: open ones first, newest first.
+        Index("ix_reconciliation_findings_resolved_at_found_at", "resolved_at", "found_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(32))
+    gateway_charge_id: Mapped[str] = mapped_column(String(255))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    kind: Mapped[FindingKind] = mapped_column(
+        Enum(
+            FindingKind,
+            native_enum=False,
+            create_constraint=False,
+            length=16,
+            values_callable=lambda members: [member.value for member in members],
+        )
+    )
+    # An order number, a checkout attempt's reference or another payable's; None: foreign.
+    reference: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(String(FINDING_DETAIL_LENGTH))
+    found_at: Mapped[datetime] = mapped_column(default=now)
+    resolved_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolved_by_email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    action_note: Mapped[str | None] = mapped_column(String(ACTION_NOTE_LENGTH))
+
+    @property
+    def amount(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None

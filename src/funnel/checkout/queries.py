@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from funnel.cart.queries import CartContents, cart_contents
 from funnel.checkout.attempts import parse_attempt_reference
-from funnel.checkout.models import Checkout
+from funnel.checkout.models import Checkout, ReconciliationFinding
 from funnel.checkout.pricing import (
     PricingPolicy,
     Quote,
@@ -21,7 +21,7 @@ from funnel.checkout.pricing import (
     quote,
 )
 from funnel.core.money import Money
-from funnel.core.pagination import Page
+from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.errors import GatewayNotEnabled
@@ -256,3 +256,61 @@ def failed_payments(page: int = 1, size: int = FAILED_PAYMENTS_PAGE_SIZE) -> Pag
 def _checkout_id_of(reference: str) -> int | None:
     parsed = parse_attempt_reference(reference)
     return parsed[0] if parsed else None
+
+
+FINDINGS_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """A reconciliation finding for the staff list; ``order_number`` when its reference is
+    one of our orders (the list links to it)."""
+
+    finding: ReconciliationFinding
+    order_number: str | None
+
+
+def reconciliation_findings(page: int = 1, size: int = FINDINGS_PAGE_SIZE) -> Page[FindingRow]:
+    """The findings, open ones first, each part newest first (ties by id, newest first)."""
+    statement = select(ReconciliationFinding).order_by(
+        ReconciliationFinding.resolved_at.is_not(None),
+        ReconciliationFinding.found_at.desc(),
+        ReconciliationFinding.id.desc(),
+    )
+    found = paginate(db.session, statement, page, size)
+    references = {row.reference for row in found.items if row.reference is not None}
+    orders = set(
+        db.session.scalars(select(Order.number).where(Order.number.in_(references))).all()
+        if references
+        else ()
+    )
+    items = [
+        FindingRow(row, row.reference if row.reference in orders else None) for row in found.items
+    ]
+    return Page(items=items, number=found.number, size=found.size, total=found.total)
+
+
+def count_open_findings() -> int:
+    """How many findings wait for staff (the ``funnel_unreconciled_charges`` gauge)."""
+    open_findings = ReconciliationFinding.resolved_at.is_(None)
+    return int(
+        db.session.scalar(select(func.count(ReconciliationFinding.id)).where(open_findings)) or 0
+    )
+
+
+def customer_email_for(reference: str | None) -> str | None:
+    """The email of the customer behind a payable: the order's, or the checkout's for an
+    attempt whose order was never placed; None when neither is ours or none was given."""
+    if reference is None:
+        return None
+    attempt = parse_attempt_reference(reference)
+    if attempt is not None:
+        return db.session.scalar(select(Checkout.email).where(Checkout.id == attempt[0]))
+    return db.session.scalar(select(Order.email).where(Order.number == reference))
+
+
+def is_order_number(reference: str | None) -> bool:
+    """Whether ``reference`` names one of our orders."""
+    if reference is None:
+        return False
+    return db.session.scalar(select(Order.id).where(Order.number == reference)) is not None

@@ -199,6 +199,9 @@ def load_settings(
         # Available units at or below which a variant is low on stock, unless it has its own.
         "LOW_STOCK_THRESHOLD": read.integer("LOW_STOCK_THRESHOLD", 5),
         "ANALYTICS_RETENTION_DAYS": read.integer("ANALYTICS_RETENTION_DAYS", 396),
+        # Product views are written in batches at most this old (analytics.batches); 0: each
+        # at once, in its request.
+        "ANALYTICS_BATCH_MILLISECONDS": read.integer("ANALYTICS_BATCH_MILLISECONDS", 1000),
         "CART_RETENTION_DAYS": read.integer("CART_RETENTION_DAYS", 30),
         "SHIPPING_METHODS": read.text(
             "SHIPPING_METHODS", "standard:Standard:4.99,express:Express:14.99"

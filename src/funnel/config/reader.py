@@ -39,6 +39,7 @@ INTEGER_RANGES: dict[str, tuple[int, int, str]] = {
     "RESERVATION_MAX_SHARE": (1, 100, "a percentage from 1 to 100"),
     "LOW_STOCK_THRESHOLD": (0, 1_000_000, "0 or more (up to 1000000)"),
     "ANALYTICS_RETENTION_DAYS": (1, 3660, "from 1 to 3660 days (ten years)"),
+    "ANALYTICS_BATCH_MILLISECONDS": (0, 10_000, "from 0 (write each at once) to 10000 ms"),
     "CART_RETENTION_DAYS": (1, 3660, "from 1 to 3660 days (ten years)"),
     "DEFAULT_TAX_RATE": (0, 10_000, "from 0 to 10000 basis points (100 %)"),
 }

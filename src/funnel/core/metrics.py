@@ -107,14 +107,15 @@ JOB_SECONDS = Histogram(
 RECONCILED_CHARGES = Counter(
     "funnel_reconciled_charges",
     "Gateway charges reconciliation acted on or reported, by finding "
-    "(paid, refunded, foreign, unresolved).",
+    "(paid, refunded, foreign, unresolved, missing_charge, missing_refund), each run.",
     ["finding"],
 )
-# Set by each reconciliation run (an hourly job): the most recent value is the one that counts.
+# Set by each reconciliation run (an hourly job) and by staff resolving a finding: the most
+# recent value is the one that counts.
 UNRECONCILED_CHARGES = Gauge(
     "funnel_unreconciled_charges",
-    "Gateway charges the last reconciliation run left with no paid order and no refund "
-    "(foreign or unresolved).",
+    "Reconciliation findings open for staff (foreign, unresolved, missing_charge, "
+    "missing_refund), as of the last run or the last finding resolved.",
     multiprocess_mode="mostrecent",
 )
 EMAILS = Counter(
@@ -170,7 +171,7 @@ def charge_reconciled(finding: str) -> None:
 
 
 def unreconciled_charges(how_many: int) -> None:
-    """What the last reconciliation run left unresolved."""
+    """How many reconciliation findings are open for staff (set by a run, or a resolution)."""
     UNRECONCILED_CHARGES.set(how_many)
 
 

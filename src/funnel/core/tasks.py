@@ -6,12 +6,13 @@ import logging
 
 from celery import shared_task
 
-from funnel.core import idempotency, outbox
+from funnel.core import idempotency, outbox, request_minutes
 
 log = logging.getLogger(__name__)
 
 DELETE_EXPIRED_IDEMPOTENCY_KEYS = "funnel.core.tasks.delete_expired_idempotency_keys"
 RELAY_PENDING_JOBS = "funnel.core.tasks.relay_pending_jobs"
+DELETE_OLD_REQUEST_MINUTES = "funnel.core.tasks.delete_old_request_minutes"
 
 BEAT_SCHEDULE = {
     "core-delete-expired-idempotency-keys": {
@@ -21,6 +22,10 @@ BEAT_SCHEDULE = {
     "core-relay-pending-jobs": {
         "task": RELAY_PENDING_JOBS,
         "schedule": 60.0,  # seconds: jobs the broker refused go out within a minute of its return
+    },
+    "core-delete-old-request-minutes": {
+        "task": DELETE_OLD_REQUEST_MINUTES,
+        "schedule": 60 * 60.0,  # seconds: hourly
     },
 }
 
@@ -41,3 +46,9 @@ def relay_pending_jobs() -> int:
     if sent:
         log.info("sent %d jobs the broker had refused", sent)
     return sent
+
+
+@shared_task(name=DELETE_OLD_REQUEST_MINUTES)
+def delete_old_request_minutes() -> int:
+    """Delete the Operations page's request counts older than eight days; returns how many."""
+    return request_minutes.delete_old_minutes()

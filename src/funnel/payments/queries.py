@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from funnel.core import clock
 from funnel.extensions import db
@@ -71,6 +71,26 @@ def payment_by_key(idempotency_key: str) -> Payment | None:
     )
 
 
+def succeeded_payments(
+    gateway: str, created_since: datetime, settled_before: datetime
+) -> list[Payment]:
+    """The payments through ``gateway`` created from ``created_since`` that had succeeded
+    before ``settled_before`` (and still are), oldest first: each must have a charge in the
+    gateway's list (index ``payments (gateway, status, created_at)``)."""
+    return list(
+        db.session.scalars(
+            select(Payment)
+            .where(
+                Payment.gateway == gateway,
+                Payment.status == PaymentStatus.SUCCEEDED,
+                Payment.created_at >= created_since,
+                Payment.updated_at < settled_before,
+            )
+            .order_by(Payment.created_at, Payment.id)
+        )
+    )
+
+
 def payments_for(payable_reference: str) -> list[Payment]:
     """Every payment attempt for a payable, oldest first."""
     return list(
@@ -81,6 +101,19 @@ def payments_for(payable_reference: str) -> list[Payment]:
             .execution_options(populate_existing=True)
         )
     )
+
+
+def refunds_recorded(payment_id: int) -> int:
+    """What our books say was refunded of a payment, in minor units: its refund transactions
+    that succeeded or are on their way (a stray charge's refund included)."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(PaymentTransaction.amount_minor), 0)).where(
+            PaymentTransaction.payment_id == payment_id,
+            PaymentTransaction.kind == TransactionKind.REFUND,
+            PaymentTransaction.status.in_((TransactionStatus.SUCCEEDED, TransactionStatus.PENDING)),
+        )
+    )
+    return int(total or 0)
 
 
 def live_payment_for(payable_reference: str) -> Payment | None:

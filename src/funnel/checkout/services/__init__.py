@@ -6,9 +6,11 @@ form and the API's ``complete``: ``start_attempt`` (one transaction, ``placing``
 (outside any transaction: the gateway, ``outcomes``), which places the order
 (``place_attempt_order``) unless the payment failed; ``return_from_confirmation`` after
 3-D Secure; ``receive_webhook`` for the gateways' notifications. The jobs: ``expire_checkouts``;
-``reconcile_charges`` (``reconciling``: every gateway charge ends in a paid order or a refund).
+``reconcile_charges`` (``reconciling``: every gateway charge ends in a paid order or a refund),
+whose findings staff resolve with ``resolve_finding`` (``findings``).
 """
 
+from funnel.checkout.services.findings import resolve_finding
 from funnel.checkout.services.jobs import expire_checkouts
 from funnel.checkout.services.outcomes import (
     CheckoutOutcome,
@@ -68,6 +70,7 @@ __all__ = [
     "receive_webhook",
     "reconcile_charges",
     "reopen_attempt",
+    "resolve_finding",
     "return_from_confirmation",
     "set_address",
     "set_shipping_method",

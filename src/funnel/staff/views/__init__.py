@@ -80,6 +80,12 @@ SECTIONS = (
         Permission.ORDERS_VIEW,
     ),
     (
+        "staff.reconciliation",
+        "Payment reconciliation",
+        "Gateway charges that did not match an order or a refund: resolve each with a note.",
+        Permission.ORDERS_REFUND,
+    ),
+    (
         "staff.stock",
         "Stock",
         "Stock levels, low stock, adjustments and their history.",

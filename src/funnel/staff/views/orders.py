@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from funnel.accounts.countries import COUNTRIES
-from funnel.accounts.permissions import permissions_of
+from funnel.accounts.permissions import Permission, permissions_of
 from funnel.core.errors import DomainError
 from funnel.core.money import Money, MoneyError
 from funnel.core.pagination import Page, page_number
@@ -74,6 +74,7 @@ def _order_list(
         fulfilment_states=[(state.value, state.label) for state in listing.Fulfilment],
         payment_methods=[(gateway.name, gateway.label) for gateway in enabled_gateways()],
         overdue_partly_paid=payment_queries.overdue_manual_payments(partly_received=True),
+        may_reconcile=Permission.ORDERS_REFUND in permissions_of(current_user),
     )
 
 

@@ -36,3 +36,58 @@ class FailedPaymentSchema(ma.Schema):
 class FailedPaymentPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(FailedPaymentSchema), required=True)
     next_cursor = next_cursor_field()
+
+
+class FindingQuerySchema(ma.Schema):
+    limit = page_limit()
+    cursor = cursor_parameter()
+
+
+class FindingSchema(ma.Schema):
+    """A reconciliation finding, as the staff page's row (``checkout.queries.FindingRow``)."""
+
+    id = ma.fields.Integer(required=True, attribute="finding.id")
+    kind = ma.fields.String(
+        required=True,
+        attribute="finding.kind.value",
+        metadata={
+            "description": "paid, refunded (settled by the reconciliation itself), foreign, "
+            "unresolved, missing_charge, missing_refund (waiting for staff until resolved)"
+        },
+    )
+    gateway = ma.fields.String(required=True, attribute="finding.gateway")
+    gateway_charge_id = ma.fields.String(required=True, attribute="finding.gateway_charge_id")
+    amount = MoneyField(required=True, attribute="finding.amount")
+    reference = ma.fields.String(
+        required=True,
+        allow_none=True,
+        attribute="finding.reference",
+        metadata={"description": "What our payment pays for; null for a foreign charge"},
+    )
+    order_number = ma.fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The reference, when it is one of the shop's orders"},
+    )
+    detail = ma.fields.String(required=True, attribute="finding.detail")
+    found_at = ma.fields.DateTime(required=True, attribute="finding.found_at")
+    resolved_at = ma.fields.DateTime(
+        required=True, allow_none=True, attribute="finding.resolved_at"
+    )
+    resolved_by_email = ma.fields.String(
+        required=True,
+        allow_none=True,
+        attribute="finding.resolved_by_email",
+        metadata={"description": "Null when open, or settled by the reconciliation itself"},
+    )
+    action_note = ma.fields.String(
+        required=True,
+        allow_none=True,
+        attribute="finding.action_note",
+        metadata={"description": "What was done; null while open"},
+    )
+
+
+class FindingPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(FindingSchema), required=True)
+    next_cursor = next_cursor_field()
