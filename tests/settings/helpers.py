@@ -44,6 +44,7 @@ INITIAL_FORM = {
     "order_number_prefix": "FN-",
     "time_zone": "UTC",
     "return_window_days": "30",
+    "card_capture": "at_checkout",
 }
 
 

@@ -10,7 +10,9 @@ build Stripe's events with ``event``, date an intent back with ``backdate`` (the
 ``created`` filter), and inject failures with ``fail_next``: ``disconnect``
 (the connection drops before Stripe acts), ``answer_lost`` (Stripe acts, the answer is lost),
 ``timeout`` (Stripe acts, the answer comes after the client gave up),
-``rate_limit`` (429), ``server_error`` (500) and ``card_declined`` (402).
+``rate_limit`` (429), ``server_error`` (500) and ``card_declined`` (402). ``hold_next_answer``
+makes the next request wait after Stripe acted, its answer ready, until ``release``: a test
+kills the shop's process meanwhile, and the answer then goes to a dead connection.
 """
 
 from __future__ import annotations
@@ -31,7 +33,17 @@ import stripe
 
 API_KEY = "sk_test_standin"
 _SEARCH = re.compile(r"^metadata\['([a-z_]+)'\]:'((?:[^'\\]|\\.)*)'$")
-FAILURES = ("disconnect", "answer_lost", "timeout", "rate_limit", "server_error", "card_declined")
+FAILURES = (
+    "disconnect",
+    "answer_lost",
+    "timeout",
+    "rate_limit",
+    "server_error",
+    "card_declined",
+    "held",
+)
+# The longest a held answer waits for ``release`` (a test that forgets it does not hang).
+HOLD_SECONDS = 60.0
 # How long a ``timeout`` failure keeps the answer back: longer than the tests' client timeout.
 TIMEOUT_SECONDS = 2.0
 _DECLINES = {
@@ -87,6 +99,8 @@ class StripeStandIn:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
+        self._held = threading.Event()
+        self._released = threading.Event()
 
     # -- what tests use -----------------------------------------------------------------------
 
@@ -100,6 +114,20 @@ class StripeStandIn:
         assert kind in FAILURES
         with self._lock:
             self._failures.extend([kind] * times)
+
+    def hold_next_answer(self) -> None:
+        """The next request is acted on, then its answer waits for ``release``."""
+        self._held.clear()
+        self._released.clear()
+        self.fail_next("held")
+
+    def wait_until_held(self, timeout: float = HOLD_SECONDS) -> bool:
+        """Whether a held request arrived (and was acted on) within ``timeout`` seconds."""
+        return self._held.wait(timeout)
+
+    def release(self) -> None:
+        """Send the held answer (to whoever is still listening)."""
+        self._released.set()
 
     def posts(self, path_prefix: str = "/v1/") -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == "POST" and r.path.startswith(path_prefix)]
@@ -249,15 +277,21 @@ class StripeStandIn:
             return
         if failure == "timeout":
             time.sleep(TIMEOUT_SECONDS)
+        if failure == "held":
+            self._held.set()
+            self._released.wait(HOLD_SECONDS)
         payload = json.dumps(body).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(payload)))
-        handler.send_header("Request-Id", f"req_{next(self._ids):08d}")
-        for name, value in headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(payload)
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.send_header("Request-Id", f"req_{next(self._ids):08d}")
+            for name, value in headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(payload)
+        except OSError:
+            handler.close_connection = True  # the caller is gone (a killed process)
 
     def _answer(
         self,

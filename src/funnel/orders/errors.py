@@ -102,3 +102,12 @@ class InvalidReturnRequest(ValidationFailed):
 
     code = "invalid_return_request"
     title = "This return cannot be requested"
+
+
+class OrderPaymentNotCaptured(Conflict):
+    """Shipping an order whose card payment is only authorised (the shop captures at
+    fulfilment) needs the money first: the gateway refused the capture (declined, the
+    authorisation expired) or did not answer. Nothing was shipped."""
+
+    code = "order_payment_not_captured"
+    title = "The order's payment could not be captured"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, tuple_
+from sqlalchemy import case, func, select, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
@@ -22,7 +22,12 @@ from funnel.catalog.models import Product, Variant
 from funnel.core.spans import span_index, span_start
 from funnel.extensions import db
 from funnel.orders.models import Order, OrderLine
-from funnel.payments.models import PaymentTransaction, TransactionKind, TransactionStatus
+from funnel.payments.models import (
+    Payment,
+    PaymentTransaction,
+    TransactionKind,
+    TransactionStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -182,26 +187,47 @@ def refunds_per_bucket(starts: Sequence[datetime], end: datetime) -> list[Bucket
     """Per bucket of time (as ``sales_per_bucket``) and currency, the refunds that succeeded,
     made in it: by lines or amount from the order page, or the full refund of a cancelled
     order. Read from the payments' own records, so that every refund counts once whichever
-    way it was made. One grouped query."""
+    way it was made. One grouped query.
+
+    A paid order's payment that was only authorised (the shop captures at fulfilment) and is
+    voided instead of captured (the order was cancelled before it shipped) gives back its
+    whole amount at the void's instant: the order counted as a sale when it was paid."""
     if not starts:
         return []
     _check_aware(starts[0], end)
+    in_range = (
+        PaymentTransaction.status == TransactionStatus.SUCCEEDED,
+        PaymentTransaction.created_at >= starts[0],
+        PaymentTransaction.created_at < end,
+    )
+    refunded = select(
+        PaymentTransaction.created_at,
+        PaymentTransaction.currency,
+        PaymentTransaction.amount_minor.label("amount_minor"),
+    ).where(PaymentTransaction.kind == TransactionKind.REFUND, *in_range)
+    released = (
+        select(
+            PaymentTransaction.created_at,
+            PaymentTransaction.currency,
+            Payment.amount_minor.label("amount_minor"),
+        )
+        .join(Payment, Payment.id == PaymentTransaction.payment_id)
+        .join(Order, Order.number == Payment.payable_reference)
+        .where(
+            PaymentTransaction.kind == TransactionKind.VOID,
+            Payment.capture_method == "manual",
+            Order.paid_at.is_not(None),
+            *in_range,
+        )
+    )
+    given_back = union_all(refunded, released).subquery()
     # Grouped by the subquery's column: a bare CASE (or, for one bucket, the literal 0) in
     # GROUP BY would be read as a column position by some databases.
-    refunds = (
-        select(
-            span_index(PaymentTransaction.created_at, starts).label("bucket"),
-            PaymentTransaction.currency,
-            PaymentTransaction.amount_minor,
-        )
-        .where(
-            PaymentTransaction.kind == TransactionKind.REFUND,
-            PaymentTransaction.status == TransactionStatus.SUCCEEDED,
-            PaymentTransaction.created_at >= starts[0],
-            PaymentTransaction.created_at < end,
-        )
-        .subquery()
-    )
+    refunds = select(
+        span_index(given_back.c.created_at, starts).label("bucket"),
+        given_back.c.currency,
+        given_back.c.amount_minor,
+    ).subquery()
     rows = db.session.execute(
         select(refunds.c.bucket, refunds.c.currency, func.sum(refunds.c.amount_minor)).group_by(
             refunds.c.bucket, refunds.c.currency

@@ -29,6 +29,8 @@ from funnel.settings.values import (
     BANK_ACCOUNT,
     BANK_ACCOUNT_FIELDS,
     BANK_TRANSFER_DETAILS,
+    CARD_CAPTURE,
+    CARD_CAPTURE_CHOICES,
     CODE_PATTERN,
     CONTACT_EMAIL,
     DEFAULT_TAX_RATE,
@@ -307,6 +309,15 @@ def _return_window(value: Any, errors: Errors) -> int:
     return days
 
 
+def _card_capture(value: Any, errors: Errors) -> str:
+    if value not in CARD_CAPTURE_CHOICES:
+        errors.setdefault(CARD_CAPTURE, []).append(
+            "At checkout, or authorised at checkout and captured at the first shipment."
+        )
+        return CARD_CAPTURE_CHOICES[0]
+    return str(value)
+
+
 def _flag(key: str) -> Callable[[Any, Errors], bool]:
     def check(value: Any, errors: Errors) -> bool:
         if not isinstance(value, bool):
@@ -333,4 +344,5 @@ _CHECKS: dict[str, Callable[[Any, Errors], Any]] = {
     SHOP_COUNTRY: _country,
     TIME_ZONE: _time_zone,
     RETURN_WINDOW_DAYS: _return_window,
+    CARD_CAPTURE: _card_capture,
 }

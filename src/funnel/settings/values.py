@@ -44,6 +44,7 @@ PRICES_INCLUDE_TAX = "prices_include_tax"
 SHOP_COUNTRY = "shop_country"
 TIME_ZONE = "time_zone"
 RETURN_WINDOW_DAYS = "return_window_days"
+CARD_CAPTURE = "card_capture"
 KEYS = (
     SHOP_NAME,
     CONTACT_EMAIL,
@@ -60,7 +61,13 @@ KEYS = (
     SHOP_COUNTRY,
     TIME_ZONE,
     RETURN_WINDOW_DAYS,
+    CARD_CAPTURE,
 )
+# When card payments take the customer's money: at checkout, or authorised at checkout (the
+# bank holds the sum) and captured when staff record the order's first shipment.
+CAPTURE_AT_CHECKOUT = "at_checkout"
+CAPTURE_AT_FULFILMENT = "at_fulfilment"
+CARD_CAPTURE_CHOICES = (CAPTURE_AT_CHECKOUT, CAPTURE_AT_FULFILMENT)
 DEFAULT_TIME_ZONE = "UTC"
 TIME_ZONE_LENGTH = 64
 # Days after delivery in which a customer may ask to return items (0: no returns).
@@ -148,6 +155,14 @@ class ShopSettings:
     time_zone: str = DEFAULT_TIME_ZONE
     # Days after delivery in which customers may request a return (0: returns are not taken).
     return_window_days: int = DEFAULT_RETURN_WINDOW_DAYS
+    # When card payments are captured (``CARD_CAPTURE_CHOICES``): with ``at_fulfilment``
+    # checkout only authorises a card payment with a gateway that can capture later, and the
+    # order's first shipment captures it.
+    card_capture: str = CAPTURE_AT_CHECKOUT
+
+    @property
+    def captures_at_fulfilment(self) -> bool:
+        return self.card_capture == CAPTURE_AT_FULFILMENT
 
     def tax_rate_of(self, country_code: str | None) -> int:
         """Basis points for the country (the default for any country not listed)."""
@@ -308,6 +323,7 @@ def initial_values(config: Mapping[str, Any]) -> dict[str, Any]:
         SHOP_COUNTRY: _parse_country(str(config.get("SHOP_COUNTRY") or "")),
         TIME_ZONE: _parse_time_zone(str(config.get("TIME_ZONE") or "")),
         RETURN_WINDOW_DAYS: _parse_return_window(str(config.get("RETURN_WINDOW_DAYS", ""))),
+        CARD_CAPTURE: CAPTURE_AT_CHECKOUT,
     }
 
 
@@ -346,6 +362,7 @@ def shop_settings(values: Mapping[str, Any], currency: str) -> ShopSettings:
         shop_country=str(values[SHOP_COUNTRY]),
         time_zone=_zone(values[TIME_ZONE]),
         return_window_days=int(values[RETURN_WINDOW_DAYS]),
+        card_capture=_capture(values[CARD_CAPTURE]),
     )
 
 
@@ -356,6 +373,13 @@ def _zone(value: Any) -> str:
     if not is_time_zone(name):
         raise ValueError(f"{name!r} is not a time zone")
     return name
+
+
+def _capture(value: Any) -> str:
+    """A stored capture choice; ValueError for another (a row written by hand)."""
+    if value not in CARD_CAPTURE_CHOICES:
+        raise ValueError(f"{value!r} is not a capture choice")
+    return str(value)
 
 
 def _days(value: Any) -> int | None:

@@ -30,6 +30,7 @@ from funnel.accounts.models import EMAIL_MAX_LENGTH
 from funnel.accounts.permissions import PERMISSION_GROUPS
 from funnel.catalog.services.images import ALT_TEXT_LENGTH
 from funnel.inventory.models import NOTE_LENGTH, MovementReason
+from funnel.settings.values import CAPTURE_AT_CHECKOUT, CAPTURE_AT_FULFILMENT
 
 ADJUST_BY = "change"
 SET_TO_COUNT = "count"
@@ -177,6 +178,19 @@ class SettingsForm(FlaskForm):
         render_kw={"inputmode": "numeric", "maxlength": 6},
         description="How long after delivery customers may ask to return items from their "
         "order page; 0: returns are not taken online.",
+    )
+    card_capture = SelectField(
+        "When card payments are captured",
+        choices=[
+            SelectChoice(CAPTURE_AT_CHECKOUT, "At checkout"),
+            SelectChoice(
+                CAPTURE_AT_FULFILMENT, "Authorised at checkout, captured at the first shipment"
+            ),
+        ],
+        validate_choice=False,  # the settings service says why another value is not one
+        description="Captured at the first shipment: the customer's bank holds the sum when "
+        "the order is placed, and staff recording the order's first shipment take it (a "
+        "cancelled order's hold is released). Bank transfer and cash are not affected.",
     )
     bank_holder = StringField(
         "Account holder",

@@ -4,7 +4,9 @@
 checked; the lines are priced again from the catalogue and must add up to the total the
 customer reviewed; the address is checked; the cart's quantities are reserved again (a lapsed
 hold is renewed if the stock is still there); a ``pending`` payment is recorded for the
-checkout's attempt (``checkout:<id>:<n>``); the ``payment_attempted`` event is recorded; the
+checkout's attempt (``checkout:<id>:<n>``), to be captured at once or, when the shop captures
+card payments at fulfilment and the gateway can, only authorised (captured at the order's
+first shipment: ``orders.services.capture``); the ``payment_attempted`` event is recorded; the
 token is consumed with a conditional UPDATE. No order and no order number yet, no stock sold:
 a declined card leaves only a failed payment on the checkout, the stock still held for the
 next try.
@@ -45,6 +47,7 @@ from funnel.payments import queries as payment_queries
 from funnel.payments import services as payments
 from funnel.payments.gateways import get_gateway
 from funnel.payments.models import Payment
+from funnel.settings import queries as settings_queries
 
 # The test gateway's 3-D Secure page (and a real gateway's) sends the customer back here, with
 # the attempt's reference: the order may not exist yet when the payment is made.
@@ -89,6 +92,15 @@ def _shipping_address(checkout: Checkout) -> PostalAddress:
         raise StepMissing("address", "Please check your shipping address again.") from error
 
 
+def _capture_method(gateway: str) -> str:
+    """``manual`` (authorise now, capture at the first shipment) when the shop captures at
+    fulfilment and the gateway can; ``automatic`` otherwise (bank transfer, cash, a gateway
+    that cannot capture later). Raises GatewayNotEnabled."""
+    can_wait = get_gateway(gateway).captures_later
+    is_later = can_wait and settings_queries.current_settings().captures_at_fulfilment
+    return "manual" if is_later else "automatic"
+
+
 def _duplicate_or_refuse(checkout: Checkout) -> PaymentAttempt:
     if checkout.order_id is not None:
         order = db.session.get(Order, checkout.order_id)
@@ -117,7 +129,7 @@ def start_attempt(
     since the review), SoldOut, HoldLimitReached, and the payments' input errors.
     Side effects: a ``pending`` payment, the stock held again, the ``payment_attempted`` event.
     """
-    get_gateway(gateway)
+    capture_method = _capture_method(gateway)
     given_hash = queries.token_hash(submit_token or "")
     with transaction():
         checkout = queries.find_checkout(token, cart_id, lock=True)
@@ -151,6 +163,7 @@ def start_attempt(
             idempotency_key=payment_key(checkout, attempt),
             description=f"Checkout {checkout.id}",
             return_url=RETURN_PATH.format(reference=reference),
+            capture_method=capture_method,
         )
         analytics.record_event(
             FunnelStage.PAYMENT_ATTEMPTED,

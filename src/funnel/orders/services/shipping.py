@@ -5,6 +5,10 @@ order's lock, writes an OrderEvent, and when nothing is left to ship moves the o
 ``fulfilled`` through the state machine. The customer is emailed a shipping confirmation
 after the commit. A request carries a one-time key: the same request ships once, however
 often it arrives (a double click, a retried API call).
+
+An order whose card payment is only authorised (the shop captures at fulfilment) is captured
+first, outside the transaction (``capture``): the request is checked before, so a shipment
+that would be refused takes no money, and a capture that fails records no shipment.
 """
 
 from __future__ import annotations
@@ -29,12 +33,14 @@ from funnel.orders.models import (
     Shipment,
     ShipmentLine,
 )
+from funnel.orders.services.capture import capture_held_payment, held_payment
 from funnel.orders.services.results import OrderChange, ShipmentOutcome
 from funnel.orders.services.state import (
     change_result,
     change_status,
     lock_order,
     order_transaction,
+    read_order,
     record_event,
     transition_error,
 )
@@ -87,19 +93,23 @@ def ship_items(
     its template and the tracking number).
 
     A request with the ``request_key`` of a shipment already made returns that shipment with
-    ``changed`` False and writes nothing. Joins the caller's transaction.
-    Raises OrderNotFound, PermissionDenied (the actor lacks ``orders.fulfil``),
+    ``changed`` False and writes nothing. Joins the caller's transaction (outside the
+    capture below). Raises OrderNotFound, PermissionDenied (the actor lacks ``orders.fulfil``),
     InvalidOrderTransition (the order is not paid: unpaid, cancelled, or already shipped in
     full), InvalidOrderInput (an unknown carrier or line, a bad tracking number or link, a
     negative quantity, nothing to ship), ShipmentExceedsOrder (more units of a line than are
-    left to ship). Side effects: a Shipment with its lines, an OrderEvent, when the last units
-    go the status ``fulfilled`` and ``fulfilled_at``; after the commit the shipping email.
+    left to ship), OrderPaymentNotCaptured (the order's authorised payment could not be
+    captured: nothing shipped). Call outside ``transaction()`` when the order's payment may
+    be only authorised. Side effects: the capture of such a payment (``capture``); a
+    Shipment with its lines, an OrderEvent, when the last units go the status ``fulfilled``
+    and ``fulfilled_at``; after the commit the shipping email.
     """
     check_permission(actor_user_id, Permission.ORDERS_FULFIL)
     chosen_carrier, name, number, link = _carrier_details(
         carrier, carrier_name, tracking_number, tracking_url
     )
     note = note.strip() if isinstance(note, str) else ""
+    _capture_first(order, lines, actor_user_id=actor_user_id, request_key=request_key)
     return _record_shipment(
         order,
         lines,
@@ -130,9 +140,13 @@ def fulfil_order(
     without a carrier (None: the system's shortcut) none is recorded and ``note`` says it.
     Raises OrderNotFound, InvalidOrderTransition (not paid), InvalidOrderInput (the carrier
     or tracking details, checked after the status), PermissionDenied (the actor lacks
-    ``orders.fulfil``). Side effects: those of ``ship_items``.
+    ``orders.fulfil``), OrderPaymentNotCaptured. Side effects: those of ``ship_items``.
     """
     check_permission(actor_user_id, Permission.ORDERS_FULFIL)
+    if carrier is not None and held_payment(read_order(order)) is not None:
+        # Before any money is taken (otherwise checked after the status, as always).
+        _carrier_details(carrier, carrier_name, tracking_number, tracking_url)
+    _capture_first(order, None, actor_user_id=actor_user_id, request_key=None)
     with order_transaction():
         locked = lock_order(order)
         if locked.status == OrderStatus.FULFILLED:
@@ -159,6 +173,29 @@ def fulfil_order(
             event_note=event_note,
         )
         return outcome.change
+
+
+def _capture_first(
+    order: OrderReference,
+    lines: Mapping[int, int] | None,
+    *,
+    actor_user_id: int | None,
+    request_key: str | None,
+) -> None:
+    """Capture the order's authorised payment before its shipment is recorded, once the
+    shipment is known to be one the order takes (a retried request, already recorded, and a
+    refused one take no money). Raises the errors of ``_units_to_ship`` and
+    OrderPaymentNotCaptured."""
+    current = read_order(order)
+    if held_payment(current) is None:
+        return
+    if request_key is not None and queries.shipment_request(current.id, request_key):
+        return
+    order_lines = queries.order_lines(current)
+    shipped = queries.shipped_by_line(order_lines, queries.order_shipments(current))
+    remaining = {line.id: line.quantity - shipped[line.id] for line in order_lines}
+    _units_to_ship(lines, remaining, order_lines)
+    capture_held_payment(current, actor_user_id=actor_user_id)
 
 
 def _record_shipment(

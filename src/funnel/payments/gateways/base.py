@@ -159,6 +159,9 @@ class PaymentGateway(ABC):
     takes_card_details: ClassVar[bool] = False
     # Whether ``list_charges`` answers from the gateway's records (reconciliation asks only those).
     lists_charges: ClassVar[bool] = False
+    # Whether it can authorise a card payment now and capture it later (``capture_method``
+    # manual, then ``capture``): the shop's "capture at fulfilment" asks only those.
+    captures_later: ClassVar[bool] = False
 
     @abstractmethod
     def create_payment(self, request: PaymentRequest) -> GatewayOutcome:

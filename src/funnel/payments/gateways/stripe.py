@@ -77,6 +77,7 @@ class StripeGateway(PaymentGateway):
     label = "Card"
     takes_card_details = False  # the browser hands the card to Stripe, never to the shop
     lists_charges = True
+    captures_later = True  # a PaymentIntent with capture_method manual
 
     def __init__(
         self,

@@ -33,7 +33,15 @@ _FAILURE_MESSAGES = {
 # The events the shop subscribes to. The payment intent's own events carry its status; the
 # charge's (refunds, disputes) are recorded against the payment and change no status here
 # (refunds are recorded by the refund service under their own keys).
-PAYMENT_INTENT_EVENTS = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
+# ``amount_capturable_updated``: an intent to be captured later (the shop captures at
+# fulfilment) was authorised, its status ``requires_capture``.
+PAYMENT_INTENT_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.amount_capturable_updated",
+    }
+)
 DISPUTE_CREATED = "charge.dispute.created"
 CHARGE_EVENTS = frozenset({"charge.refunded", DISPUTE_CREATED})
 EVENT_TYPES = PAYMENT_INTENT_EVENTS | CHARGE_EVENTS

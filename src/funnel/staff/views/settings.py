@@ -1,6 +1,7 @@
 """The shop's settings page, added to the staff blueprint by ``register``: shipping methods and
 the free-shipping threshold, tax rates, bank transfer details, the shop's name, contact email
-and postal address, the order number prefix, the shop's time zone, whether staff must sign in
+and postal address, the order number prefix, when card payments are captured (at checkout or
+at the first shipment), the shop's time zone, whether staff must sign in
 with two factors; and the last changes, who made them and when.
 
 Admins only (``settings.manage``), checked again by ``settings.services.update_settings``,
@@ -27,6 +28,7 @@ from funnel.settings import services as settings_services
 from funnel.settings.values import (
     BANK_ACCOUNT,
     BANK_TRANSFER_DETAILS,
+    CARD_CAPTURE,
     CONTACT_EMAIL,
     DEFAULT_TAX_RATE,
     FREE_SHIPPING_THRESHOLD,
@@ -65,6 +67,7 @@ LABELS = {
     SHOP_COUNTRY: "The shop's country",
     TIME_ZONE: "Time zone",
     RETURN_WINDOW_DAYS: "Return window (days after delivery)",
+    CARD_CAPTURE: "When card payments are captured",
 }
 # The form's name of a setting where it differs from the service's.
 # The bank account's fields, by the service's name of each (``bank_account-holder``).
@@ -118,6 +121,7 @@ def _filled_form() -> SettingsForm:
             "shop_country": shop.shop_country,
             "time_zone": shop.time_zone,
             "return_window_days": str(shop.return_window_days),
+            "card_capture": shop.card_capture,
         },
     )
     for method in shop.shipping_methods:
@@ -257,6 +261,7 @@ def _changes(form: SettingsForm, currency: str) -> tuple[dict[str, Any], dict[st
         SHOP_COUNTRY: _text(form.shop_country),
         TIME_ZONE: _text(form.time_zone),
         RETURN_WINDOW_DAYS: _days(form.return_window_days),
+        CARD_CAPTURE: _text(form.card_capture),
     }
     return changes, {SHIPPING_METHODS: method_rows, TAX_RATES: rate_rows}
 

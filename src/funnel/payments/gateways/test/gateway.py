@@ -113,6 +113,7 @@ class SandboxGateway(PaymentGateway):
     label = "Card (test gateway)"
     takes_card_details = True
     lists_charges = True
+    captures_later = True
 
     def __init__(
         self,
