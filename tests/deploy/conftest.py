@@ -67,7 +67,7 @@ def _customer(database_url: str) -> None:
 
 @pytest.fixture(scope="package")
 def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
-    nginx = stack.nginx_binary()
+    stack.nginx_binary()  # fails (or skips) first when nginx is not installed
     folder = tmp_path_factory.mktemp("scale-out")
     provider = DatabaseProvider(folder)
     database_url = provider.url_for("postgresql")
@@ -117,9 +117,9 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
         certificate, key = stack.self_signed_certificate(folder)
         prefix = folder / "nginx"
         prefix.mkdir()
-        site = prefix / "funnel.conf"
         https_port = free_port()
-        site.write_text(
+        nginx_process, error_log = stack.start_nginx(
+            prefix,
             stack.rendered_site(
                 backends=backends,
                 http_port=free_port(),
@@ -128,26 +128,9 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
                 key=key,
                 static=static,
                 media=media,
-            )
+            ),
         )
-        (prefix / "nginx.conf").write_text(stack.main_config(prefix, site))
-        error_log = prefix / "error.log"
-        with error_log.open("ab") as output:
-            processes.append(
-                stack.subprocess.Popen(
-                    [
-                        nginx,
-                        "-p",
-                        str(prefix),
-                        "-c",
-                        str(prefix / "nginx.conf"),
-                        "-e",
-                        str(error_log),
-                    ],
-                    stdout=stack.subprocess.DEVNULL,
-                    stderr=output,
-                )
-            )
+        processes.append(nginx_process)
         client = stack.Client(https_port)
         stack.wait_for(
             "nginx", lambda: client.call("GET", "/healthz").status == 200, processes[-1], error_log

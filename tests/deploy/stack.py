@@ -173,6 +173,25 @@ def start_gunicorn(
         )
 
 
+def start_nginx(prefix: Path, site_text: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """nginx in the foreground with its own prefix, serving ``site_text`` (a rendered copy of
+    the shipped site): the process, and its error log."""
+    site = prefix / "funnel.conf"
+    site.write_text(site_text)
+    (prefix / "nginx.conf").write_text(main_config(prefix, site))
+    error_log = prefix / "error.log"
+    with error_log.open("ab") as output:
+        process = subprocess.Popen(
+            [
+                *(nginx_binary(), "-p", str(prefix), "-c", str(prefix / "nginx.conf")),
+                *("-e", str(error_log)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+        )
+    return process, error_log
+
+
 def wait_for(
     what: str,
     answers: Any,

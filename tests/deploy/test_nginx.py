@@ -103,7 +103,7 @@ def _accounts(database_url: str) -> str:
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
-    nginx = stack.nginx_binary()
+    stack.nginx_binary()  # fails (or skips) first when nginx is not installed
     folder = tmp_path_factory.mktemp(f"deploy-{request.param}")
     provider = DatabaseProvider(folder)
     database_url = provider.url_for(request.param)
@@ -136,8 +136,8 @@ def deployment(
         http_port, https_port = free_port(), free_port()
         prefix = folder / "nginx"
         prefix.mkdir()
-        site = prefix / "funnel.conf"
-        site.write_text(
+        nginx_process, error_log = stack.start_nginx(
+            prefix,
             stack.rendered_site(
                 backends=backends,
                 http_port=http_port,
@@ -146,26 +146,9 @@ def deployment(
                 key=key,
                 static=static,
                 media=media,
-            )
+            ),
         )
-        (prefix / "nginx.conf").write_text(stack.main_config(prefix, site))
-        error_log = prefix / "error.log"
-        with error_log.open("ab") as output:
-            processes.append(
-                stack.subprocess.Popen(
-                    [
-                        nginx,
-                        "-p",
-                        str(prefix),
-                        "-c",
-                        str(prefix / "nginx.conf"),
-                        "-e",
-                        str(error_log),
-                    ],
-                    stdout=stack.subprocess.DEVNULL,
-                    stderr=output,
-                )
-            )
+        processes.append(nginx_process)
         redirect = stack.Client(http_port, scheme="http")
         stack.wait_for(
             "nginx", lambda: redirect.call("GET", "/").status == 301, processes[-1], error_log
