@@ -17,6 +17,7 @@ from funnel.extensions import db
 from funnel.orders.models import Order
 from funnel.payments.models import Payment, PaymentStatus, WebhookEvent
 from tests.checkout.helpers import count, go_to_pay, path_of, pay
+from tests.checkout.test_stripe_webhooks import in_threads, status_changes
 from tests.support.stripe_standin import StripeStandIn, signed, stripe_enabled
 
 pytestmark = pytest.mark.story("US-67")
@@ -148,6 +149,34 @@ def test_the_return_url_and_the_webhook_pay_the_order_once(
     assert count(WebhookEvent) == 1
     page = buyer.get(f"/checkout/complete/{order.number}").get_data(as_text=True)
     assert f"Thank you! Your order {order.number} is confirmed." in page
+
+
+def test_the_return_url_and_the_webhook_racing_pay_the_order_once(
+    app: Flask, buyer: FlaskClient, client: FlaskClient, standin: StripeStandIn
+) -> None:
+    # given a customer whose card Stripe accepted on the card page
+    place_with_stripe(buyer)
+    payment = the_payment()
+    standin.confirm(payment.gateway_payment_id)
+    return_path = urlsplit(payment.return_url).path
+    body = standin.event("payment_intent.succeeded", payment.gateway_payment_id)
+    changes_before = len(status_changes())
+
+    # when the browser comes back and Stripe's webhook arrives at the same moment
+    def come_back() -> int:
+        return buyer.get(f"{return_path}?redirect_status=succeeded").status_code
+
+    def webhook() -> int:
+        return client.post("/webhooks/stripe", data=body.encode(), headers=signed(body)).status_code
+
+    answers = in_threads(app, [come_back, webhook])
+
+    # then both are answered, and the payment changed once: the order paid, one event kept
+    assert answers == [303, 200]
+    assert len(status_changes()) == changes_before + 1
+    assert the_payment().status == PaymentStatus.SUCCEEDED
+    assert the_order().status.value == "paid"
+    assert count(WebhookEvent) == 1
 
 
 def test_a_paid_orders_card_page_leads_to_its_confirmation(
