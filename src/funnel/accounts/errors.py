@@ -14,6 +14,7 @@ from funnel.core.errors import (
     Conflict,
     DomainError,
     NotFound,
+    ServiceUnavailable,
     ValidationFailed,
 )
 
@@ -196,3 +197,17 @@ class TwoFactorEnrolmentRequired(DomainError):
         "Set it up on your account's security page first."
     )
     field: ClassVar[str | None] = None
+
+
+class SignInPaused(ServiceUnavailable):
+    """The store of the sign-in attempt counts (Redis) does not answer: signing in waits for
+    it rather than let each process count alone (limits fail closed)."""
+
+    code = "sign_in_unavailable"
+    title = "Signing in is paused for a moment"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Signing in is paused for a moment: please try again in a minute. "
+            "You can still browse and buy as a guest."
+        )

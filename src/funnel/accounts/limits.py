@@ -2,16 +2,26 @@
 
 The limits are *shared* (one counter per scope and key): a client cannot get ten more sign-in
 attempts by switching from the form to ``POST /api/v1/auth/tokens``.
+
+When the counts' store (Redis) does not answer, Flask-Limiter counts in each process's memory
+until it is back: each worker of each instance would then give a password guesser a budget of
+its own. Sign-in (both steps) fails closed instead: ``SignInPaused`` (503, ``Retry-After``),
+asked of the store at each attempt. The rest of the shop, guest checkout included, goes on.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import Any
 
-from flask import Response, request, session
+from flask import Response, current_app, request, session
 from flask_login import current_user
 
+from funnel.accounts.errors import SignInPaused
 from funnel.extensions import limiter
+
+log = logging.getLogger(__name__)
 
 SIGN_IN_PER_CLIENT = "10/minute"
 SIGN_IN_FAILURES_PER_EMAIL = "5/minute"
@@ -37,8 +47,32 @@ def _failed(response: Response) -> bool:
     return response.status_code >= 400
 
 
+def limits_store_answers() -> bool:
+    """Whether the rate limits' store answers (always, with limits off)."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    try:
+        return bool(limiter.storage.check())
+    except Exception:  # a store that cannot even be asked does not answer
+        return False
+
+
+def _closed_while_store_away(function: Any) -> Any:
+    """Refuse a sign-in attempt (a POST) while the attempt counts cannot be kept shared."""
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if request.method == "POST" and not limits_store_answers():
+            log.warning("sign-in refused: the rate limits' store does not answer")
+            raise SignInPaused()
+        return function(*args, **kwargs)
+
+    return checked
+
+
 def sign_in_limits(function: Any) -> Any:
-    """Both sign-in limits: per client address, and failures per email address."""
+    """Both sign-in limits: per client address, and failures per email address; closed while
+    their store does not answer."""
     per_client = limiter.shared_limit(SIGN_IN_PER_CLIENT, scope="sign-in", methods=["POST"])
     per_email = limiter.shared_limit(
         SIGN_IN_FAILURES_PER_EMAIL,
@@ -47,7 +81,7 @@ def sign_in_limits(function: Any) -> Any:
         methods=["POST"],
         deduct_when=_failed,
     )
-    return per_client(per_email(function))
+    return per_client(per_email(_closed_while_store_away(function)))
 
 
 def _registered(response: Response) -> bool:
@@ -74,7 +108,8 @@ def _second_step_account() -> str:
 
 def second_step_limits(function: Any) -> Any:
     """The second step of sign-in shares the sign-in limit per client address, and wrong codes
-    are limited per account (whichever browser sends them)."""
+    are limited per account (whichever browser sends them); closed while their store does not
+    answer."""
     per_client = limiter.shared_limit(SIGN_IN_PER_CLIENT, scope="sign-in", methods=["POST"])
     per_account = limiter.shared_limit(
         SECOND_STEP_FAILURES_PER_ACCOUNT,
@@ -83,7 +118,7 @@ def second_step_limits(function: Any) -> Any:
         methods=["POST"],
         deduct_when=_failed,
     )
-    return per_client(per_account(function))
+    return per_client(per_account(_closed_while_store_away(function)))
 
 
 def two_factor_change_limit(function: Any) -> Any:
