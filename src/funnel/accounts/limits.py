@@ -43,8 +43,8 @@ def _submitted_email() -> str:
 
 def _failed(response: Response) -> bool:
     """Only failed sign-ins count towards the per-email limit (a success redirects or creates
-    a token)."""
-    return response.status_code >= 400
+    a token); an attempt the shop could not check (a 5xx: signing in paused) is no failure."""
+    return 400 <= response.status_code < 500
 
 
 def limits_store_answers() -> bool:
