@@ -183,9 +183,12 @@ def test_the_worker_sends_the_order_email_of_an_order_placed_over_the_api(
     )
     [email] = worker_shop.mailbox.to("ann@example.com")
     assert number in email["Subject"]
-    log = worker_shop.worker_log.read_text(errors="replace")
-    assert f"Task {SEND_ORDER_EMAIL}[" in log
-    assert "succeeded in" in log
+    # (the worker logs the task's success just after the email left: wait for the line too)
+    worker_shop.wait_for(
+        "the worker's log of the task",
+        lambda: "succeeded in" in worker_shop.worker_log.read_text(errors="replace"),
+    )
+    assert f"Task {SEND_ORDER_EMAIL}[" in worker_shop.worker_log.read_text(errors="replace")
 
 
 def test_beat_s_job_sent_to_the_broker_deletes_expired_reservations_in_the_worker(
