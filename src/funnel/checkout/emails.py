@@ -10,13 +10,12 @@ sends nothing.
 from __future__ import annotations
 
 import logging
-import smtplib
 
 from celery import shared_task
 from flask import render_template
 
 from funnel.core import metrics
-from funnel.core.mail import send_email
+from funnel.core.mail import EMAIL_RETRIES, send_email
 from funnel.core.money import Money
 from funnel.core.outbox import send_after_commit
 from funnel.settings.queries import current_settings
@@ -27,13 +26,7 @@ SEND_CHARGE_REFUNDED_EMAIL = "funnel.checkout.send_charge_refunded_email"
 KIND = "charge_refunded"
 
 
-@shared_task(
-    name=SEND_CHARGE_REFUNDED_EMAIL,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(name=SEND_CHARGE_REFUNDED_EMAIL, **EMAIL_RETRIES)
 def send_charge_refunded_email(
     to: str, amount_minor: int, currency: str, order_number: str | None, reason: str
 ) -> None:

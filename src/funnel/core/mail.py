@@ -8,10 +8,20 @@ import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 
 from funnel.core import clock
+
+# How every email job is retried when the mail server fails: backing off up to 10 minutes,
+# five times (``@shared_task(name=..., **EMAIL_RETRIES)``).
+EMAIL_RETRIES: dict[str, Any] = {
+    "autoretry_for": (OSError, smtplib.SMTPException),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 5,
+}
 
 
 def build_message(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:

@@ -16,7 +16,6 @@ their account page, a guest's to the signed guest page.
 from __future__ import annotations
 
 import logging
-import smtplib
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +26,7 @@ from funnel.accounts import queries as account_queries
 from funnel.accounts.emails import absolute_url
 from funnel.accounts.permissions import Permission
 from funnel.core import metrics
-from funnel.core.mail import send_email
+from funnel.core.mail import EMAIL_RETRIES, send_email
 from funnel.core.money import Money
 from funnel.core.outbox import send_after_commit
 from funnel.orders import queries
@@ -82,13 +81,7 @@ def render_order_email(kind: str, order_id: int, **extra: Any) -> tuple[str, str
     return order.email, subject, text, html
 
 
-@shared_task(
-    name=SEND_ORDER_EMAIL,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(name=SEND_ORDER_EMAIL, **EMAIL_RETRIES)
 def send_order_email(
     kind: str,
     order_id: int,
@@ -144,13 +137,7 @@ def schedule_order_email(
         send_after_commit(SEND_ORDER_EMAIL, kind, order_id, refund_minor, shipment_id)
 
 
-@shared_task(
-    name=SEND_DISPUTE_EMAIL,
-    autoretry_for=(OSError, smtplib.SMTPException),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
+@shared_task(name=SEND_DISPUTE_EMAIL, **EMAIL_RETRIES)
 def send_dispute_email(
     order_id: int, amount_minor: int, currency: str, reason: str, respond_by: str | None
 ) -> None:
