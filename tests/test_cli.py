@@ -27,6 +27,7 @@ JOBS = [
     "inventory-delete-expired-reservations",
     "orders-cancel-overdue-manual-orders",
     "payments-deliver-test-webhooks",
+    "reports-summarise-funnel",
 ]
 
 
@@ -86,6 +87,10 @@ def test_every_listed_job_runs_on_an_empty_shop(app: Flask) -> None:
         "checkout-reconcile-charges": (
             "{'matched': 0, 'paid': 0, 'refunded': 0, 'foreign': 0, 'unresolved': 0, "
             "'missing_charge': 0, 'missing_refund': 0}"
+        ),
+        "reports-summarise-funnel": (
+            "{'time_zone': 'UTC', 'days': 0, 'late_events': 0, 'summarised_through': None, "
+            "'started_again': False}"
         ),
     }
     assert [(result.exit_code, result.output) for result in outputs] == [

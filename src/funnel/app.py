@@ -108,6 +108,7 @@ TASK_MODULES = (
     "funnel.inventory.tasks",
     "funnel.orders.tasks",
     "funnel.payments.tasks",
+    "funnel.reports.tasks",
 )
 
 

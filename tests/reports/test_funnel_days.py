@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from funnel.accounts.models import User
+from funnel.analytics import summaries
 from funnel.analytics.models import FunnelStage
 from funnel.catalog.models import Product
 from funnel.core import clock
@@ -98,11 +99,21 @@ def test_a_long_period_is_one_grouped_query(app: Flask, sql_statements: list[str
 
     report = funnel_days_report(date(2024, 1, 1), date(2024, 12, 31), "America/New_York")
 
-    assert len(sql_statements) == 1
-    assert "GROUP BY" in sql_statements[0]
+    # how far the daily summary goes (nowhere yet), then the events, grouped by the database
+    assert len(sql_statements) == 2
+    assert "funnel_summary_state" in sql_statements[0]
+    assert "GROUP BY" in sql_statements[1] and "funnel_events" in sql_statements[1]
     counts = [row.visitors[0] for row in report.days]
     # 00:00 UTC on 1 January is 31 December 19:00 in New York: before the period
     assert (len(counts), sum(counts), counts[-1]) == (366, 1, 1)
+
+    # once the year is summarised, the days are counted from the summary alone (US-74)
+    summaries.summarise("America/New_York", now=datetime(2025, 1, 2, tzinfo=UTC))
+    sql_statements.clear()
+    summarised = funnel_days_report(date(2024, 1, 1), date(2024, 12, 31), "America/New_York")
+    assert len(sql_statements) == 2
+    assert "GROUP BY" in sql_statements[1] and "funnel_events" not in sql_statements[1]
+    assert summarised.days == report.days
 
 
 @pytest.mark.backends("sqlite")

@@ -32,8 +32,8 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import insert
 
-from funnel.analytics.models import FunnelEvent
-from funnel.core import metrics
+from funnel.analytics.models import LATE_AFTER, FunnelEvent, LateFunnelEvent
+from funnel.core import clock, metrics
 from funnel.core.database import db
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ class ViewBatch:
         try:
             with self.app.app_context(), db.engine.begin() as connection:
                 connection.execute(insert(FunnelEvent), rows)
+                late = late_rows(rows)
+                if late:
+                    connection.execute(insert(LateFunnelEvent), late)
         except Exception:
             self._keep_again(rows)
             log.warning("could not write %d product views; kept for the next try", len(rows))
@@ -125,6 +128,17 @@ class ViewBatch:
             self.rows, self.first_kept_at = [], None
             self.lock = threading.Lock()
             self.thread = None
+
+
+def late_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows written more than ``LATE_AFTER`` after they happened (kept while the database
+    was away), for the funnel summary to add to days it may have summarised already."""
+    cutoff = clock.utcnow() - LATE_AFTER
+    return [
+        {"stage": row["stage"], "visitor_id": row["visitor_id"], "occurred_at": row["occurred_at"]}
+        for row in rows
+        if row["occurred_at"] < cutoff
+    ]
 
 
 def init_app(app: Flask) -> None:

@@ -9,9 +9,9 @@ safe to record from concurrent requests.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Enum, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from funnel.analytics.sources import (
@@ -27,6 +27,12 @@ from funnel.extensions import db
 VISITOR_ID_LENGTH = 64
 ORDER_REFERENCE_LENGTH = 64
 DEDUPE_KEY_LENGTH = 160
+# An event written this long after it happened is late: the funnel summary may have counted
+# its day already (it summarises a day ``SETTLE_AFTER`` after it ends), so it is noted for the
+# summary's next run (``LateFunnelEvent``). Events are written as they happen, or within
+# seconds when batched; only a batch kept while the database was away is late.
+LATE_AFTER = timedelta(minutes=2)
+SETTLE_AFTER = timedelta(minutes=10)
 
 
 class FunnelStage(enum.StrEnum):
@@ -43,6 +49,17 @@ class FunnelStage(enum.StrEnum):
 _STAGE_VALUES = ", ".join(f"'{stage.value}'" for stage in FunnelStage)
 
 
+def _stage_type() -> Enum:
+    """The stage as its value, in a VARCHAR (no database enum type to migrate)."""
+    return Enum(
+        FunnelStage,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
 class FunnelEvent(db.Model):
     __tablename__ = "funnel_events"
     __table_args__ = (
@@ -57,15 +74,7 @@ class FunnelEvent(db.Model):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
     )
-    stage: Mapped[FunnelStage] = mapped_column(
-        Enum(
-            FunnelStage,
-            native_enum=False,
-            length=32,
-            values_callable=lambda members: [member.value for member in members],
-            validate_strings=True,
-        )
-    )
+    stage: Mapped[FunnelStage] = mapped_column(_stage_type())
     visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH))
     user_id: Mapped[int | None] = mapped_column(Integer)
     product_id: Mapped[int | None] = mapped_column(Integer)
@@ -81,3 +90,54 @@ class FunnelEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<FunnelEvent {self.stage.value} {self.visitor_id}>"
+
+
+class FunnelVisitorDay(db.Model):
+    """A visitor who reached a stage on a shop day: the daily summary the funnel reports read
+    instead of the events (``summaries`` keeps it, ``daily`` reads it).
+
+    ``previous_day`` is the last earlier day the visitor reached the same stage (None for the
+    first). It turns "distinct visitors over a period" into a plain count: a visitor counts
+    once in ``[first, last]`` on the one day of theirs in it whose ``previous_day`` is before
+    ``first``. Days are the shop's, in ``FunnelSummaryState.time_zone``.
+    """
+
+    __tablename__ = "funnel_visitor_days"
+    __table_args__ = (
+        CheckConstraint(f"stage IN ({_STAGE_VALUES})", name="stage"),
+        # The counts over a period read this index alone.
+        Index(None, "stage", "day", "previous_day"),
+    )
+
+    stage: Mapped[FunnelStage] = mapped_column(_stage_type(), primary_key=True)
+    visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    previous_day: Mapped[date | None] = mapped_column(Date)
+
+
+class FunnelSummaryState(db.Model):
+    """How far the daily summary goes: every shop day up to ``summarised_through`` (in
+    ``time_zone``) is in ``funnel_visitor_days``; the reports count later days from the events.
+    One row (id 1), or none before the first run."""
+
+    __tablename__ = "funnel_summary_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    summarised_through: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+
+class LateFunnelEvent(db.Model):
+    """An event written well after it happened (a batch of product views kept while the
+    database was away): its day may be summarised already, so the next summary run adds it."""
+
+    __tablename__ = "late_funnel_events"
+    __table_args__ = (CheckConstraint(f"stage IN ({_STAGE_VALUES})", name="stage"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    stage: Mapped[FunnelStage] = mapped_column(_stage_type())
+    visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH))
+    occurred_at: Mapped[datetime]

@@ -25,6 +25,7 @@ from funnel.analytics.models import (
     VISITOR_ID_LENGTH,
     FunnelEvent,
     FunnelStage,
+    FunnelVisitorDay,
 )
 from funnel.analytics.sources import VisitSource
 from funnel.core import clock, metrics
@@ -160,7 +161,8 @@ def retention_days() -> int:
 
 def delete_old_events(*, batch_size: int = 5000) -> int:
     """Delete events older than the retention period, in batches (each its own transaction,
-    so that a large purge never holds locks for long). Returns the number deleted."""
+    so that a large purge never holds locks for long), and the daily summary's days before
+    them. Returns the number of events deleted."""
     cutoff = clock.utcnow() - timedelta(days=retention_days())
     total = 0
     while True:
@@ -180,6 +182,14 @@ def delete_old_events(*, batch_size: int = 5000) -> int:
                 )
         total += len(ids)
         if len(ids) < batch_size:
+            with transaction() as session:
+                # The daily summary's days whose events are gone (the day before the cutoff's
+                # too: in the shop's time zone, it may have begun on the day before in UTC).
+                session.execute(
+                    delete(FunnelVisitorDay).where(
+                        FunnelVisitorDay.day < cutoff.date() - timedelta(days=1)
+                    )
+                )
             if total:
                 log.info("deleted %d funnel events older than %s", total, cutoff.isoformat())
             return total

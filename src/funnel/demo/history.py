@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from tqdm import tqdm
 
+from funnel.analytics import summaries
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.catalog.models import Product, Variant
 from funnel.core import clock
@@ -42,6 +43,7 @@ from funnel.payments.models import (
     TransactionKind,
     TransactionStatus,
 )
+from funnel.settings import queries as settings_queries
 
 SEED = 20_261_206
 CHUNK = 5_000
@@ -204,6 +206,9 @@ def load_demo_history(
         _flush(FunnelEvent, rows)
         db.session.commit()
     _write_orders(history, numbers, paying, by_product, titles, currency, progress)
+    # Events written into the past: the funnel's daily summary is built again over them.
+    summaries.start_again()
+    summaries.summarise(settings_queries.current_settings().time_zone)
     return events, orders
 
 

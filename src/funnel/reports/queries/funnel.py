@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from funnel.analytics import daily
 from funnel.analytics import queries as analytics_queries
 from funnel.reports.conversion import StageFigures, funnel_figures
 from funnel.reports.periods import Period, checked_period
@@ -40,7 +41,8 @@ def funnel_report(
     included), against the period of the same length just before.
 
     Each stage counts the distinct visitors who reached it in the period (a visitor counts
-    once however many days they came back: ``analytics.queries.funnel_counts``). Raises
+    once however many days they came back: ``analytics.daily.funnel_counts_for_days``, from
+    the daily summary and the events after it). Raises
     InvalidReportPeriod (messages by field ``from``, ``to``) for days that are no period:
     the end before the start, more than ``periods.MAX_DAYS`` days, outside the years served.
     Given ``split``, also the same period's funnel by groups of visitors
@@ -51,8 +53,8 @@ def funnel_report(
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
     previous = period.previous()
     start, end = period.instants(zone)
-    counts = analytics_queries.funnel_counts(start, end)
-    previous_counts = analytics_queries.funnel_counts(*previous.instants(zone))
+    counts = daily.funnel_counts_for_days(period.first_day, period.last_day, zone)
+    previous_counts = daily.funnel_counts_for_days(previous.first_day, previous.last_day, zone)
     return FunnelReport(
         period=period,
         previous_period=previous,

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from funnel.analytics import queries as analytics_queries
+from funnel.analytics import daily
 from funnel.analytics.models import FunnelStage
-from funnel.reports.buckets import Grouping, bucket_starts, buckets
+from funnel.reports.buckets import Grouping, buckets
 from funnel.reports.periods import Period, checked_period
 
 
@@ -44,13 +44,13 @@ def funnel_days_report(
 ) -> FunnelDaysReport:
     """Each shop day from ``first_day`` to ``last_day`` (in ``time_zone``, both included)
     with the distinct visitors who reached each stage that day. Raises InvalidReportPeriod
-    for days that are no period. One read (``analytics.queries.funnel_counts_per_bucket``,
-    the days cut as ``buckets`` cuts them); writes nothing."""
+    for days that are no period. Two reads at most (``analytics.daily.funnel_counts_per_day``:
+    the summarised days, then the days after from the events); writes nothing."""
     period = checked_period(first_day, last_day)
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
     start, end = period.instants(zone)
     rows = buckets(period, Grouping.DAY)
-    counts = analytics_queries.funnel_counts_per_bucket(bucket_starts(rows, zone), end)
+    counts = daily.funnel_counts_per_day(period.first_day, period.last_day, zone)
     return FunnelDaysReport(
         period=period,
         time_zone=zone.key,
