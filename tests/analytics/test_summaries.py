@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from funnel.analytics import batches, daily, queries, services, summaries
 from funnel.analytics.models import (
+    PRODUCT_STAGES,
     FunnelEvent,
     FunnelStage,
     FunnelVisitorDay,
@@ -46,10 +47,12 @@ def write_events(count: int, seed: int) -> None:
         day = chosen.choice([FIRST_DAY - timedelta(days=1), *DAYS, LAST_DAY + timedelta(days=1)])
         minutes = chosen.choice([0, 1, 59, 12 * 60, 23 * 60 + 59, chosen.randrange(24 * 60)])
         at = daily.midnight(day, BERLIN) + timedelta(minutes=minutes)
+        stage = chosen.choice(list(FunnelStage))
         rows.append(
             FunnelEvent(
-                stage=chosen.choice(list(FunnelStage)),
+                stage=stage,
                 visitor_id=f"visitor-{chosen.randrange(12)}",
+                product_id=chosen.choice([1, 2, 3, None]) if stage in PRODUCT_STAGES else None,
                 occurred_at=at,
             )
         )
@@ -57,22 +60,62 @@ def write_events(count: int, seed: int) -> None:
     db.session.commit()
 
 
-def figures_from_events(zone: ZoneInfo = BERLIN) -> dict[tuple[date, date], list[int]]:
-    """Every period's funnel counted from the events alone, and each day's."""
-    periods: dict[tuple[date, date], list[int]] = {}
-    for first in DAYS:
-        for last in DAYS[DAYS.index(first) :]:
-            start, end = daily.midnight(first, zone), daily.midnight(last + timedelta(days=1), zone)
-            periods[(first, last)] = list(queries.funnel_counts(start, end).values())
-    return periods
+def periods() -> list[tuple[date, date]]:
+    return [(first, last) for first in DAYS for last in DAYS[DAYS.index(first) :]]
 
 
-def figures_read(zone: ZoneInfo = BERLIN) -> dict[tuple[date, date], list[int]]:
+def pairs_viewed_in(start: datetime, end: datetime) -> set[tuple[str, int]]:
+    rows = db.session.execute(
+        select(FunnelEvent.visitor_id, FunnelEvent.product_id).where(
+            FunnelEvent.stage == FunnelStage.PRODUCT_VIEW,
+            FunnelEvent.product_id.is_not(None),
+            FunnelEvent.occurred_at >= start,
+            FunnelEvent.occurred_at < end,
+        )
+    )
+    return {(visitor, product) for visitor, product in rows}
+
+
+def pairs_read(first: date, last: date, zone: ZoneInfo) -> set[tuple[str, int]]:
+    """Which (visitor, product) of any event's viewed in the days, as the sales report asks."""
+    every_pair = (
+        select(FunnelEvent.visitor_id, FunnelEvent.product_id)
+        .where(FunnelEvent.product_id.is_not(None))
+        .distinct()
+        .subquery()
+    )
+    viewed = daily.viewed_in_days(
+        every_pair.c.visitor_id, every_pair.c.product_id, first, last, zone
+    )
+    rows = db.session.execute(select(every_pair).where(viewed))
+    return {(visitor, product) for visitor, product in rows}
+
+
+def figures_from_events(zone: ZoneInfo = BERLIN) -> dict[tuple[date, date], list[object]]:
+    """Every period's funnel counted from the events alone: per stage, and per product."""
+    figures: dict[tuple[date, date], list[object]] = {}
+    for first, last in periods():
+        start, end = daily.midnight(first, zone), daily.midnight(last + timedelta(days=1), zone)
+        figures[(first, last)] = [
+            list(queries.funnel_counts(start, end).values()),
+            *(queries.product_visitors(stage, start, end) for stage in PRODUCT_STAGES),
+            pairs_viewed_in(start, end),
+        ]
+    return figures
+
+
+def figures_read(zone: ZoneInfo = BERLIN) -> dict[tuple[date, date], list[object]]:
     """Every period's funnel as the reports read it (summary, then the events after it)."""
     return {
-        (first, last): list(daily.funnel_counts_for_days(first, last, zone).values())
-        for first in DAYS
-        for last in DAYS[DAYS.index(first) :]
+        (first, last): [
+            list(daily.funnel_counts_for_days(first, last, zone).values()),
+            *(
+                daily.product_visitors_for_days(stage, first, last, zone)
+                for stage in PRODUCT_STAGES
+            ),
+            pairs_read(first, last, zone),
+        ]
+        for first, last in periods()
     }
 
 
@@ -90,14 +133,14 @@ def test_every_period_counts_the_same_from_the_summary_as_from_the_events(app: F
     # given a week of events across a daylight-saving change, visitors coming back on many days
     write_events(400, seed=7)
     expected, expected_days = figures_from_events(), days_from_events()
-    assert expected[(FIRST_DAY, LAST_DAY)][0] == 12  # each visitor once over the week
+    assert expected[(FIRST_DAY, LAST_DAY)][0][0] == 12  # each visitor once over the week
     assert sum(day[0] for day in expected_days) > 12  # and once on each day they came
 
     # before any run, and summarised up to each day of the week in turn (the days after it
     # read from the events, a visitor counted in the summarised days not counted again)
     assert daily.summarised_through(BERLIN) is None
     assert (figures_read(), days_read()) == (expected, expected_days)
-    for through in (FIRST_DAY, date(2026, 3, 28), date(2026, 3, 29), date(2026, 3, 31), LAST_DAY):
+    for through in (FIRST_DAY, date(2026, 3, 29), date(2026, 3, 31), LAST_DAY):
         run = summaries.summarise("Europe/Berlin", now=settled_after(through))
         assert (run.summarised_through, daily.summarised_through(BERLIN)) == (through, through)
         assert (figures_read(), days_read()) == (expected, expected_days), through
@@ -123,7 +166,9 @@ def test_a_view_written_late_into_a_summarised_day_is_added_by_the_next_run(
     for day in (date(2026, 3, 27), date(2026, 3, 30)):
         at = daily.midnight(day, BERLIN) + timedelta(hours=10)
         db.session.add(
-            FunnelEvent(stage=FunnelStage.PRODUCT_VIEW, visitor_id="ann", occurred_at=at)
+            FunnelEvent(
+                stage=FunnelStage.PRODUCT_VIEW, visitor_id="ann", product_id=7, occurred_at=at
+            )
         )
     db.session.commit()
     summaries.summarise("Europe/Berlin", now=settled_after(date(2026, 3, 31)))
@@ -137,7 +182,7 @@ def test_a_view_written_late_into_a_summarised_day_is_added_by_the_next_run(
             "stage": FunnelStage.PRODUCT_VIEW,
             "visitor_id": "ann",
             "user_id": None,
-            "product_id": None,
+            "product_id": 7,
             "occurred_at": daily.midnight(date(2026, 3, 28), BERLIN) + timedelta(hours=10),
         }
     ]
@@ -157,6 +202,12 @@ def test_a_view_written_late_into_a_summarised_day_is_added_by_the_next_run(
     assert views_per_day == [1, 1, 0, 1, 0]
     viewers = daily.funnel_counts_for_days(date(2026, 3, 28), date(2026, 3, 31), BERLIN)
     assert viewers[FunnelStage.PRODUCT_VIEW] == 1
+    assert daily.product_visitors_for_days(
+        FunnelStage.PRODUCT_VIEW, date(2026, 3, 28), date(2026, 3, 29), BERLIN
+    ) == {7: 1}
+    assert daily.product_visitors_for_days(
+        FunnelStage.PRODUCT_VIEW, date(2026, 3, 28), date(2026, 3, 31), BERLIN
+    ) == {7: 1}
 
 
 def test_a_view_written_in_time_is_not_late(app: Flask) -> None:

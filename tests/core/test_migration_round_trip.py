@@ -53,6 +53,7 @@ LOWER_REVISION = "0023_search_index"
 DROPPED_TABLES = {
     "catalogue_versions",
     "feedback",
+    "funnel_product_visitor_days",
     "funnel_summary_state",
     "funnel_visitor_days",
     "late_funnel_events",
@@ -284,6 +285,7 @@ def test_a_previous_releases_database_with_demo_data_upgrades_and_the_shop_works
     new_tables = {
         "catalogue_versions",
         "feedback",
+        "funnel_product_visitor_days",
         "funnel_summary_state",
         "funnel_visitor_days",
         "late_funnel_events",

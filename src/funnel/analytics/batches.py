@@ -135,7 +135,7 @@ def late_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     was away), for the funnel summary to add to days it may have summarised already."""
     cutoff = clock.utcnow() - LATE_AFTER
     return [
-        {"stage": row["stage"], "visitor_id": row["visitor_id"], "occurred_at": row["occurred_at"]}
+        {name: row[name] for name in ("stage", "visitor_id", "product_id", "occurred_at")}
         for row in rows
         if row["occurred_at"] < cutoff
     ]

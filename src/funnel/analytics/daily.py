@@ -12,12 +12,19 @@ alone (``queries``), as before the summary existed.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select, tuple_
 
 from funnel.analytics import queries
-from funnel.analytics.models import FunnelEvent, FunnelStage, FunnelSummaryState, FunnelVisitorDay
+from funnel.analytics.models import (
+    FunnelEvent,
+    FunnelProductVisitorDay,
+    FunnelStage,
+    FunnelSummaryState,
+    FunnelVisitorDay,
+)
 from funnel.extensions import db
 
 STATE_ID = 1
@@ -118,3 +125,74 @@ def funnel_counts_per_day(
         )
         counts.update(zip(later, live, strict=True))
     return [counts[day] for day in days]
+
+
+def product_visitors_for_days(
+    stage: FunnelStage, first_day: date, last_day: date, zone: ZoneInfo
+) -> dict[int, int]:
+    """By product: the distinct visitors who reached ``stage`` (a product view or an add to
+    cart) with it from ``first_day`` to ``last_day`` (shop days in ``zone``, both included).
+    The summarised days are a count of index rows per product; the days after, one grouped
+    read of their events, leaving out the visitors counted already."""
+    through = summarised_through(zone)
+    start, end = midnight(first_day, zone), midnight(last_day + timedelta(days=1), zone)
+    if through is None or through < first_day:
+        return queries.product_visitors(stage, start, end)
+    through = min(through, last_day)
+    summary = FunnelProductVisitorDay
+    rows = db.session.execute(
+        select(summary.product_id, func.count())
+        .where(
+            summary.stage == stage,
+            summary.day >= first_day,
+            summary.day <= through,
+            or_(summary.previous_day.is_(None), summary.previous_day < first_day),
+        )
+        .group_by(summary.product_id)
+    ).tuples()
+    counts = {int(product_id): int(count) for product_id, count in rows}
+    if through == last_day:
+        return counts
+    counted_already = exists().where(
+        summary.stage == FunnelEvent.stage,
+        summary.product_id == FunnelEvent.product_id,
+        summary.visitor_id == FunnelEvent.visitor_id,
+        summary.day >= first_day,
+        summary.day <= through,
+    )
+    later = queries.product_visitors(
+        stage, midnight(through + timedelta(days=1), zone), end, ~counted_already
+    )
+    for product_id, count in later.items():
+        counts[product_id] = counts.get(product_id, 0) + count
+    return counts
+
+
+def viewed_in_days(
+    visitor_id: Any, product_id: Any, first_day: date, last_day: date, zone: ZoneInfo
+) -> ColumnElement[bool]:
+    """A condition on two columns of a caller's query: that visitor viewed that product from
+    ``first_day`` to ``last_day`` (shop days in ``zone``). A lookup in the summary's key for
+    the summarised days; the views of the days after, read once into a lookup."""
+    through = summarised_through(zone)
+    end = midnight(last_day + timedelta(days=1), zone)
+    later_from = first_day if through is None or through < first_day else through + timedelta(1)
+    viewed_later = tuple_(visitor_id, product_id).in_(
+        select(FunnelEvent.visitor_id, FunnelEvent.product_id).where(
+            FunnelEvent.stage == FunnelStage.PRODUCT_VIEW,
+            FunnelEvent.occurred_at >= midnight(later_from, zone),
+            FunnelEvent.occurred_at < end,
+            FunnelEvent.product_id.is_not(None),
+        )
+    )
+    if later_from == first_day:
+        return viewed_later
+    summary = FunnelProductVisitorDay
+    viewed_summarised = exists().where(
+        summary.stage == FunnelStage.PRODUCT_VIEW,
+        summary.product_id == product_id,
+        summary.visitor_id == visitor_id,
+        summary.day >= first_day,
+        summary.day <= min(through, last_day),
+    )
+    return or_(viewed_summarised, viewed_later)

@@ -115,6 +115,36 @@ class FunnelVisitorDay(db.Model):
     previous_day: Mapped[date | None] = mapped_column(Date)
 
 
+# The stages whose events name a product, summarised per product too.
+PRODUCT_STAGES = (FunnelStage.PRODUCT_VIEW, FunnelStage.ADD_TO_CART)
+
+
+class FunnelProductVisitorDay(db.Model):
+    """A visitor who viewed (or added to cart) a product on a shop day: ``FunnelVisitorDay``
+    per product, for the distinct viewers of each product over a period. ``previous_day`` is
+    the visitor's last earlier day at that stage with that product."""
+
+    __tablename__ = "funnel_product_visitor_days"
+    __table_args__ = (
+        CheckConstraint("stage IN ('product_view', 'add_to_cart')", name="stage"),
+        # The counts per product over a period, and who viewed what, read this index alone.
+        Index(
+            "ix_funnel_product_visitor_days_by_day",
+            "stage",
+            "day",
+            "previous_day",
+            "product_id",
+            "visitor_id",
+        ),
+    )
+
+    stage: Mapped[FunnelStage] = mapped_column(_stage_type(), primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    previous_day: Mapped[date | None] = mapped_column(Date)
+
+
 class FunnelSummaryState(db.Model):
     """How far the daily summary goes: every shop day up to ``summarised_through`` (in
     ``time_zone``) is in ``funnel_visitor_days``; the reports count later days from the events.
@@ -140,4 +170,5 @@ class LateFunnelEvent(db.Model):
     )
     stage: Mapped[FunnelStage] = mapped_column(_stage_type())
     visitor_id: Mapped[str] = mapped_column(String(VISITOR_ID_LENGTH))
+    product_id: Mapped[int | None] = mapped_column(Integer)
     occurred_at: Mapped[datetime]

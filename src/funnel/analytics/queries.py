@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -67,18 +68,22 @@ def funnel_counts_per_bucket(
     return counts
 
 
-def product_viewers(start: datetime, end: datetime) -> dict[int, int]:
-    """By product: the distinct visitors who viewed it in ``[start, end)``. One query, served
-    by the ``(stage, occurred_at, visitor_id, product_id)`` index alone."""
+def product_visitors(
+    stage: FunnelStage, start: datetime, end: datetime, *conditions: Any
+) -> dict[int, int]:
+    """By product: the distinct visitors who reached ``stage`` with it in ``[start, end)``
+    (and meet ``conditions`` on their events). One query, served by the ``(stage,
+    occurred_at, visitor_id, product_id)`` index."""
     if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("product_viewers needs timezone-aware datetimes")
+        raise ValueError("product_visitors needs timezone-aware datetimes")
     rows = db.session.execute(
         select(FunnelEvent.product_id, func.count(FunnelEvent.visitor_id.distinct()))
         .where(
-            FunnelEvent.stage == FunnelStage.PRODUCT_VIEW,
+            FunnelEvent.stage == stage,
             FunnelEvent.occurred_at >= start,
             FunnelEvent.occurred_at < end,
             FunnelEvent.product_id.is_not(None),
+            *conditions,
         )
         .group_by(FunnelEvent.product_id)
     ).tuples()

@@ -24,6 +24,7 @@ from funnel.analytics.models import (
     ORDER_REFERENCE_LENGTH,
     VISITOR_ID_LENGTH,
     FunnelEvent,
+    FunnelProductVisitorDay,
     FunnelStage,
     FunnelVisitorDay,
 )
@@ -185,11 +186,10 @@ def delete_old_events(*, batch_size: int = 5000) -> int:
             with transaction() as session:
                 # The daily summary's days whose events are gone (the day before the cutoff's
                 # too: in the shop's time zone, it may have begun on the day before in UTC).
-                session.execute(
-                    delete(FunnelVisitorDay).where(
-                        FunnelVisitorDay.day < cutoff.date() - timedelta(days=1)
+                for summary in (FunnelVisitorDay, FunnelProductVisitorDay):
+                    session.execute(
+                        delete(summary).where(summary.day < cutoff.date() - timedelta(days=1))
                     )
-                )
             if total:
                 log.info("deleted %d funnel events older than %s", total, cutoff.isoformat())
             return total

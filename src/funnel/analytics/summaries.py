@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from funnel.analytics.daily import STATE_ID, midnight
 from funnel.analytics.models import (
+    PRODUCT_STAGES,
     SETTLE_AFTER,
     FunnelEvent,
-    FunnelStage,
+    FunnelProductVisitorDay,
     FunnelSummaryState,
     FunnelVisitorDay,
     LateFunnelEvent,
@@ -65,6 +66,7 @@ def summarise(time_zone: str, *, now: datetime | None = None) -> SummaryRun:
     the late events it added."""
     zone = ZoneInfo(time_zone)
     last_day = last_settled_day(now or clock.utcnow(), zone)
+    _make_state(zone.key)
     with transaction() as session:
         state, started_again = _locked_state(session, zone.key)
     late = _add_late_events(zone)
@@ -91,27 +93,34 @@ def start_again() -> None:
     into the past, as the demo loader does. Side effects: deletes every summary row."""
     with transaction() as session:
         session.execute(delete(FunnelVisitorDay))
+        session.execute(delete(FunnelProductVisitorDay))
         session.execute(delete(LateFunnelEvent))
         session.execute(delete(FunnelSummaryState))
 
 
+def _make_state(time_zone: str) -> None:
+    """Make the state row before the first run, in a transaction of its own: runs then only
+    ever lock a row that exists (locking a missing row takes a gap lock on MariaDB, and two
+    first runs inserting into the gap deadlock)."""
+    with transaction() as session:
+        if session.get(FunnelSummaryState, STATE_ID) is not None:
+            return
+    try:
+        with transaction() as session:
+            session.add(FunnelSummaryState(id=STATE_ID, time_zone=time_zone))
+    except IntegrityError:
+        pass  # a concurrent first run made it
+
+
 def _locked_state(session: Session, time_zone: str) -> tuple[FunnelSummaryState, bool]:
-    """The state row, locked for this transaction (made when missing); the summary emptied
-    first when it was kept in another time zone. True when it was."""
+    """The state row, locked for this transaction; the summary emptied first when it was kept
+    in another time zone. True when it was."""
     locked = select(FunnelSummaryState).where(FunnelSummaryState.id == STATE_ID).with_for_update()
-    state = session.scalars(locked).one_or_none()
-    if state is None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    FunnelSummaryState(id=STATE_ID, time_zone=time_zone, summarised_through=None)
-                )
-        except IntegrityError:
-            pass  # a concurrent first run made it: wait for its lock below
-        state = session.scalars(locked).one()
+    state = session.scalars(locked).one()
     if state.time_zone == time_zone:
         return state, False
     session.execute(delete(FunnelVisitorDay))
+    session.execute(delete(FunnelProductVisitorDay))
     state.time_zone, state.summarised_through = time_zone, None
     return state, True
 
@@ -125,8 +134,13 @@ def _first_day_to_summarise(through: date | None, zone: ZoneInfo, last_day: date
 
 
 def _summarise_day(session: Session, day: date, zone: ZoneInfo) -> None:
-    """One row per stage and visitor of ``day``'s events, with the visitor's last earlier
-    summarised day at that stage: every earlier day is summarised, so that is the previous."""
+    """One row per stage and visitor of ``day``'s events (and per stage, product and visitor
+    of its views and adds to cart), each with the visitor's last earlier summarised day at
+    that stage (and product): every earlier day is summarised, so that is the previous one."""
+    in_day = (
+        FunnelEvent.occurred_at >= midnight(day, zone),
+        FunnelEvent.occurred_at < midnight(day + timedelta(days=1), zone),
+    )
     earlier = (
         select(func.max(FunnelVisitorDay.day))
         .where(
@@ -136,16 +150,42 @@ def _summarise_day(session: Session, day: date, zone: ZoneInfo) -> None:
         )
         .scalar_subquery()
     )
-    rows = (
-        select(FunnelEvent.stage, FunnelEvent.visitor_id, literal(day, Date), earlier)
-        .where(
-            FunnelEvent.occurred_at >= midnight(day, zone),
-            FunnelEvent.occurred_at < midnight(day + timedelta(days=1), zone),
+    session.execute(
+        insert(FunnelVisitorDay).from_select(
+            ["stage", "visitor_id", "day", "previous_day"],
+            select(FunnelEvent.stage, FunnelEvent.visitor_id, literal(day, Date), earlier)
+            .where(*in_day)
+            .group_by(FunnelEvent.stage, FunnelEvent.visitor_id),
         )
-        .group_by(FunnelEvent.stage, FunnelEvent.visitor_id)
+    )
+    product_day = FunnelProductVisitorDay
+    earlier_with_product = (
+        select(func.max(product_day.day))
+        .where(
+            product_day.stage == FunnelEvent.stage,
+            product_day.product_id == FunnelEvent.product_id,
+            product_day.visitor_id == FunnelEvent.visitor_id,
+            product_day.day < day,
+        )
+        .scalar_subquery()
     )
     session.execute(
-        insert(FunnelVisitorDay).from_select(["stage", "visitor_id", "day", "previous_day"], rows)
+        insert(product_day).from_select(
+            ["stage", "product_id", "visitor_id", "day", "previous_day"],
+            select(
+                FunnelEvent.stage,
+                FunnelEvent.product_id,
+                FunnelEvent.visitor_id,
+                literal(day, Date),
+                earlier_with_product,
+            )
+            .where(
+                FunnelEvent.stage.in_(PRODUCT_STAGES),
+                FunnelEvent.product_id.is_not(None),
+                *in_day,
+            )
+            .group_by(FunnelEvent.stage, FunnelEvent.product_id, FunnelEvent.visitor_id),
+        )
     )
 
 
@@ -166,7 +206,7 @@ def _add_late_events(zone: ZoneInfo) -> int:
                 day = event.occurred_at.astimezone(zone).date()
                 through = state.summarised_through
                 if through is not None and day <= through:
-                    _add_visitor_day(session, event.stage, event.visitor_id, day)
+                    _add_visitor_day(session, event, day)
             # By id: a late event committed since the read above waits for the next round.
             session.execute(
                 delete(LateFunnelEvent).where(LateFunnelEvent.id.in_([row.id for row in late])),
@@ -177,24 +217,38 @@ def _add_late_events(zone: ZoneInfo) -> int:
             return total
 
 
-def _add_visitor_day(session: Session, stage: FunnelStage, visitor_id: str, day: date) -> None:
-    """Add one visitor's day at a stage among days summarised already: it becomes the
-    previous day of the visitor's next day at that stage."""
-    same = (FunnelVisitorDay.stage == stage, FunnelVisitorDay.visitor_id == visitor_id)
-    if session.get(FunnelVisitorDay, (stage, visitor_id, day)) is not None:
+def _add_visitor_day(session: Session, event: LateFunnelEvent, day: date) -> None:
+    """Add a late event's day among days summarised already (and its product's day, for a
+    view or an add to cart): it becomes the previous day of the visitor's next day there."""
+    _add_day(
+        session,
+        FunnelVisitorDay,
+        {"stage": event.stage, "visitor_id": event.visitor_id},
+        day,
+    )
+    if event.stage in PRODUCT_STAGES and event.product_id is not None:
+        _add_day(
+            session,
+            FunnelProductVisitorDay,
+            {"stage": event.stage, "product_id": event.product_id, "visitor_id": event.visitor_id},
+            day,
+        )
+
+
+def _add_day(
+    session: Session,
+    model: type[FunnelVisitorDay] | type[FunnelProductVisitorDay],
+    key: dict[str, object],
+    day: date,
+) -> None:
+    same = [getattr(model, name) == value for name, value in key.items()]
+    if session.scalars(select(model).where(*same, model.day == day)).first() is not None:
         return
-    previous = session.scalar(
-        select(func.max(FunnelVisitorDay.day)).where(*same, FunnelVisitorDay.day < day)
-    )
+    previous = session.scalar(select(func.max(model.day)).where(*same, model.day < day))
     following = session.scalars(
-        select(FunnelVisitorDay)
-        .where(*same, FunnelVisitorDay.day > day)
-        .order_by(FunnelVisitorDay.day)
-        .limit(1)
+        select(model).where(*same, model.day > day).order_by(model.day).limit(1)
     ).one_or_none()
-    session.add(
-        FunnelVisitorDay(stage=stage, visitor_id=visitor_id, day=day, previous_day=previous)
-    )
+    session.add(model(**key, day=day, previous_day=previous))
     if following is not None:
         following.previous_day = day
     session.flush()

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, tuple_, union_all
+from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import aliased
 
-from funnel.analytics.models import FunnelEvent, FunnelStage
+from funnel.analytics import daily
 from funnel.catalog.models import Product, Variant
 from funnel.core.spans import span_index, span_start
 from funnel.extensions import db
@@ -273,13 +274,14 @@ def variant_sales(start: datetime, end: datetime) -> list[VariantSales]:
     return sorted(sales, key=lambda row: (-row.revenue_minor, row.product_title, row.sku))
 
 
-def buyers_who_viewed(start: datetime, end: datetime) -> dict[int, int]:
-    """By product: the distinct visitors who viewed it in ``[start, end)`` (counted in the
-    funnel) and paid, in the same range, for an order holding it. The numerator of a
-    product's views-to-purchase conversion: a buyer the funnel never saw view the product (a
-    purchase through the API, a visitor who asked not to be tracked) is not counted, so the
-    rate never passes 100 %."""
-    _check_aware(start, end)
+def buyers_who_viewed(first_day: date, last_day: date, zone: ZoneInfo) -> dict[int, int]:
+    """By product: the distinct visitors who viewed it from ``first_day`` to ``last_day``
+    (shop days in ``zone``, both included; counted in the funnel) and paid, in the same days,
+    for an order holding it. The numerator of a product's views-to-purchase conversion: a
+    buyer the funnel never saw view the product (a purchase through the API, a visitor who
+    asked not to be tracked) is not counted, so the rate never passes 100 %. Whether each
+    buyer viewed is looked up in the funnel's daily summary (``analytics.daily``)."""
+    start, end = daily.midnight(first_day, zone), daily.midnight(last_day + timedelta(1), zone)
     bought = (
         select(Order.visitor_id, Variant.product_id)
         .join(OrderLine, OrderLine.order_id == Order.id)
@@ -288,17 +290,10 @@ def buyers_who_viewed(start: datetime, end: datetime) -> dict[int, int]:
         .distinct()
         .subquery()
     )
-    # Row-value IN: each database reads the views once into a lookup (SQLite an ephemeral
-    # index), where a join would scan the views once per buyer.
-    viewed = select(FunnelEvent.visitor_id, FunnelEvent.product_id).where(
-        FunnelEvent.stage == FunnelStage.PRODUCT_VIEW,
-        FunnelEvent.occurred_at >= start,
-        FunnelEvent.occurred_at < end,
-        FunnelEvent.product_id.is_not(None),
+    viewed = daily.viewed_in_days(
+        bought.c.visitor_id, bought.c.product_id, first_day, last_day, zone
     )
     rows = db.session.execute(
-        select(bought.c.product_id, func.count())
-        .where(tuple_(bought.c.visitor_id, bought.c.product_id).in_(viewed))
-        .group_by(bought.c.product_id)
+        select(bought.c.product_id, func.count()).where(viewed).group_by(bought.c.product_id)
     ).tuples()
     return {int(product_id): int(count) for product_id, count in rows}

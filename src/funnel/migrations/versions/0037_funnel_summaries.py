@@ -5,7 +5,8 @@ Revises: 0036_request_minutes
 Create Date: 2026-12-07
 
 ``funnel_visitor_days`` holds one row per stage, visitor and shop day, with the visitor's
-previous day at that stage; ``funnel_summary_state`` how far it goes and in which time zone;
+previous day at that stage (``funnel_product_visitor_days`` the same per product, for views and
+adds to cart); ``funnel_summary_state`` how far it goes and in which time zone;
 ``late_funnel_events`` the events written long after they happened, for the next run to add.
 The tables start empty: the reports count from the events until the first summary run
 (``flask --app funnel jobs run reports-summarise-funnel`` or the scheduler) fills them.
@@ -56,6 +57,30 @@ def upgrade() -> None:
         ["stage", "day", "previous_day"],
     )
     op.create_table(
+        "funnel_product_visitor_days",
+        _stage(),
+        sa.Column("product_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("visitor_id", sa.String(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("previous_day", sa.Date(), nullable=True),
+        sa.CheckConstraint(
+            "stage IN ('product_view', 'add_to_cart')",
+            name=op.f("ck_funnel_product_visitor_days_stage"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "stage",
+            "product_id",
+            "visitor_id",
+            "day",
+            name=op.f("pk_funnel_product_visitor_days"),
+        ),
+    )
+    op.create_index(
+        op.f("ix_funnel_product_visitor_days_by_day"),
+        "funnel_product_visitor_days",
+        ["stage", "day", "previous_day", "product_id", "visitor_id"],
+    )
+    op.create_table(
         "funnel_summary_state",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("time_zone", sa.String(length=64), nullable=False),
@@ -68,6 +93,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         _stage(),
         sa.Column("visitor_id", sa.String(length=64), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=True),
         sa.Column("occurred_at", UTCDateTime(), nullable=False),
         sa.CheckConstraint(STAGE_CHECK, name=op.f("ck_late_funnel_events_stage")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_late_funnel_events")),
@@ -77,6 +103,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("late_funnel_events")
     op.drop_table("funnel_summary_state")
+    op.drop_index(
+        op.f("ix_funnel_product_visitor_days_by_day"),
+        table_name="funnel_product_visitor_days",
+    )
+    op.drop_table("funnel_product_visitor_days")
     op.drop_index(
         op.f("ix_funnel_visitor_days_stage_day_previous_day"), table_name="funnel_visitor_days"
     )

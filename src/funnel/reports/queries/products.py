@@ -14,7 +14,8 @@ from datetime import date, datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from funnel.analytics import queries as analytics_queries
+from funnel.analytics import daily
+from funnel.analytics.models import FunnelStage
 from funnel.catalog import queries as catalog_queries
 from funnel.orders import figures
 from funnel.reports.conversion import rate
@@ -68,8 +69,10 @@ def product_report(
     period = checked_period(first_day, last_day)
     zone = time_zone if isinstance(time_zone, ZoneInfo) else ZoneInfo(time_zone)
     start, end = period.instants(zone)
-    viewers = analytics_queries.product_viewers(start, end)
-    buyers = figures.buyers_who_viewed(start, end)
+    viewers = daily.product_visitors_for_days(
+        FunnelStage.PRODUCT_VIEW, period.first_day, period.last_day, zone
+    )
+    buyers = figures.buyers_who_viewed(period.first_day, period.last_day, zone)
     grouped: dict[tuple[int | str, str], list[figures.VariantSales]] = {}
     titles: dict[tuple[int | str, str], str] = {}
     for sale in figures.variant_sales(start, end):
