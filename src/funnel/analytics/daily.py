@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, func, or_, select, tuple_
 
 from funnel.analytics import queries
 from funnel.analytics.models import (
@@ -73,11 +73,16 @@ def funnel_counts_for_days(
         counts[FunnelStage(stage)] += int(count)
     if through == last_day:
         return counts
-    counted_already = exists().where(
-        summary.stage == FunnelEvent.stage,
-        summary.visitor_id == FunnelEvent.visitor_id,
-        summary.day >= first_day,
-        summary.day <= through,
+    counted_already = (
+        # the key's columns only: the primary key answers (a SELECT * would read another index)
+        select(summary.day)
+        .where(
+            summary.stage == FunnelEvent.stage,
+            summary.visitor_id == FunnelEvent.visitor_id,
+            summary.day >= first_day,
+            summary.day <= through,
+        )
+        .exists()
     )
     rows = db.session.execute(
         select(FunnelEvent.stage, func.count(FunnelEvent.visitor_id.distinct()))
@@ -153,12 +158,17 @@ def product_visitors_for_days(
     counts = {int(product_id): int(count) for product_id, count in rows}
     if through == last_day:
         return counts
-    counted_already = exists().where(
-        summary.stage == FunnelEvent.stage,
-        summary.product_id == FunnelEvent.product_id,
-        summary.visitor_id == FunnelEvent.visitor_id,
-        summary.day >= first_day,
-        summary.day <= through,
+    counted_already = (
+        # the key's columns only: the primary key answers (a SELECT * would read another index)
+        select(summary.day)
+        .where(
+            summary.stage == FunnelEvent.stage,
+            summary.product_id == FunnelEvent.product_id,
+            summary.visitor_id == FunnelEvent.visitor_id,
+            summary.day >= first_day,
+            summary.day <= through,
+        )
+        .exists()
     )
     later = queries.product_visitors(
         stage, midnight(through + timedelta(days=1), zone), end, ~counted_already
@@ -188,11 +198,16 @@ def viewed_in_days(
     if later_from == first_day:
         return viewed_later
     summary = FunnelProductVisitorDay
-    viewed_summarised = exists().where(
-        summary.stage == FunnelStage.PRODUCT_VIEW,
-        summary.product_id == product_id,
-        summary.visitor_id == visitor_id,
-        summary.day >= first_day,
-        summary.day <= min(through, last_day),
+    viewed_summarised = (
+        # the key's columns only: the primary key answers (a SELECT * would read another index)
+        select(summary.day)
+        .where(
+            summary.stage == FunnelStage.PRODUCT_VIEW,
+            summary.product_id == product_id,
+            summary.visitor_id == visitor_id,
+            summary.day >= first_day,
+            summary.day <= min(through, last_day),
+        )
+        .exists()
     )
     return or_(viewed_summarised, viewed_later)
