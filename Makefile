@@ -14,7 +14,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run worker beat test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-api bench-staff bench-reports bench-listings wrk clean
+.PHONY: install run worker beat test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-api bench-staff bench-reports bench-listings bench-checkout wrk clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -101,6 +101,10 @@ bench: install wrk ## storefront pages and API throughput with wrk, and the staf
 	$(BIN)/python -m bench.reports $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
 	$(BIN)/python -m bench.listings
 	$(BIN)/python -m bench.funnel_cost
+	$(BIN)/python -m bench.checkout $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
+
+bench-checkout: install wrk ## only add to cart (form and API) and the whole API checkout with 32 buyers
+	$(BIN)/python -m bench.checkout $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
 
 bench-funnel: install wrk ## only what counting a product view in the funnel costs the product page
 	$(BIN)/python -m bench.funnel_cost

@@ -18,7 +18,7 @@ from funnel.cart import queries, services
 from funnel.cart.access import current_cart_id, forget_item_count, remember_item_count
 from funnel.cart.errors import CartLineNotFound, InvalidQuantity
 from funnel.catalog.models import Variant
-from funnel.catalog.queries import active_product_by_slug, product_by_id
+from funnel.catalog.queries import active_product_by_slug, product_by_id, product_titles
 from funnel.catalog.views import render_product_page
 from funnel.core.errors import DomainError
 
@@ -91,20 +91,24 @@ def add() -> Response | tuple[str, int]:
         return render_cart(status=error.status, error=error.detail)
     try:
         quantity = queries.checked_quantity(parse_quantity(raw_quantity))
-        # Checked before a cart is made for it: refused input leaves no empty cart behind.
-        queries.check_addable(current_cart_id(), variant.id, quantity)
+        if current_cart_id() is None:
+            # Checked before a cart is made for it: refused input leaves no empty cart behind.
+            # An existing cart needs no such check: the service makes the same ones.
+            queries.check_addable(None, variant.id, quantity)
+        # Read before the add's commit expires the variant: no reloading it afterwards.
+        product_id, title = variant.product_id, line_title(variant)
         services.add_item(current_cart_id(create=True), variant.id, quantity)
     except DomainError as error:
         return _refused_add(error, variant, raw_quantity)
     forget_item_count()
-    track("add_to_cart", product_id=variant.product_id)
-    flash(f"{line_title(variant)} was added to your cart.", "success")
+    track("add_to_cart", product_id=product_id)
+    flash(f"{title} was added to your cart.", "success")
     return redirect(url_for("cart.show"), 303)
 
 
 def line_title(variant: Variant) -> str:
-    product = product_by_id(variant.product_id)
-    return product.title if product is not None else variant.sku
+    """The product's title (the variant's SKU if the product is gone): one small query."""
+    return product_titles([variant.product_id]).get(variant.product_id, variant.sku)
 
 
 @bp.post("/cart/lines/<line_id>")

@@ -24,6 +24,7 @@ from funnel.checkout.services.steps import (
     set_shipping_method,
     start_checkout,
 )
+from funnel.core.database import transaction
 from funnel.extensions import db
 from funnel.orders.models import OrderStatus
 from funnel.payments.errors import GatewayNotEnabled
@@ -55,6 +56,8 @@ def prepare_checkout(
     again (calling twice, even at the same instant, gives one checkout and does not hold the
     stock twice). ``visitor_id`` is the funnel's visitor (``checkout_started`` once per
     checkout; the order's later stages follow it).
+    The address, method and review are one transaction: a review refused (the stock went
+    meanwhile) leaves them as they were.
     ``address`` comes from ``checked_address`` (its errors are the checkout's too); with
     ``save_to_address_book`` a customer's address book keeps it (see ``set_address``).
     Raises CheckoutInvalidInput (field by field: email, shipping_method), CartEmpty,
@@ -71,9 +74,14 @@ def prepare_checkout(
         visitor_id=visitor_id,
         reservation_owner=reservation_owner,
     )
-    set_address(checkout.token, cart_id, address, save_to_address_book=save_to_address_book)
-    set_shipping_method(checkout.token, cart_id, shipping_method)
-    return confirm_review(checkout.token, cart_id)
+    token = checkout.token
+    # The three later steps in one transaction (each joins it): one commit instead of three,
+    # and the checkout is not read again between them. The start stays on its own, as it may
+    # give up an order awaiting 3-D Secure at the gateway first, outside any transaction.
+    with transaction():
+        set_address(token, cart_id, address, save_to_address_book=save_to_address_book)
+        set_shipping_method(token, cart_id, shipping_method)
+        return confirm_review(token, cart_id)
 
 
 def confirm_payment(checkout: Checkout) -> CheckoutOutcome:

@@ -221,19 +221,22 @@ def awaiting_kind(gateway: str) -> OutcomeKind:
 def apply_result(result: PaymentResult, *, is_new_order: bool = False) -> CheckoutOutcome:
     """Act on a payment's state (see the module). Call outside a transaction.
     Raises GatewayUnavailable for an attempt whose answer is still unknown."""
+    is_settled_here = False
     if parse_attempt_reference(result.payable_reference) is not None:
         placed = _apply_to_attempt(result)
         if isinstance(placed, CheckoutOutcome):
             return placed
         result, is_new_order = placed
+        is_settled_here = is_new_order and result.is_paid  # by ``_place_for``, placing it
     number = result.payable_reference
     if result.is_paid:
-        with transaction():
-            is_settled = settle_paid(number)
-        if not is_settled:
-            give_back(result)
-            message = "The order was cancelled: the payment is given back."
-            return CheckoutOutcome(OutcomeKind.FAILED, number, message, is_given_back=True)
+        if not is_settled_here:
+            with transaction():
+                is_settled = settle_paid(number)
+            if not is_settled:
+                give_back(result)
+                message = "The order was cancelled: the payment is given back."
+                return CheckoutOutcome(OutcomeKind.FAILED, number, message, is_given_back=True)
         return CheckoutOutcome(OutcomeKind.PAID, number, result.message)
     if result.requires_action:
         return CheckoutOutcome(
