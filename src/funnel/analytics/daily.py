@@ -46,6 +46,26 @@ def summarised_through(zone: ZoneInfo) -> date | None:
     return state.summarised_through
 
 
+def _summarised(
+    model: type[FunnelVisitorDay] | type[FunnelProductVisitorDay],
+    keys: tuple[str, ...],
+    first_day: date,
+    through: date,
+) -> ColumnElement[bool]:
+    """That the event's ``keys`` (stage, visitor, product) have a summarised day from
+    ``first_day`` to ``through``: it was counted there already."""
+    # The key's columns only, so the primary key answers (a SELECT * would read another index).
+    return (
+        select(model.day)
+        .where(
+            *(getattr(model, key) == getattr(FunnelEvent, key) for key in keys),
+            model.day >= first_day,
+            model.day <= through,
+        )
+        .exists()
+    )
+
+
 def funnel_counts_for_days(
     first_day: date, last_day: date, zone: ZoneInfo
 ) -> dict[FunnelStage, int]:
@@ -73,17 +93,7 @@ def funnel_counts_for_days(
         counts[FunnelStage(stage)] += int(count)
     if through == last_day:
         return counts
-    counted_already = (
-        # the key's columns only: the primary key answers (a SELECT * would read another index)
-        select(summary.day)
-        .where(
-            summary.stage == FunnelEvent.stage,
-            summary.visitor_id == FunnelEvent.visitor_id,
-            summary.day >= first_day,
-            summary.day <= through,
-        )
-        .exists()
-    )
+    counted_already = _summarised(summary, ("stage", "visitor_id"), first_day, through)
     rows = db.session.execute(
         select(FunnelEvent.stage, func.count(FunnelEvent.visitor_id.distinct()))
         .where(
@@ -158,17 +168,8 @@ def product_visitors_for_days(
     counts = {int(product_id): int(count) for product_id, count in rows}
     if through == last_day:
         return counts
-    counted_already = (
-        # the key's columns only: the primary key answers (a SELECT * would read another index)
-        select(summary.day)
-        .where(
-            summary.stage == FunnelEvent.stage,
-            summary.product_id == FunnelEvent.product_id,
-            summary.visitor_id == FunnelEvent.visitor_id,
-            summary.day >= first_day,
-            summary.day <= through,
-        )
-        .exists()
+    counted_already = _summarised(
+        summary, ("stage", "product_id", "visitor_id"), first_day, through
     )
     later = queries.product_visitors(
         stage, midnight(through + timedelta(days=1), zone), end, ~counted_already

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, delete, func, insert, literal, select
@@ -135,56 +136,46 @@ def _first_day_to_summarise(through: date | None, zone: ZoneInfo, last_day: date
 
 def _summarise_day(session: Session, day: date, zone: ZoneInfo) -> None:
     """One row per stage and visitor of ``day``'s events (and per stage, product and visitor
-    of its views and adds to cart), each with the visitor's last earlier summarised day at
-    that stage (and product): every earlier day is summarised, so that is the previous one."""
+    of its views and adds to cart)."""
     in_day = (
         FunnelEvent.occurred_at >= midnight(day, zone),
         FunnelEvent.occurred_at < midnight(day + timedelta(days=1), zone),
     )
+    _insert_day(session, FunnelVisitorDay, ("stage", "visitor_id"), day, *in_day)
+    _insert_day(
+        session,
+        FunnelProductVisitorDay,
+        ("stage", "product_id", "visitor_id"),
+        day,
+        FunnelEvent.stage.in_(PRODUCT_STAGES),
+        FunnelEvent.product_id.is_not(None),
+        *in_day,
+    )
+
+
+def _insert_day(
+    session: Session,
+    model: type[FunnelVisitorDay] | type[FunnelProductVisitorDay],
+    keys: tuple[str, ...],
+    day: date,
+    *conditions: Any,
+) -> None:
+    """A row of ``model`` for each distinct ``keys`` of the events meeting ``conditions``,
+    with the last earlier summarised day of the same keys as its previous day: every earlier
+    day is summarised, so that is the previous one."""
+    columns = [getattr(FunnelEvent, key) for key in keys]
     earlier = (
-        select(func.max(FunnelVisitorDay.day))
+        select(func.max(model.day))
         .where(
-            FunnelVisitorDay.stage == FunnelEvent.stage,
-            FunnelVisitorDay.visitor_id == FunnelEvent.visitor_id,
-            FunnelVisitorDay.day < day,
+            *(getattr(model, key) == column for key, column in zip(keys, columns, strict=True)),
+            model.day < day,
         )
         .scalar_subquery()
     )
     session.execute(
-        insert(FunnelVisitorDay).from_select(
-            ["stage", "visitor_id", "day", "previous_day"],
-            select(FunnelEvent.stage, FunnelEvent.visitor_id, literal(day, Date), earlier)
-            .where(*in_day)
-            .group_by(FunnelEvent.stage, FunnelEvent.visitor_id),
-        )
-    )
-    product_day = FunnelProductVisitorDay
-    earlier_with_product = (
-        select(func.max(product_day.day))
-        .where(
-            product_day.stage == FunnelEvent.stage,
-            product_day.product_id == FunnelEvent.product_id,
-            product_day.visitor_id == FunnelEvent.visitor_id,
-            product_day.day < day,
-        )
-        .scalar_subquery()
-    )
-    session.execute(
-        insert(product_day).from_select(
-            ["stage", "product_id", "visitor_id", "day", "previous_day"],
-            select(
-                FunnelEvent.stage,
-                FunnelEvent.product_id,
-                FunnelEvent.visitor_id,
-                literal(day, Date),
-                earlier_with_product,
-            )
-            .where(
-                FunnelEvent.stage.in_(PRODUCT_STAGES),
-                FunnelEvent.product_id.is_not(None),
-                *in_day,
-            )
-            .group_by(FunnelEvent.stage, FunnelEvent.product_id, FunnelEvent.visitor_id),
+        insert(model).from_select(
+            [*keys, "day", "previous_day"],
+            select(*columns, literal(day, Date), earlier).where(*conditions).group_by(*columns),
         )
     )
 
