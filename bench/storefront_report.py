@@ -1,0 +1,162 @@
+"""The tables and chart of ``bench.storefront``: one section of ``bench/results.md`` per
+database, and a PNG of each page's p50 latency against the catalogue size."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.pages import RESULTS, write_section
+
+if TYPE_CHECKING:
+    from bench.storefront import Row
+
+LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 50.0
+TARGET_SCALING = 1.5
+
+
+def chart_path(database: str) -> Path:
+    return RESULTS.with_name(f"storefront-{database}.png")
+
+
+def main_table(rows: list[Row]) -> list[str]:
+    head = (
+        "| products | page | visitor | req/s | bare req/s | ratio | p50 ms | p95 ms | p99 ms "
+        "| errors | SQL statements |"
+    )
+    lines = [head, "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for row in rows:
+        load, bare = row.load, row.bare
+        lines.append(
+            f"| {row.size:,} | {row.page.name} (`{row.page.path}` vs `{row.page.bare_path}`) "
+            f"| {row.visitor} | {load.requests_per_second:,.0f} | {bare.requests_per_second:,.0f} "
+            f"| {load.requests_per_second / bare.requests_per_second:.3f} | {load.p50_ms:.1f} "
+            f"| {load.p95_ms:.1f} | {load.p99_ms:.1f} | {load.errors} | {row.statements} |"
+        )
+    return lines
+
+
+def scaling_table(rows: list[Row]) -> list[str]:
+    """Per page and visitor: p50 and statements at the smallest and largest size."""
+    sizes = sorted({row.size for row in rows})
+    small, large = sizes[0], sizes[-1]
+    by_key = {(row.size, row.page.name, row.visitor): row for row in rows}
+    lines = [
+        f"| page | visitor | p50 ms at {small:,} | p50 ms at {large:,} | {large:,}/{small:,} "
+        f"| ratio to bare at {small:,} / {large:,} | statements at {small:,} / {large:,} |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        if row.size != small:
+            continue
+        high = by_key[(large, row.page.name, row.visitor)]
+        low_ratio = row.load.requests_per_second / row.bare.requests_per_second
+        high_ratio = high.load.requests_per_second / high.bare.requests_per_second
+        lines.append(
+            f"| {row.page.name} | {row.visitor} | {row.load.p50_ms:.1f} | {high.load.p50_ms:.1f} "
+            f"| {high.load.p50_ms / row.load.p50_ms:.2f} | {low_ratio:.3f} / {high_ratio:.3f} "
+            f"| {row.statements} / {high.statements} |"
+        )
+    return lines
+
+
+def memory_table(memory: dict[int, dict[str, list[float]]]) -> list[str]:
+    lines = [
+        "| products | Funnel workers, MB RSS | bare Flask workers, MB RSS |",
+        "| ---: | ---: | ---: |",
+    ]
+    for size, kinds in sorted(memory.items()):
+        cells = [" / ".join(f"{mb:.0f}" for mb in kinds[kind]) for kind in ("Funnel", "bare")]
+        lines.append(f"| {size:,} | {cells[0]} | {cells[1]} |")
+    return lines
+
+
+def draw_chart(database: str, rows: list[Row]) -> Path:
+    """p50 against catalogue size: one line per page and visitor, and the bare routes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    sizes = sorted({row.size for row in rows})
+    figure, axes = pyplot.subplots(figsize=(9, 5.5), dpi=100)
+    names = list(dict.fromkeys(row.page.name for row in rows))
+    colours = pyplot.get_cmap("tab10")
+    for index, name in enumerate(names):
+        for visitor, style in (("anonymous", "-"), ("counted", "--")):
+            points = [
+                next(r.load.p50_ms for r in rows if (r.size, r.page.name, r.visitor) == key)
+                for key in ((size, name, visitor) for size in sizes)
+            ]
+            label = f"{name} ({visitor})"
+            axes.plot(sizes, points, style, marker="o", color=colours(index), label=label)
+    for bare_path, style in (("/list", ":"), ("/one-query", "-.")):
+        points = [
+            statistics.median(
+                r.bare.p50_ms for r in rows if r.size == size and r.page.bare_path == bare_path
+            )
+            for size in sizes
+        ]
+        axes.plot(sizes, points, style, marker="s", color="black", label=f"bare Flask {bare_path}")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xticks(sizes, [f"{size:,}" for size in sizes])
+    axes.set_xticks([], minor=True)
+    axes.set_xlabel("demo products in the catalogue")
+    axes.set_ylabel("p50 latency, ms (wrk, 32 connections)")
+    axes.set_title(f"Storefront p50 latency against catalogue size, {LABELS[database]}")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize="x-small", ncol=2)
+    figure.tight_layout()
+    path = chart_path(database)
+    figure.savefig(path)
+    pyplot.close(figure)
+    return path
+
+
+def write_report(
+    database: str,
+    rows: list[Row],
+    memory: dict[int, dict[str, list[float]]],
+    *,
+    command: str,
+    versions: str,
+    database_version: str,
+    load_average: float,
+    minutes: float,
+) -> None:
+    """The section "Storefront against bare Flask, <database>" and its chart."""
+    chart = draw_chart(database, rows)
+    today = datetime.now(UTC).date().isoformat()
+    lines = [
+        f"# Storefront against bare Flask, {LABELS[database]}",
+        "",
+        f"`{command}` on {today}: {versions}, {database_version}. Load average",
+        f"{load_average:.2f} when the run began; it took {minutes:.1f} minutes. Each page is",
+        "served by gunicorn (2 sync workers) beside the bare Flask app of `bench/hello.py` (the",
+        "same settings and database) and loaded by wrk (2 threads) right after its matching bare",
+        "route:",
+        "`/list` (one query, 24 rows templated) for listings, `/one-query` (one primary-key query)",
+        "for one product. Anonymous: a tool, not counted in the funnel; counted: a browser's",
+        "User-Agent and a visitor cookie (product views written in batches, the default). Ratio:",
+        "the page's req/s over its bare route's; errors: non-2xx answers and socket errors; SQL",
+        "statements: one request of a warm worker, counted in process. Targets (issue 14): ratio",
+        f"at least {TARGET_RATIO}, p99 under {TARGET_P99_MS:.0f} ms, p50 at the largest size",
+        f"within {TARGET_SCALING}x of the smallest, the same statements at every size, workers at",
+        "most 100 MB. Raw figures depend on the machine and its load; the ratios less.",
+        "",
+        *main_table(rows),
+        "",
+        *([*scaling_table(rows), ""] if len({row.size for row in rows}) > 1 else []),
+        "Workers' memory after the run (each gunicorn worker):",
+        "",
+        *memory_table(memory),
+        "",
+        f"![p50 latency against catalogue size, {LABELS[database]}]({chart.name})",
+    ]
+    write_section(lines)
+    print("\n".join(lines))
