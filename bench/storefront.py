@@ -9,7 +9,7 @@ gunicorn (2 sync workers) beside the bare Flask app of ``bench.hello`` (same set
 database), and loads with wrk each page: home, category, category filtered and sorted, search,
 product, the API's product list and product. Each page is measured anonymously (a tool: not
 counted in the funnel) and as a browser is (browser User-Agent and visitor cookie: counted),
-right after its matching bare route in the same round (listings against ``/list``, one product
+alternated with its matching bare route in the same round (listings against ``/list``, one product
 against ``/one-query``). Product views are written in batches, the shop's default. Per page:
 req/s, p50/p95/p99, errors, SQL statements per request (counted in process on the same
 database), the ratio to the bare route; per size, the workers' RSS after the run; per page, the
@@ -186,6 +186,40 @@ def database_version(url: str) -> str:
         return f"PostgreSQL {major}.{minor}"
 
 
+def mean_load(first: Load, second: Load) -> Load:
+    return Load(
+        (first.requests_per_second + second.requests_per_second) / 2,
+        (first.p50_ms + second.p50_ms) / 2,
+        (first.p95_ms + second.p95_ms) / 2,
+        (first.p99_ms + second.p99_ms) / 2,
+        first.errors + second.errors,
+    )
+
+
+def measure_round(
+    page: Page, shop_url: str, bare_url: str, seconds: int, connections: int, script: Path
+) -> list[tuple[Page, str, Load, Load]]:
+    """The page as each visitor, alternated with its bare route (bare, anonymous, bare,
+    counted, bare): each is compared with the mean of the bare runs just before and after it,
+    so that a change of the machine's load during the round touches both sides alike."""
+    import urllib.request
+
+    for visitor in VISITORS:  # warm each worker's caches for this page, as wrk then meets them
+        for _worker in range(2):
+            url, headers = shop_url + page.path, visitor_headers(visitor)
+            request = urllib.request.Request(url, headers=headers)  # noqa: S310 (the scratch shop)
+            urllib.request.urlopen(request, timeout=60).close()  # noqa: S310
+    bare_target = bare_url.rstrip("/") + page.bare_path
+    bare_loads = [run_wrk(bare_target, seconds, connections, script, {})]
+    measured = []
+    for visitor in VISITORS:
+        url = shop_url + page.path
+        load = run_wrk(url, seconds, connections, script, visitor_headers(visitor))
+        bare_loads.append(run_wrk(bare_target, seconds, connections, script, {}))
+        measured.append((page, visitor, load, mean_load(bare_loads[-2], bare_loads[-1])))
+    return measured
+
+
 def measure_size(
     database: str, admin_url: str | None, size: int, seconds: int, connections: int
 ) -> tuple[list[Row], dict[str, list[float]], str]:
@@ -211,18 +245,10 @@ def measure_size(
             try:
                 pages = pages_of(shop.base_url)
                 for page in pages:
-                    bare_load = run_wrk(
-                        bare_url.rstrip("/") + page.bare_path, seconds, connections, script, {}
+                    loads += measure_round(
+                        page, shop.base_url, bare_url, seconds, connections, script
                     )
-                    for visitor in VISITORS:
-                        load = run_wrk(
-                            shop.base_url + page.path,
-                            seconds,
-                            connections,
-                            script,
-                            visitor_headers(visitor),
-                        )
-                        loads.append((page, visitor, load, bare_load))
+                    for _page, visitor, load, bare_load in loads[-len(VISITORS) :]:
                         print(
                             f"{database} {size:,} {page.name} ({visitor}): "
                             f"{load.requests_per_second:,.0f} req/s, "
