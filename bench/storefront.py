@@ -90,7 +90,9 @@ def run_wrk(
 ) -> Load:
     """``url`` under wrk (2 threads), with the percentiles script."""
     header_arguments = [f"-H{name}: {value}" for name, value in headers.items()]
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script)]
+    # A 30 s timeout (wrk's default is 2 s): a slow page's latency is measured, not dropped.
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s"]
+    command += ["-s", str(script)]
     output = subprocess.run(
         [*command, *header_arguments, url], capture_output=True, text=True, check=True
     ).stdout
