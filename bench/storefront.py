@@ -175,6 +175,17 @@ def scratch_database(
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def analyze(url: str) -> None:
+    """Statistics for PostgreSQL's planner, as autovacuum gathers them soon after a load: just
+    after it, the planner takes the products table for a few rows and scans it whole (16 ms
+    instead of 0.04 for the bare ``/list`` at 10,000 products)."""
+    import psycopg
+
+    plain = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute("ANALYZE")
+
+
 def database_version(url: str) -> str:
     if url.startswith("sqlite"):
         import sqlite3
@@ -240,6 +251,8 @@ def measure_size(
                 settings={"FUNNEL_ANALYTICS_BATCH_MILLISECONDS": "1000"},
             )
             shop.start()
+            if database == "postgresql":
+                analyze(url)
             print(f"{database}: {size:,} products loaded in {time.monotonic() - started:.0f} s")
             bare_environment = {**os.environ, "BENCH_DATABASE_URL": url}
             bare, bare_url = serve_bare_flask(bare_environment)
