@@ -14,7 +14,7 @@ FLASK := $(BIN)/flask --app funnel
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run worker beat test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-api bench-staff bench-reports bench-listings bench-checkout wrk clean
+.PHONY: install run worker beat test lint format stories e2e screenshots browser tools monitoring-tools deploy-tools monitoring audit bench bench-storefront bench-api bench-staff bench-reports bench-listings bench-checkout wrk clean
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -94,7 +94,14 @@ screenshots: install ## the staff and storefront pages (and the storefront on a 
 	FUNNEL_SCREENSHOTS=docs/screenshots $(BIN)/pytest -m e2e tests/e2e/test_staff_accessibility.py \
 		tests/e2e/test_phone.py::test_every_storefront_page_fits_a_phone_and_has_no_serious_accessibility_violation
 
-bench: install wrk ## storefront pages and API throughput with wrk, and the staff lists, written to bench/results.md
+# The storefront against bare Flask: SQLite, and PostgreSQL in a scratch database when BENCH_POSTGRESQL is a server's URL.
+STOREFRONT_BENCH = $(BIN)/python -m bench.storefront $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
+
+bench: install wrk ## storefront pages and API throughput with wrk, and the staff lists, written to bench/results.md (QUICK=1: only the storefront against bare Flask, 1,000 and 10,000 products, 3 s a measure)
+ifdef QUICK
+	$(STOREFRONT_BENCH) --sizes 1000 10000 --seconds 3
+else
+	$(STOREFRONT_BENCH)
 	$(BIN)/python -m bench.pages --products $(or $(BENCH_PRODUCTS),10000)
 	$(BIN)/python -m bench.api --products $(or $(BENCH_PRODUCTS),10000)
 	$(BIN)/python -m bench.staff_lists --products $(or $(BENCH_PRODUCTS),10000)
@@ -102,6 +109,10 @@ bench: install wrk ## storefront pages and API throughput with wrk, and the staf
 	$(BIN)/python -m bench.listings
 	$(BIN)/python -m bench.funnel_cost
 	$(BIN)/python -m bench.checkout $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))
+endif
+
+bench-storefront: install wrk ## only the storefront pages against bare Flask at 1,000, 10,000 and 100,000 products (BENCH_SIZES to choose)
+	$(STOREFRONT_BENCH) $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
 
 bench-checkout: install wrk ## only add to cart (form and API) and the whole API checkout with 32 buyers
 	$(BIN)/python -m bench.checkout $(if $(BENCH_POSTGRESQL),--postgresql $(BENCH_POSTGRESQL))

@@ -141,6 +141,7 @@ def count_statements(environment: Mapping[str, str], operations: list[Operation]
     from sqlalchemy import event
 
     from funnel import create_app
+    from funnel.analytics.batches import write_batch
     from funnel.extensions import db
 
     with shop_environment(environment):
@@ -165,6 +166,8 @@ def count_statements(environment: Mapping[str, str], operations: list[Operation]
                 counts.append(len(statements))
         finally:
             event.remove(engine, "before_cursor_execute", record)
+        # Product views kept for a batch are written now, while their database still exists.
+        write_batch(app)
         db.engine.dispose()
     return counts
 

@@ -59,7 +59,11 @@ def run_wrk(
     return rate, p50, p99, int(errors_match.group(1)) if errors_match else 0
 
 
-def serve_bare_flask() -> tuple[subprocess.Popen[bytes], str]:
+def serve_bare_flask(
+    environment: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The bare Flask app of ``bench.hello`` under gunicorn with the shop's settings (2 sync
+    workers); ``environment`` names its database (``BENCH_DATABASE_URL``)."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -74,6 +78,7 @@ def serve_bare_flask() -> tuple[subprocess.Popen[bytes], str]:
             "bench.hello:app",
         ],
         cwd=Path(__file__).parent.parent,
+        env=dict(environment) if environment is not None else None,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
