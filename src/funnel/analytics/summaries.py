@@ -63,8 +63,8 @@ def summarise(time_zone: str, *, now: datetime | None = None) -> SummaryRun:
     events first, then each day not summarised yet, in order, each in its own transaction
     (a run that stops halfway keeps what it did). Started again from the first event when the
     summary was kept in another time zone. Runs one at a time: each transaction holds the
-    state row's lock. Side effects: writes ``funnel_visitor_days`` and the state row; deletes
-    the late events it added."""
+    state row's lock. Side effects: writes ``funnel_visitor_days``,
+    ``funnel_product_visitor_days`` and the state row; deletes the late events it added."""
     zone = ZoneInfo(time_zone)
     last_day = last_settled_day(now or clock.utcnow(), zone)
     _make_state(zone.key)
