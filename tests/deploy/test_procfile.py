@@ -46,6 +46,45 @@ def _honcho(no_env_file: Path, *processes: str) -> list[str]:
     return [str(HONCHO), "start", "--env", str(no_env_file), *processes]
 
 
+PORT_ATTEMPTS = 3
+
+
+def _start_web_and_worker(
+    no_env_file: Path, environment: dict[str, str], log: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``web`` and ``worker`` and wait until the shop is ready and the worker too; the
+    running honcho and the shop's port. A port that another test's server took between
+    ``free_port`` and gunicorn's bind (other tests start servers in parallel) is not the
+    Procfile's fault: the start is tried again on another port."""
+    for attempt in range(PORT_ATTEMPTS):
+        port = int(environment["PORT"]) if attempt == 0 else free_port()
+        environment.update({"PORT": str(port), "FUNNEL_BASE_URL": f"http://127.0.0.1:{port}"})
+        with log.open("wb") as output:
+            honcho = subprocess.Popen(
+                _honcho(no_env_file, "web", "worker"),
+                env=environment,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline and not (
+            _status(f"http://127.0.0.1:{port}/readyz") == 200
+            and " ready." in log.read_text(errors="replace")
+        ):
+            if honcho.poll() is not None:
+                break
+            time.sleep(0.2)  # polling starting servers
+        output_text = log.read_text(errors="replace")
+        is_port_taken = honcho.poll() is not None and "Address already in use" in output_text
+        if not is_port_taken or attempt == PORT_ATTEMPTS - 1:
+            assert honcho.poll() is None, output_text
+            return honcho, port
+        honcho.wait(timeout=60)
+    raise AssertionError("unreachable")
+
+
 def test_honcho_runs_the_release_phase_then_the_web_and_worker_processes(tmp_path: Path) -> None:
     redis_url = os.environ.get("FUNNEL_TEST_REDIS_URL")
     if not redis_url:
@@ -88,24 +127,8 @@ def test_honcho_runs_the_release_phase_then_the_web_and_worker_processes(tmp_pat
 
     # when the web and worker processes start
     log = tmp_path / "honcho.log"
-    with log.open("wb") as output:
-        honcho = subprocess.Popen(
-            _honcho(no_env_file, "web", "worker"),
-            env=environment,
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    honcho, port = _start_web_and_worker(no_env_file, environment, log)
     try:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline and not (
-            _status(f"http://127.0.0.1:{port}/readyz") == 200
-            and " ready." in log.read_text(errors="replace")
-        ):
-            assert honcho.poll() is None, log.read_text(errors="replace")
-            time.sleep(0.2)  # polling starting servers
-
         # then the shop answers on $PORT, ready, and the worker reads the broker
         output = log.read_text(errors="replace")
         assert _status(f"http://127.0.0.1:{port}/readyz") == 200, output
