@@ -11,7 +11,7 @@ alone (``queries``), as before the summary existed.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,15 +25,11 @@ from funnel.analytics.models import (
     FunnelSummaryState,
     FunnelVisitorDay,
 )
+from funnel.core.clock import midnight
 from funnel.extensions import db
 
 STATE_ID = 1
 EVERY_SUMMARISED_STAGE = FunnelVisitorDay.stage.in_(list(FunnelStage))
-
-
-def midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The UTC instant at which ``day`` starts in ``zone``."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def summarised_through(zone: ZoneInfo) -> date | None:

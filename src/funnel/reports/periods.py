@@ -8,9 +8,10 @@ from ``zoneinfo`` (a midnight that a change skips starts the day at the change).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from funnel.core.clock import midnight
 from funnel.reports.errors import InvalidReportPeriod
 
 MAX_DAYS = 366
@@ -38,11 +39,6 @@ class Period:
     def instants(self, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """``[start, end)`` in UTC: the first day's midnight to the midnight after the last."""
         return midnight(self.first_day, zone), midnight(self.last_day + timedelta(days=1), zone)
-
-
-def midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The UTC instant at which ``day`` starts in ``zone``."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def shop_today(now: datetime, zone: ZoneInfo) -> date:
