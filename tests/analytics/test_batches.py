@@ -1,5 +1,6 @@
-"""Product views written in batches: the page answers without a write, and no view is lost
-(US-73). The suite's other tests write each view at once (``ANALYTICS_BATCH_MILLISECONDS=0``)."""
+"""Product views and adds to cart written in batches: the step answers with one write fewer,
+and no event is lost (US-73). The suite's other tests write each at once
+(``ANALYTICS_BATCH_MILLISECONDS=0``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sqlalchemy import select
 
 from funnel.analytics import batches
 from funnel.analytics.models import FunnelEvent
-from funnel.catalog.models import Product
+from funnel.cart.models import CartLine
+from funnel.catalog.models import Product, Variant
 from funnel.extensions import db
 from tests.factories.inventory import stocked_variant
 
@@ -136,3 +138,40 @@ def test_checkout_steps_and_visits_are_never_batched(app: Flask) -> None:
     db.session.close()
     stages = db.session.scalars(select(FunnelEvent.stage)).all()
     assert [stage.value for stage in stages] == ["visit"]
+
+
+@LONG
+def test_an_add_to_cart_is_kept_with_the_views_and_written_once(app: Flask) -> None:
+    # given a shopper who views a product and adds it to the cart through the form and the API
+    path, product_id = product_page(app)
+    variant_id = db.session.scalars(
+        select(Variant.id).where(Variant.product_id == product_id)
+    ).one()
+    client = browser(app)
+    client.get(path)
+    visitor = client.get_cookie("funnel_visitor").value
+    added = client.post("/cart/lines", data={"variant_id": str(variant_id), "quantity": "1"})
+    assert added.status_code == 303
+
+    # then the add waits in the batch with the view; the line itself is in the cart already
+    db.session.close()
+    assert [stage.value for stage in db.session.scalars(select(FunnelEvent.stage))] == ["visit"]
+    assert db.session.execute(select(CartLine.variant_id, CartLine.quantity)).all() == [
+        (variant_id, 1)
+    ]
+
+    # when the batch is written
+    assert batches.write_batch(app) == 2
+
+    # then the view and the add are recorded once each, with the visitor and the product
+    db.session.close()
+    rows = db.session.execute(
+        select(FunnelEvent.stage, FunnelEvent.visitor_id, FunnelEvent.product_id)
+        .where(FunnelEvent.stage != "visit")
+        .order_by(FunnelEvent.id)
+    ).all()
+    assert [(stage.value, who, product) for stage, who, product in rows] == [
+        ("product_view", visitor, product_id),
+        ("add_to_cart", visitor, product_id),
+    ]
+    assert batches.write_batch(app) == 0

@@ -1,20 +1,22 @@
-"""Product views written in batches, so that a product page answers without a write.
+"""Product views and adds to cart written in batches, so that a step answers with one write
+fewer.
 
 A product view is the one funnel event recorded on a page that otherwise only reads, and the
 most frequent: writing it at once costs the page a write transaction (on SQLite, about 45 % of
-its throughput). With ``ANALYTICS_BATCH_MILLISECONDS`` above 0 (1000 by default), a view is
-kept in this process's memory with the time it happened, and written with the others in one
-multi-row INSERT:
+its throughput). An add to cart is counted after its line committed, so writing it at once is
+a second write transaction for every add. With ``ANALYTICS_BATCH_MILLISECONDS`` above 0 (1000
+by default), such an event is kept in this process's memory with the time it happened, and
+written with the others in one multi-row INSERT:
 
-- by a background thread of the process, once the oldest kept view is that old (a report
-  shows a view about a second after it happened);
-- at once, when ``BATCH_ROWS`` views are waiting;
+- by a background thread of the process, once the oldest kept event is that old (a report
+  shows it about a second after it happened);
+- at once, when ``BATCH_ROWS`` events are waiting;
 - when gunicorn stops the worker (``worker_exit`` in ``deploy/gunicorn.conf.py``), and at the
-  exit of any other process (``atexit``): a view is not lost at shutdown.
+  exit of any other process (``atexit``): an event is not lost at shutdown.
 
-A write that fails (the database away) keeps the views for the next try, up to ``KEPT_ROWS``;
+A write that fails (the database away) keeps the events for the next try, up to ``KEPT_ROWS``;
 past that the oldest are dropped and logged: counting must never exhaust a worker's memory.
-What is still lost: the last second of views of a process killed outright (``kill -9``).
+What is still lost: the last second of events of a process killed outright (``kill -9``).
 Events that must be exact to the order (checkout, payment) and visits (deduplicated per day)
 are never batched: they commit with the step they describe.
 """
@@ -90,7 +92,7 @@ class ViewBatch:
                     connection.execute(insert(LateFunnelEvent), late)
         except Exception:
             self._keep_again(rows)
-            log.warning("could not write %d product views; kept for the next try", len(rows))
+            log.warning("could not write %d funnel events; kept for the next try", len(rows))
             return 0
         with self.app.app_context():
             for row in rows:
@@ -103,7 +105,7 @@ class ViewBatch:
             if len(self.rows) > KEPT_ROWS:
                 dropped = len(self.rows) - KEPT_ROWS
                 self.rows = self.rows[dropped:]
-                log.error("dropped the %d oldest product views: the database is away", dropped)
+                log.error("dropped the %d oldest funnel events: the database is away", dropped)
             if self.first_kept_at is None:
                 self.first_kept_at = time.monotonic()
 
@@ -118,7 +120,7 @@ class ViewBatch:
             try:
                 self.write()
             except Exception:  # the thread must outlive any failure: views keep coming
-                log.exception("writing product views failed")
+                log.exception("writing funnel events failed")
                 time.sleep(self.interval)
 
     def _adopt_process(self) -> None:

@@ -67,8 +67,9 @@ def record_event(
     ``dedupe_key`` makes the event happen at most once, even from concurrent requests (use
     ``f"order_paid:{reference}"`` for a payment the confirm page and a webhook may both see):
     the row is inserted in a SAVEPOINT and a duplicate is dropped without disturbing the
-    caller's transaction. A product view outside a transaction goes to the process's batch when
-    batching is on (``batches``): it is written within ``ANALYTICS_BATCH_MILLISECONDS``.
+    caller's transaction. A product view or an add to cart outside a transaction goes to the
+    process's batch when batching is on (``batches``): it is written within
+    ``ANALYTICS_BATCH_MILLISECONDS``.
     Returns the event, or None when nothing was recorded (visitor not tracked, or a duplicate).
     Raises InvalidFunnelEvent for an unknown stage or a malformed id. Side effects: one
     INSERT, in the caller's transaction if one is open (or later, batched).
@@ -96,15 +97,15 @@ def record_event(
 
 
 BATCHED_COLUMNS = ("stage", "visitor_id", "user_id", "product_id", "occurred_at")
+# The stages a shopper reaches many times a visit, each on a step that commits before it is
+# counted: a product view (a page that only reads) and an add to cart (its line committed).
+BATCHED_STAGES = frozenset({FunnelStage.PRODUCT_VIEW, FunnelStage.ADD_TO_CART})
 
 
 def _is_batched(event: FunnelEvent) -> bool:
-    """A product view outside any transaction: written later with others (``batches``)."""
-    return (
-        event.stage == FunnelStage.PRODUCT_VIEW
-        and event.dedupe_key is None
-        and not in_transaction()
-    )
+    """A product view or an add to cart outside any transaction: written later with others
+    (``batches``)."""
+    return event.stage in BATCHED_STAGES and event.dedupe_key is None and not in_transaction()
 
 
 def _insert(event: FunnelEvent) -> FunnelEvent | None:
