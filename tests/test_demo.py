@@ -169,3 +169,37 @@ def test_outside_development_the_demo_prints_no_password(app: Flask) -> None:
 
     assert "password" not in result.output
     assert counts()["users"] == 2
+
+
+@pytest.mark.story("US-15")
+@pytest.mark.backends("postgresql")
+def test_on_postgresql_the_demo_leaves_the_planner_statistics_of_what_it_loaded(
+    app: Flask,
+) -> None:
+    # when the demo is loaded
+    result = run_demo(app, "--products", "30")
+
+    # then PostgreSQL knows how many rows the tables hold (a table never analysed shows -1)
+    assert "Planner statistics refreshed (ANALYZE)." in result.output
+    estimated = db.session.execute(
+        sa.text(
+            "SELECT relname, reltuples::bigint FROM pg_class "
+            "WHERE relname IN ('products', 'variants') ORDER BY relname"
+        )
+    ).all()
+    assert [tuple(row) for row in estimated] == [
+        ("products", 30),
+        ("variants", counts()["variants"]),
+    ]
+
+
+@pytest.mark.story("US-15")
+@pytest.mark.backends("sqlite")
+def test_on_sqlite_the_demo_writes_no_planner_statistics(app: Flask) -> None:
+    result = run_demo(app, "--products", "5")
+
+    assert "ANALYZE" not in result.output
+    assert (
+        db.session.scalar(sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"))
+        == 0
+    )

@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import has_request_context
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -107,6 +107,23 @@ def on_commit(callback: Callable[[], Any]) -> None:
 def in_transaction() -> bool:
     """Whether a ``transaction()`` block is open in this context."""
     return bool(db.session().info.get(_DEPTH_KEY))
+
+
+def refresh_planner_statistics() -> bool:
+    """After a bulk load, ``ANALYZE`` on PostgreSQL; whether it ran.
+
+    PostgreSQL plans from statistics that only ANALYZE (or autovacuum, a minute or more
+    later) gathers: until then a table loaded with 10,000 rows is planned as nearly empty, and
+    a listing that takes 0.04 ms can take 16 ms. SQLite and MariaDB are left alone: SQLite
+    plans from its indexes without statistics, and InnoDB samples its own.
+    """
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    session.commit()  # ANALYZE sees what the load committed, and holds no open transaction
+    session.execute(text("ANALYZE"))
+    session.commit()
+    return True
 
 
 def is_statement_timeout(error: BaseException) -> bool:

@@ -34,6 +34,7 @@ from funnel.catalog.services.bulk import (
     insert_products,
 )
 from funnel.core import clock
+from funnel.core.database import refresh_planner_statistics
 
 BATCH_SIZE = 2000
 SEED = 20_261_126
@@ -369,5 +370,7 @@ def demo_command(products: int, if_empty: bool, events: int, orders: int, days: 
     if events or orders:
         _load_history(events, orders, days)
     accounts = create_demo_accounts()
+    if refresh_planner_statistics():
+        click.echo("Planner statistics refreshed (ANALYZE).")
     if current_app.config["FUNNEL_ENV"] == "development":
         _print_sign_ins(accounts)
