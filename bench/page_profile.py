@@ -101,11 +101,12 @@ def cpu_ms_per_request(app: Flask, path: str, headers: dict[str, str], requests:
     return (time.process_time() - started) * 1000 / requests
 
 
-def measure(app: Flask, requests: int, runs: int) -> dict[tuple[str, str], float]:
-    """The median CPU ms per request of each page and visitor kind."""
+def measure(app: Flask, requests: int, runs: int, names: list[str]) -> dict[tuple[str, str], float]:
+    """The median CPU ms per request of each page named and visitor kind."""
     figures: dict[tuple[str, str], list[float]] = {}
     for _run in range(runs):
-        for name, path in pages().items():
+        for name in names:
+            path = pages()[name]
             for visitor in VISITORS:
                 figure = cpu_ms_per_request(app, path, visitor_headers(visitor), requests)
                 figures.setdefault((name, visitor), []).append(figure)
@@ -126,9 +127,10 @@ def profile(app: Flask, path: str, headers: dict[str, str], requests: int) -> st
     return profiler.output_text(unicode=True, color=False, show_all=False)
 
 
-def table(figures: dict[tuple[str, str], float]) -> list[str]:
+def table(figures: dict[tuple[str, str], float], names: list[str]) -> list[str]:
     lines = ["| page | path | anonymous ms | counted ms |", "| --- | --- | ---: | ---: |"]
-    for name, path in pages().items():
+    for name in names:
+        path = pages()[name]
         anonymous, counted = (figures[(name, visitor)] for visitor in VISITORS)
         lines.append(f"| {name} | `{path}` | {anonymous:.2f} | {counted:.2f} |")
     return lines
@@ -139,6 +141,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--page", choices=list(pages()), action="append", help="only these")
     parser.add_argument("--profile", choices=list(pages()), help="print this page's profile")
     parser.add_argument("--visitor", choices=VISITORS, default="anonymous")
     parser.add_argument("--shop", type=Path, help="a folder to keep the scratch shop in")
@@ -155,12 +158,13 @@ def main() -> None:
                 path = pages()[options.profile]
                 print(profile(app, path, visitor_headers(options.visitor), options.requests))
                 return
-            figures = measure(app, options.requests, options.runs)
+            names = options.page or list(pages())
+            figures = measure(app, options.requests, options.runs, names)
     lines = [
         f"{options.products:,} products, {options.requests} requests, median of "
         f"{options.runs} runs, load average {load_average:.2f} at the start",
         "",
-        *table(figures),
+        *table(figures, names),
     ]
     print("\n".join(lines))
     if options.markdown:
