@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from funnel.accounts.queries import default_shipping_country
+from funnel.catalog.cards import ProductCard, card_select, load_cards
 from funnel.catalog.errors import (
     CategoryNotFound,
     InvalidListingParameters,
     ProductNotFound,
     VariantNotFound,
 )
-from funnel.catalog.listing import Listing, ListingFilters, ListingSort, card_options, run_listing
+from funnel.catalog.listing import Listing, ListingFilters, ListingSort, run_listing
 from funnel.catalog.models import Category, Product, ProductImage, ProductStatus, Variant
 from funnel.catalog.pricing import PriceDisplay, price_display
 from funnel.core.pagination import Page, paginate
@@ -115,26 +116,24 @@ def category_by_slug(tree: CategoryTree, slug: str) -> Category:
     return category
 
 
-def featured_products(limit: int) -> Sequence[Product]:
+def featured_products(limit: int) -> list[ProductCard]:
     statement = (
-        select(Product)
+        card_select()
         .where(Product.status == ProductStatus.ACTIVE, Product.is_featured.is_(True))
         .order_by(Product.created_at.desc(), Product.id.desc())
         .limit(limit)
-        .options(*card_options())
     )
-    return db.session.scalars(statement).all()
+    return load_cards(db.session, statement)
 
 
-def newest_products(limit: int) -> Sequence[Product]:
+def newest_products(limit: int) -> list[ProductCard]:
     statement = (
-        select(Product)
+        card_select()
         .where(Product.status == ProductStatus.ACTIVE)
         .order_by(Product.created_at.desc(), Product.id.desc())
         .limit(limit)
-        .options(*card_options())
     )
-    return db.session.scalars(statement).all()
+    return load_cards(db.session, statement)
 
 
 def category_listing(
