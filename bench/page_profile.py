@@ -38,6 +38,8 @@ from bench.funnel_cost import counted_headers
 
 API = "/api/v1"
 VISITORS = ("anonymous", "counted")
+# The bare app's routes: a listing's minimum work, and a product's.
+BARE_PATHS = ("/list", "/one-query")
 # Product views kept for a batch, as the shop's default: the counted visitor's view is queued.
 SETTINGS = {"FUNNEL_ANALYTICS_BATCH_MILLISECONDS": "1000"}
 
@@ -101,10 +103,25 @@ def cpu_ms_per_request(app: Flask, path: str, headers: dict[str, str], requests:
     return (time.process_time() - started) * 1000 / requests
 
 
-def measure(app: Flask, requests: int, runs: int, names: list[str]) -> dict[tuple[str, str], float]:
-    """The median CPU ms per request of each page named and visitor kind."""
+def bare_app(folder: Path) -> Flask:
+    """The bare Flask app of ``bench.hello`` on the shop's database: the ceiling's CPU."""
+    os.environ["BENCH_DATABASE_URL"] = f"sqlite:///{folder / 'funnel.db'}"
+    from bench.hello import app
+
+    return app
+
+
+def measure(
+    app: Flask, requests: int, runs: int, names: list[str], bare: Flask | None = None
+) -> dict[tuple[str, str], float]:
+    """The median CPU ms per request of each page named and visitor kind (and of the bare
+    app's ``/list`` and ``/one-query``, under the page name "bare")."""
     figures: dict[tuple[str, str], list[float]] = {}
     for _run in range(runs):
+        if bare is not None:
+            for path in BARE_PATHS:
+                figure = cpu_ms_per_request(bare, path, {}, requests)
+                figures.setdefault(("bare", path), []).append(figure)
         for name in names:
             path = pages()[name]
             for visitor in VISITORS:
@@ -129,6 +146,9 @@ def profile(app: Flask, path: str, headers: dict[str, str], requests: int) -> st
 
 def table(figures: dict[tuple[str, str], float], names: list[str]) -> list[str]:
     lines = ["| page | path | anonymous ms | counted ms |", "| --- | --- | ---: | ---: |"]
+    for path in BARE_PATHS:
+        if ("bare", path) in figures:
+            lines.append(f"| bare Flask | `{path}` | {figures[('bare', path)]:.2f} | |")
     for name in names:
         path = pages()[name]
         anonymous, counted = (figures[(name, visitor)] for visitor in VISITORS)
@@ -159,7 +179,8 @@ def main() -> None:
                 print(profile(app, path, visitor_headers(options.visitor), options.requests))
                 return
             names = options.page or list(pages())
-            figures = measure(app, options.requests, options.runs, names)
+            bare = bare_app(folder.resolve())
+            figures = measure(app, options.requests, options.runs, names, bare)
     lines = [
         f"{options.products:,} products, {options.requests} requests, median of "
         f"{options.runs} runs, load average {load_average:.2f} at the start",
