@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from funnel.catalog.models import Product, ProductImage, thumbnail_name
@@ -82,21 +82,24 @@ def load_cards(session: Session, statement: Select[Any]) -> list[ProductCard]:
     ]
 
 
+# Built once: a reused statement keeps its SQL cache key (the ids are an expanding parameter).
+_IMAGES = (
+    select(
+        ProductImage.product_id,
+        ProductImage.filename,
+        ProductImage.alt_text,
+        ProductImage.width,
+        ProductImage.height,
+    )
+    .where(ProductImage.product_id.in_(bindparam("product_ids", expanding=True)))
+    .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
+)
+
+
 def _first_images(session: Session, product_ids: Sequence[int]) -> dict[int, CardImage]:
     """Each product's first image (by position, then id), by product id."""
-    statement = (
-        select(
-            ProductImage.product_id,
-            ProductImage.filename,
-            ProductImage.alt_text,
-            ProductImage.width,
-            ProductImage.height,
-        )
-        .where(ProductImage.product_id.in_(product_ids))
-        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
-    )
     first: dict[int, CardImage] = {}
-    for row in session.execute(statement):
+    for row in session.execute(_IMAGES, {"product_ids": list(product_ids)}):
         if row.product_id not in first:
             first[row.product_id] = CardImage(row.filename, row.alt_text, row.width, row.height)
     return first

@@ -7,10 +7,12 @@ walked in Python for breadcrumbs, subcategories and descendants, instead of one 
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from funnel.accounts.queries import default_shipping_country
@@ -100,12 +102,22 @@ class CategoryTree:
         return ids
 
 
+# The statements every storefront page runs, built once: a reused statement keeps its SQL
+# cache key, which SQLAlchemy otherwise computes again for each new one.
+_CATEGORY_TREE = select(Category).order_by(Category.position, Category.name, Category.id)
+_ACTIVE_PRODUCT = (
+    select(Product)
+    .where(Product.slug == bindparam("slug"), Product.status == ProductStatus.ACTIVE)
+    .options(
+        selectinload(Product.variants).selectinload(Variant.option_values),
+        selectinload(Product.images),
+    )
+)
+
+
 def category_tree() -> CategoryTree:
     """Every category, in display order (position, then name), in one statement."""
-    categories = db.session.scalars(
-        select(Category).order_by(Category.position, Category.name, Category.id)
-    ).all()
-    return CategoryTree(list(categories))
+    return CategoryTree(list(db.session.scalars(_CATEGORY_TREE).all()))
 
 
 def category_by_slug(tree: CategoryTree, slug: str) -> Category:
@@ -117,23 +129,32 @@ def category_by_slug(tree: CategoryTree, slug: str) -> Category:
 
 
 def featured_products(limit: int) -> list[ProductCard]:
-    statement = (
+    return load_cards(db.session, _featured_statement(limit))
+
+
+def newest_products(limit: int) -> list[ProductCard]:
+    return load_cards(db.session, _newest_statement(limit))
+
+
+@functools.cache
+def _featured_statement(limit: int) -> Select[Any]:
+    """Built once per limit (the home page's): a reused statement keeps its cache key."""
+    return (
         card_select()
         .where(Product.status == ProductStatus.ACTIVE, Product.is_featured.is_(True))
         .order_by(Product.created_at.desc(), Product.id.desc())
         .limit(limit)
     )
-    return load_cards(db.session, statement)
 
 
-def newest_products(limit: int) -> list[ProductCard]:
-    statement = (
+@functools.cache
+def _newest_statement(limit: int) -> Select[Any]:
+    return (
         card_select()
         .where(Product.status == ProductStatus.ACTIVE)
         .order_by(Product.created_at.desc(), Product.id.desc())
         .limit(limit)
     )
-    return load_cards(db.session, statement)
 
 
 def category_listing(
@@ -188,15 +209,7 @@ def active_product_by_slug(slug: str) -> Product:
     """
     if "\x00" in slug:  # no slug has one, and PostgreSQL refuses NUL in text parameters
         raise ProductNotFound("This product does not exist or is no longer sold.")
-    statement = (
-        select(Product)
-        .where(Product.slug == slug[:220], Product.status == ProductStatus.ACTIVE)
-        .options(
-            selectinload(Product.variants).selectinload(Variant.option_values),
-            selectinload(Product.images),
-        )
-    )
-    product = db.session.scalars(statement).one_or_none()
+    product = db.session.scalars(_ACTIVE_PRODUCT, {"slug": slug[:220]}).one_or_none()
     if product is None:
         raise ProductNotFound("This product does not exist or is no longer sold.")
     return product

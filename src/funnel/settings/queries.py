@@ -32,9 +32,13 @@ def initial_settings() -> ShopSettings:
     return shop_settings(initial_values(current_app.config), _currency())
 
 
+# Built once (every page reads it): a reused statement keeps its SQL cache key.
+_STORED = select(ShopSetting.key, ShopSetting.value)
+
+
 def stored_values() -> dict[str, Any]:
     """The values staff saved, by key (keys never saved are absent)."""
-    rows = db.session.execute(select(ShopSetting.key, ShopSetting.value)).all()
+    rows = db.session.execute(_STORED).all()
     return {key: json.loads(value) for key, value in rows if key in KEYS}
 
 
