@@ -15,7 +15,7 @@ from funnel.analytics.tracking import track
 from funnel.catalog.cards import CardImage, ProductCard
 from funnel.catalog.errors import InvalidListingParameters
 from funnel.catalog.listing import Listing, ListingSort
-from funnel.catalog.models import Category, Product, ProductImage
+from funnel.catalog.models import Product, ProductImage
 from funnel.catalog.parameters import RESERVED_PARAMETERS, parse_filters, parse_sort
 from funnel.catalog.queries import (
     CategoryTree,
@@ -31,6 +31,7 @@ from funnel.catalog.schemas import (
     ProductSchema,
 )
 from funnel.catalog.search import normalise_query, search_products
+from funnel.catalog.tree import CategoryNode
 from funnel.core.api import API_PREFIX, errors
 from funnel.core.api.paging import PagePosition
 
@@ -118,7 +119,7 @@ def list_categories() -> dict[str, Any]:
     """The category tree: top-level categories with their subcategories, in display order"""
     tree = category_tree()
 
-    def node(category: Category, seen: frozenset[int]) -> dict[str, Any]:
+    def node(category: CategoryNode, seen: frozenset[int]) -> dict[str, Any]:
         children = [
             node(child, seen | {child.id})
             for child in tree.subcategories(category)

@@ -1,7 +1,6 @@
 """Catalogue reads for the storefront, each in a fixed number of statements.
 
-The category tree is small (tens to a few hundred rows): it is read whole in one statement and
-walked in Python for breadcrumbs, subcategories and descendants, instead of one query per level.
+The category tree is read whole in one statement and walked in Python (``tree``).
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
@@ -34,6 +33,7 @@ from funnel.catalog.models import (
     VariantOptionValue,
 )
 from funnel.catalog.pricing import PriceDisplay, price_display
+from funnel.catalog.tree import CategoryNode, CategoryTree
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
 from funnel.settings.queries import current_settings
@@ -49,70 +49,16 @@ def price_display_for(user_id: int | None) -> PriceDisplay:
     return price_display(current_settings(), country)
 
 
-@dataclass
-class CategoryTree:
-    categories: list[Category]
-    by_id: dict[int, Category] = field(init=False)
-    by_slug: dict[str, Category] = field(init=False)
-    children: dict[int | None, list[Category]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.by_id = {category.id: category for category in self.categories}
-        self.by_slug = {category.slug: category for category in self.categories}
-        self.children = {}
-        for category in self.categories:
-            self.children.setdefault(category.parent_id, []).append(category)
-
-    @property
-    def roots(self) -> list[Category]:
-        return self.children.get(None, [])
-
-    def subcategories(self, category: Category) -> list[Category]:
-        return self.children.get(category.id, [])
-
-    def ancestors(self, category: Category) -> list[Category]:
-        """From the root down to the parent of ``category``."""
-        chain: list[Category] = []
-        seen = {category.id}
-        parent_id = category.parent_id
-        while parent_id is not None and parent_id not in seen and parent_id in self.by_id:
-            seen.add(parent_id)
-            parent = self.by_id[parent_id]
-            chain.append(parent)
-            parent_id = parent.parent_id
-        return list(reversed(chain))
-
-    def indented(self) -> list[tuple[Category, int]]:
-        """Every category in tree order with its depth (0 for the top level)."""
-        rows: list[tuple[Category, int]] = []
-        seen: set[int] = set()
-
-        def walk(parent_id: int | None, depth: int) -> None:
-            for category in self.children.get(parent_id, []):
-                if category.id not in seen:
-                    seen.add(category.id)
-                    rows.append((category, depth))
-                    walk(category.id, depth + 1)
-
-        walk(None, 0)
-        return rows
-
-    def descendant_ids(self, category: Category) -> list[int]:
-        """``category`` and every category below it."""
-        ids: list[int] = []
-        stack = [category]
-        while stack:
-            current = stack.pop()
-            if current.id in ids:
-                continue
-            ids.append(current.id)
-            stack.extend(self.children.get(current.id, []))
-        return ids
-
-
 # The statements every storefront page runs, built once: a reused statement keeps its SQL
 # cache key, which SQLAlchemy otherwise computes again for each new one.
-_CATEGORY_TREE = select(Category).order_by(Category.position, Category.name, Category.id)
+_CATEGORY_TREE = select(
+    Category.id,
+    Category.parent_id,
+    Category.name,
+    Category.slug,
+    Category.description,
+    Category.position,
+).order_by(Category.position, Category.name, Category.id)
 _ACTIVE_PRODUCT = select(Product).where(
     Product.slug == bindparam("slug"), Product.status == ProductStatus.ACTIVE
 )
@@ -135,10 +81,10 @@ _IMAGES = (
 
 def category_tree() -> CategoryTree:
     """Every category, in display order (position, then name), in one statement."""
-    return CategoryTree(list(db.session.scalars(_CATEGORY_TREE).all()))
+    return CategoryTree([CategoryNode(*row) for row in db.session.execute(_CATEGORY_TREE)])
 
 
-def category_by_slug(tree: CategoryTree, slug: str) -> Category:
+def category_by_slug(tree: CategoryTree, slug: str) -> CategoryNode:
     """Raises CategoryNotFound."""
     category = tree.by_slug.get(slug)
     if category is None:
@@ -166,7 +112,7 @@ def _cards_statement(limit: int, *, featured: bool) -> Select[Any]:
 
 def category_listing(
     tree: CategoryTree,
-    category: Category,
+    category: CategoryNode,
     filters: ListingFilters,
     sort: ListingSort,
     number: int,
