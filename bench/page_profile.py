@@ -1,7 +1,8 @@
 """Python CPU per storefront request, measured in process: where a page's time goes.
 
-    python -m bench.page_profile [--products 10000] [--requests 200] [--runs 3]
+    python -m bench.page_profile [--products 10000] [--requests 200] [--runs 3] [--page PAGE]
                                  [--profile PAGE] [--visitor anonymous|counted] [--shop FOLDER]
+                                 [--markdown FILE]
 
 Builds a scratch SQLite shop with the demo catalogue (or reuses the one in ``--shop``, built
 there on first use), makes the app in this process and, per page and visitor kind (a tool: no
@@ -12,11 +13,25 @@ and no network: what remains is the shop's own Python work and its SQL, the cost
 sync worker's requests per second. ``--profile PAGE`` prints a pyinstrument profile of that
 page instead. Nothing is written unless ``--markdown FILE`` asks for the table.
 
-Before and after the storefront speed work (10,000 products, median of 3 runs of 200
-requests, CPU ms per request, one idle 2-core machine):
+Before and after the storefront speed work: 10,000 demo products on SQLite, development
+settings (as ``bench.storefront`` serves the shop), CPU ms per request, median of 3 runs of
+200 requests, the old and the new code run in turn on a 2-core machine (load average 0.2 to
+0.9). The bare app does each page's minimum work (``bench.hello``):
 
-| page | anonymous before | after | counted before | after |
-| --- | ---: | ---: | ---: | ---: |
+| page | path | anonymous before | after | counted before | after |
+| --- | --- | ---: | ---: | ---: | ---: |
+| bare Flask | `/list` | 0.30 | 0.30 | | |
+| bare Flask | `/one-query` | 0.19 | 0.19 | | |
+| home | `/` | 6.39 | 2.42 | 6.35 | 2.21 |
+| category | `/c/clothing` | 6.91 | 3.12 | 7.55 | 3.14 |
+| category, filtered, sorted | `/c/clothing?size=XS&sort=price-asc` | 10.01 | 6.94 | 9.99 | 6.97 |
+| search | `/search?q=bold` | 10.33 | 5.89 | 10.09 | 6.12 |
+| product | `/p/bold-t-shirt-nova-1` | 6.39 | 2.03 | 6.50 | 2.18 |
+| API product list | `/api/v1/products` | 3.43 | 2.11 | 3.86 | 2.21 |
+| API product | `/api/v1/products/bold-t-shirt-nova-1` | 2.76 | 1.30 | 2.83 | 1.29 |
+
+What is left on the filtered listing and search is mostly SQLite running their statements
+and the rendering of 24 cards and the facets; see ``docs/architecture.md`` (Decisions).
 """
 
 from __future__ import annotations
