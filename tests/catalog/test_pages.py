@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from flask.testing import FlaskClient
 
 from funnel.catalog import services
@@ -285,3 +285,26 @@ def test_media_files_are_served_and_paths_cannot_escape(
         assert response.data.startswith(b"\x89PNG")
     for url in ("/media/../secret_key", "/media/%2e%2e/secret_key", "/media//etc/passwd"):
         assert client.get(url, follow_redirects=True).status_code == 404, url
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize(
+    "value",
+    ["plain-slug", "a slug with spaces", "caf\u00e9-\u00fcber", "100%?#&=+", "2026/05/a b.jpg"],
+)
+def test_the_links_of_a_listing_card_are_those_url_for_builds(app: Flask, value: str) -> None:
+    # given the helpers a product card links with (a URL prefix built once per request)
+    product_url = app.jinja_env.globals["product_url"]
+    media_url = app.jinja_env.globals["media_url"]
+
+    # when a card links a product and an image with any characters, twice in one request
+    with app.test_request_context("/c/anything"):
+        links = [product_url(value), media_url(value), product_url(value)]
+        expected = [
+            url_for("catalog.product", slug=value),
+            url_for("media.media", filename=value),
+            url_for("catalog.product", slug=value),
+        ]
+
+    # then they are exactly what url_for writes
+    assert links == expected

@@ -186,6 +186,25 @@ def test_in_development_a_page_links_the_files_as_they_are_now(
     assert (answer.status_code, answer.get_data()) == (200, LOGO.replace(b"'1'", b"'4'"))
 
 
+def test_in_development_a_page_with_several_links_looks_at_the_folder_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder(tmp_path / "static")
+    app = _app(tmp_path, folder, "development")
+    static_url = app.jinja_env.globals["static_url"]
+    walks: list[Path] = []
+    walk = static_files._signature
+    monkeypatch.setattr(static_files, "_signature", lambda path: walks.append(path) or walk(path))
+
+    with app.test_request_context():
+        links = [static_url("img/logo.svg"), static_url("css/site.css"), static_url("img/logo.svg")]
+    with app.test_request_context():
+        static_url("img/logo.svg")
+
+    assert links[0] == links[2]
+    assert walks == [folder, folder]
+
+
 def test_the_build_writes_both_names_gzip_twins_a_manifest_and_keeps_the_last_build(
     tmp_path: Path,
 ) -> None:

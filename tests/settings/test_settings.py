@@ -17,7 +17,12 @@ from funnel.extensions import db
 from funnel.settings import services
 from funnel.settings.errors import InitialSettingsError
 from funnel.settings.queries import current_settings
-from funnel.settings.values import BankAccount, ShippingMethodSetting, initial_values
+from funnel.settings.values import (
+    INITIAL_CONFIG_KEYS,
+    BankAccount,
+    ShippingMethodSetting,
+    initial_values,
+)
 from tests.conftest import build_app
 from tests.settings.helpers import history, save, stored
 from tests.support.databases import DatabaseProvider
@@ -327,3 +332,25 @@ def test_a_wrong_delivery_time_is_named_beside_its_field(
     assert response.status_code == 422
     assert "Working days such as 3-5 (or 2), or empty." in response.text
     assert stored() == {}
+
+
+def test_the_configuration_keys_the_initial_values_read_are_all_listed() -> None:
+    # given a configuration that notes every key asked of it
+    class Recording(dict[str, Any]):
+        asked: set[str] = set()
+
+        def get(self, key: str, default: Any = None) -> Any:
+            self.asked.add(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key: str) -> Any:
+            self.asked.add(key)
+            return super().__getitem__(key)
+
+    config = Recording()
+
+    # when the initial values are read from it
+    initial_values(config)
+
+    # then each key is one a worker's read model is kept under (a change of any is seen)
+    assert config.asked == set(INITIAL_CONFIG_KEYS)

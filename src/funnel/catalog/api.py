@@ -12,9 +12,10 @@ from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
 from funnel.analytics.tracking import track
+from funnel.catalog.cards import CardImage, ProductCard
 from funnel.catalog.errors import InvalidListingParameters
 from funnel.catalog.listing import Listing, ListingSort
-from funnel.catalog.models import Category, Product, ProductImage
+from funnel.catalog.models import Product, ProductImage
 from funnel.catalog.parameters import RESERVED_PARAMETERS, parse_filters, parse_sort
 from funnel.catalog.queries import (
     CategoryTree,
@@ -30,6 +31,7 @@ from funnel.catalog.schemas import (
     ProductSchema,
 )
 from funnel.catalog.search import normalise_query, search_products
+from funnel.catalog.tree import CategoryNode
 from funnel.core.api import API_PREFIX, errors
 from funnel.core.api.paging import PagePosition
 
@@ -71,7 +73,7 @@ def list_products(**parameters: Any) -> dict[str, Any]:
         )
     page = listing.page
     return {
-        "items": [_summary(tree, product) for product in page.items],
+        "items": [_summary(tree, card, card.image) for card in page.items],
         "next_cursor": position.next_cursor(page),
     }
 
@@ -90,7 +92,7 @@ def get_product(slug: str) -> dict[str, Any]:
             if option.value not in values:
                 values.append(option.value)
     representation = {
-        **_summary(tree, product),
+        **_summary(tree, product, product.images[0] if product.images else None),
         "description": product.description,
         "in_stock": any(variant.is_in_stock for variant in product.variants),
         "options": [{"name": name, "values": values} for name, values in options.items()],
@@ -117,7 +119,7 @@ def list_categories() -> dict[str, Any]:
     """The category tree: top-level categories with their subcategories, in display order"""
     tree = category_tree()
 
-    def node(category: Category, seen: frozenset[int]) -> dict[str, Any]:
+    def node(category: CategoryNode, seen: frozenset[int]) -> dict[str, Any]:
         children = [
             node(child, seen | {child.id})
             for child in tree.subcategories(category)
@@ -144,7 +146,10 @@ def _category_ids(tree: CategoryTree, slug: str | None) -> list[int] | None:
     return tree.descendant_ids(category)
 
 
-def _summary(tree: CategoryTree, product: Product) -> dict[str, Any]:
+def _summary(
+    tree: CategoryTree, product: Product | ProductCard, image: ProductImage | CardImage | None
+) -> dict[str, Any]:
+    """A product as listed: ``image`` is its first."""
     category = tree.by_id.get(product.category_id)
     return {
         "id": product.id,
@@ -152,11 +157,11 @@ def _summary(tree: CategoryTree, product: Product) -> dict[str, Any]:
         "title": product.title,
         "category": category.slug if category else None,
         "price_from": product.min_price,
-        "image": _image(product.images[0]) if product.images else None,
+        "image": _image(image) if image is not None else None,
     }
 
 
-def _image(image: ProductImage) -> dict[str, Any]:
+def _image(image: ProductImage | CardImage) -> dict[str, Any]:
     return {
         "url": url_for("media.media", filename=image.filename),
         "alt_text": image.alt_text,

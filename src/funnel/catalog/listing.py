@@ -6,7 +6,8 @@ matched on one variant), a sort with the id as tie-break (stable paging), and fa
 computed in SQL. The number of statements depends on the query string only, never on how many
 products match: one read of the catalogue version, one COUNT and ``2 + selected option names``
 for the facets (unless this worker already counted them at that version: ``LISTING_CACHE``, as
-the counts are most of a listing's time on a large catalogue), one page, one per loader option.
+the counts are most of a listing's time on a large catalogue), one page of product cards, one
+for their images (``cards``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Subquery, and_, distinct, exists, func, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased
 
+from funnel.catalog.cards import ProductCard, card_select, load_cards
 from funnel.catalog.models import Product, ProductStatus, Variant, VariantOptionValue
 from funnel.catalog.versions import CatalogueCache
 from funnel.core.pagination import Page, count_rows, paginate
@@ -93,15 +95,10 @@ class Facet:
 
 @dataclass(frozen=True)
 class Listing:
-    page: Page[Product]
+    page: Page[ProductCard]
     facets: list[Facet]
     sort: ListingSort
     filters: ListingFilters
-
-
-def card_options() -> list[Any]:
-    """Loader options for product cards (first image): one extra statement per page."""
-    return [selectinload(Product.images)]
 
 
 def _variant_has_options(
@@ -171,7 +168,7 @@ def run_listing(
     None: counted every time.
     """
     base = [Product.status == ProductStatus.ACTIVE, *conditions]
-    statement: Select[Any] = select(Product)
+    statement: Select[Any] = card_select()
     if ranked is not None:
         statement = statement.join(ranked, ranked.c.product_id == Product.id)
     statement = statement.where(
@@ -188,7 +185,7 @@ def run_listing(
     else:
         key = (scope, with_facets, *_filters_key(filters))
         counts = LISTING_CACHE.get_or_compute(session, key, summarise)
-    page = paginate(session, statement, number, size, options=card_options(), total=counts.total)
+    page = paginate(session, statement, number, size, total=counts.total, fetch=load_cards)
     return Listing(page=page, facets=counts.facets, sort=sort, filters=filters)
 
 

@@ -9,6 +9,7 @@ that search and price sorting are single indexed lookups. The full-text index ov
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import datetime
 from pathlib import PurePosixPath
 
@@ -201,7 +202,10 @@ class ProductImage(db.Model):
         return thumbnail_name(self.filename, size)
 
 
+@functools.lru_cache(maxsize=4096)
 def thumbnail_name(filename: str, size: int) -> str:
+    """Kept per process (a pure function of its arguments): a listing asks for one per card
+    on every page, and pathlib costs more than the rest of a card."""
     path = PurePosixPath(filename)
     return str(path.with_name(f"{path.stem}-{size}{path.suffix}"))
 

@@ -46,12 +46,14 @@ CATALOGUE_TABLES = frozenset(model.__tablename__ for model in CATALOGUE_MODELS)
 STOCK_COLUMNS = frozenset({"stock_quantity", "low_stock_threshold"})
 
 
+# Built once: a statement object reused keeps its SQL cache key, which SQLAlchemy otherwise
+# computes again for every new one (a listing page reads the version on every request).
+_VERSION = select(CatalogueVersion.version).where(CatalogueVersion.id == VERSION_ROW)
+
+
 def current_version(session: Session) -> int:
     """The catalogue's version (one primary-key read); 0 before its first change."""
-    version = session.scalar(
-        select(CatalogueVersion.version).where(CatalogueVersion.id == VERSION_ROW)
-    )
-    return version or 0
+    return session.scalar(_VERSION) or 0
 
 
 def _new_version_statement(dialect: str, version: int) -> Insert:

@@ -6,7 +6,7 @@ so that rows with equal sort values keep the same order from one page to the nex
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -96,17 +96,22 @@ def paginate(
     *,
     options: Sequence[Any] = (),
     total: int | None = None,
+    fetch: Callable[[Session, Select[Any]], list[Any]] | None = None,
 ) -> Page[Any]:
     """Run ``statement`` for page ``number`` of ``size`` rows, plus a COUNT of all its rows
     unless the caller knows ``total`` (a count it kept).
 
     ``options`` (loader options such as ``selectinload``) apply to the page query only.
+    ``fetch`` turns the page query into its items (default: the distinct ORM objects it
+    selects), for a caller that reads plain rows into a read model of its own.
     """
     if total is None:
         total = count_rows(session, statement)
     if total == 0 or (number - 1) * size >= total:
         return Page(items=[], number=number, size=size, total=total)
     paged = statement.options(*options).limit(size).offset((number - 1) * size)
+    if fetch is not None:
+        return Page(items=fetch(session, paged), number=number, size=size, total=total)
     items = list(session.execute(paged).scalars().unique())
     return Page(items=items, number=number, size=size, total=total)
 

@@ -19,7 +19,13 @@ from sqlalchemy import select
 
 from funnel.extensions import db
 from funnel.settings.models import SettingChange, ShopSetting
-from funnel.settings.values import KEYS, ShopSettings, initial_values, shop_settings
+from funnel.settings.values import (
+    INITIAL_CONFIG_KEYS,
+    KEYS,
+    ShopSettings,
+    initial_values,
+    shop_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +38,13 @@ def initial_settings() -> ShopSettings:
     return shop_settings(initial_values(current_app.config), _currency())
 
 
+# Built once (every page reads it): a reused statement keeps its SQL cache key.
+_STORED = select(ShopSetting.key, ShopSetting.value)
+
+
 def stored_values() -> dict[str, Any]:
     """The values staff saved, by key (keys never saved are absent)."""
-    rows = db.session.execute(select(ShopSetting.key, ShopSetting.value)).all()
+    rows = db.session.execute(_STORED).all()
     return {key: json.loads(value) for key, value in rows if key in KEYS}
 
 
@@ -61,15 +71,32 @@ def forget_current_settings() -> None:
         g.pop(_REQUEST_CACHE, None)
 
 
+# The read model per (configuration, stored rows): a pure function of them, built once per
+# worker and state instead of on every request. The rows are still read on every request, so
+# a change staff save is seen at the next one. A few entries (tests make many apps).
+_BUILT: dict[tuple[Any, ...], ShopSettings] = {}
+_BUILT_SIZE = 32
+
+
 def _read() -> ShopSettings:
-    initial = initial_values(current_app.config)
-    values = {**initial, **stored_values()}
+    config = current_app.config
+    rows = tuple(db.session.execute(_STORED).tuples())
+    key = (tuple(repr(config.get(name)) for name in INITIAL_CONFIG_KEYS), rows, _currency())
+    built = _BUILT.get(key)
+    if built is not None:
+        return built
+    initial = initial_values(config)
+    values = {**initial, **{name: json.loads(value) for name, value in rows if name in KEYS}}
     try:
-        return shop_settings(values, _currency())
+        built = shop_settings(values, _currency())
     except (KeyError, TypeError, ValueError, AttributeError):
         # A row written by hand that the read model cannot take: the shop keeps selling.
         log.exception("a stored setting cannot be read: the initial values are used")
         return shop_settings(initial, _currency())
+    if len(_BUILT) >= _BUILT_SIZE:
+        _BUILT.clear()
+    _BUILT[key] = built
+    return built
 
 
 def _currency() -> str:

@@ -289,6 +289,26 @@ def _parse_threshold(raw: str, currency: str) -> int | None:
         raise InitialSettingsError(f"FREE_SHIPPING_THRESHOLD: {error}") from error
 
 
+# The configuration keys ``initial_values`` reads (a test keeps the two in step): a worker
+# keeps the read model per their values (``settings.queries``).
+INITIAL_CONFIG_KEYS = (
+    "CURRENCY",
+    "FREE_SHIPPING_METHODS",
+    "SHIPPING_METHODS",
+    "SHOP_NAME",
+    "MAIL_SENDER",
+    "FREE_SHIPPING_THRESHOLD",
+    "TAX_RATES",
+    "DEFAULT_TAX_RATE",
+    "BANK_ACCOUNT",
+    "BANK_TRANSFER_DETAILS",
+    "PRICES_INCLUDE_TAX",
+    "SHOP_COUNTRY",
+    "TIME_ZONE",
+    "RETURN_WINDOW_DAYS",
+)
+
+
 def initial_values(config: Mapping[str, Any]) -> dict[str, Any]:
     """The stored form of every setting as the configuration gives it (a new shop's values).
 

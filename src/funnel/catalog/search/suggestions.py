@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from funnel.catalog.models import Category, Product, ProductStatus
+from funnel.catalog.models import Product, ProductStatus
 from funnel.catalog.search.matching import ranked_matches
 from funnel.catalog.search.spelling import correct_query
 from funnel.catalog.search.words import normalise_query
+from funnel.catalog.tree import CategoryNode
 from funnel.extensions import db
 
 MAX_PRODUCTS = 6
@@ -34,7 +35,7 @@ class ProductSuggestion:
 class Suggestions:
     query: str
     products: list[ProductSuggestion] = field(default_factory=list)
-    categories: list[Category] = field(default_factory=list)
+    categories: list[CategoryNode] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -55,7 +56,7 @@ def _products(query: str) -> list[ProductSuggestion]:
     return [ProductSuggestion(title=title, slug=slug) for title, slug in rows]
 
 
-def suggest(raw_query: str | None, categories: Sequence[Category]) -> Suggestions:
+def suggest(raw_query: str | None, categories: Sequence[CategoryNode]) -> Suggestions:
     """Up to 6 active products and 3 of ``categories`` (the shop's, in tree order) for the text
     typed so far; nothing for fewer than 2 characters. Never raises for user input."""
     query = normalise_query(raw_query)

@@ -13,7 +13,7 @@ from funnel.accounts.permissions import Permission
 from funnel.catalog import queries
 from funnel.catalog import services as catalog
 from funnel.catalog.errors import CategoryNotFound
-from funnel.catalog.models import Category
+from funnel.catalog.tree import CategoryNode
 from funnel.core.api import errors, links
 from funnel.staff.api import bp
 from funnel.staff.api.access import staff_caller, staff_permission
@@ -135,7 +135,7 @@ def _one(category_id: int) -> dict[str, Any]:
     return _representation(category, len(tree.ancestors(category)))
 
 
-def _representation(category: Category, depth: int) -> dict[str, Any]:
+def _representation(category: CategoryNode, depth: int) -> dict[str, Any]:
     return {
         "id": category.id,
         "name": category.name,

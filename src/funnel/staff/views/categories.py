@@ -18,7 +18,7 @@ from funnel.catalog import queries
 from funnel.catalog import services as catalog
 from funnel.catalog.errors import CategoryNotFound
 from funnel.catalog.forms import CategoryForm
-from funnel.catalog.models import Category
+from funnel.catalog.tree import CategoryNode
 from funnel.core.errors import DomainError
 from funnel.staff.access import page_permission
 from funnel.staff.views.form_errors import show_errors
@@ -44,7 +44,7 @@ def register(bp: Blueprint) -> None:
     )
 
 
-def _parent_choices(tree: queries.CategoryTree, moving: Category | None) -> list[SelectChoice]:
+def _parent_choices(tree: queries.CategoryTree, moving: CategoryNode | None) -> list[SelectChoice]:
     """Every category, indented, but not ``moving`` nor any category below it."""
     excluded = set(tree.descendant_ids(moving)) if moving is not None else set()
     return [TOP_LEVEL] + [
@@ -99,7 +99,7 @@ def category_create() -> ResponseReturnValue:
     return _tree_page(form, INVALID)
 
 
-def _category_or_404(tree: queries.CategoryTree, category_id: int) -> Category:
+def _category_or_404(tree: queries.CategoryTree, category_id: int) -> CategoryNode:
     category = tree.by_id.get(category_id)
     if category is None:
         raise CategoryNotFound()
