@@ -33,6 +33,7 @@ from tests.support.live_server import LiveServer
 
 from bench.pages import (
     RESULTS,
+    SERVED_AS,
     Measure,
     measure_ceiling,
     result_table,
@@ -219,7 +220,7 @@ def main() -> None:
             Path(scratch),
             demo_products=options.products,
             workers=2,
-            settings={"FUNNEL_RATELIMIT_ENABLED": "false"},
+            settings={**SERVED_AS, "FUNNEL_RATELIMIT_ENABLED": "false"},
         )
         shop.start()
         try:

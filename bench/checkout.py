@@ -44,7 +44,7 @@ from tests.support.live_server import LiveServer
 from bench.api import call, shop_environment
 from bench.buyers import check_stock, percentile, run_buyers
 from bench.checkout_statements import count_add_statements, count_checkout_statements
-from bench.pages import RESULTS, write_section
+from bench.pages import RESULTS, SERVED_AS, write_section
 
 TITLE = "# Add to cart and checkout"
 SHOPPERS = 16
@@ -184,7 +184,11 @@ def api_shoppers(base_url: str, plentiful: list[tuple[int, str]]) -> list[tuple[
 def measure_shop(database: str, url: str | None, scratch: Path, options: Any) -> list[Row]:
     """Every scenario on one database: the rows of the table."""
     scratch.mkdir(parents=True)
-    settings = {"FUNNEL_RATELIMIT_ENABLED": "false", "FUNNEL_TEST_GATEWAY_LATENCY_MS": "0"}
+    settings = {
+        **SERVED_AS,
+        "FUNNEL_RATELIMIT_ENABLED": "false",
+        "FUNNEL_TEST_GATEWAY_LATENCY_MS": "0",
+    }
     shop = LiveServer(
         scratch, database_url=url, workers=2, demo_products=options.products, settings=settings
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tests.support.live_server import LiveServer
 
-from bench.pages import Measure, result_table, run_wrk, sample_paths, write_section
+from bench.pages import SERVED_AS, Measure, result_table, run_wrk, sample_paths, write_section
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 VISITOR = "benchmark-visitor-0001"
@@ -44,7 +44,7 @@ def measure_mode(
         scratch,
         demo_products=products,
         workers=2,
-        settings={"FUNNEL_ANALYTICS_BATCH_MILLISECONDS": batch_milliseconds},
+        settings={**SERVED_AS, "FUNNEL_ANALYTICS_BATCH_MILLISECONDS": batch_milliseconds},
     )
     shop.start()
     try:

@@ -40,7 +40,7 @@ from tests.support.live_server import LiveServer
 
 from bench.api import Operation, count_statements
 from bench.funnel_cost import counted_headers
-from bench.pages import sample_paths, serve_bare_flask
+from bench.pages import SERVED_AS, sample_paths, serve_bare_flask
 from bench.storefront_report import write_report
 
 API = "/api/v1"
@@ -248,7 +248,7 @@ def measure_size(
                 database_url=url,
                 demo_products=size,
                 workers=2,
-                settings={"FUNNEL_ANALYTICS_BATCH_MILLISECONDS": "1000"},
+                settings={**SERVED_AS, "FUNNEL_ANALYTICS_BATCH_MILLISECONDS": "1000"},
             )
             shop.start()
             if database == "postgresql":
