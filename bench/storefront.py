@@ -31,7 +31,6 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from tests.support.live_server import LiveServer
 from bench.api import Operation, count_statements
 from bench.funnel_cost import counted_headers
 from bench.pages import SERVED_AS, sample_paths, serve_bare_flask
-from bench.storefront_report import write_report
+from bench.storefront_report import Load, Page, Row, write_report
 
 API = "/api/v1"
 # wrk's summary leaves out p95: this script prints the three percentiles (microseconds).
@@ -51,38 +50,6 @@ PERCENTILES_SCRIPT = """done = function(summary, latency, requests)
 end
 """
 VISITORS = ("anonymous", "counted")
-
-
-@dataclass(frozen=True)
-class Page:
-    """A page to load, and the bare route doing its minimum work."""
-
-    name: str
-    path: str
-    bare_path: str
-
-
-@dataclass(frozen=True)
-class Load:
-    """One wrk run: requests/s, latency percentiles (ms), and errors (non-2xx and socket)."""
-
-    requests_per_second: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    errors: int
-
-
-@dataclass(frozen=True)
-class Row:
-    """One page, one visitor kind, one catalogue size."""
-
-    size: int
-    page: Page
-    visitor: str
-    load: Load
-    bare: Load
-    statements: int
 
 
 def run_wrk(

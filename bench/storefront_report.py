@@ -5,19 +5,48 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bench.pages import RESULTS, write_section
-
-if TYPE_CHECKING:
-    from bench.storefront import Row
 
 LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
 TARGET_SCALING = 1.5
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page to load, and the bare route doing its minimum work."""
+
+    name: str
+    path: str
+    bare_path: str
+
+
+@dataclass(frozen=True)
+class Load:
+    """One wrk run: requests/s, latency percentiles (ms), and errors (non-2xx and socket)."""
+
+    requests_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass(frozen=True)
+class Row:
+    """One page, one visitor kind, one catalogue size."""
+
+    size: int
+    page: Page
+    visitor: str
+    load: Load
+    bare: Load
+    statements: int
 
 
 def quotient(numerator: float, denominator: float, digits: int) -> str:
