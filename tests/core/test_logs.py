@@ -288,3 +288,34 @@ def test_a_card_number_in_a_path_is_masked(client: FlaskClient, json_lines: Line
     output = json.dumps(json_lines())
     assert "4242-4242-4242-4242" not in output
     assert "/p/[card number]" in output
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "card 4242 4242 4242 4242, expiring",
+        "4242-4242-4242-4242",
+        '{"number": "4000000000000002"}',
+        "/p/4111111111111111?",
+    ],
+)
+def test_a_card_number_is_masked_however_it_is_written(text: str) -> None:
+    masked = logs.mask_card_numbers(text)
+
+    assert "[card number]" in masked
+    assert not any(character.isdigit() for character in masked)
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        # job ids whose digits run 13 and more in a row, across the dashes
+        "12345678-1234-4567-8abc-def012345678",
+        "0e07f6e2-1234-4567-8901-234567890abc",
+        "abcdef01-2345-4678-9012-345678901234",
+    ],
+)
+def test_a_job_id_with_a_long_run_of_digits_is_logged_whole(identifier: str) -> None:
+    line = f"Task funnel.orders.send_order_email[{identifier}] succeeded"
+
+    assert logs.mask_card_numbers(line) == line

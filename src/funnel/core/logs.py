@@ -30,8 +30,13 @@ from flask import Flask, Response, g, request
 REQUEST_ID_HEADER = "X-Request-ID"
 TASK_HEADER = "funnel_request_id"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
-# 13 to 19 digits, perhaps grouped by spaces or dashes: a card number (PAN).
-_CARD_NUMBER = re.compile(r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])")
+# 13 to 19 digits, perhaps grouped by spaces or dashes: a card number (PAN). Not a run of
+# digits inside a word or a dashed identifier (a UUID: a job's id, a request's): a letter or
+# digit next to it, or a dash and then one, makes it part of something else. Without that, one
+# job id in fifty lost its middle to the mask, and the log no longer named the job.
+_CARD_NUMBER = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9A-Za-z]-)(?:[0-9][ -]?){12,18}[0-9](?![0-9A-Za-z])(?!-[0-9A-Za-z])"
+)
 _SECRET_ARGUMENTS = {"token", "secret", "key", "code", "password"}
 # Standard LogRecord attributes: everything else on a record was passed with ``extra=``.
 _RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
