@@ -2,7 +2,7 @@
 
     python -m bench.page_profile [--products 10000] [--requests 200] [--runs 3] [--page PAGE]
                                  [--profile PAGE] [--visitor anonymous|counted] [--shop FOLDER]
-                                 [--markdown FILE]
+                                 [--markdown FILE] [--kept-seconds SECONDS]
 
 Builds a scratch SQLite shop with the demo catalogue (or reuses the one in ``--shop``, built
 there on first use), makes the app in this process and, per page and visitor kind (a tool: no
@@ -78,9 +78,11 @@ def visitor_headers(visitor: str) -> dict[str, str]:
     return counted_headers() if visitor == "counted" else {}
 
 
-def prepare_shop(folder: Path, products: int) -> dict[str, str]:
-    """The shop's environment; its database is made and filled with the demo catalogue once."""
-    environment = shop_environment(folder, SETTINGS)
+def prepare_shop(folder: Path, products: int, kept_seconds: int = 0) -> dict[str, str]:
+    """The shop's environment; its database is made and filled with the demo catalogue once.
+    Pages are rendered afresh on every request unless ``kept_seconds`` keeps them."""
+    settings = {**SETTINGS, "FUNNEL_PAGE_CACHE_SECONDS": str(kept_seconds)}
+    environment = shop_environment(folder, settings)
     marker = folder / f".demo-{products}"
     if not marker.exists():
         run_flask(environment, "db", "upgrade", "heads")
@@ -187,13 +189,19 @@ def main() -> None:
     parser.add_argument("--visitor", choices=VISITORS, default="anonymous")
     parser.add_argument("--shop", type=Path, help="a folder to keep the scratch shop in")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--kept-seconds",
+        type=int,
+        default=0,
+        help="FUNNEL_PAGE_CACHE_SECONDS (0: measure each page's rendering, not a kept copy)",
+    )
     options = parser.parse_args()
     load_average = os.getloadavg()[0]
 
     with tempfile.TemporaryDirectory(prefix="funnel-bench-profile-") as scratch:
         folder = options.shop or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        environment = prepare_shop(folder.resolve(), options.products)
+        environment = prepare_shop(folder.resolve(), options.products, options.kept_seconds)
         with shop_app(environment) as app:
             if options.profile:
                 path = pages()[options.profile]
@@ -204,7 +212,8 @@ def main() -> None:
             figures = measure(app, options.requests, options.runs, names, bare)
     lines = [
         f"{options.products:,} products, {options.requests} requests, median of "
-        f"{options.runs} runs, load average {load_average:.2f} at the start",
+        f"{options.runs} runs, pages kept {options.kept_seconds} s, load average "
+        f"{load_average:.2f} at the start",
         "",
         *table(figures, names),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from flask.testing import FlaskClient
 from funnel import create_app
 from funnel.catalog.listing import LISTING_CACHE
 from funnel.core.logs import remove_logging
+from funnel.core.page_cache import EXTENSION as PAGE_CACHE
 from funnel.extensions import db, limiter
 from tests.support.databases import BACKENDS, DatabaseProvider, WrittenTables
 from tests.support.live_server import TEST_BANK_ACCOUNT
@@ -212,6 +214,11 @@ def forget_remembered_rows(application: Flask) -> None:
     request_minutes = application.extensions.get("funnel.request_minutes")
     if request_minutes:
         request_minutes.take()
+    # pages kept for unknown visitors: they show earlier tests' rows
+    kept_pages = application.extensions.get(PAGE_CACHE)
+    if kept_pages:
+        kept_pages.clear()
+        kept_pages.now = time.monotonic
 
 
 def build_app(url: str, smtp_server: SmtpServer, overrides: dict[str, Any]) -> Flask:
@@ -233,6 +240,9 @@ def build_app(url: str, smtp_server: SmtpServer, overrides: dict[str, Any]) -> F
         # Product views written in their request, so that a test reads them at once; the
         # batches have tests of their own (tests/analytics/test_batches.py).
         "ANALYTICS_BATCH_MILLISECONDS": 0,
+        # Every page rendered afresh, so that a test sees its own change at once; the kept
+        # pages have tests of their own (tests/core/test_page_cache.py).
+        "PAGE_CACHE_SECONDS": 0,
         "MAIL_HOST": smtp_server.host,
         "MAIL_PORT": smtp_server.port,
         "SERVER_NAME": None,

@@ -15,7 +15,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from funnel import config as settings
 from funnel.accounts.postal import address_lines
-from funnel.core import cors, deadline, operations, production, rate_limit_headers, static_files
+from funnel.core import (
+    cors,
+    deadline,
+    operations,
+    page_cache,
+    production,
+    rate_limit_headers,
+    static_files,
+)
 from funnel.core.api import api_settings, docs_bp
 from funnel.core.api.bodies import limit_api_bodies
 from funnel.core.database import configure_engine
@@ -84,6 +92,7 @@ def register_extensions(app: Flask) -> None:
         app, db, directory=settings.migrations_directory(), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)
+    page_cache.init_app(app)  # after csrf: its csrf_token() knows about kept pages
     # Before the limiter: after_request hooks run last-registered first, so the headers are
     # written once the limiter has counted this request (failures-only limits count late).
     rate_limit_headers.init_app(app)

@@ -69,6 +69,10 @@ DROPPED_COLUMNS = {
     "payment_transactions": {"received_on"},
 }
 
+# Derived from a row's other columns, for search only, on one database (PostgreSQL's stored
+# vector): left out of the rows and columns compared, like the search index's tables.
+SEARCH_COLUMNS = frozenset({"search_vector"})
+
 Rows = dict[str, dict[tuple[Any, ...], dict[str, Any]]]
 
 
@@ -149,7 +153,8 @@ def load_a_shop() -> None:
 
 
 def every_row() -> Rows:
-    """Every row of every table (Alembic's own and the search index's left out), by key."""
+    """Every row of every table (Alembic's own and the search index's left out, and the search
+    columns), by key."""
     rows: Rows = {}
     with db.engine.connect() as connection:
         metadata = sa.MetaData()
@@ -161,7 +166,9 @@ def every_row() -> Rows:
                 continue
             key = list(table.primary_key.columns) or list(table.columns)
             rows[table.name] = {
-                tuple(row[column.name] for column in key): dict(row)
+                tuple(row[column.name] for column in key): {
+                    name: value for name, value in row.items() if name not in SEARCH_COLUMNS
+                }
                 for row in connection.execute(sa.select(table)).mappings()
             }
     return rows
@@ -171,7 +178,7 @@ def columns_by_table() -> dict[str, set[str]]:
     with db.engine.connect() as connection:
         inspector = sa.inspect(connection)
         return {
-            table: {column["name"] for column in inspector.get_columns(table)}
+            table: {column["name"] for column in inspector.get_columns(table)} - SEARCH_COLUMNS
             for table in inspector.get_table_names()
             if table in every_table_name()
         }
@@ -224,7 +231,7 @@ def test_a_shops_rows_survive_undoing_and_redoing_the_newest_migrations(
         assert {table: set(now[table]) for table in now} == {
             table: set(before[table]) for table in now
         }
-    assert steps == len(list(scripts.iterate_revisions("heads", LOWER_REVISION))) == 12
+    assert steps == len(list(scripts.iterate_revisions("heads", LOWER_REVISION))) == 13
 
     # and exactly the tables and columns of the undone migrations are gone
     lower = every_row()

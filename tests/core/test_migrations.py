@@ -9,8 +9,8 @@ they really exist, so that the ignore list cannot silently outlive them:
   tables FTS5 makes for them (``_data``, ``_idx``, ``_docsize``, ``_config``; no ``_content``:
   they are external-content tables over ``products`` and ``search_terms``). Their triggers
   are not compared by Alembic at all.
-- PostgreSQL: the GIN expression index ``ix_products_search_document_tsv`` and the
-  ``pg_trgm`` GiST index ``ix_search_terms_term_trgm``.
+- PostgreSQL: the products' stored generated column ``search_vector``, its GIN index
+  ``ix_products_search_vector``, and the ``pg_trgm`` GiST index ``ix_search_terms_term_trgm``.
 - MariaDB/MySQL: the FULLTEXT indexes ``ix_products_search_document_fulltext`` and
   ``ix_search_terms_trigrams_fulltext``.
 """
@@ -45,16 +45,19 @@ SEARCH_OBJECTS: dict[str, dict[str, frozenset[str]]] = {
             for shadow in ("", "_data", "_idx", "_docsize", "_config")
         ),
         "index": frozenset(),
+        "column": frozenset(),
     },
     "postgresql": {
         "table": frozenset(),
-        "index": frozenset({"ix_products_search_document_tsv", "ix_search_terms_term_trgm"}),
+        "index": frozenset({"ix_products_search_vector", "ix_search_terms_term_trgm"}),
+        "column": frozenset({"search_vector"}),
     },
     "mysql": {
         "table": frozenset(),
         "index": frozenset(
             {"ix_products_search_document_fulltext", "ix_search_terms_trigrams_fulltext"}
         ),
+        "column": frozenset(),
     },
 }
 # MariaDB reports itself as the "mysql" dialect through PyMySQL.
@@ -84,7 +87,8 @@ def search_objects_present(connection: sa.Connection) -> dict[str, set[str]]:
         for table in ("products", "search_terms")
         for index in inspector.get_indexes(table)
     } & expected["index"]
-    return {"table": tables, "index": indexes}
+    columns = {column["name"] for column in inspector.get_columns("products")} & expected["column"]
+    return {"table": tables, "index": indexes, "column": columns}
 
 
 def test_the_migrated_schema_matches_the_models(app: Flask) -> None:
@@ -95,6 +99,7 @@ def test_the_migrated_schema_matches_the_models(app: Flask) -> None:
         assert search_objects_present(connection) == {
             "table": set(expected["table"]),
             "index": set(expected["index"]),
+            "column": set(expected["column"]),
         }
 
         # when the schema is compared with the models
@@ -166,6 +171,7 @@ def test_sqlite_downgrades_to_base_and_upgrades_again(scratch_sqlite_app: Flask)
         assert search_objects_present(connection) == {
             "table": set(SEARCH_OBJECTS["sqlite"]["table"]),
             "index": set(),
+            "column": set(),
         }
         assert schema_differences(app, connection) == []
 

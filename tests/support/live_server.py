@@ -46,6 +46,8 @@ def shop_environment(instance: Path, settings: Mapping[str, str] | None = None) 
     environment["FUNNEL_BANK_ACCOUNT"] = TEST_BANK_ACCOUNT
     # Product views written in their request: a test reads the funnel at once.
     environment["FUNNEL_ANALYTICS_BATCH_MILLISECONDS"] = "0"
+    # Every page rendered afresh: a test sees its own change at once.
+    environment["FUNNEL_PAGE_CACHE_SECONDS"] = "0"
     environment.update(settings or {})
     return environment
 

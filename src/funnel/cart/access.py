@@ -40,6 +40,7 @@ from funnel.cart.models import TOKEN_LENGTH
 from funnel.cart.queries import cart_owner
 from funnel.core.api import CART_SECRET_HEADER
 from funnel.core.errors import AuthenticationRequired
+from funnel.core.page_cache import keep_private_with_cookie
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ def init_app(app: Flask) -> None:
     app.before_request(_start_request)
     app.after_request(_write_cookie)
     app.context_processor(_template_context)
+    # The navigation shows the cart's item count: a browser with a cart sees a page of its own.
+    keep_private_with_cookie(app, CART_COOKIE)
 
 
 def _state() -> _CartState:

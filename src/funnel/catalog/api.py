@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request, url_for
+from flask import Response, current_app, request, url_for
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from funnel.analytics.tracking import track
 from funnel.catalog.cards import CardImage, ProductCard
@@ -34,6 +35,7 @@ from funnel.catalog.search import normalise_query, search_products
 from funnel.catalog.tree import CategoryNode
 from funnel.core.api import API_PREFIX, errors
 from funnel.core.api.paging import PagePosition
+from funnel.core.page_cache import KeptPage, kept_page
 
 bp = Blueprint("catalog_api", __name__, url_prefix=API_PREFIX, description="The public catalogue")
 
@@ -43,13 +45,28 @@ API_PARAMETERS = RESERVED_PARAMETERS | {"category", "limit", "cursor"}
 @bp.route("/products", methods=["GET"])
 @bp.response(200, ProductPageSchema)
 @bp.arguments(ProductQuerySchema, location="query", as_kwargs=True)
-def list_products(**parameters: Any) -> dict[str, Any]:
+def list_products(**parameters: Any) -> Response:
     """Active products: search, category, price range, option filters, sort; one page
 
     Any parameter not listed here filters by a variant option, with the storefront's rules:
     `size=M&size=L` (either value) `&colour=Red` (and that colour). Follow `next_cursor`
     for the next page; it is null on the last one.
     """
+    page = kept_page(lambda: _json_page(ProductPageSchema(), _product_page(parameters)))
+    return _json_response(page)
+
+
+def _json_page(schema: Schema, data: dict[str, Any], subject_id: int | None = None) -> KeptPage:
+    """``data`` dumped by ``schema`` as the JSON text a response sends, to be kept."""
+    text = current_app.json.response(schema.dump(data)).get_data(as_text=True)
+    return KeptPage(text, subject_id, mimetype="application/json")
+
+
+def _json_response(page: KeptPage) -> Response:
+    return current_app.response_class(page.body, mimetype=page.mimetype)
+
+
+def _product_page(parameters: dict[str, Any]) -> dict[str, Any]:
     tree = category_tree()
     position = PagePosition.of(
         parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_API_PAGE_SIZE
@@ -81,8 +98,14 @@ def list_products(**parameters: Any) -> dict[str, Any]:
 @bp.route("/products/<slug>", methods=["GET"])
 @bp.response(200, ProductSchema)
 @errors(bp, 404)
-def get_product(slug: str) -> dict[str, Any]:
+def get_product(slug: str) -> Response:
     """One active product with its variants (price, options, stock status) and images"""
+    page = kept_page(lambda: _product_representation(slug))
+    track("product_view", product_id=page.subject_id)  # on every call, a kept answer's too
+    return _json_response(page)
+
+
+def _product_representation(slug: str) -> KeptPage:
     product = active_product_by_slug(slug)
     tree = category_tree()
     options: dict[str, list[str]] = {}
@@ -109,8 +132,7 @@ def get_product(slug: str) -> dict[str, Any]:
         ],
         "images": [_image(image) for image in product.images],
     }
-    track("product_view", product_id=product.id)  # last: recording ends the read's session
-    return representation
+    return _json_page(ProductSchema(), representation, subject_id=product.id)
 
 
 @bp.route("/categories", methods=["GET"])

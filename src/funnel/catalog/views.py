@@ -44,6 +44,7 @@ from funnel.catalog.queries import (
 from funnel.catalog.search import search_products
 from funnel.catalog.search.suggestions import suggest
 from funnel.core.errors import NotFound
+from funnel.core.page_cache import KeptPage, kept_page
 from funnel.extensions import limiter
 
 bp = Blueprint("catalog", __name__)
@@ -176,44 +177,61 @@ def html_id(text: str) -> str:
 
 @bp.get("/")
 def home() -> str:
+    return kept_page(_render_home).body
+
+
+def _render_home() -> KeptPage:
     tree = current_category_tree()
-    return render_template(
-        "catalog/home.html",
-        featured=featured_products(HOME_SECTION_SIZE),
-        newest=newest_products(HOME_SECTION_SIZE),
-        categories=tree.roots,
+    return KeptPage(
+        render_template(
+            "catalog/home.html",
+            featured=featured_products(HOME_SECTION_SIZE),
+            newest=newest_products(HOME_SECTION_SIZE),
+            categories=tree.roots,
+        )
     )
 
 
 @bp.get("/c/<slug>")
 def category(slug: str) -> str:
+    return kept_page(lambda: _render_category(slug)).body
+
+
+def _render_category(slug: str) -> KeptPage:
     tree = current_category_tree()
     current = category_by_slug(tree, slug)
     filters, sort, number = _parse_listing(ListingSort.NEWEST)
     listing = category_listing(tree, current, filters, sort, number, _page_size())
     _ensure_page_exists(number, listing.page.pages)
-    return render_template(
-        "catalog/category.html",
-        category=current,
-        ancestors=tree.ancestors(current),
-        subcategories=tree.subcategories(current),
-        listing=listing,
-        sorts=LISTING_SORTS,
+    return KeptPage(
+        render_template(
+            "catalog/category.html",
+            category=current,
+            ancestors=tree.ancestors(current),
+            subcategories=tree.subcategories(current),
+            listing=listing,
+            sorts=LISTING_SORTS,
+        )
     )
 
 
 @bp.get("/p/<slug>")
 def product(slug: str) -> str:
+    page = kept_page(lambda: _render_product(slug))
+    # After rendering: recording commits, which would expire the product loaded for the page.
+    # Counted on every request, the kept page's too.
+    track("product_view", product_id=page.subject_id)
+    return page.body
+
+
+def _render_product(slug: str) -> KeptPage:
     item = active_product_by_slug(slug)
     selected = item.variants[0] if item.variants else None
     raw_variant = request.args.get("variant", "")
     for variant in item.variants:
         if raw_variant == str(variant.id):
             selected = variant
-    page = render_product_page(item, selected)
-    # After rendering: recording commits, which would expire the product loaded for the page.
-    track("product_view", product_id=item.id)
-    return page
+    return KeptPage(render_product_page(item, selected), subject_id=item.id)
 
 
 def render_product_page(
@@ -240,16 +258,22 @@ def render_product_page(
 
 @bp.get("/search")
 def search() -> str:
+    return kept_page(_render_search).body
+
+
+def _render_search() -> KeptPage:
     filters, sort, number = _parse_listing(ListingSort.RELEVANCE)
     result = search_products(request.args.get("q"), filters, sort, number, _page_size())
     if result.listing is not None:
         _ensure_page_exists(number, result.listing.page.pages)
-    return render_template(
-        "catalog/search.html",
-        result=result,
-        listing=result.listing,
-        sorts=list(ListingSort),
-        categories=current_category_tree().roots,
+    return KeptPage(
+        render_template(
+            "catalog/search.html",
+            result=result,
+            listing=result.listing,
+            sorts=list(ListingSort),
+            categories=current_category_tree().roots,
+        )
     )
 
 

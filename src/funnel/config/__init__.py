@@ -205,6 +205,9 @@ def load_settings(
         # Product views are written in batches at most this old (analytics.batches); 0: each
         # at once, in its request.
         "ANALYTICS_BATCH_MILLISECONDS": read.integer("ANALYTICS_BATCH_MILLISECONDS", 1000),
+        # Storefront pages every unknown visitor sees alike are kept this long in each worker
+        # (core.page_cache): a change shows within it. 0: every page rendered afresh.
+        "PAGE_CACHE_SECONDS": read.integer("PAGE_CACHE_SECONDS", 2),
         "CART_RETENTION_DAYS": read.integer("CART_RETENTION_DAYS", 30),
         "SHIPPING_METHODS": read.text(
             "SHIPPING_METHODS", "standard:Standard:4.99,express:Express:14.99"

@@ -40,6 +40,7 @@ INTEGER_RANGES: dict[str, tuple[int, int, str]] = {
     "LOW_STOCK_THRESHOLD": (0, 1_000_000, "0 or more (up to 1000000)"),
     "ANALYTICS_RETENTION_DAYS": (1, 3660, "from 1 to 3660 days (ten years)"),
     "ANALYTICS_BATCH_MILLISECONDS": (0, 10_000, "from 0 (write each at once) to 10000 ms"),
+    "PAGE_CACHE_SECONDS": (0, 60, "from 0 (every page rendered afresh) to 60 seconds"),
     "CART_RETENTION_DAYS": (1, 3660, "from 1 to 3660 days (ten years)"),
     "DEFAULT_TAX_RATE": (0, 10_000, "from 0 to 10000 basis points (100 %)"),
 }

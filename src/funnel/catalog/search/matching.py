@@ -7,7 +7,8 @@ matched by prefix when it has two letters or more, and by its English stem:
 - SQLite: FTS5 external-content table ``products_fts`` (kept by triggers) with the ``porter``
   tokenizer over ``unicode61``, so ``"kettles"*`` finds *kettle*; ranked by ``bm25`` (its
   ``rank`` column);
-- PostgreSQL: GIN index on ``to_tsvector('simple', doc) || to_tsvector('english', doc)``; each
+- PostgreSQL: GIN index on the stored column ``search_vector``, generated as
+  ``to_tsvector('simple', doc) || to_tsvector('english', doc)`` (migration 0038); each
   token asks ``simple`` (exact words, stopwords, SKU parts) or ``english`` (stems), prefixes
   ``:*``, joined by ``&``, ranked by ``ts_rank``;
 - MariaDB/MySQL: FULLTEXT index, boolean mode ``+(word* stem*)`` terms, ranked by
@@ -48,10 +49,10 @@ def _prefix(token: str, operator: str) -> str:
 
 
 def product_vector() -> Any:
-    """The expression PostgreSQL's GIN index is built on (the migration spells it the same)."""
-    return func.to_tsvector(literal_column("'simple'"), Product.search_document).op("||")(
-        func.to_tsvector(literal_column("'english'"), Product.search_document)
-    )
+    """PostgreSQL's stored search vector of a product, which its GIN index is built on (made by
+    the migration only: no model describes it). Read, not computed: a search checks and ranks
+    every match by it."""
+    return literal_column("products.search_vector")
 
 
 def _sqlite_matches(tokens: list[str]) -> Select[Any]:
