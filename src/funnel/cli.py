@@ -6,13 +6,15 @@ import logging
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import click
 from celery import Celery
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
-from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,8 @@ class _ProgressBars:
         self.bar: tqdm[Any] | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm  # the command line's own: no web worker loads it
+
         if stage != self.stage:
             self.close()
             self.stage = stage

@@ -3,6 +3,9 @@
 Uploaded bytes are never stored as received: a file is opened and verified as a JPEG, PNG or
 WebP image, then re-encoded (which drops metadata such as GPS positions and anything appended
 to the image data), and 400 px and 800 px thumbnails are written beside it.
+
+Pillow is imported when an image is stored, not with the module: a web worker that only serves
+the storefront never loads it (about 10 MB of each worker's memory).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from funnel.catalog.errors import InvalidImage, UploadTooLarge
 from funnel.catalog.models import THUMBNAIL_SIZES, thumbnail_name
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
@@ -33,6 +38,8 @@ class StoredImage:
 
 
 def _open_verified(data: bytes) -> Image.Image:
+    from PIL import Image, UnidentifiedImageError
+
     if len(data) == 0:
         raise InvalidImage("The file is empty.")
     if len(data) > MAX_IMAGE_BYTES:
@@ -81,6 +88,8 @@ def store_product_image(media_root: str, product_id: int, data: bytes) -> Stored
     Side effects: writes three files; the caller removes them (``remove_files``) when the
     database work that should reference them fails.
     """
+    from PIL import ImageOps
+
     image = _open_verified(data)
     image_format = image.format or "PNG"
     image = ImageOps.exif_transpose(image)

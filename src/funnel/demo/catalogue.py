@@ -19,8 +19,6 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from PIL import Image, ImageDraw, ImageFont
-from tqdm import tqdm
 
 from funnel.catalog.models import THUMBNAIL_SIZES, thumbnail_name
 from funnel.catalog.queries import product_count
@@ -253,6 +251,8 @@ class ImagePalette:
             (self.media_root / thumbnail_name(filename, size)).exists() for size in THUMBNAIL_SIZES
         ):
             return filename
+        from PIL import Image, ImageDraw, ImageFont  # the demo's own: no web worker loads it
+
         index = ord(letter) - ord("A")
         colour = self.COLOURS[index % len(self.COLOURS)]
         image = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), (245, 245, 240))
@@ -281,6 +281,8 @@ def load_demo_catalogue(products: int, *, progress: bool = True) -> int:
     Returns how many products were created. Side effects: one transaction per batch, image
     files under MEDIA_ROOT.
     """
+    from tqdm import tqdm
+
     config = current_app.config
     category_ids = ensure_categories(category_specs())
     catalogue = DemoCatalogue(Path(config["MEDIA_ROOT"]), config["CURRENCY"])

@@ -9,7 +9,6 @@ never cached.
 
 from __future__ import annotations
 
-import segno
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
@@ -135,6 +134,8 @@ def start_two_factor() -> ResponseReturnValue:
 
 def _qr_code(enrolment: Enrolment) -> Markup:
     """The ``otpauth://`` address as an inline SVG QR code (drawn here: no request leaves)."""
+    import segno  # only staff enrolling a second factor need it: no storefront worker loads it
+
     svg = segno.make(enrolment.uri, error="m").svg_inline(
         scale=QR_SCALE,
         title="QR code to scan with your authenticator app",

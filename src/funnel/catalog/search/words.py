@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-import snowballstemmer
+import Stemmer
 
 MAX_QUERY_LENGTH = 200
 MAX_TOKENS = 12
@@ -23,7 +23,9 @@ _WORD = re.compile(r"[^\W_]+")
 _LETTERS = re.compile(r"[^\W\d_]+")
 # Two or three words joined by hyphens ("T-shirt", "eau-de-parfum"), also indexed as one word.
 _COMPOUND = re.compile(r"\b[^\W\d_]+(?:-[^\W\d_]+){1,2}\b")
-_STEMMER = snowballstemmer.stemmer("english")
+# Snowball's English stemmer, compiled (PyStemmer): the pure-Python port loads every language's
+# tables with the package, about 9 MB in each web worker.
+_STEMMER = Stemmer.Stemmer("english")
 
 
 def normalise_query(raw: str | None) -> str:
