@@ -201,7 +201,12 @@ def measure_round(
 
 
 def measure_size(
-    database: str, admin_url: str | None, size: int, seconds: int, connections: int
+    database: str,
+    admin_url: str | None,
+    size: int,
+    seconds: int,
+    connections: int,
+    kept_seconds: int,
 ) -> tuple[list[Row], dict[str, list[float]], str]:
     """Every page at one catalogue size: its rows, the workers' RSS, the database version."""
     with tempfile.TemporaryDirectory(prefix="funnel-bench-storefront-") as folder:
@@ -215,7 +220,11 @@ def measure_size(
                 database_url=url,
                 demo_products=size,
                 workers=2,
-                settings={**SERVED_AS, "FUNNEL_ANALYTICS_BATCH_MILLISECONDS": "1000"},
+                settings={
+                    **SERVED_AS,
+                    "FUNNEL_ANALYTICS_BATCH_MILLISECONDS": "1000",
+                    "FUNNEL_PAGE_CACHE_SECONDS": str(kept_seconds),
+                },
             )
             shop.start()
             if database == "postgresql":
@@ -247,7 +256,9 @@ def measure_size(
                 Operation(f"{page.name} {visitor}", page.path, visitor_headers(visitor))
                 for page, visitor, _load, _bare in loads
             ]
-            statements = count_statements(shop.environment, operations)
+            # The statements of a page rendered, not of a kept copy (which runs none).
+            rendered = {**shop.environment, "FUNNEL_PAGE_CACHE_SECONDS": "0"}
+            statements = count_statements(rendered, operations)
             version = database_version(url)
     rows = [
         Row(size, page, visitor, load, bare_load, count)
@@ -265,6 +276,12 @@ def main() -> None:
         "--postgresql", metavar="URL", help="a server to make a scratch database on"
     )
     parser.add_argument("--databases", nargs="+", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--kept-seconds",
+        type=int,
+        default=2,
+        help="FUNNEL_PAGE_CACHE_SECONDS (0: every page rendered afresh, in a section of its own)",
+    )
     options = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: make bench installs it")
@@ -279,13 +296,19 @@ def main() -> None:
         version = ""
         for size in sizes:
             size_rows, memory[size], version = measure_size(
-                database, options.postgresql, size, options.seconds, options.connections
+                database,
+                options.postgresql,
+                size,
+                options.seconds,
+                options.connections,
+                options.kept_seconds,
             )
             rows += size_rows
         command = (
             f"python -m bench.storefront --sizes {' '.join(map(str, sizes))} "
             f"--seconds {options.seconds} --connections {options.connections}"
             + (" --postgresql URL" if database == "postgresql" else "")
+            + (" --kept-seconds 0" if options.kept_seconds == 0 else "")
         )
         versions = (
             f"Python {platform.python_version()}, Flask {metadata.version('flask')}, "
@@ -300,6 +323,7 @@ def main() -> None:
             database_version=version,
             load_average=load_average,
             minutes=(time.monotonic() - started) / 60,
+            kept_seconds=options.kept_seconds,
         )
 
 

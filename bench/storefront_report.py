@@ -54,8 +54,15 @@ def quotient(numerator: float, denominator: float, digits: int) -> str:
     return f"{numerator / denominator:.{digits}f}" if denominator else "—"
 
 
-def chart_path(database: str) -> Path:
-    return RESULTS.with_name(f"storefront-{database}.png")
+def chart_path(database: str, kept_seconds: int) -> Path:
+    rendered = "" if kept_seconds else "-rendered"
+    return RESULTS.with_name(f"storefront-{database}{rendered}.png")
+
+
+def title(database: str, kept_seconds: int) -> str:
+    """The section's title: pages kept as a deployed shop keeps them, or all rendered."""
+    rendered = "" if kept_seconds else ", every page rendered afresh"
+    return f"Storefront against bare Flask, {LABELS[database]}{rendered}"
 
 
 def main_table(rows: list[Row]) -> list[str]:
@@ -112,7 +119,7 @@ def memory_table(memory: dict[int, dict[str, list[float]]]) -> list[str]:
     return lines
 
 
-def draw_chart(database: str, rows: list[Row]) -> Path:
+def draw_chart(database: str, rows: list[Row], kept_seconds: int) -> Path:
     """p50 against catalogue size: one line per page and visitor, and the bare routes."""
     import matplotlib
 
@@ -149,11 +156,11 @@ def draw_chart(database: str, rows: list[Row]) -> Path:
     axes.set_xticks([], minor=True)
     axes.set_xlabel("demo products in the catalogue")
     axes.set_ylabel("p50 latency, ms (wrk, 32 connections)")
-    axes.set_title(f"Storefront p50 latency against catalogue size, {LABELS[database]}")
+    axes.set_title(title(database, kept_seconds).replace("against bare Flask", "p50 latency"))
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize="x-small", ncol=2)
     figure.tight_layout()
-    path = chart_path(database)
+    path = chart_path(database, kept_seconds)
     figure.savefig(path)
     pyplot.close(figure)
     return path
@@ -169,12 +176,13 @@ def write_report(
     database_version: str,
     load_average: float,
     minutes: float,
+    kept_seconds: int,
 ) -> None:
     """The section "Storefront against bare Flask, <database>" and its chart."""
-    chart = draw_chart(database, rows)
+    chart = draw_chart(database, rows, kept_seconds)
     today = datetime.now(UTC).date().isoformat()
     lines = [
-        f"# Storefront against bare Flask, {LABELS[database]}",
+        f"# {title(database, kept_seconds)}",
         "",
         f"`{command}` on {today}: {versions}, {database_version}.",
         f"Load average {load_average:.2f} when the run began; it took {minutes:.1f} minutes.",
@@ -185,10 +193,13 @@ def write_report(
         "against the mean of the bare runs around it): `/list` (one query, the 24 newest",
         "products templated) for listings, `/one-query` (one primary-key query) for one product.",
         "Anonymous: a tool, not counted in the funnel; counted: a browser's User-Agent and a",
-        "visitor cookie (product views written in batches, the default). PostgreSQL is analysed",
+        "visitor cookie (product views written in batches, the default). Pages every unknown",
+        f"visitor sees alike kept {kept_seconds} s per worker (FUNNEL_PAGE_CACHE_SECONDS, US-75;",
+        "2 is the default; 0: every page rendered afresh). PostgreSQL is analysed",
         "after the load, as autovacuum would soon do. Ratio: the page's req/s",
         "over its bare route's; errors: non-2xx answers and socket errors (wrk waits 30 s for an",
-        "answer); SQL statements: one request of a warm worker, counted in process. Targets",
+        "answer); SQL statements: one request of a warm worker rendering the page (a page kept "
+        "for unknown visitors, US-75, runs none), counted in process. Targets",
         f"(issue 14): ratio at least {TARGET_RATIO}, p99 under {TARGET_P99_MS:.0f} ms, p50 at the",
         f"largest size within {TARGET_SCALING}x of the smallest, the same statements at every",
         "size, workers at most 100 MB. Raw figures depend on the machine and its load; the ratios",
