@@ -70,7 +70,9 @@ def record_event(
     caller's transaction. A product view or an add to cart outside a transaction goes to the
     process's batch when batching is on (``batches``): it is written within
     ``ANALYTICS_BATCH_MILLISECONDS``.
-    Returns the event, or None when nothing was recorded (visitor not tracked, or a duplicate).
+    Returns the event written, or None when none was written now (visitor not tracked, a
+    duplicate, or kept for the batch: a batched event is a plain row, no ORM object, as it is
+    counted on every product page).
     Raises InvalidFunnelEvent for an unknown stage or a malformed id. Side effects: one
     INSERT, in the caller's transaction if one is open (or later, batched).
     """
@@ -80,32 +82,36 @@ def record_event(
         raise InvalidFunnelEvent(fields={"stage": ["Unknown funnel stage."]}) from None
     if visitor_id is None:
         return None
-    event = FunnelEvent(
-        stage=checked_stage,
-        visitor_id=_checked_text("visitor_id", visitor_id, VISITOR_ID_LENGTH),
-        user_id=_checked_id("user_id", user_id),
-        product_id=_checked_id("product_id", product_id),
-        order_reference=_checked_text("order_reference", order_reference, ORDER_REFERENCE_LENGTH),
-        dedupe_key=_checked_text("dedupe_key", dedupe_key, DEDUPE_KEY_LENGTH),
-        occurred_at=clock.utcnow(),
-    )
+    row = {
+        "stage": checked_stage,
+        "visitor_id": _checked_text("visitor_id", visitor_id, VISITOR_ID_LENGTH),
+        "user_id": _checked_id("user_id", user_id),
+        "product_id": _checked_id("product_id", product_id),
+        "occurred_at": clock.utcnow(),
+    }
+    order_reference = _checked_text("order_reference", order_reference, ORDER_REFERENCE_LENGTH)
+    dedupe_key = _checked_text("dedupe_key", dedupe_key, DEDUPE_KEY_LENGTH)
     batch = batches.batch_of(current_app)
-    if batch is not None and _is_batched(event):
-        batch.add({column: getattr(event, column) for column in BATCHED_COLUMNS})
-        return event
-    return _insert(event)
+    if batch is not None and _is_batched(checked_stage, order_reference, dedupe_key):
+        batch.add(row)
+        return None
+    return _insert(FunnelEvent(**row, order_reference=order_reference, dedupe_key=dedupe_key))
 
 
-BATCHED_COLUMNS = ("stage", "visitor_id", "user_id", "product_id", "occurred_at")
 # The stages a shopper reaches many times a visit, each on a step that commits before it is
 # counted: a product view (a page that only reads) and an add to cart (its line committed).
 BATCHED_STAGES = frozenset({FunnelStage.PRODUCT_VIEW, FunnelStage.ADD_TO_CART})
 
 
-def _is_batched(event: FunnelEvent) -> bool:
+def _is_batched(stage: FunnelStage, order_reference: str | None, dedupe_key: str | None) -> bool:
     """A product view or an add to cart outside any transaction: written later with others
     (``batches``)."""
-    return event.stage in BATCHED_STAGES and event.dedupe_key is None and not in_transaction()
+    return (
+        stage in BATCHED_STAGES
+        and order_reference is None
+        and dedupe_key is None
+        and not in_transaction()
+    )
 
 
 def _insert(event: FunnelEvent) -> FunnelEvent | None:

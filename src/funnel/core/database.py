@@ -105,8 +105,10 @@ def on_commit(callback: Callable[[], Any]) -> None:
 
 
 def in_transaction() -> bool:
-    """Whether a ``transaction()`` block is open in this context."""
-    return bool(db.session().info.get(_DEPTH_KEY))
+    """Whether a ``transaction()`` block is open in this context (without making a session
+    when this context has none yet: then none is open)."""
+    registry = db.session.registry
+    return registry.has() and bool(registry().info.get(_DEPTH_KEY))
 
 
 def refresh_planner_statistics() -> bool:

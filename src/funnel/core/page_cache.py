@@ -34,7 +34,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 EXTENSION = "funnel_page_cache"
@@ -144,9 +143,9 @@ def is_shared_request(cache: PageCache) -> bool:
         return False
     if any(name in request.cookies for name in cache.private_cookies):
         return False
-    if "Authorization" in request.headers or not SHARED_SESSION_KEYS.issuperset(session.keys()):
-        return False
-    return not current_user.is_authenticated
+    # A signed-in shopper's session holds their id (``_user_id``), and a remembered one sends
+    # the remember-me cookie: neither passes, without asking Flask-Login to load anyone.
+    return "Authorization" not in request.headers and SHARED_SESSION_KEYS.issuperset(session)
 
 
 def kept_page(render: Callable[[], KeptPage]) -> KeptPage:
