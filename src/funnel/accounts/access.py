@@ -44,6 +44,8 @@ PENDING_TOKEN_KEY = "second_step_token"  # nosec B105 # noqa: S105  (a key name,
 # (``limits.SECOND_STEP_USER_KEY`` reads it; the two sit side by side in the layers).
 PENDING_USER_KEY = "second_step_user"
 API_PATH_PREFIX = "/api/"
+# Where Flask-Login keeps the signed-in account's id in the session.
+USER_ID_KEY = "_user_id"
 _API_USER = "funnel_api_user"
 
 
@@ -118,6 +120,10 @@ def request_account() -> User | None:
     cookie), the signed-in account on pages; None for a guest."""
     if request.path.startswith(API_PATH_PREFIX):
         return bearer_user()
+    if USER_ID_KEY not in session:
+        # Nobody signed in (Flask-Login keeps the id there, and no remember-me cookie is set):
+        # a guest, without asking Flask-Login to load one. Every counted page asks this.
+        return None
     return current_user if current_user.is_authenticated else None
 
 

@@ -202,14 +202,25 @@ def _passed_on_headers(error: HTTPException) -> dict[str, str]:
     return headers
 
 
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def add_security_headers(response: Response) -> Response:
+    """The security headers a view did not set itself, on every answer. The names present are
+    read once (``Headers.setdefault`` scans them all for each header: a tenth of a kept page's
+    CPU)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    present = {name.lower() for name, _value in headers.items()}
+    for name, value in SECURITY_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, value)
     hsts_seconds = current_app.config.get("HSTS_SECONDS", 0)
     if hsts_seconds > 0:
         # Sent on every answer in production: behind a TLS proxy the app may see plain http,
