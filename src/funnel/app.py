@@ -18,6 +18,7 @@ from funnel.accounts.postal import address_lines
 from funnel.core import (
     cors,
     deadline,
+    migrations,
     operations,
     page_cache,
     production,
@@ -30,7 +31,7 @@ from funnel.core.database import configure_engine
 from funnel.core.http import add_security_headers, register_error_handlers
 from funnel.core.jobs import init_celery
 from funnel.core.money import Money
-from funnel.extensions import api, csrf, db, limiter, login_manager, migrate
+from funnel.extensions import api, csrf, db, limiter, login_manager
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -88,7 +89,7 @@ def create_database_folder(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(
+    migrations.init_app(
         app, db, directory=settings.migrations_directory(), render_as_batch=True, compare_type=True
     )
     csrf.init_app(app)

@@ -1,8 +1,10 @@
 """A web worker loads only what serving the shop needs (issue: worker memory).
 
-The demo data generator (Faker) and the Stripe client are each some 10 MB a process keeps
-for good once imported; a shop that serves pages without the demo command or Stripe must not
-pay that in every gunicorn worker.
+The demo data generator (Faker), the Stripe client, Alembic (Flask-Migrate), Pillow, the QR
+code maker, the progress bars and the pure-Python stemmers are each some MB a process keeps for
+good once imported; a shop that serves pages and answers its health checks without the demo
+command, Stripe, a migration, an image upload or a second factor enrolment must not pay that
+in every gunicorn worker.
 """
 
 import json
@@ -14,13 +16,16 @@ SERVE_A_PAGE = """
 import json, sys
 from funnel import create_app
 app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "PAYMENT_GATEWAYS": sys.argv[2]})
-app.test_client().get("/healthz")
-print(json.dumps(sorted(name for name in ("faker", "stripe") if name in sys.modules)))
+client = app.test_client()
+client.get("/healthz")
+client.get("/readyz")
+heavy = ("faker", "stripe", "alembic", "flask_migrate", "PIL", "segno", "tqdm", "snowballstemmer")
+print(json.dumps(sorted(name for name in heavy if name in sys.modules)))
 """
 
 
 def loaded_after(tmp_path: Path, gateways: str, code: str = SERVE_A_PAGE) -> list[str]:
-    """Which of Faker and Stripe a fresh process has loaded after running ``code``."""
+    """Which of the heavy modules a fresh process has loaded after running ``code``."""
     database = f"sqlite:///{tmp_path / 'shop.db'}"
     finished = subprocess.run(
         [sys.executable, "-c", code, database, gateways],
@@ -32,7 +37,7 @@ def loaded_after(tmp_path: Path, gateways: str, code: str = SERVE_A_PAGE) -> lis
     return json.loads(finished.stdout.strip().splitlines()[-1])
 
 
-def test_a_worker_without_stripe_loads_neither_faker_nor_the_stripe_client(
+def test_a_worker_without_stripe_loads_none_of_the_heavy_modules(
     tmp_path: Path,
 ) -> None:
     assert loaded_after(tmp_path, "test,manual") == []
@@ -42,8 +47,19 @@ def test_a_shop_taking_cards_through_stripe_loads_the_stripe_client_when_asked(
     tmp_path: Path,
 ) -> None:
     code = SERVE_A_PAGE.replace(
-        'app.test_client().get("/healthz")',
+        'client.get("/readyz")',
         "from funnel.payments.gateways import enabled_gateways\n"
         "with app.app_context():\n    enabled_gateways()",
     )
     assert loaded_after(tmp_path, "stripe,manual", code) == ["stripe"]
+
+
+def test_the_readiness_check_knows_the_heads_alembic_knows() -> None:
+    from alembic.script import ScriptDirectory
+
+    from funnel.config import migrations_directory
+    from funnel.core.migrations import head_revisions
+
+    directory = migrations_directory()
+    assert head_revisions(directory) == frozenset(ScriptDirectory(directory).get_heads())
+    assert head_revisions(directory) == {"0038_search_vector"}

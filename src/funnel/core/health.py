@@ -25,6 +25,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from funnel.core.database import db
 from funnel.core.limits import limiter
+from funnel.core.migrations import EXTENSION as MIGRATIONS
+from funnel.core.migrations import head_revisions
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +98,8 @@ def _database() -> str | None:
 
 def _migrations() -> str | None:
     """The database's revision against the newest migration shipped with this code."""
-    from alembic.script import ScriptDirectory
-
-    heads = current_app.extensions.get("funnel.migration_heads")
-    if heads is None:  # the scripts do not change while the process runs: read them once
-        migrate = current_app.extensions["migrate"]
-        script = ScriptDirectory.from_config(migrate.migrate.get_config(migrate.directory))
-        heads = current_app.extensions["funnel.migration_heads"] = set(script.get_heads())
+    # Read from the scripts once per process, without loading Alembic into a web worker.
+    heads = set(head_revisions(current_app.extensions[MIGRATIONS].directory))
     try:
         # The version table read directly: alembic's own reader logs two lines per probe.
         current = set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
