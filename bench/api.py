@@ -137,7 +137,8 @@ def count_statements(environment: Mapping[str, str], operations: list[Operation]
     """SQL statements each operation runs, counted once in-process on the scratch database.
 
     The first call of each warms the caches a worker keeps (the OpenAPI description, the
-    category tree when cached); the second is counted, as wrk sees a warm worker.
+    category tree when cached); the second is counted, as wrk sees a warm worker. Pages are
+    rendered, not served as kept (US-75: a kept page runs none).
     """
     from sqlalchemy import event
 
@@ -145,7 +146,7 @@ def count_statements(environment: Mapping[str, str], operations: list[Operation]
     from funnel.analytics.batches import write_batch
     from funnel.extensions import db
 
-    with shop_environment(environment):
+    with shop_environment({**environment, "FUNNEL_PAGE_CACHE_SECONDS": "0"}):
         app = create_app()
     counts: list[int] = []
     with app.app_context():

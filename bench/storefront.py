@@ -256,9 +256,7 @@ def measure_size(
                 Operation(f"{page.name} {visitor}", page.path, visitor_headers(visitor))
                 for page, visitor, _load, _bare in loads
             ]
-            # The statements of a page rendered, not of a kept copy (which runs none).
-            rendered = {**shop.environment, "FUNNEL_PAGE_CACHE_SECONDS": "0"}
-            statements = count_statements(rendered, operations)
+            statements = count_statements(shop.environment, operations)
             version = database_version(url)
     rows = [
         Row(size, page, visitor, load, bare_load, count)
