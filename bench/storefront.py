@@ -29,8 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 
@@ -38,6 +37,7 @@ import sqlalchemy as sa
 from tests.support.live_server import LiveServer
 
 from bench.api import Operation, count_statements
+from bench.databases import analyze, scratch_database
 from bench.funnel_cost import counted_headers
 from bench.pages import SERVED_AS, sample_paths, serve_bare_flask
 from bench.storefront_report import Load, Page, Row, write_report
@@ -115,42 +115,6 @@ def worker_rss_mb(master: int) -> list[float]:
         if parent and rss and int(parent.group(1)) == master:
             sizes.append(int(rss.group(1)) / 1024)
     return sorted(sizes)
-
-
-@contextmanager
-def scratch_database(
-    database: str, admin_url: str | None, size: int, folder: Path
-) -> Iterator[str]:
-    """A database URL for one shop: a SQLite file in ``folder``, or a PostgreSQL database made
-    on ``admin_url``'s server and dropped afterwards."""
-    if database == "sqlite":
-        yield f"sqlite:///{folder / 'funnel.db'}"
-        return
-    import psycopg
-
-    assert admin_url is not None
-    url = sa.make_url(admin_url)
-    name = f"funnel_bench_{os.getpid()}_{size}"
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name}")
-        admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(plain, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def analyze(url: str) -> None:
-    """Statistics for PostgreSQL's planner, as autovacuum gathers them soon after a load: just
-    after it, the planner takes the products table for a few rows and scans it whole (16 ms
-    instead of 0.04 for the bare ``/list`` at 10,000 products)."""
-    import psycopg
-
-    plain = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as connection:
-        connection.execute("ANALYZE")
 
 
 def database_version(url: str) -> str:
