@@ -9,19 +9,21 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, render_template_string
 from flask.testing import FlaskClient
+from flask_wtf.csrf import generate_csrf
 
 from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.cart.access import CART_COOKIE
 from funnel.catalog import services as catalog
 from funnel.catalog.models import Product, Variant
 from funnel.core.money import Money
-from funnel.core.page_cache import KeptPage, PageCache, page_cache
+from funnel.core.page_cache import KeptPage, PageCache, kept_page, page_cache
 from funnel.extensions import db
 from funnel.inventory import services as inventory
 from tests.factories.catalog import CategoryFactory, ProductFactory
 
+# A test's own config marker replaces this one (the closest wins): each repeats the seconds.
 pytestmark = [pytest.mark.story("US-75"), pytest.mark.config(PAGE_CACHE_SECONDS=2)]
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -137,7 +139,7 @@ def test_a_guest_with_a_cart_sees_their_own_item_count(
     assert "Cart (0)" in visitor(app).get("/c/lamps").get_data(as_text=True)
 
 
-@pytest.mark.config(WTF_CSRF_ENABLED=True)
+@pytest.mark.config(PAGE_CACHE_SECONDS=2, WTF_CSRF_ENABLED=True)
 def test_each_visitor_of_a_kept_product_page_gets_a_token_of_their_own_that_works(
     app: Flask, lamp: Product, clock: list[float]
 ) -> None:
@@ -148,7 +150,9 @@ def test_each_visitor_of_a_kept_product_page_gets_a_token_of_their_own_that_work
     first_tokens = TOKEN.findall(first.get("/p/desk-lamp").get_data(as_text=True))
     second_tokens = TOKEN.findall(second.get("/p/desk-lamp").get_data(as_text=True))
 
-    # then each page's form carries that visitor's own token, and no placeholder
+    # then the page was kept once (its token a placeholder), and each page's form carries that
+    # visitor's own token
+    assert len(page_cache(app)) == 1
     assert len(first_tokens) == len(second_tokens) == 1
     assert first_tokens != second_tokens
     assert page_cache(app).token_placeholder not in "".join(first_tokens + second_tokens)
@@ -309,3 +313,40 @@ def test_every_api_view_of_a_kept_product_is_counted(
         .order_by(FunnelEvent.visitor_id)
     ).all()
     assert [tuple(view) for view in views] == [(visitor_id, lamp_id) for visitor_id in visitors]
+
+
+@pytest.mark.own_app
+@pytest.mark.config(PAGE_CACHE_SECONDS=2, WTF_CSRF_ENABLED=True)
+def test_a_page_holding_a_real_token_is_served_to_its_visitor_and_never_kept(
+    app: Flask, clock: list[float]
+) -> None:
+    # given a page whose form renders its token through Flask-WTF itself (as a WTForms form's
+    # hidden field does), and one through the templates' csrf_token()
+    def by_flask_wtf() -> str:
+        return kept_page(
+            lambda: KeptPage(f'<input name="csrf_token" value="{generate_csrf()}">')
+        ).body
+
+    def by_the_template() -> str:
+        return kept_page(
+            lambda: KeptPage(
+                render_template_string('<input name="csrf_token" value="{{ csrf_token() }}">')
+            )
+        ).body
+
+    app.add_url_rule("/_test/real-token", "real_token", by_flask_wtf)
+    app.add_url_rule("/_test/template-token", "template_token", by_the_template)
+
+    # when two unknown visitors open each
+    real = [
+        TOKEN.findall(visitor(app).get("/_test/real-token").get_data(as_text=True)) for _ in "ab"
+    ]
+    kept = [
+        TOKEN.findall(visitor(app).get("/_test/template-token").get_data(as_text=True))
+        for _ in "ab"
+    ]
+
+    # then each got a token of their own both times, and only the template's page was kept
+    assert real[0] != real[1]
+    assert kept[0] != kept[1]
+    assert len(page_cache(app)) == 1

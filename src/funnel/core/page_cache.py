@@ -19,7 +19,9 @@ A page is kept and served only to a request that cannot see anything of its own:
 The key is the address as asked (scheme, host, path and query string), so every filter, sort,
 page and variant is its own page. A form's CSRF token is never kept: while a kept page is
 rendered, ``csrf_token()`` writes a placeholder, and each visitor's own token is put in its
-place when the page is served. What a view does for each request beside rendering (counting
+place when the page is served; a page that holds a real token all the same (a WTForms form
+renders its hidden field through Flask-WTF, not the template global) is served to its visitor
+and not kept. What a view does for each request beside rendering (counting
 a product view, setting cookies) stays in the view, outside the kept part. Each worker keeps
 at most ``MAX_BYTES`` of pages, the least recently served going first.
 """
@@ -115,7 +117,7 @@ class PageCache:
 
 def init_app(app: Flask) -> None:
     """Give ``app`` its page cache and the ``csrf_token()`` that knows about kept pages (after
-    Flask-WTF's ``init_app``, whose template global it replaces)."""
+    Flask-WTF's ``init_app``, whose template global and context processor it overrides)."""
     cache = PageCache(float(app.config.get("PAGE_CACHE_SECONDS", 0)))
     cache.private_cookies.add(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
     app.extensions[EXTENSION] = cache
@@ -125,7 +127,10 @@ def init_app(app: Flask) -> None:
             return cache.token_placeholder
         return generate_csrf()
 
+    # Flask-WTF offers its own as a global and through a context processor, which wins over
+    # a global in render_template: both are replaced (this processor runs after Flask-WTF's).
     app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
 
 
 def page_cache(app: Flask | None = None) -> PageCache:
@@ -148,6 +153,14 @@ def is_shared_request(cache: PageCache) -> bool:
     return "Authorization" not in request.headers and SHARED_SESSION_KEYS.issuperset(session)
 
 
+def _holds_this_visitors_token(page: KeptPage) -> bool:
+    """Whether ``page`` holds this visitor's own CSRF token: made while it was rendered by
+    something other than the templates' ``csrf_token()`` (a WTForms form's hidden field calls
+    Flask-WTF directly), which Flask-WTF keeps in ``g`` for the request."""
+    token = g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    return isinstance(token, str) and token in page.body
+
+
 def kept_page(render: Callable[[], KeptPage]) -> KeptPage:
     """The page ``render`` makes, kept for the next unknown visitors when this is one (see the
     module's docstring); rendered afresh for everyone else. Errors ``render`` raises (a 404)
@@ -164,6 +177,8 @@ def kept_page(render: Callable[[], KeptPage]) -> KeptPage:
             page = render()
         finally:
             setattr(g, _RENDERING_FOR_ALL, False)
+        if _holds_this_visitors_token(page):
+            return page  # served to this visitor only: never kept for others
         entry = cache.put(key, page, now)
     if not entry.has_token_placeholder:
         return entry.page
