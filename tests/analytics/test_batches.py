@@ -5,6 +5,7 @@ and no event is lost (US-73). The suite's other tests write each at once
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,9 +14,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from funnel.analytics import batches
-from funnel.analytics.models import FunnelEvent
+from funnel.analytics.models import FunnelEvent, FunnelStage
 from funnel.cart.models import CartLine
 from funnel.catalog.models import Product, Variant
+from funnel.core import clock
 from funnel.extensions import db
 from tests.factories.inventory import stocked_variant
 
@@ -108,7 +110,7 @@ def test_views_of_a_failed_write_are_kept_and_written_once_later(
     client = browser(app)
     client.get(path)
     client.get(path)
-    real_insert = batches.insert
+    real_insert = batches.insert_rows
     failures = [RuntimeError("the database is away")]
 
     def failing_insert(*args: Any) -> Any:
@@ -116,7 +118,7 @@ def test_views_of_a_failed_write_are_kept_and_written_once_later(
             raise failures.pop()
         return real_insert(*args)
 
-    monkeypatch.setattr(batches, "insert", failing_insert)
+    monkeypatch.setattr(batches, "insert_rows", failing_insert)
 
     # when the batch is written, fails, then is written again
     assert batches.write_batch(app) == 0
@@ -175,3 +177,34 @@ def test_an_add_to_cart_is_kept_with_the_views_and_written_once(app: Flask) -> N
         ("add_to_cart", visitor, product_id),
     ]
     assert batches.write_batch(app) == 0
+
+
+@LONG
+def test_a_batched_view_keeps_the_moment_it_happened_and_its_stage(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a view at 09:30:15.250 UTC (on PostgreSQL the batch is written with COPY)
+    viewed_at = datetime(2026, 3, 29, 9, 30, 15, 250_000, tzinfo=UTC)
+    path, product_id = product_page(app)
+    monkeypatch.setattr(clock, "utcnow", lambda: viewed_at)
+    client = browser(app)
+    client.get(path)
+    visitor = client.get_cookie("funnel_visitor").value
+
+    # when the batch is written a minute later
+    monkeypatch.setattr(clock, "utcnow", lambda: viewed_at + timedelta(minutes=1))
+    assert batches.write_batch(app) == 1
+
+    # then the row holds the view's own time, its stage, visitor and product, and no source
+    db.session.close()
+    row = db.session.execute(
+        select(
+            FunnelEvent.stage,
+            FunnelEvent.visitor_id,
+            FunnelEvent.product_id,
+            FunnelEvent.user_id,
+            FunnelEvent.occurred_at,
+            FunnelEvent.source,
+        ).where(FunnelEvent.stage == "product_view")
+    ).one()
+    assert tuple(row) == (FunnelStage.PRODUCT_VIEW, visitor, product_id, None, viewed_at, None)

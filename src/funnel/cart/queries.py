@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from funnel.cart.errors import (
     CartLineExceedsStock,
@@ -112,19 +113,47 @@ def line_problem(*, is_active: bool, quantity: int, available: int) -> str | Non
     return None
 
 
+# The statements below are built once: carts are read by every add and every checkout step.
+_OPTION_VALUES = (
+    select(VariantOptionValue.variant_id, VariantOptionValue.value)
+    .where(VariantOptionValue.variant_id.in_(bindparam("variant_ids", expanding=True)))
+    .order_by(VariantOptionValue.variant_id, VariantOptionValue.position, VariantOptionValue.id)
+)
+_FIRST_IMAGE = (
+    select(ProductImage.filename)
+    .where(ProductImage.product_id == Product.id)
+    .order_by(ProductImage.position, ProductImage.id)
+    .limit(1)
+    .correlate(Product)
+    .scalar_subquery()
+)
+_LINES = (
+    select(
+        CartLine.id,
+        CartLine.variant_id,
+        CartLine.quantity,
+        Variant.sku,
+        Variant.title,
+        Variant.price_amount,
+        Variant.currency,
+        Product.id,
+        Product.title,
+        Product.slug,
+        Product.status,
+        _FIRST_IMAGE,
+    )
+    .join(Variant, Variant.id == CartLine.variant_id)
+    .join(Product, Product.id == Variant.product_id)
+    .where(CartLine.cart_id == bindparam("cart_id"))
+    .order_by(CartLine.id)
+)
+
+
 def variant_labels(variant_ids: list[int], fallbacks: dict[int, str]) -> dict[int, str]:
     """``"M / Red"`` per variant, from its option values (one query), else its fallback."""
     values: dict[int, list[str]] = defaultdict(list)
     if variant_ids:
-        rows = db.session.execute(
-            select(VariantOptionValue.variant_id, VariantOptionValue.value)
-            .where(VariantOptionValue.variant_id.in_(variant_ids))
-            .order_by(
-                VariantOptionValue.variant_id,
-                VariantOptionValue.position,
-                VariantOptionValue.id,
-            )
-        )
+        rows = db.session.execute(_OPTION_VALUES, {"variant_ids": variant_ids})
         for variant_id, value in rows.tuples():
             values[variant_id].append(value)
     return {
@@ -142,34 +171,7 @@ def cart_contents(cart_id: int) -> CartContents:
     setting changed) is flagged "No longer available" and left out of the subtotal. An unknown
     cart reads as empty. Three queries, whatever the number of lines.
     """
-    first_image = (
-        select(ProductImage.filename)
-        .where(ProductImage.product_id == Product.id)
-        .order_by(ProductImage.position, ProductImage.id)
-        .limit(1)
-        .correlate(Product)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(
-            CartLine.id,
-            CartLine.variant_id,
-            CartLine.quantity,
-            Variant.sku,
-            Variant.title,
-            Variant.price_amount,
-            Variant.currency,
-            Product.id,
-            Product.title,
-            Product.slug,
-            Product.status,
-            first_image,
-        )
-        .join(Variant, Variant.id == CartLine.variant_id)
-        .join(Product, Product.id == Variant.product_id)
-        .where(CartLine.cart_id == cart_id)
-        .order_by(CartLine.id)
-    ).all()
+    rows = db.session.execute(_LINES, {"cart_id": cart_id}).all()
     if not rows:
         return CartContents(cart_id, [], None, 0, has_problems=False)
     variant_ids = [row[1] for row in rows]
@@ -287,21 +289,32 @@ def checked_quantity(quantity: object) -> int:
     return quantity
 
 
-def sellable_variant(variant_id: object) -> Variant:
+class SellableVariant(NamedTuple):
+    """A variant on sale, with what an add to cart tells the shopper about it."""
+
+    id: int
+    product_id: int
+    sku: str
+    product_title: str
+
+
+_SELLABLE = (
+    select(Variant.id, Variant.product_id, Variant.sku, Product.title, Product.status)
+    .join(Product, Product.id == Variant.product_id)
+    .where(Variant.id == bindparam("variant_id"))
+)
+
+
+def sellable_variant(variant_id: object) -> SellableVariant:
     """The variant, if its product is on sale. Raises CartVariantNotFound, ProductUnavailable."""
     if not is_valid_id(variant_id):
         raise CartVariantNotFound()
-    row = db.session.execute(
-        select(Variant, Product.status)
-        .join(Product, Product.id == Variant.product_id)
-        .where(Variant.id == variant_id)
-    ).one_or_none()
+    row = db.session.execute(_SELLABLE, {"variant_id": variant_id}).one_or_none()
     if row is None:
         raise CartVariantNotFound()
-    variant, status = row
-    if status != ProductStatus.ACTIVE:
+    if row.status != ProductStatus.ACTIVE:
         raise ProductUnavailable("This product is no longer sold.")
-    return variant
+    return SellableVariant(row.id, row.product_id, row.sku, row.title)
 
 
 def available_for_cart(cart_id: int | None, variant_id: int) -> int:
@@ -337,7 +350,7 @@ def check_stock_for(available: int, held: int, adding: int) -> None:
     raise CartLineExceedsStock(available, detail)
 
 
-def check_addable(cart_id: int | None, variant_id: object, quantity: int) -> Variant:
+def check_addable(cart_id: int | None, variant_id: object, quantity: int) -> SellableVariant:
     """Whether ``quantity`` more units of the variant fit in the cart (``None``: no cart yet),
     checked before a cart is made for them. Returns the variant.
 

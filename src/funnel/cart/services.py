@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select, update
 
 from funnel.accounts.models import User
 from funnel.cart import queries
@@ -105,7 +105,43 @@ def open_cart(user_id: int | None = None) -> OpenedCart:
         return OpenedCart(cart, is_new=True)
 
 
-def add_item(cart_id: int, variant_id: int, quantity: int) -> CartLine:
+@dataclass(frozen=True)
+class AddedLine:
+    """The line an add made or grew, and the product the shopper is told was added."""
+
+    id: int
+    variant_id: int
+    quantity: int
+    product_id: int
+    product_title: str
+
+
+_LINE_OF_VARIANT = select(CartLine.id, CartLine.quantity).where(
+    CartLine.cart_id == bindparam("cart_id"), CartLine.variant_id == bindparam("variant_id")
+)
+
+_TOUCH_CART = update(Cart).where(Cart.id == bindparam("cart_id")).values(updated_at=bindparam("at"))
+_SET_LINE_QUANTITY = (
+    update(CartLine)
+    .where(CartLine.id == bindparam("line_id"))
+    .values(quantity=bindparam("quantity"))
+)
+
+
+def _lock_and_touch(cart_id: int) -> None:
+    """Lock the cart's row by touching its ``updated_at``: one statement for both.
+
+    Raises CartNotFound. An UPDATE holds the row as ``SELECT ... FOR UPDATE`` would, so that
+    two changes of one cart still run one after the other.
+    """
+    if not queries.is_valid_id(cart_id):
+        raise CartNotFound()
+    touched = db.session.execute(_TOUCH_CART, {"cart_id": cart_id, "at": clock.utcnow()})
+    if touched.rowcount != 1:  # type: ignore[attr-defined]
+        raise CartNotFound()
+
+
+def add_item(cart_id: int, variant_id: int, quantity: int) -> AddedLine:
     """Add ``quantity`` units of a variant; a line already holding it grows instead.
 
     Raises InvalidQuantity (not a whole number of at least 1), CartVariantNotFound,
@@ -115,21 +151,26 @@ def add_item(cart_id: int, variant_id: int, quantity: int) -> CartLine:
     """
     quantity = queries.checked_quantity(quantity)
     with transaction():
-        cart = _locked_cart(cart_id)
+        _lock_and_touch(cart_id)
         variant = queries.sellable_variant(variant_id)
-        line = db.session.scalars(
-            select(CartLine).where(CartLine.cart_id == cart.id, CartLine.variant_id == variant.id)
-        ).one_or_none()
+        line = db.session.execute(
+            _LINE_OF_VARIANT, {"cart_id": cart_id, "variant_id": variant.id}
+        ).first()
         held = line.quantity if line is not None else 0
-        queries.check_stock_for(queries.available_for_cart(cart.id, variant.id), held, quantity)
+        queries.check_stock_for(queries.available_for_cart(cart_id, variant.id), held, quantity)
         if line is None:
-            line = CartLine(cart_id=cart.id, variant_id=variant.id, quantity=quantity)
-            db.session.add(line)
+            added = CartLine(cart_id=cart_id, variant_id=variant.id, quantity=quantity)
+            db.session.add(added)
+            db.session.flush()
+            line_id = added.id
         else:
-            line.quantity = held + quantity
-        _touch(cart)
-        db.session.flush()
-        return line
+            line_id = line.id
+            db.session.execute(
+                _SET_LINE_QUANTITY, {"line_id": line_id, "quantity": held + quantity}
+            )
+        return AddedLine(
+            line_id, variant.id, held + quantity, variant.product_id, variant.product_title
+        )
 
 
 def change_quantity(cart_id: int, line_id: int, quantity: int) -> CartLine:

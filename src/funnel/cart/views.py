@@ -17,8 +17,7 @@ from funnel.analytics.tracking import track
 from funnel.cart import queries, services
 from funnel.cart.access import current_cart_id, forget_item_count, remember_item_count
 from funnel.cart.errors import CartLineNotFound, InvalidQuantity
-from funnel.catalog.models import Variant
-from funnel.catalog.queries import active_product_by_slug, product_by_id, product_titles
+from funnel.catalog.queries import active_product_by_slug, product_by_id
 from funnel.catalog.views import render_product_page
 from funnel.core.errors import DomainError
 
@@ -70,8 +69,13 @@ def show() -> tuple[str, int]:
     return render_cart()
 
 
-def _refused_add(error: DomainError, variant: Variant, quantity: str) -> tuple[str, int]:
-    """The product page again, with the reason and the quantity typed."""
+def _refused_add(error: DomainError, variant_id: int | None, quantity: str) -> tuple[str, int]:
+    """The product page again, with the reason and the quantity typed; the cart page when the
+    variant is not on sale (no product page to show it on)."""
+    try:
+        variant = queries.sellable_variant(variant_id)
+    except DomainError as refusal:  # said first, as the variant is what the form chose
+        return render_cart(status=refusal.status, error=refusal.detail)
     product = product_by_id(variant.product_id)
     item = active_product_by_slug(product.slug) if product is not None else None
     chosen = next((each for each in item.variants if each.id == variant.id), None) if item else None
@@ -85,30 +89,20 @@ def _refused_add(error: DomainError, variant: Variant, quantity: str) -> tuple[s
 def add() -> Response | tuple[str, int]:
     """Add a variant (``variant_id``) in a ``quantity``; any other field (a price) is ignored."""
     raw_quantity = request.form.get("quantity", "1")
+    variant_id = parse_id(request.form.get("variant_id"))
     try:
-        variant = queries.sellable_variant(parse_id(request.form.get("variant_id")))
-    except DomainError as error:
-        return render_cart(status=error.status, error=error.detail)
-    try:
-        quantity = queries.checked_quantity(parse_quantity(raw_quantity))
+        quantity = parse_quantity(raw_quantity)
         if current_cart_id() is None:
             # Checked before a cart is made for it: refused input leaves no empty cart behind.
             # An existing cart needs no such check: the service makes the same ones.
-            queries.check_addable(None, variant.id, quantity)
-        # Read before the add's commit expires the variant: no reloading it afterwards.
-        product_id, title = variant.product_id, line_title(variant)
-        services.add_item(current_cart_id(create=True), variant.id, quantity)
+            queries.check_addable(None, variant_id, quantity)
+        added = services.add_item(current_cart_id(create=True), variant_id, quantity)
     except DomainError as error:
-        return _refused_add(error, variant, raw_quantity)
+        return _refused_add(error, variant_id, raw_quantity)
     forget_item_count()
-    track("add_to_cart", product_id=product_id)
-    flash(f"{title} was added to your cart.", "success")
+    track("add_to_cart", product_id=added.product_id)
+    flash(f"{added.product_title} was added to your cart.", "success")
     return redirect(url_for("cart.show"), 303)
-
-
-def line_title(variant: Variant) -> str:
-    """The product's title (the variant's SKU if the product is gone): one small query."""
-    return product_titles([variant.product_id]).get(variant.product_id, variant.sku)
 
 
 @bp.post("/cart/lines/<line_id>")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 
 from funnel.accounts.models import User
 from funnel.catalog.errors import VariantNotFound
@@ -82,6 +82,30 @@ def owner_reserved_quantities(
     return {variant_id: int(reserved) for variant_id, reserved in rows}
 
 
+def _availability_statement(*, excludes_holder: bool) -> Select[tuple[int, int, int]]:
+    """Stock and other holders' unexpired reservations of the ``variant_ids``, at ``at``."""
+    reserved = select(
+        StockReservation.variant_id, func.sum(StockReservation.quantity).label("reserved")
+    ).where(
+        StockReservation.variant_id.in_(bindparam("variant_ids", expanding=True)),
+        StockReservation.expires_at > bindparam("at"),
+    )
+    if excludes_holder:
+        reserved = reserved.where(StockReservation.holder != bindparam("holder"))
+    summed = reserved.group_by(StockReservation.variant_id).subquery()
+    return (
+        select(Variant.id, Variant.stock_quantity, func.coalesce(summed.c.reserved, 0))
+        .outerjoin(summed, summed.c.variant_id == Variant.id)
+        .where(Variant.id.in_(bindparam("variant_ids", expanding=True)))
+    )
+
+
+# Built once: availability is read by every add to cart and every checkout step, and a
+# statement built anew per call costs more CPU than the query itself on SQLite.
+_AVAILABILITY = _availability_statement(excludes_holder=False)
+_AVAILABILITY_FOR_HOLDER = _availability_statement(excludes_holder=True)
+
+
 def available_quantities(
     variant_ids: Iterable[int], *, excluding_holder: str | None = None
 ) -> dict[int, int]:
@@ -94,12 +118,12 @@ def available_quantities(
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
-    reserved = _reserved_by_others(ids, excluding_holder, clock.utcnow()).subquery()
-    rows = db.session.execute(
-        select(Variant.id, Variant.stock_quantity, func.coalesce(reserved.c.reserved, 0))
-        .outerjoin(reserved, reserved.c.variant_id == Variant.id)
-        .where(Variant.id.in_(ids))
-    )
+    parameters: dict[str, object] = {"variant_ids": ids, "at": clock.utcnow()}
+    statement = _AVAILABILITY
+    if excluding_holder is not None:
+        statement = _AVAILABILITY_FOR_HOLDER
+        parameters["holder"] = excluding_holder
+    rows = db.session.execute(statement, parameters)
     return {variant_id: max(0, int(stock) - int(held)) for variant_id, stock, held in rows.tuples()}
 
 

@@ -9,20 +9,23 @@ checkout) holds for the API too.
 
 from __future__ import annotations
 
+from typing import Any
+
 from funnel.accounts.postal import PostalAddress
 from funnel.checkout import queries
-from funnel.checkout.errors import CheckoutInvalidInput, StepMissing
+from funnel.checkout.errors import CheckoutInvalidInput, OrderInProgress, StepMissing
 from funnel.checkout.models import Checkout
 from funnel.checkout.services.outcomes import (
     CheckoutOutcome,
     OutcomeKind,
+    abandon_awaiting_action,
     return_from_confirmation,
 )
 from funnel.checkout.services.steps import (
     confirm_review,
     set_address,
     set_shipping_method,
-    start_checkout,
+    start_checkout_once,
 )
 from funnel.core.database import transaction
 from funnel.extensions import db
@@ -56,8 +59,8 @@ def prepare_checkout(
     again (calling twice, even at the same instant, gives one checkout and does not hold the
     stock twice). ``visitor_id`` is the funnel's visitor (``checkout_started`` once per
     checkout; the order's later stages follow it).
-    The address, method and review are one transaction: a review refused (the stock went
-    meanwhile) leaves them as they were.
+    The whole preparation is one transaction, and the stock is reserved once (by the review):
+    a step refused (the stock went meanwhile) leaves the checkout as it was.
     ``address`` comes from ``checked_address`` (its errors are the checkout's too); with
     ``save_to_address_book`` a customer's address book keeps it (see ``set_address``).
     Raises CheckoutInvalidInput (field by field: email, shipping_method), CartEmpty,
@@ -67,18 +70,39 @@ def prepare_checkout(
     if queries.pricing_policy().method(shipping_method) is None:
         message = "Choose one of the shipping methods."
         raise CheckoutInvalidInput(message, fields={"shipping_method": [message]})
-    checkout = start_checkout(
-        cart_id=cart_id,
-        email=email,
-        user_id=user_id,
-        visitor_id=visitor_id,
-        reservation_owner=reservation_owner,
-    )
-    token = checkout.token
-    # The three later steps in one transaction (each joins it): one commit instead of three,
-    # and the checkout is not read again between them. The start stays on its own, as it may
-    # give up an order awaiting 3-D Secure at the gateway first, outside any transaction.
+    arguments = {
+        "cart_id": cart_id,
+        "email": email,
+        "user_id": user_id,
+        "visitor_id": visitor_id,
+        "reservation_owner": reservation_owner,
+    }
+    steps = {
+        "address": address,
+        "shipping_method": shipping_method,
+        "save_to_address_book": save_to_address_book,
+    }
+    try:
+        return _prepare_once(arguments, **steps)
+    except OrderInProgress as in_progress:
+        # Given up outside any transaction (it may ask the gateway), then tried once more.
+        if not abandon_awaiting_action(in_progress.number):
+            raise
+    return _prepare_once(arguments, **steps)
+
+
+def _prepare_once(
+    arguments: dict[str, Any],
+    *,
+    address: PostalAddress,
+    shipping_method: str,
+    save_to_address_book: bool,
+) -> Checkout:
+    """Every step in one transaction (each joins it): one commit, and the stock reserved once,
+    by the review. A step refused leaves the checkout as it was before the call."""
     with transaction():
+        checkout = start_checkout_once(**arguments, holds_stock=False)
+        token, cart_id = checkout.token, arguments["cart_id"]
         set_address(token, cart_id, address, save_to_address_book=save_to_address_book)
         set_shipping_method(token, cart_id, shipping_method)
         return confirm_review(token, cart_id)

@@ -78,14 +78,14 @@ def start_checkout(
         "reservation_owner": reservation_owner,
     }
     try:
-        return _start_checkout_once(**arguments)
+        return start_checkout_once(**arguments)
     except OrderInProgress as in_progress:
         if not abandon_awaiting_action(in_progress.number):
             raise
-    return _start_checkout_once(**arguments)
+    return start_checkout_once(**arguments)
 
 
-def _start_checkout_once(
+def start_checkout_once(
     *,
     cart_id: int,
     email: str,
@@ -93,7 +93,12 @@ def _start_checkout_once(
     visitor_id: str | None = None,
     token: str | None = None,
     reservation_owner: str | None = None,
+    holds_stock: bool = True,
 ) -> Checkout:
+    """``start_checkout`` without giving up an order awaiting 3-D Secure: OrderInProgress is
+    raised as it is, so that this may join the caller's transaction. With ``holds_stock``
+    False nothing is reserved: the caller reviews the checkout in the same transaction, and
+    the review holds the stock (the headless checkout reserves once, not twice)."""
     try:
         checked_email = normalise_email(email or "")
     except InvalidEmail as error:
@@ -109,7 +114,8 @@ def _start_checkout_once(
         checkout.user_id = user_id
         checkout.visitor_id = visitor_id or checkout.visitor_id
         checkout.reservation_owner = reservation_owner
-        reserve_cart(checkout, contents)
+        if holds_stock:
+            reserve_cart(checkout, contents)
         db.session.flush()
         analytics.record_event(
             FunnelStage.CHECKOUT_STARTED,
