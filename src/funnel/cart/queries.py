@@ -243,11 +243,18 @@ class CartOwner:
         return self.user_id is None
 
 
+# Built once: every cart request (a page, an add, an API call) asks one of these first.
+_CART_OWNER = select(Cart.user_id, Cart.token).where(Cart.id == bindparam("cart_id"))
+_GUEST_CART_OF_TOKEN = select(Cart.id).where(
+    Cart.token == bindparam("token"), Cart.user_id.is_(None)
+)
+
+
 def cart_owner(cart_id: int) -> CartOwner | None:
     """The cart's owner and token, for access checks (None: no such cart, or not an id)."""
     if not is_valid_id(cart_id):
         return None
-    row = db.session.execute(select(Cart.user_id, Cart.token).where(Cart.id == cart_id)).first()
+    row = db.session.execute(_CART_OWNER, {"cart_id": cart_id}).first()
     return CartOwner(row[0], row[1]) if row is not None else None
 
 
@@ -255,7 +262,7 @@ def guest_cart_id_for_token(token: str) -> int | None:
     """The guest cart with this token (an account's cart is never found by token)."""
     if not token or len(token) > 64:
         return None
-    return db.session.scalar(select(Cart.id).where(Cart.token == token, Cart.user_id.is_(None)))
+    return db.session.scalar(_GUEST_CART_OF_TOKEN, {"token": token})
 
 
 def item_count(
