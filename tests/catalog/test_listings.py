@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from funnel.catalog.listing import catalogue_order
-from funnel.catalog.models import Category
+from funnel.catalog.models import Category, Product
+from funnel.extensions import db
 from tests.factories.catalog import CategoryFactory, ProductFactory
 
 
@@ -484,3 +488,51 @@ def test_the_product_page_runs_the_same_queries_for_1_or_many_variants(
     # then they ran the same number of statements
     # (the page, the product_view funnel event it records, and the shop's settings)
     assert plain == many == 7
+
+
+@pytest.mark.story("US-09")
+@pytest.mark.config(PAGE_SIZE=3)
+@pytest.mark.parametrize("sort", ["price-asc", "price-desc", "name", "newest"])
+@pytest.mark.parametrize("size", [None, "M"])
+def test_a_category_reads_as_one_sorted_list_across_its_subcategories_page_by_page(
+    client: FlaskClient, app: Flask, sort: str, size: str | None
+) -> None:
+    # given a category, two subcategories and a grandchild, whose products' prices and names
+    # interleave (with ties), some of them not in size M
+    clothing = CategoryFactory(name="Clothing")
+    tees = CategoryFactory(name="Tees", parent_id=clothing.id)
+    hats = CategoryFactory(name="Hats", parent_id=clothing.id)
+    caps = CategoryFactory(name="Caps", parent_id=hats.id)
+    rows = [
+        (clothing, "Kilo", 900, "M"), (tees, "Alpha", 500, "M"), (tees, "Hotel", 1200, "S"),
+        (hats, "Echo", 500, "M"), (caps, "Bravo", 700, "M"), (tees, "Golf", 700, "M"),
+        (caps, "India", 300, "L"), (hats, "Delta", 1500, "M"), (clothing, "Foxtrot", 700, "M"),
+        (caps, "Juliet", 1100, "M"), (tees, "Charlie", 200, "M"),
+    ]  # fmt: skip
+    for category, title, price, variant_size in rows:
+        ProductFactory(
+            title=title,
+            category_id=category.id,
+            variants=[{"sku": title.upper(), "price": price, "options": {"Size": variant_size}}],
+        )
+    products = db.session.execute(
+        select(Product.id, Product.title, Product.min_price_amount, Product.created_at)
+    ).all()
+    sizes = {title: variant_size for _category, title, _price, variant_size in rows}
+    wanted = [product for product in products if size is None or sizes[product.title] == size]
+    orders: dict[str, Callable[[Any], Any]] = {
+        "price-asc": lambda product: (product.min_price_amount, product.id),
+        "price-desc": lambda product: (-product.min_price_amount, -product.id),
+        "name": lambda product: (product.title, product.id),
+        "newest": lambda product: (-product.created_at.timestamp(), -product.id),
+    }
+    expected = [product.title for product in sorted(wanted, key=orders[sort])]
+
+    # when every page of the category is read in that order
+    query = f"sort={sort}" + (f"&size={size}" if size else "")
+    last = (len(expected) + 2) // 3
+    pages = [titles(client, f"/c/clothing?{query}&page={page}") for page in range(1, last + 1)]
+
+    # then the pages hold the subtree's products as one list sorted across the categories
+    assert [title for page in pages for title in page] == expected
+    assert [len(page) for page in pages] == [3] * (last - 1) + [len(expected) - 3 * (last - 1)]

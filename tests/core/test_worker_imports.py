@@ -62,4 +62,4 @@ def test_the_readiness_check_knows_the_heads_alembic_knows() -> None:
 
     directory = migrations_directory()
     assert head_revisions(directory) == frozenset(ScriptDirectory(directory).get_heads())
-    assert head_revisions(directory) == {"0038_search_vector"}
+    assert head_revisions(directory) == {"0039_category_sort_indexes"}

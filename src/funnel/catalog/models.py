@@ -66,6 +66,9 @@ class Product(TimestampMixin, db.Model):
         Index(None, "status", "title"),
         Index(None, "status", "is_featured", "created_at"),
         Index(None, "category_id", "status", "created_at"),
+        # A category page merges each category's first rows in its sort's order.
+        Index(None, "category_id", "status", "min_price_amount", "id"),
+        Index(None, "category_id", "status", "title", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

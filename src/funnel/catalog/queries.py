@@ -122,7 +122,8 @@ def category_listing(
     category_ids = tree.descendant_ids(category)
     return run_listing(
         db.session,
-        conditions=[Product.category_id.in_(category_ids)],
+        conditions=[],
+        categories=category_ids,
         filters=filters,
         sort=sort,
         number=number,
@@ -142,10 +143,10 @@ def product_listing(
 ) -> Listing:
     """Active products (of ``category_ids`` when given), filtered, sorted, one page (with the
     facet counts unless ``with_facets`` is False)."""
-    conditions = [] if category_ids is None else [Product.category_id.in_(category_ids)]
     return run_listing(
         db.session,
-        conditions=conditions,
+        conditions=[],
+        categories=category_ids,
         filters=filters,
         sort=sort,
         number=number,
