@@ -52,6 +52,8 @@ def build_shop(scratch: Path, products: int) -> Flask:
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{scratch / 'funnel.db'}",
             "MEDIA_ROOT": str(scratch / "media"),
             "RATELIMIT_ENABLED": False,
+            # Every page rendered: a page kept for unknown visitors (US-75) runs no listing.
+            "PAGE_CACHE_SECONDS": 0,
         }
     )
     with app.app_context():
