@@ -17,6 +17,7 @@ from funnel.checkout.models import Checkout
 from funnel.core.idempotency import IdempotencyRecord
 from funnel.extensions import db
 from funnel.inventory import queries as inventory_queries
+from funnel.inventory.services.counts import set_stock_levels
 from funnel.orders.models import Order
 from funnel.payments.models import Payment
 from tests.checkout.helpers import CARD_3DS, CARD_DECLINED
@@ -219,6 +220,30 @@ def test_a_cart_asking_for_more_than_is_left_is_refused_by_name(client: FlaskCli
     )
 
     problem(response, 409, "sold_out")
+    assert counts() == (1, 0, 0)  # the other cart's checkout only
+
+
+@pytest.mark.story("US-43")
+def test_a_refused_call_leaves_the_carts_checkout_as_it_was(client: FlaskClient) -> None:
+    # given a cart whose checkout holds its one unit, to Bristol
+    variant = stocked_variant(1)
+    cart_id, headers = filled_guest_cart(client, variant, 1)
+    checkout_id = start(client, cart_id, headers)["id"]
+
+    # when the stock is counted again and found gone, and the cart is checked out again to Leeds
+    set_stock_levels({variant.id: 0})
+    leeds = {**ADDRESS, "city": "Leeds"}
+    response = client.post(
+        CHECKOUTS, json=checkout_body(cart_id, shipping_address=leeds), headers=headers
+    )
+
+    # then it is refused, and the checkout still goes to Bristol
+    problem(response, 409, "sold_out")
+    db.session.close()
+    checkout = db.session.get(Checkout, checkout_id)
+    assert checkout is not None
+    assert (checkout.ship_city, checkout.status) == ("Bristol", "open")
+    assert counts() == (1, 0, 0)
 
 
 # --- completing -----------------------------------------------------------------------------
