@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from funnel.catalog.listing import catalogue_order
 from funnel.catalog.models import Category, Product
+from funnel.catalog.values import catalogue_order
 from funnel.extensions import db
 from tests.factories.catalog import CategoryFactory, ProductFactory
 

@@ -41,15 +41,25 @@ class LedgerDiscrepancy:
     ledger_total: int
 
 
-def _reserved_by_others(
-    variant_ids: Iterable[int], excluding_holder: str | None, at: datetime
-) -> Select[tuple[int, int]]:
+def _reserved_by_others(*, excludes_holder: bool) -> Select[tuple[int, int]]:
+    """Units held per variant among ``:variant_ids`` by reservations unexpired at ``:at``
+    (not ``:holder``'s, when ``excludes_holder``); the caller binds the parameters."""
     query = select(
         StockReservation.variant_id, func.sum(StockReservation.quantity).label("reserved")
-    ).where(StockReservation.variant_id.in_(list(variant_ids)), StockReservation.expires_at > at)
-    if excluding_holder is not None:
-        query = query.where(StockReservation.holder != excluding_holder)
+    ).where(
+        StockReservation.variant_id.in_(bindparam("variant_ids", expanding=True)),
+        StockReservation.expires_at > bindparam("at"),
+    )
+    if excludes_holder:
+        query = query.where(StockReservation.holder != bindparam("holder"))
     return query.group_by(StockReservation.variant_id)
+
+
+def _reservation_parameters(ids: list[int], holder: str | None) -> dict[str, object]:
+    parameters: dict[str, object] = {"variant_ids": ids, "at": clock.utcnow()}
+    if holder is not None:
+        parameters["holder"] = holder
+    return parameters
 
 
 def reserved_quantities(
@@ -62,7 +72,8 @@ def reserved_quantities(
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
-    rows = db.session.execute(_reserved_by_others(ids, excluding_holder, clock.utcnow()))
+    statement = _reserved_by_others(excludes_holder=excluding_holder is not None)
+    rows = db.session.execute(statement, _reservation_parameters(ids, excluding_holder))
     return {variant_id: int(reserved) for variant_id, reserved in rows}
 
 
@@ -74,25 +85,14 @@ def owner_reserved_quantities(
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
-    rows = db.session.execute(
-        _reserved_by_others(ids, excluding_holder, clock.utcnow()).where(
-            StockReservation.owner == owner
-        )
-    )
+    statement = _reserved_by_others(excludes_holder=True).where(StockReservation.owner == owner)
+    rows = db.session.execute(statement, _reservation_parameters(ids, excluding_holder))
     return {variant_id: int(reserved) for variant_id, reserved in rows}
 
 
 def _availability_statement(*, excludes_holder: bool) -> Select[tuple[int, int, int]]:
-    """Stock and other holders' unexpired reservations of the ``variant_ids``, at ``at``."""
-    reserved = select(
-        StockReservation.variant_id, func.sum(StockReservation.quantity).label("reserved")
-    ).where(
-        StockReservation.variant_id.in_(bindparam("variant_ids", expanding=True)),
-        StockReservation.expires_at > bindparam("at"),
-    )
-    if excludes_holder:
-        reserved = reserved.where(StockReservation.holder != bindparam("holder"))
-    summed = reserved.group_by(StockReservation.variant_id).subquery()
+    """Stock and other holders' unexpired reservations of the ``:variant_ids``."""
+    summed = _reserved_by_others(excludes_holder=excludes_holder).subquery()
     return (
         select(Variant.id, Variant.stock_quantity, func.coalesce(summed.c.reserved, 0))
         .outerjoin(summed, summed.c.variant_id == Variant.id)
@@ -118,12 +118,8 @@ def available_quantities(
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
-    parameters: dict[str, object] = {"variant_ids": ids, "at": clock.utcnow()}
-    statement = _AVAILABILITY
-    if excluding_holder is not None:
-        statement = _AVAILABILITY_FOR_HOLDER
-        parameters["holder"] = excluding_holder
-    rows = db.session.execute(statement, parameters)
+    statement = _AVAILABILITY if excluding_holder is None else _AVAILABILITY_FOR_HOLDER
+    rows = db.session.execute(statement, _reservation_parameters(ids, excluding_holder))
     return {variant_id: max(0, int(stock) - int(held)) for variant_id, stock, held in rows.tuples()}
 
 
