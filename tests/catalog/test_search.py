@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from funnel.catalog import services
-from funnel.catalog.listing import ListingFilters, ListingSort
-from funnel.catalog.models import ProductStatus
+from funnel.catalog.listing import LISTING_CACHE, ListingFilters, ListingSort
+from funnel.catalog.models import Product, ProductStatus, Variant
 from funnel.catalog.search import query_tokens, search_products
+from funnel.core.money import Money
+from funnel.extensions import db
 from tests.factories.catalog import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.story("US-10")
@@ -214,3 +217,71 @@ def test_search_with_a_bad_page_is_a_client_error_and_a_bad_price_ignored(
         bad_price.get_data(as_text=True)
     )
     assert client.get("/search?q=kettle&sort=sideways").status_code == 200
+
+
+def mugs(count: int) -> None:
+    """``count`` mugs, each matching "mug" more or less well, at prices out of title order."""
+    category = CategoryFactory(name="Mugs")
+    for number in range(count):
+        ProductFactory(
+            title=f"Mug {number:02d}",
+            description="mug " * (number % 4),
+            category_id=category.id,
+            variants=[{"sku": f"MUG-{number:02d}", "price": 500 + (number * 7) % 11 * 100}],
+        )
+
+
+def every_page(sort: ListingSort, size: int) -> list[str]:
+    pages = []
+    for number in range(1, 9):
+        result = search_products("mug", ListingFilters(), sort, number, size)
+        assert result.listing is not None
+        pages.append([product.title for product in result.listing.page.items])
+    return [title for page in pages for title in page]
+
+
+@pytest.mark.parametrize("sort", list(ListingSort))
+def test_a_searchs_pages_read_from_its_kept_order_are_those_it_ranks_afresh(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, sort: ListingSort
+) -> None:
+    # given 30 matching mugs, and only the first 10 rows of each order kept per worker
+    mugs(30)
+    monkeypatch.setattr("funnel.catalog.paging.KEPT_ORDER_ROWS", 10)
+
+    # when every page of 4 is read (the first two from the kept order, the rest ordered by
+    # the database), then with nothing kept (every page ordered by the database)
+    kept = every_page(sort, 4)
+    LISTING_CACHE.clear()
+    monkeypatch.setattr("funnel.catalog.paging.KEPT_ORDER_ROWS", 0)
+    afresh = every_page(sort, 4)
+
+    # then both list every mug once, in the same order
+    assert kept == afresh
+    assert sorted(kept) == [f"Mug {number:02d}" for number in range(30)]
+    if sort is ListingSort.NAME:
+        assert kept == sorted(kept)
+
+
+def test_a_searchs_kept_order_follows_a_price_change_and_an_archived_product(
+    client: FlaskClient, app: Flask
+) -> None:
+    # given two lamps, the cheaper first when sorted by price (and so kept in that order)
+    category = CategoryFactory(name="Lighting")
+    desk = ProductFactory(
+        title="Desk lamp", category_id=category.id, variants=[{"sku": "DSK-1", "price": 1000}]
+    )
+    floor: Product = ProductFactory(
+        title="Floor lamp", category_id=category.id, variants=[{"sku": "FLR-1", "price": 2000}]
+    )
+    url = "/search?q=lamp&sort=price-asc"
+    assert titles(client, url) == ["Desk lamp", "Floor lamp"]
+
+    # when the floor lamp becomes the cheaper, then the next page shows it first
+    floor_variant = db.session.scalar(sa.select(Variant.id).where(Variant.product_id == floor.id))
+    services.update_variant(floor_variant, price=Money(500, "USD"))
+    assert titles(client, url) == ["Floor lamp", "Desk lamp"]
+
+    # when the desk lamp is archived, then the next page no longer shows it
+    services.archive_product(desk.id)
+    assert titles(client, url) == ["Floor lamp"]
+    assert titles(client, "/search?q=lamp") == ["Floor lamp"]

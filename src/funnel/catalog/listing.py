@@ -26,12 +26,12 @@ from sqlalchemy import (
     exists,
     func,
     select,
-    union_all,
 )
 from sqlalchemy.orm import Session, aliased
 
 from funnel.catalog.cards import ProductCard, card_select, load_cards
 from funnel.catalog.models import Product, ProductStatus, Variant, VariantOptionValue
+from funnel.catalog.paging import MAX_MERGED, kept_order_page, merged_page
 from funnel.catalog.values import CATALOGUE_ORDERED_OPTIONS, catalogue_order, value_key
 from funnel.catalog.versions import CatalogueCache
 from funnel.core.pagination import Page, count_rows, paginate
@@ -156,38 +156,6 @@ def _order(sort: ListingSort, rank: Any | None) -> list[Any]:
     return [Product.created_at.desc(), Product.id.desc()]
 
 
-# At most this many categories are merged page by page (``_merged_page``); a wider subtree is
-# sorted as one set.
-MAX_MERGED = 40
-
-
-def _merged_page(
-    categories: Sequence[int], where: Sequence[ColumnElement[bool]], order: list[Any], rows: int
-) -> Subquery:
-    """The ids of the first ``rows`` products of each category, in ``order``: the page is
-    among them.
-
-    A subtree's products sorted as one set are either read in the sort column's order across
-    the whole catalogue, skipping every other category's (on the demo catalogue at 100,000
-    products, 5,000 cheaper ones before clothing's first), or all gathered and sorted: either
-    way the page grows with the catalogue. Each category's own index (category, status, sort
-    column) gives its first rows at once, and the page is sorted from those few: 0.1 ms for
-    clothing's first page sorted by price at 100,000 products, where the one set took 15 ms.
-    """
-    branches = [
-        select(
-            select(Product.id)
-            .where(Product.category_id == category_id, *where)
-            .order_by(*order)
-            .limit(rows)
-            .subquery()
-            .c.id
-        )
-        for category_id in categories
-    ]
-    return union_all(*branches).subquery("page_ids")
-
-
 def run_listing(
     session: Session,
     *,
@@ -210,7 +178,8 @@ def run_listing(
     count and the facet counts to be kept under it and the catalogue version (``LISTING_CACHE``);
     None: counted every time. ``categories`` restricts the listing to those categories (a
     category page's subtree); a page sorted by a column is then merged from each category's
-    own first rows (``_merged_page``).
+    own first rows (``paging.merged_page``); a search's first pages are read by the ids
+    kept in their order (``paging.kept_order_page``).
     """
     visible = [*conditions]
     if categories is not None:
@@ -225,7 +194,7 @@ def run_listing(
     page_statement = statement
     if ranked is None and categories is not None and 1 < len(categories) <= MAX_MERGED:
         where = [Product.status == ProductStatus.ACTIVE, *conditions, *narrowed]
-        merged = _merged_page(categories, where, order, rows=number * size)
+        merged = merged_page(categories, where, order, rows=number * size)
         page_statement = card_select().join(merged, merged.c.id == Product.id).order_by(*order)
 
     def summarise() -> ListingCounts:
@@ -238,16 +207,24 @@ def run_listing(
     else:
         key = (scope, with_facets, *_filters_key(filters))
         counts = LISTING_CACHE.get_or_compute(session, key, summarise)
+        if ranked is not None:
+            kept = kept_order_page(
+                session, statement, counts.kept_orders, counts.total, sort, number, size
+            )
+            if kept is not None:
+                return Listing(page=kept, facets=counts.facets, sort=sort, filters=filters)
     page = paginate(session, page_statement, number, size, total=counts.total, fetch=load_cards)
     return Listing(page=page, facets=counts.facets, sort=sort, filters=filters)
 
 
 @dataclass(frozen=True)
 class ListingCounts:
-    """What a listing counts over all its products: how many, and per option value."""
+    """What a listing counts over all its products: how many, and per option value; for a
+    search, its first ids in each order read so far (``paging.kept_order_page``)."""
 
     total: int
     facets: list[Facet]
+    kept_orders: dict[Hashable, tuple[int, ...]] = field(default_factory=dict, compare=False)
 
 
 # The counts of the listings asked for lately, per worker (a few kB each).

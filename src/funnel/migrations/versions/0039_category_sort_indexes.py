@@ -5,7 +5,7 @@ first rows from an index.
 - products (category_id, status, title, id): name.
 
 A page of a category subtree is merged from each category's first rows in the sort's order
-(``catalog.listing._merged_page``); without these, each category's rows were read in the sort
+(``catalog.paging.merged_page``); without these, each category's rows were read in the sort
 column's order across the whole catalogue.
 
 Revision ID: 0039_category_sort_indexes
