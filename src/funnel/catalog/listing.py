@@ -13,6 +13,7 @@ for their images (``cards``).
 from __future__ import annotations
 
 import enum
+from array import array
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,7 +225,7 @@ class ListingCounts:
 
     total: int
     facets: list[Facet]
-    kept_orders: dict[Hashable, tuple[int, ...]] = field(default_factory=dict, compare=False)
+    kept_orders: dict[Hashable, array[int]] = field(default_factory=dict, compare=False)
 
 
 # The counts of the listings asked for lately, per worker (a few kB each).
