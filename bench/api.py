@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.support.live_server import LiveServer
 
@@ -41,6 +41,10 @@ from bench.pages import (
     write_section,
 )
 from funnel.demo import DEMO_ACCOUNTS
+
+if TYPE_CHECKING:
+    from flask import Flask
+    from flask.testing import FlaskClient
 
 API = "/api/v1"
 CART_LINES = 3
@@ -133,6 +137,20 @@ def shop_environment(environment: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def client_with_cookies(
+    app: Flask, headers: Mapping[str, str]
+) -> tuple[FlaskClient, dict[str, str]]:
+    """A new test client holding the cookies of ``headers``, and the other headers: the client
+    sends the cookies it holds in place of any ``Cookie`` header it is given."""
+    client = app.test_client()
+    others = dict(headers)
+    for pair in others.pop("Cookie", "").split(";"):
+        name, _, value = pair.strip().partition("=")
+        if name:
+            client.set_cookie(name, value)
+    return client, others
+
+
 def count_statements(environment: Mapping[str, str], operations: list[Operation]) -> list[int]:
     """SQL statements each operation runs, counted once in-process on the scratch database.
 
@@ -156,13 +174,13 @@ def count_statements(environment: Mapping[str, str], operations: list[Operation]
         def record(*arguments: Any) -> None:
             statements.append(arguments[2])
 
-        client = app.test_client()
         event.listen(engine, "before_cursor_execute", record)
         try:
             for operation in operations:
-                client.get(operation.path, headers=dict(operation.headers))
+                client, headers = client_with_cookies(app, operation.headers)
+                client.get(operation.path, headers=headers)
                 statements.clear()
-                response = client.get(operation.path, headers=dict(operation.headers))
+                response = client.get(operation.path, headers=headers)
                 if response.status_code != 200:
                     raise RuntimeError(f"{operation.path} answered {response.status_code}")
                 counts.append(len(statements))

@@ -8,9 +8,11 @@ here) and per catalogue size, builds a scratch shop with the demo catalogue, ser
 gunicorn (2 sync workers) beside the bare Flask app of ``bench.hello`` (same settings, same
 database), and loads with wrk each page: home, category, category filtered and sorted, search,
 product, the API's product list and product. Each page is measured anonymously (a tool: not
-counted in the funnel) and as a browser is (browser User-Agent and visitor cookie: counted),
-alternated with its matching bare route in the same round (listings against ``/list``, one product
-against ``/one-query``). Product views are written in batches, the shop's default. Per page:
+counted in the funnel), as a browser is (browser User-Agent and visitor cookie: counted) and,
+for the storefront's own pages, as the demo customer signed in through the sign-in form (a
+browser with its session cookie: no page is kept for it), alternated with its matching bare
+route in the same round (listings against ``/list``, one product against ``/one-query``).
+Product views are written in batches, the shop's default. Per page:
 req/s, p50/p95/p99, errors, SQL statements per request (counted in process on the same
 database), the ratio to the bare route; per size, the workers' RSS after the run; per page, the
 p50 at the largest size over the p50 at the smallest (issue 14's targets: ratio at least 0.5,
@@ -38,9 +40,10 @@ from tests.support.live_server import LiveServer
 
 from bench.api import Operation, count_statements
 from bench.databases import analyze, scratch_database
-from bench.funnel_cost import counted_headers
+from bench.funnel_cost import BROWSER, counted_headers
 from bench.pages import SERVED_AS, sample_paths, serve_bare_flask
 from bench.storefront_report import Load, Page, Row, write_report
+from funnel.demo import DEMO_ACCOUNTS
 
 API = "/api/v1"
 # wrk's summary leaves out p95: this script prints the three percentiles (microseconds).
@@ -49,7 +52,9 @@ PERCENTILES_SCRIPT = """done = function(summary, latency, requests)
     latency:percentile(50), latency:percentile(95), latency:percentile(99)))
 end
 """
-VISITORS = ("anonymous", "counted")
+VISITORS = ("anonymous", "counted", "signed in")
+# The demo's customer, signed in through the form as a shopper is.
+CUSTOMER = next((email, password) for email, password, role in DEMO_ACCOUNTS if role == "CUSTOMER")
 
 
 def run_wrk(
@@ -98,8 +103,31 @@ def pages_of(base_url: str) -> list[Page]:
     ]
 
 
-def visitor_headers(visitor: str) -> dict[str, str]:
-    return counted_headers() if visitor == "counted" else {}
+def signed_in_headers(base_url: str) -> dict[str, str]:
+    """A browser's headers with the cookies of the demo customer signed in through the form."""
+    import http.cookiejar
+    import urllib.parse
+    import urllib.request
+
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", BROWSER)]
+    form = opener.open(base_url + "/account/sign-in").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    if token is None:
+        raise RuntimeError("the sign-in form has no CSRF token")
+    email, password = CUSTOMER
+    fields = {"csrf_token": token.group(1), "email": email, "password": password}
+    page = opener.open(base_url + "/account/sign-in", urllib.parse.urlencode(fields).encode())
+    if "Sign out" not in page.read().decode():
+        raise RuntimeError(f"the demo customer {email} could not sign in")
+    cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+    return {"User-Agent": BROWSER, "Cookie": cookies}
+
+
+def visitors_of(page: Page) -> tuple[str, ...]:
+    """Who reads ``page``: an API call carries no browser session, so no one signed in."""
+    return VISITORS[:2] if page.path.startswith(API) else VISITORS
 
 
 def worker_rss_mb(master: int) -> list[float]:
@@ -141,24 +169,31 @@ def mean_load(first: Load, second: Load) -> Load:
 
 
 def measure_round(
-    page: Page, shop_url: str, bare_url: str, seconds: int, connections: int, script: Path
+    page: Page,
+    shop_url: str,
+    bare_url: str,
+    seconds: int,
+    connections: int,
+    script: Path,
+    headers_of: Mapping[str, Mapping[str, str]],
 ) -> list[tuple[Page, str, Load, Load]]:
     """The page as each visitor, alternated with its bare route (bare, anonymous, bare,
-    counted, bare): each is compared with the mean of the bare runs just before and after it,
-    so that a change of the machine's load during the round touches both sides alike."""
+    counted, bare, signed in, bare): each is compared with the mean of the bare runs just
+    before and after it, so that a change of the machine's load during the round touches both
+    sides alike."""
     import urllib.request
 
-    for visitor in VISITORS:  # warm each worker's caches for this page, as wrk then meets them
+    for visitor in visitors_of(page):  # warm each worker's caches, as wrk then meets them
         for _worker in range(2):
-            url, headers = shop_url + page.path, visitor_headers(visitor)
+            url, headers = shop_url + page.path, dict(headers_of[visitor])
             request = urllib.request.Request(url, headers=headers)  # noqa: S310 (the scratch shop)
             urllib.request.urlopen(request, timeout=60).close()  # noqa: S310
     bare_target = bare_url.rstrip("/") + page.bare_path
     bare_loads = [run_wrk(bare_target, seconds, connections, script, {})]
     measured = []
-    for visitor in VISITORS:
+    for visitor in visitors_of(page):
         url = shop_url + page.path
-        load = run_wrk(url, seconds, connections, script, visitor_headers(visitor))
+        load = run_wrk(url, seconds, connections, script, headers_of[visitor])
         bare_loads.append(run_wrk(bare_target, seconds, connections, script, {}))
         measured.append((page, visitor, load, mean_load(bare_loads[-2], bare_loads[-1])))
     return measured
@@ -198,12 +233,18 @@ def measure_size(
             bare, bare_url = serve_bare_flask(bare_environment)
             loads: list[tuple[Page, str, Load, Load]] = []
             try:
+                headers_of = {
+                    "anonymous": {},
+                    "counted": counted_headers(),
+                    "signed in": signed_in_headers(shop.base_url),
+                }
                 pages = pages_of(shop.base_url)
                 for page in pages:
-                    loads += measure_round(
-                        page, shop.base_url, bare_url, seconds, connections, script
+                    round_loads = measure_round(
+                        page, shop.base_url, bare_url, seconds, connections, script, headers_of
                     )
-                    for _page, visitor, load, bare_load in loads[-len(VISITORS) :]:
+                    loads += round_loads
+                    for _page, visitor, load, bare_load in round_loads:
                         print(
                             f"{database} {size:,} {page.name} ({visitor}): "
                             f"{load.requests_per_second:,.0f} req/s, "
@@ -217,7 +258,7 @@ def measure_size(
                 bare.wait()
                 shop.stop()
             operations = [
-                Operation(f"{page.name} {visitor}", page.path, visitor_headers(visitor))
+                Operation(f"{page.name} {visitor}", page.path, headers_of[visitor])
                 for page, visitor, _load, _bare in loads
             ]
             statements = count_statements(shop.environment, operations)

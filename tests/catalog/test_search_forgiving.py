@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from funnel.catalog import services
 from funnel.catalog.listing import ListingFilters, ListingSort
 from funnel.catalog.models import Product
+from funnel.catalog.queries import RENDERED_LISTINGS
 from funnel.catalog.search import search_products
 from funnel.extensions import db
 from funnel.inventory import services as inventory
@@ -284,6 +285,7 @@ def test_search_pages_run_the_same_statements_for_5_or_40_products(
 
     # when the pages are read with 5 products, then with 40
     assert client.get("/").status_code == 200
+    RENDERED_LISTINGS.clear()  # the home page rendered once more: every page is a first read
     with_5 = counts()
     add_lamps(5, 35)
     with_40 = counts()
@@ -291,8 +293,9 @@ def test_search_pages_run_the_same_statements_for_5_or_40_products(
     # then each ran the same statements on every database: an exact hit as many as before
     # forgiving search (with the facets' catalogue order); a near miss adds the vocabulary
     # lookup and the corrected search (its count, page, images, facets and their order); a
-    # word near nothing adds the lookup alone; each listing searched reads the catalogue
-    # version once (the catalogue changed since the last visit, so each is counted); a search
-    # that finds products also finds the order of its first rows, once per version
+    # word near nothing adds the lookup alone; the page reads the catalogue version once,
+    # for its kept HTML and the counts of every listing it searched alike (the catalogue
+    # changed since the last visit, so each is counted); a search that finds products also
+    # finds the order of its first rows, once per version
     assert with_5 == with_40
-    assert with_40 == [9, 16, 5, 3, 5]
+    assert with_40 == [9, 15, 5, 3, 5]

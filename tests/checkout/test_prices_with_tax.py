@@ -15,7 +15,7 @@ from funnel.catalog.models import Category, Product, Variant
 from funnel.extensions import db
 from funnel.payments.models import Payment
 from tests.checkout.helpers import CARD_SUCCEEDS, add_to_cart, go_to_pay, orders, pay
-from tests.factories.accounts import AddressFactory
+from tests.factories.accounts import AddressFactory, UserFactory
 from tests.factories.catalog import ProductFactory
 from tests.settings.helpers import save
 
@@ -243,3 +243,45 @@ def test_a_price_filter_reads_the_prices_as_shown(client: FlaskClient, notebook:
     assert "Dot notebook" not in text_of(client.get(f"{path}?max_price=11.98"))
     assert "Dot notebook" in text_of(client.get("/search?q=notebook&min_price=11.99"))
     assert "Dot notebook" not in text_of(client.get("/search?q=notebook&min_price=12.00"))
+
+
+def card_price(html: str) -> str:
+    """The price on the notebook's card (a listing shows one product here)."""
+    match = re.search(r'<p class="price">([^<]+) <small class="price-label">([^<]+)</small>', html)
+    assert match, "no card price"
+    return f"{match.group(1)} {match.group(2)}"
+
+
+@pytest.mark.story("US-62")
+@pytest.mark.config(**GROSS)
+def test_shoppers_of_three_countries_reading_the_same_listings_each_see_their_own_prices(
+    app: Flask, customer: Any, signed_in: Any, client: FlaskClient, notebook: Variant
+) -> None:
+    # given a shopper in Germany (19 %), one in the US (no VAT) and a visitor (the shop's GB)
+    AddressFactory(user_id=customer.id, country_code="DE", is_default_shipping=True)
+    american = UserFactory(email="american@example.com")
+    AddressFactory(user_id=american.id, country_code="US", is_default_shipping=True)
+    german, in_the_us = signed_in(customer), signed_in(american)
+
+    # when each reads the same listings in turn, twice (the second time as kept per worker)
+    for path in (category_path(notebook), "/search?q=notebook", "/", category_path(notebook)):
+        shown = [card_price(text_of(shopper.get(path))) for shopper in (german, in_the_us, client)]
+
+        # then each sees the notebook at their own country's price
+        assert shown == ["£11.89 incl. VAT", "£9.99 incl. tax", "£11.99 incl. VAT"], path
+
+
+@pytest.mark.story("US-62")
+@pytest.mark.config(**NET)
+def test_an_admin_turns_gross_prices_on_and_the_listings_follow_at_the_next_request(
+    app: Flask, admin_user: Any, signed_in: Any, client: FlaskClient, notebook: Variant
+) -> None:
+    # given the listings read at net prices (and so kept per worker)
+    paths = (category_path(notebook), "/search?q=notebook", "/")
+    assert [card_price(text_of(client.get(path))) for path in paths] == ["£9.99 excl. VAT"] * 3
+
+    # when the admin turns gross prices on
+    assert save(signed_in(admin_user), prices_include_tax="y", shop_country="GB").status_code == 303
+
+    # then the next read of each listing shows the price with its tax
+    assert [card_price(text_of(client.get(path))) for path in paths] == ["£11.99 incl. VAT"] * 3

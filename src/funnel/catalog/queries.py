@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from funnel.catalog.models import (
 )
 from funnel.catalog.pricing import PriceDisplay, price_display
 from funnel.catalog.tree import CategoryNode, CategoryTree
+from funnel.catalog.versions import CatalogueCache
 from funnel.core.pagination import Page, paginate
 from funnel.extensions import db
 from funnel.settings.queries import current_settings
@@ -77,6 +78,17 @@ _IMAGES = (
     .where(ProductImage.product_id == bindparam("product_id"))
     .order_by(ProductImage.position, ProductImage.id)
 )
+
+
+# The HTML of listings (a category's results, a search's answer, the home page's products)
+# per worker: at most this many, about 30 kB each.
+RENDERED_LISTINGS = CatalogueCache(size=64)
+
+
+def rendered_for_catalogue(key: Hashable, render: Callable[[], str]) -> str:
+    """``render()``'s HTML, kept under ``key`` and the catalogue's version: rendered again on
+    the first request after any catalogue change (one primary-key read on every call)."""
+    return RENDERED_LISTINGS.get_or_compute(db.session, key, render)
 
 
 def category_tree() -> CategoryTree:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 
 from funnel.analytics.tracking import track
 from funnel.catalog.listing import ListingFilters, ListingSort
@@ -40,9 +42,11 @@ from funnel.catalog.queries import (
     featured_products,
     newest_products,
     price_display_for,
+    rendered_for_catalogue,
 )
 from funnel.catalog.search import search_products
 from funnel.catalog.search.suggestions import suggest
+from funnel.catalog.search.words import normalise_query
 from funnel.core.errors import NotFound
 from funnel.core.page_cache import KeptPage, kept_page
 from funnel.extensions import limiter
@@ -180,14 +184,30 @@ def home() -> str:
     return kept_page(_render_home).body
 
 
+def _rendered_listing(render: Callable[[], str]) -> Markup:
+    """The HTML of a page's listing, kept per worker under the catalogue version and what else
+    it shows: the address asked and the shopper's price display (a signed-in shopper's own
+    country). Nothing of the visitor's own is in it (no form token, no cart, no name), so it
+    serves the signed-in shoppers and the pages rendered afresh that ``kept_page`` cannot."""
+    key = (request.path, request.query_string, current_price_display())
+    return Markup(rendered_for_catalogue(key, render))  # noqa: S704 (rendered by Jinja)
+
+
 def _render_home() -> KeptPage:
     tree = current_category_tree()
+
+    def products() -> str:
+        return render_template(
+            "catalog/_home_products.html",
+            featured=featured_products(HOME_SECTION_SIZE),
+            newest=newest_products(HOME_SECTION_SIZE),
+        )
+
     return KeptPage(
         render_template(
             "catalog/home.html",
-            featured=featured_products(HOME_SECTION_SIZE),
-            newest=newest_products(HOME_SECTION_SIZE),
             categories=tree.roots,
+            products_html=_rendered_listing(products),
         )
     )
 
@@ -201,16 +221,25 @@ def _render_category(slug: str) -> KeptPage:
     tree = current_category_tree()
     current = category_by_slug(tree, slug)
     filters, sort, number = _parse_listing(ListingSort.NEWEST)
-    listing = category_listing(tree, current, filters, sort, number, _page_size())
-    _ensure_page_exists(number, listing.page.pages)
+
+    def results() -> str:
+        listing = category_listing(tree, current, filters, sort, number, _page_size())
+        _ensure_page_exists(number, listing.page.pages)
+        return render_template(
+            "catalog/_category_listing.html",
+            category=current,
+            listing=listing,
+            sorts=LISTING_SORTS,
+        )
+
     return KeptPage(
         render_template(
             "catalog/category.html",
             category=current,
             ancestors=tree.ancestors(current),
             subcategories=tree.subcategories(current),
-            listing=listing,
-            sorts=LISTING_SORTS,
+            page_number=number,
+            listing_html=_rendered_listing(results),
         )
     )
 
@@ -263,16 +292,24 @@ def search() -> str:
 
 def _render_search() -> KeptPage:
     filters, sort, number = _parse_listing(ListingSort.RELEVANCE)
-    result = search_products(request.args.get("q"), filters, sort, number, _page_size())
-    if result.listing is not None:
-        _ensure_page_exists(number, result.listing.page.pages)
-    return KeptPage(
-        render_template(
-            "catalog/search.html",
+
+    def results() -> str:
+        result = search_products(request.args.get("q"), filters, sort, number, _page_size())
+        if result.listing is not None:
+            _ensure_page_exists(number, result.listing.page.pages)
+        return render_template(
+            "catalog/_search_results.html",
             result=result,
             listing=result.listing,
             sorts=list(ListingSort),
             categories=current_category_tree().roots,
+        )
+
+    return KeptPage(
+        render_template(
+            "catalog/search.html",
+            query=normalise_query(request.args.get("q")),
+            results_html=_rendered_listing(results),
         )
     )
 
