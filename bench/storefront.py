@@ -283,7 +283,7 @@ def main() -> None:
         "--kept-seconds",
         type=int,
         default=2,
-        help="FUNNEL_PAGE_CACHE_SECONDS (0: every page rendered afresh, in a section of its own)",
+        help="FUNNEL_PAGE_CACHE_SECONDS (0: no page kept, in a section of its own)",
     )
     options = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -61,7 +61,7 @@ def chart_path(database: str, kept_seconds: int) -> Path:
 
 def title(database: str, kept_seconds: int) -> str:
     """The section's title: pages kept as a deployed shop keeps them, or all rendered."""
-    rendered = "" if kept_seconds else ", every page rendered afresh"
+    rendered = "" if kept_seconds else ", no page kept for unknown visitors"
     return f"Storefront against bare Flask, {LABELS[database]}{rendered}"
 
 
@@ -209,7 +209,8 @@ def write_report(
         "demo customer signed in through the form, with the session cookie (the storefront's",
         "pages; no page is kept for a signed-in shopper). Pages every unknown",
         f"visitor sees alike kept {kept_seconds} s per worker (FUNNEL_PAGE_CACHE_SECONDS, US-75;",
-        "2 is the default; 0: every page rendered afresh). PostgreSQL is analysed",
+        "2 is the default; 0: none kept; a listing's HTML is kept per catalogue version either",
+        "way, US-11). PostgreSQL is analysed",
         "after the load, as autovacuum would soon do. Ratio: the page's req/s",
         "over its bare route's; errors: non-2xx answers and socket errors (wrk waits 30 s for an",
         "answer); SQL statements: one request of a warm worker rendering the page (a page kept "
