@@ -134,7 +134,36 @@ def test_a_kept_count_is_the_count_the_database_gives(
     assert counted[1] == {"colour=Blue": 1, "colour=Green": 1, "colour=Red": 2}
     assert counted[3] == {"colour=Blue": 1, "colour=Red": 2}
     assert (counted_queries, kept_queries) == (9, 0)
-    assert len(LISTING_CACHE) == len(urls)
+    assert len(LISTING_CACHE) == len(urls) + 3  # and the order of sizes of its 3 listings
+
+
+def test_the_order_of_a_listings_sizes_is_counted_once_for_all_its_filters(
+    client: FlaskClient, lamps: Category, sql_statements: list[str]
+) -> None:
+    # given a listing read with its filters and sorts, after a catalogue change
+    urls = [
+        "/c/home",
+        "/c/home?colour=Red",
+        "/c/home?colour=Blue&sort=price-asc",
+        "/c/home?min_price=5",
+    ]
+
+    def order_counts() -> int:
+        sql_statements.clear()
+        for url in urls:
+            assert client.get(url).status_code == 200
+        return sum(" AS later " in statement for statement in sql_statements)
+
+    # when each is read for the first time, then the order of its sizes is counted once
+    assert order_counts() == 1
+
+    # when the catalogue changes, then it is counted once again for all of them
+    services.update_variant(variant_id("WALL-LAMP"), options={"Colour": "Green"})
+    assert order_counts() == 1
+    assert facet_counts(client, "/c/home?colour=Red") == {
+        "colour=Green": 2,
+        "colour=Red": 2,
+    }
 
 
 def edit_then_fail(wall_lamp: int, seen_meanwhile: list[int]) -> None:

@@ -201,7 +201,8 @@ def run_listing(
     def summarise() -> ListingCounts:
         total = count_rows(session, statement)
         wanted = with_facets and (total or filters.options)
-        return ListingCounts(total, _facets(session, base, filters, ranked) if wanted else [])
+        facets = _facets(session, base, filters, ranked, scope) if wanted else []
+        return ListingCounts(total, facets)
 
     if scope is None:
         counts = summarise()
@@ -278,12 +279,14 @@ def _facets(
     base: Sequence[ColumnElement[bool]],
     filters: ListingFilters,
     ranked: Subquery | None,
+    scope: Hashable | None = None,
 ) -> list[Facet]:
     """Count, per option value, the products that would match if it were chosen.
 
     Within one option, values are alternatives, so an option's own selection is left out when
     counting its values; every other filter applies. One statement for the options nobody
-    chose, one per chosen option, and one for the catalogue's order of sizes. Options come in
+    chose, one per chosen option, and one for the catalogue's order of sizes (kept once per
+    ``scope`` and catalogue version: every filter of a listing shares it). Options come in
     the order variants give them (Size before Colour), values in their natural order (see
     ``catalogue_order`` and ``value_key``), both independent of the filters chosen.
     """
@@ -330,8 +333,16 @@ def _facets(
         for value in values:
             if value not in present:
                 facets.setdefault(name, []).append(FacetValue(value, 0, True))
-    # The order comes from the unfiltered listing, so that choosing a value never moves another.
-    precedence = _precedence(session, base_ids, CATALOGUE_ORDERED_OPTIONS)
+
+    # The order comes from the unfiltered listing, so that choosing a value never moves another;
+    # so every filter and sort of one listing (``scope``) shares it, counted once per version.
+    def order() -> dict[str, dict[tuple[str, str], int]]:
+        return _precedence(session, base_ids, CATALOGUE_ORDERED_OPTIONS)
+
+    if scope is None:
+        precedence = order()
+    else:
+        precedence = LISTING_CACHE.get_or_compute(session, (scope, "value order"), order)
     return [
         Facet(name=name, values=_ordered(name, values, precedence.get(name, {})))
         for name, values in sorted(
