@@ -18,16 +18,7 @@ from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Subquery,
-    and_,
-    distinct,
-    exists,
-    func,
-    select,
-)
+from sqlalchemy import ColumnElement, Select, Subquery, and_, distinct, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from funnel.catalog.cards import ProductCard, card_select, load_cards

@@ -55,6 +55,13 @@ def _reserved_by_others(*, excludes_holder: bool) -> Select[tuple[int, int]]:
     return query.group_by(StockReservation.variant_id)
 
 
+# Built once, as the availability statements below are: a reservation is read by every add to
+# cart and checkout step.
+_RESERVED = _reserved_by_others(excludes_holder=False)
+_RESERVED_BY_OTHERS = _reserved_by_others(excludes_holder=True)
+_OWNER_RESERVED_BY_OTHERS = _RESERVED_BY_OTHERS.where(StockReservation.owner == bindparam("owner"))
+
+
 def _reservation_parameters(ids: list[int], holder: str | None) -> dict[str, object]:
     parameters: dict[str, object] = {"variant_ids": ids, "at": clock.utcnow()}
     if holder is not None:
@@ -72,7 +79,7 @@ def reserved_quantities(
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
-    statement = _reserved_by_others(excludes_holder=excluding_holder is not None)
+    statement = _RESERVED if excluding_holder is None else _RESERVED_BY_OTHERS
     rows = db.session.execute(statement, _reservation_parameters(ids, excluding_holder))
     return {variant_id: int(reserved) for variant_id, reserved in rows}
 
@@ -85,14 +92,14 @@ def owner_reserved_quantities(
     ids = sorted(set(variant_ids))
     if not ids:
         return {}
-    statement = _reserved_by_others(excludes_holder=True).where(StockReservation.owner == owner)
-    rows = db.session.execute(statement, _reservation_parameters(ids, excluding_holder))
+    parameters = {**_reservation_parameters(ids, excluding_holder), "owner": owner}
+    rows = db.session.execute(_OWNER_RESERVED_BY_OTHERS, parameters)
     return {variant_id: int(reserved) for variant_id, reserved in rows}
 
 
 def _availability_statement(*, excludes_holder: bool) -> Select[tuple[int, int, int]]:
     """Stock and other holders' unexpired reservations of the ``:variant_ids``."""
-    summed = _reserved_by_others(excludes_holder=excludes_holder).subquery()
+    summed = (_RESERVED_BY_OTHERS if excludes_holder else _RESERVED).subquery()
     return (
         select(Variant.id, Variant.stock_quantity, func.coalesce(summed.c.reserved, 0))
         .outerjoin(summed, summed.c.variant_id == Variant.id)
