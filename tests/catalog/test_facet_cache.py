@@ -19,7 +19,7 @@ from funnel.accounts.models import User
 from funnel.catalog import services
 from funnel.catalog.listing import LISTING_CACHE
 from funnel.catalog.models import Category, Variant
-from funnel.catalog.queries import RENDERED_LISTINGS
+from funnel.catalog.queries import RENDERED_LISTINGS, kept_category_tree
 from funnel.catalog.services.csv_export import export_catalogue_csv
 from funnel.catalog.versions import current_version
 from funnel.core.database import transaction
@@ -249,3 +249,48 @@ def test_a_staff_api_edit_changes_the_counts(
     # then the next page counts them
     assert response.status_code == 200, response.get_data(as_text=True)
     assert facet_counts(client, "/c/lamps") == {"colour=Blue": 2, "colour=Red": 1}
+
+
+def test_the_menu_reads_no_category_while_the_catalogue_is_unchanged_and_shows_a_change_next(
+    client: FlaskClient, lamps: Category, sql_statements: list[str]
+) -> None:
+    # given the home page read once (the category tree is then kept by this worker)
+    assert client.get("/").status_code == 200
+
+    # when it is read again
+    sql_statements.clear()
+    html = client.get("/").get_data(as_text=True)
+
+    # then its menu shows the top category without reading a category
+    assert ">Home</a>" in html
+    assert [sql for sql in sql_statements if "FROM categories" in sql] == []
+
+    # when staff rename the top category and add another
+    services.update_category(lamps.parent_id, name="House")
+    services.create_category("Outdoor")
+
+    # then the very next page's menu shows both, and a listing finds the new name
+    html = client.get("/").get_data(as_text=True)
+    assert ">House</a>" in html
+    assert ">Outdoor</a>" in html
+    assert ">Home</a>" not in html
+    assert "House" in client.get("/c/lamps").get_data(as_text=True)
+
+
+def test_a_transaction_that_changes_a_category_reads_the_change_from_the_kept_tree(
+    app: Flask, lamps: Category
+) -> None:
+    # given the kept tree read in a transaction (its catalogue version then known to it)
+    db.session.commit()
+    assert "Attic" not in [category.name for category in kept_category_tree().categories]
+
+    # when the same transaction adds a category
+    db.session.add(Category(name="Attic", slug="attic", description="", position=9))
+    db.session.flush()
+
+    # then the tree it reads next has it (the version it knew is dropped with the change)
+    assert "Attic" in [category.name for category in kept_category_tree().categories]
+    db.session.rollback()
+
+    # and once undone, the tree no longer has it
+    assert "Attic" not in [category.name for category in kept_category_tree().categories]

@@ -21,7 +21,7 @@ from funnel.catalog.parameters import RESERVED_PARAMETERS, parse_filters, parse_
 from funnel.catalog.queries import (
     CategoryTree,
     active_product_by_slug,
-    category_tree,
+    kept_category_tree,
     product_listing,
 )
 from funnel.catalog.schemas import (
@@ -67,7 +67,7 @@ def _json_response(page: KeptPage) -> Response:
 
 
 def _product_page(parameters: dict[str, Any]) -> dict[str, Any]:
-    tree = category_tree()
+    tree = kept_category_tree()
     position = PagePosition.of(
         parameters, default_size=current_app.config["PAGE_SIZE"], max_size=MAX_API_PAGE_SIZE
     )
@@ -107,7 +107,7 @@ def get_product(slug: str) -> Response:
 
 def _product_representation(slug: str) -> KeptPage:
     product = active_product_by_slug(slug)
-    tree = category_tree()
+    tree = kept_category_tree()
     options: dict[str, list[str]] = {}
     for variant in product.variants:
         for option in variant.option_values:
@@ -139,7 +139,7 @@ def _product_representation(slug: str) -> KeptPage:
 @bp.response(200, CategoryTreeSchema)
 def list_categories() -> dict[str, Any]:
     """The category tree: top-level categories with their subcategories, in display order"""
-    tree = category_tree()
+    tree = kept_category_tree()
 
     def node(category: CategoryNode, seen: frozenset[int]) -> dict[str, Any]:
         children = [

@@ -96,6 +96,16 @@ def category_tree() -> CategoryTree:
     return CategoryTree([CategoryNode(*row) for row in db.session.execute(_CATEGORY_TREE)])
 
 
+# The category tree per worker, under the catalogue version: every storefront page reads it.
+CATEGORY_TREES = CatalogueCache(size=4)
+
+
+def kept_category_tree() -> CategoryTree:
+    """``category_tree()``, kept until the catalogue changes (a category is catalogue
+    content): one tree shared by every request of the worker, so its callers only read it."""
+    return CATEGORY_TREES.get_or_compute(db.session, "category tree", category_tree)
+
+
 def category_by_slug(tree: CategoryTree, slug: str) -> CategoryNode:
     """Raises CategoryNotFound."""
     category = tree.by_slug.get(slug)

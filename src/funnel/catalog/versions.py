@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Insert, event, inspect, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, scoped_session
 
 from funnel.catalog.models import (
     CatalogueVersion,
@@ -52,9 +52,23 @@ STOCK_COLUMNS = frozenset({"stock_quantity", "low_stock_threshold"})
 _VERSION = select(CatalogueVersion.version).where(CatalogueVersion.id == VERSION_ROW)
 
 
+# The version a transaction has read, kept in its session for the rest of it: a page asks for
+# several kept values (the category tree, a listing's counts, its HTML) with one read. Any
+# change of the catalogue in that transaction drops it (``bump_version``).
+_READ_VERSION = "funnel.catalogue_version"
+
+
 def current_version(session: Session) -> int:
-    """The catalogue's version (one primary-key read); 0 before its first change."""
-    return session.scalar(_VERSION) or 0
+    """The catalogue's version (one primary-key read per transaction); 0 before its first
+    change."""
+    actual = session() if isinstance(session, scoped_session) else session
+    transaction = actual.get_transaction()
+    known = actual.info.get(_READ_VERSION)
+    if transaction is not None and known is not None and known[0] is transaction:
+        return known[1]  # type: ignore[no-any-return]
+    version = actual.scalar(_VERSION) or 0
+    actual.info[_READ_VERSION] = (actual.get_transaction(), version)
+    return version
 
 
 def _new_version_statement(dialect: str, version: int) -> Insert:
@@ -77,6 +91,7 @@ def _new_version_statement(dialect: str, version: int) -> Insert:
 
 def bump_version(session: Session) -> None:
     """Give the catalogue a new version, in the session's transaction (one statement)."""
+    session.info.pop(_READ_VERSION, None)
     connection = session.connection()
     version = secrets.randbits(62) or 1
     connection.execute(_new_version_statement(connection.dialect.name, version))

@@ -38,8 +38,8 @@ from funnel.catalog.queries import (
     active_product_by_slug,
     category_by_slug,
     category_listing,
-    category_tree,
     featured_products,
+    kept_category_tree,
     newest_products,
     price_display_for,
     rendered_for_catalogue,
@@ -68,7 +68,7 @@ def current_category_tree() -> CategoryTree:
     ``g``: an app context can outlive one request, as in tests, and must not serve stale data)."""
     tree = getattr(request, "funnel_category_tree", None)
     if tree is None:
-        tree = category_tree()
+        tree = kept_category_tree()
         request.funnel_category_tree = tree  # type: ignore[attr-defined]
     return tree
 
