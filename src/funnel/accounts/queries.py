@@ -67,13 +67,24 @@ def get_api_token(user_id: int, token_id: int) -> ApiToken | None:
     )
 
 
+# Built once, as every signed-in request runs them: a statement object reused keeps its SQL
+# cache key, which SQLAlchemy otherwise computes again for each new one.
+_SESSION_OF_TOKEN_HASH = (
+    sa.select(UserSession)
+    .options(joinedload(UserSession.user))
+    .where(UserSession.token_hash == sa.bindparam("token_hash"))
+)
+_DEFAULT_SHIPPING_COUNTRY = (
+    sa.select(Address.country_code)
+    .where(Address.user_id == sa.bindparam("user_id"), Address.is_default_shipping.is_(True))
+    .order_by(Address.id)
+    .limit(1)
+)
+
+
 def find_session(token_hash: str) -> UserSession | None:
     """The session row for a token hash, with its user, in one statement."""
-    return db.session.scalar(
-        sa.select(UserSession)
-        .options(joinedload(UserSession.user))
-        .where(UserSession.token_hash == token_hash)
-    )
+    return db.session.scalar(_SESSION_OF_TOKEN_HASH, {"token_hash": token_hash})
 
 
 def count_open_sessions(user_id: int) -> int:
@@ -110,12 +121,7 @@ def list_addresses(user_id: int) -> list[Address]:
 
 def default_shipping_country(user_id: int) -> str | None:
     """The country code of the user's default shipping address (None without one)."""
-    return db.session.scalar(
-        sa.select(Address.country_code)
-        .where(Address.user_id == user_id, Address.is_default_shipping.is_(True))
-        .order_by(Address.id)
-        .limit(1)
-    )
+    return db.session.scalar(_DEFAULT_SHIPPING_COUNTRY, {"user_id": user_id})
 
 
 def find_address(user_id: int, address_id: int) -> Address | None:

@@ -265,22 +265,28 @@ def guest_cart_id_for_token(token: str) -> int | None:
     return db.session.scalar(_GUEST_CART_OF_TOKEN, {"token": token})
 
 
+# The units of a cart, built once per way of finding it: every page's navigation shows them.
+_UNITS = select(func.coalesce(func.sum(CartLine.quantity), 0)).join(
+    Cart, Cart.id == CartLine.cart_id
+)
+_UNITS_OF_CART = _UNITS.where(Cart.id == bindparam("cart_id"))
+_UNITS_OF_ACCOUNT = _UNITS.where(Cart.user_id == bindparam("user_id"))
+_UNITS_OF_GUEST_TOKEN = _UNITS.where(Cart.token == bindparam("token"), Cart.user_id.is_(None))
+
+
 def item_count(
     *, cart_id: int | None = None, user_id: int | None = None, token: str | None = None
 ) -> int:
     """Units in a cart found by id, by account or by guest token: one query (0 when none)."""
-    query = select(func.coalesce(func.sum(CartLine.quantity), 0)).join(
-        Cart, Cart.id == CartLine.cart_id
-    )
     if cart_id is not None:
-        query = query.where(Cart.id == cart_id)
+        units = db.session.scalar(_UNITS_OF_CART, {"cart_id": cart_id})
     elif user_id is not None:
-        query = query.where(Cart.user_id == user_id)
+        units = db.session.scalar(_UNITS_OF_ACCOUNT, {"user_id": user_id})
     elif token:
-        query = query.where(Cart.token == token[:64], Cart.user_id.is_(None))
+        units = db.session.scalar(_UNITS_OF_GUEST_TOKEN, {"token": token[:64]})
     else:
         return 0
-    return int(db.session.scalar(query) or 0)
+    return int(units or 0)
 
 
 def is_valid_id(value: object) -> bool:
