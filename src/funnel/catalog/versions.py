@@ -21,7 +21,6 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Insert, event, inspect, select
@@ -159,10 +158,6 @@ def watch_catalogue_changes() -> None:
             event.listen(db.session, name, hook)
 
 
-# The session and catalogue version a kept value is being computed at (``get_or_compute``).
-_COMPUTING_AT: ContextVar[tuple[Session, int] | None] = ContextVar("computing_at", default=None)
-
-
 class CatalogueCache:
     """Values computed from the catalogue, kept in this process under the catalogue version and
     the database they came from: at most ``size``, the least recently used dropped first."""
@@ -177,23 +172,15 @@ class CatalogueCache:
         same transaction, after reading the version, so it is never older than the key).
 
         A value computed from others kept under the version (a listing's HTML from its counts)
-        reads the version once: while ``compute`` runs, the version it is kept under is the
-        one the values it asks for are looked up under."""
-        computing = _COMPUTING_AT.get()
-        if computing is not None and computing[0] is session:
-            version = computing[1]
-        else:
-            version = current_version(session)
+        looks them up under the same version: the transaction reads it once
+        (``current_version``)."""
+        version = current_version(session)
         full_key = (session.get_bind().url, version, key)
         with self._lock:
             if full_key in self._entries:
                 self._entries.move_to_end(full_key)
                 return self._entries[full_key]  # type: ignore[no-any-return]
-        token = _COMPUTING_AT.set((session, version))
-        try:
-            value = compute()
-        finally:
-            _COMPUTING_AT.reset(token)
+        value = compute()
         with self._lock:
             self._entries[full_key] = value
             self._entries.move_to_end(full_key)
